@@ -1,0 +1,1 @@
+"""Charge-point simulators: bidirectional DC stations that follow the profiles they are sent."""
