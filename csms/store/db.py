@@ -1,0 +1,51 @@
+"""The connection pool: opened once per process, after the schema is brought up to date."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import asyncpg
+
+from csms.store.migrate import migrate
+
+Db = asyncpg.Pool | asyncpg.Connection
+"""What every query function takes: a pool or a single connection (e.g. inside a transaction)."""
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+async def init_connection(conn: asyncpg.Connection) -> None:
+    """Register codecs so json and jsonb columns take and return Python values."""
+    for typename in ("json", "jsonb"):
+        await conn.set_type_codec(
+            typename, encoder=_dumps, decoder=json.loads, schema="pg_catalog"
+        )
+
+
+async def open_pool(
+    database_url: str,
+    *,
+    min_size: int = 1,
+    max_size: int = 10,
+    apply_migrations: bool = True,
+    **kw: Any,
+) -> asyncpg.Pool:
+    """Migrate the database (unless told not to) and return a pool of ready connections.
+
+    Every connection of the pool maps json/jsonb to Python dicts and lists. Raises
+    ``csms.store.migrate.SchemaTooNew`` when the database is newer than this code, and
+    ``MigrationError`` when a migration fails. Extra keyword arguments go to
+    ``asyncpg.create_pool``.
+    """
+    if apply_migrations:
+        conn = await asyncpg.connect(database_url)
+        try:
+            await migrate(conn)
+        finally:
+            await conn.close()
+    return await asyncpg.create_pool(
+        database_url, min_size=min_size, max_size=max_size, init=init_connection, **kw
+    )
