@@ -73,21 +73,25 @@ class Validator:
         self._dir = schema_dir(version)
         self._requests: set[str] = set()
         self._responses: set[str] = set()
+        self._sends: set[str] = set()
         for path in self._dir.glob("*.json"):
             stem = path.stem
             if stem.endswith("Request"):
                 self._requests.add(stem.removesuffix("Request"))
             elif stem.endswith("Response"):
                 self._responses.add(stem.removesuffix("Response"))
+            else:
+                # 2.1 messages that are only ever SENT have a schema without a suffix.
+                self._sends.add(stem)
         self._compiled: dict[str, CompiledSchema] = {}
 
     def actions(self) -> frozenset[str]:
         """Every action this version defines (CALL and SEND messages)."""
-        return frozenset(self._requests)
+        return frozenset(self._requests | self._sends)
 
     def is_known(self, action: str) -> bool:
         """True when ``action`` is an action of this OCPP version."""
-        return action in self._requests
+        return action in self._requests or action in self._sends
 
     def has_response(self, action: str) -> bool:
         """False for actions that are only ever SENT (2.1 periodic event streams)."""
@@ -95,6 +99,8 @@ class Validator:
 
     def warm(self) -> None:
         """Compile every schema of this version now, so no message pays for it later."""
+        for action in self._sends:
+            self._schema(action)
         for action in self._requests:
             self._schema(action + "Request")
         for action in self._responses:
@@ -102,6 +108,9 @@ class Validator:
 
     def validate_request(self, action: str, payload: Any) -> None:
         """Raise :class:`OCPPError` unless ``payload`` is a valid ``action`` request."""
+        if action in self._sends:
+            self._check(action, payload)
+            return
         if action not in self._requests:
             raise OCPPError("NotImplemented", f"unknown action {action!r} in OCPP {self.version}")
         self._check(action + "Request", payload)
