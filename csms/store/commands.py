@@ -1,0 +1,265 @@
+"""Operator commands: CSMS-initiated OCPP calls that travel through the database.
+
+Whoever wants a call sent (the CLI, the dispatcher) inserts a row and NOTIFYs ``csms_command``;
+the node holding the station's socket claims the row, sends the call and records the answer,
+then NOTIFYs ``csms_command_done``. This works whatever process, or machine, holds the socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from csms.store.db import Db
+
+COMMAND_CHANNEL = "csms_command"
+DONE_CHANNEL = "csms_command_done"
+FINAL_STATUSES = frozenset({"answered", "error", "timeout", "offline", "expired"})
+#: A node that has not written its heartbeat for this long is taken for dead.
+NODE_STALE_SECONDS = 15
+
+
+@dataclass(frozen=True)
+class Command:
+    id: int
+    station_id: str
+    action: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    id: int
+    status: str
+    response: dict[str, Any] | None
+    error_code: str | None
+    error_description: str | None
+
+
+async def register_node(db: Db, node_id: str) -> None:
+    """Record a starting server node."""
+    await db.execute(
+        "INSERT INTO nodes (node_id, hostname, pid) VALUES ($1, $2, $3)"
+        " ON CONFLICT (node_id) DO UPDATE SET heartbeat_at = now(), stopped_at = NULL",
+        node_id, socket.gethostname(), os.getpid(),
+    )
+
+
+async def node_heartbeat(db: Db, node_id: str) -> None:
+    """Tell other processes this node is alive."""
+    await db.execute("UPDATE nodes SET heartbeat_at = now() WHERE node_id = $1", node_id)
+
+
+async def node_stopped(db: Db, node_id: str) -> None:
+    """Record a clean node shutdown; the stations it held are no longer connected to it."""
+    async with _transaction(db) as conn:
+        await conn.execute("UPDATE nodes SET stopped_at = now() WHERE node_id = $1", node_id)
+        await conn.execute(
+            "UPDATE stations SET node_id = NULL, disconnected_at = now() WHERE node_id = $1",
+            node_id,
+        )
+
+
+async def station_online(db: Db, station_id: str) -> bool:
+    """True when a live node currently holds the station's socket."""
+    return bool(
+        await db.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM stations s JOIN nodes n ON n.node_id = s.node_id"
+            " WHERE s.id = $1 AND n.stopped_at IS NULL"
+            f" AND n.heartbeat_at > now() - interval '{NODE_STALE_SECONDS} seconds')",
+            station_id,
+        )
+    )
+
+
+async def submit_command(
+    db: Db,
+    station_id: str,
+    action: str,
+    payload: dict[str, Any],
+    *,
+    queue_until: datetime | None = None,
+) -> int:
+    """Insert a command and wake the nodes; returns its id."""
+    async with _transaction(db) as conn:
+        command_id = await conn.fetchval(
+            "INSERT INTO commands (station_id, action, payload, queue_until)"
+            " VALUES ($1, $2, $3::jsonb, $4) RETURNING id",
+            station_id, action, json.dumps(payload), queue_until,
+        )
+        await conn.execute("SELECT pg_notify($1, $2)", COMMAND_CHANNEL, f"{command_id}")
+    return int(command_id)
+
+
+async def claim_command(db: Db, command_id: int, node_id: str) -> Command | None:
+    """Take a pending command for sending; None if another node took it or it expired."""
+    row = await db.fetchrow(
+        "UPDATE commands SET status = 'sent', sent_at = now(), node_id = $2"
+        " WHERE id = $1 AND status = 'pending'"
+        " AND (queue_until IS NULL OR queue_until > now())"
+        " RETURNING id, station_id, action, payload::text",
+        command_id, node_id,
+    )
+    if row is None:
+        return None
+    return Command(row[0], row[1], row[2], json.loads(row[3]))
+
+
+async def command_station(db: Db, command_id: int) -> str | None:
+    """The station a pending command is for (None when it is no longer pending)."""
+    return await db.fetchval(
+        "SELECT station_id FROM commands WHERE id = $1 AND status = 'pending'", command_id
+    )
+
+
+async def pending_commands(db: Db, station_id: str) -> list[int]:
+    """Ids of the commands waiting for ``station_id``, oldest first."""
+    rows = await db.fetch(
+        "SELECT id FROM commands WHERE station_id = $1 AND status = 'pending'"
+        " AND (queue_until IS NULL OR queue_until > now()) ORDER BY id",
+        station_id,
+    )
+    return [r[0] for r in rows]
+
+
+async def finish_command(
+    db: Db,
+    command_id: int,
+    status: str,
+    *,
+    response: dict[str, Any] | None = None,
+    error_code: str | None = None,
+    error_description: str | None = None,
+) -> None:
+    """Record a command's outcome and wake whoever waits for it."""
+    if status not in FINAL_STATUSES:
+        raise ValueError(f"not a final command status: {status}")
+    async with _transaction(db) as conn:
+        await conn.execute(
+            "UPDATE commands SET status = $2, answered_at = now(), response = $3::jsonb,"
+            " error_code = $4, error_description = $5 WHERE id = $1",
+            command_id, status, None if response is None else json.dumps(response),
+            error_code, error_description,
+        )
+        await conn.execute("SELECT pg_notify($1, $2)", DONE_CHANNEL, f"{command_id}")
+
+
+async def get_result(db: Db, command_id: int) -> CommandResult | None:
+    """The command's outcome, or None while it is still pending or sent."""
+    row = await db.fetchrow(
+        "SELECT status, response::text, error_code, error_description, queue_until"
+        " FROM commands WHERE id = $1",
+        command_id,
+    )
+    if row is None:
+        raise LookupError(f"no command {command_id}")
+    if row[0] in FINAL_STATUSES:
+        return CommandResult(command_id, row[0], row[1] and json.loads(row[1]), row[2], row[3])
+    return None
+
+
+async def expire_queued(db: Db) -> int:
+    """Close the queued commands whose queue time is over; returns how many."""
+    rows = await db.fetch(
+        "UPDATE commands SET status = 'expired', answered_at = now(),"
+        " error_description = 'station did not connect in time'"
+        " WHERE status = 'pending' AND queue_until IS NOT NULL AND queue_until <= now()"
+        " RETURNING id"
+    )
+    for row in rows:
+        await db.execute("SELECT pg_notify($1, $2)", DONE_CHANNEL, f"{row[0]}")
+    return len(rows)
+
+
+async def expire_command(db: Db, command_id: int, status: str, reason: str) -> bool:
+    """Close a command still pending (offline station, queue time over); False if it moved on."""
+    async with _transaction(db) as conn:
+        done = await conn.fetchval(
+            "UPDATE commands SET status = $2, answered_at = now(), error_description = $3"
+            " WHERE id = $1 AND status = 'pending' RETURNING id",
+            command_id, status, reason,
+        )
+        if done is not None:
+            await conn.execute("SELECT pg_notify($1, $2)", DONE_CHANNEL, f"{command_id}")
+    return done is not None
+
+
+async def wait_for_command(
+    database_url: str, command_id: int, timeout: float, *, offline_grace: float = 3.0
+) -> CommandResult:
+    """Wait until the command has an outcome and return it.
+
+    A command that is not queued fails as "offline" when no node has claimed it within
+    ``offline_grace`` seconds. After ``timeout`` seconds a queued command still waiting for its
+    station is reported as "queued" (it stays queued), and a sent one as "timeout" (the node
+    may still record a late answer).
+    """
+    conn = await asyncpg.connect(database_url)
+    woken = asyncio.Event()
+    try:
+        await conn.add_listener(DONE_CHANNEL, lambda *args: woken.set())
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        grace_end = loop.time() + offline_grace
+        while True:
+            result = await get_result(conn, command_id)
+            if result is not None:
+                return result
+            now = loop.time()
+            if now >= grace_end:
+                queued = await conn.fetchval(
+                    "SELECT queue_until IS NOT NULL FROM commands WHERE id = $1", command_id
+                )
+                if not queued and await expire_command(
+                    conn, command_id, "offline", "station is not connected"
+                ):
+                    continue
+                grace_end = float("inf")
+            if now >= deadline:
+                status = await conn.fetchval(
+                    "SELECT status FROM commands WHERE id = $1", command_id
+                )
+                if status == "pending":
+                    return CommandResult(command_id, "queued", None, None,
+                                         "waiting for the station to connect")
+                return CommandResult(command_id, "timeout", None, None,
+                                     f"no answer within {timeout:g} s")
+            woken.clear()
+            try:
+                await asyncio.wait_for(woken.wait(), min(deadline, grace_end) - now + 0.05)
+            except TimeoutError:
+                pass
+    finally:
+        await conn.close()
+
+
+class _transaction:
+    """``async with`` a transaction on a pool or a connection."""
+
+    def __init__(self, db: Db):
+        self.db = db
+        self._conn: Any = None
+        self._tx: Any = None
+
+    async def __aenter__(self) -> asyncpg.Connection:
+        if isinstance(self.db, asyncpg.Pool):
+            self._conn = await self.db.acquire()
+        else:
+            self._conn = self.db
+        self._tx = self._conn.transaction()
+        await self._tx.__aenter__()
+        return self._conn
+
+    async def __aexit__(self, *exc: Any) -> None:
+        try:
+            await self._tx.__aexit__(*exc)
+        finally:
+            if isinstance(self.db, asyncpg.Pool):
+                await self.db.release(self._conn)
