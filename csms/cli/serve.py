@@ -1,0 +1,87 @@
+"""``csms serve``: run a CSMS node in the foreground."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from csms.config import ServerConfig
+from csms.logging import FORMATS, LEVELS, configure_logging
+
+BOOT_POLICIES = ("accept", "pending", "reject")
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "0.0.0.0",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port to listen on.")] = 9000,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(envvar="CSMS_DATA_DIR",
+                     help="Directory of the embedded PostgreSQL (when no database URL is set)."),
+    ] = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(envvar="CSMS_DATABASE_URL", help="PostgreSQL URL; overrides --data-dir."),
+    ] = None,
+    auto_register: Annotated[
+        bool,
+        typer.Option(help="Admit unknown stations and register them with the password they "
+                     "present. For labs and simulators only."),
+    ] = False,
+    heartbeat_interval: Annotated[
+        int, typer.Option(min=1, help="Heartbeat interval given to stations at boot (s).")
+    ] = 300,
+    boot_policy: Annotated[
+        str, typer.Option(help="BootNotification answer: " + ", ".join(BOOT_POLICIES) + ".")
+    ] = "accept",
+    call_timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds to wait for a station's answer.")
+    ] = 30.0,
+    max_connections: Annotated[
+        int, typer.Option(min=1, help="Most stations connected to this node at once.")
+    ] = 20000,
+    ping_interval: Annotated[
+        float, typer.Option(min=1.0, help="Websocket ping interval and timeout (s).")
+    ] = 30.0,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+    log_format: Annotated[str, typer.Option(help="console or json.")] = "console",
+) -> None:
+    """Run the CSMS: accept stations on ws://HOST:PORT/<anything>/<identity> until SIGTERM."""
+    if log_level not in LEVELS:
+        raise typer.BadParameter(f"must be one of {', '.join(LEVELS)}", param_hint="--log-level")
+    if log_format not in FORMATS:
+        raise typer.BadParameter(f"must be one of {', '.join(FORMATS)}",
+                                 param_hint="--log-format")
+    if boot_policy not in BOOT_POLICIES:
+        raise typer.BadParameter(f"must be one of {', '.join(BOOT_POLICIES)}",
+                                 param_hint="--boot-policy")
+    configure_logging(log_level, log_format)
+    from csms.server import CentralSystem
+    from csms.store.embedded import resolve_database_url
+    from csms.store.migrate import MigrationError
+
+    try:
+        url = resolve_database_url(database_url, data_dir)
+    except Exception as exc:  # the embedded server could not start: say why in one line
+        typer.echo(f"error: cannot start the embedded PostgreSQL: {exc}", err=True)
+        raise typer.Exit(3) from None
+    config = ServerConfig(
+        host=host, port=port, database_url=url, auto_register=auto_register,
+        heartbeat_interval=heartbeat_interval, boot_policy=boot_policy,
+        call_timeout=call_timeout, max_connections=max_connections,
+        ping_interval=ping_interval, ping_timeout=ping_interval,
+    )
+    try:
+        asyncio.run(CentralSystem(config).run_until_signalled())
+    except MigrationError as exc:
+        typer.echo(f"error: database schema: {exc}", err=True)
+        raise typer.Exit(3) from None
+    except OSError as exc:
+        typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(3) from None
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,37 @@
+"""Settings of a CSMS server node."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ServerConfig:
+    """Everything ``csms serve`` can be told; the defaults suit a production node."""
+
+    host: str = "0.0.0.0"
+    port: int = 9000
+    #: A PostgreSQL URL; resolved from --database-url / CSMS_DATABASE_URL or the embedded server.
+    database_url: str = ""
+    #: Admit unknown stations, registering each with the password it presents (labs only).
+    auto_register: bool = False
+    heartbeat_interval: int = 300
+    boot_policy: str = "accept"
+    #: Seconds to wait for a station's answer to a CSMS-initiated call.
+    call_timeout: float = 30.0
+    #: Largest incoming OCPP message, in bytes.
+    max_message_size: int = 1024 * 1024
+    #: Seconds allowed for the TCP + TLS + websocket opening handshake.
+    handshake_timeout: float = 10.0
+    #: websocket ping interval and timeout (seconds): a half-open socket is found within both.
+    ping_interval: float | None = 30.0
+    ping_timeout: float | None = 30.0
+    #: How many stations may be connected to this node at once.
+    max_connections: int = 20000
+    #: Database connections in this node's pool.
+    pool_size: int = 10
+    node_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_client_ca: str | None = None

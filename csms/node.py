@@ -1,0 +1,163 @@
+"""A server node's link to the others through PostgreSQL: commands, takeovers, liveness.
+
+Channels:
+
+- ``csms_command`` (payload: command id): an operator command was queued. The node holding the
+  station's socket claims it, sends the call, and records the answer.
+- ``csms_station_connected`` (payload: ``node_id station_id``): a node accepted a station; any
+  other node still holding an older socket for it closes that socket.
+
+The node also writes a heartbeat so that others can tell whether a station's node is alive, and
+expires queued commands whose time is over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+import structlog
+from websockets.exceptions import ConnectionClosed
+
+from csms.ocppj import CallError, CallTimeout, OCPPError
+from csms.store import commands
+
+if TYPE_CHECKING:
+    from csms.server import CentralSystem, StationSession
+
+log = structlog.get_logger("csms.node")
+
+CONNECTED_CHANNEL = "csms_station_connected"
+HEARTBEAT_SECONDS = 5.0
+
+
+class Node:
+    """Listens for commands and takeovers on behalf of a :class:`CentralSystem`."""
+
+    def __init__(self, system: CentralSystem):
+        self.system = system
+        self.node_id = system.config.node_id
+        self.log = log.bind(node_id=self.node_id)
+        self._listener: asyncpg.Connection | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._station_locks: dict[str, asyncio.Lock] = {}
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        assert self.system.pool is not None
+        return self.system.pool
+
+    async def start(self) -> None:
+        """Register the node and start listening."""
+        await commands.register_node(self.pool, self.node_id)
+        await self._listen()
+        self._heartbeat = asyncio.create_task(self._beat())
+
+    async def stop(self) -> None:
+        """Stop listening and record the node's clean stop."""
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close()
+        with contextlib.suppress(Exception):
+            await commands.node_stopped(self.pool, self.node_id)
+
+    async def announce_connected(self, station_id: str) -> None:
+        """Tell the other nodes this node now holds ``station_id``'s socket."""
+        await self.pool.execute(
+            "SELECT pg_notify($1, $2)", CONNECTED_CHANNEL, f"{self.node_id} {station_id}"
+        )
+
+    async def deliver_pending(self, station_id: str) -> None:
+        """Send the commands queued for a station that has just connected."""
+        session = self.system.sessions.get(station_id)
+        if session is None:
+            return
+        await session.ready.wait()
+        for command_id in await commands.pending_commands(self.pool, station_id):
+            await self._run(command_id, station_id)
+
+    # -- internals --------------------------------------------------------------------------
+
+    async def _listen(self) -> None:
+        self._listener = await asyncpg.connect(self.system.config.database_url)
+        await self._listener.add_listener(commands.COMMAND_CHANNEL, self._on_notify)
+        await self._listener.add_listener(CONNECTED_CHANNEL, self._on_notify)
+
+    def _on_notify(self, _conn: Any, _pid: int, channel: str, payload: str) -> None:
+        if channel == commands.COMMAND_CHANNEL:
+            self._spawn(self._on_command(int(payload)))
+        elif channel == CONNECTED_CHANNEL:
+            node_id, _, station_id = payload.partition(" ")
+            if node_id != self.node_id and station_id in self.system.sessions:
+                self.log.info("connection_replaced", station_id=station_id, by_node=node_id)
+                self.system.disconnect(station_id, "replaced by a connection on another node")
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _on_command(self, command_id: int) -> None:
+        station_id = await commands.command_station(self.pool, command_id)
+        if station_id is not None and station_id in self.system.sessions:
+            await self._run(command_id, station_id)
+
+    async def _run(self, command_id: int, station_id: str) -> None:
+        # Commands for one station go out one after the other, in the order they were claimed.
+        lock = self._station_locks.setdefault(station_id, asyncio.Lock())
+        async with lock:
+            session = self.system.sessions.get(station_id)
+            if session is None:
+                return
+            command = await commands.claim_command(self.pool, command_id, self.node_id)
+            if command is None:
+                return
+            await self._execute(command, session)
+
+    async def _execute(self, command: commands.Command, session: StationSession) -> None:
+        clog = self.log.bind(station_id=command.station_id, command_id=command.id,
+                             action=command.action)
+        await session.ready.wait()
+        assert session.rpc is not None
+        try:
+            response = await session.rpc.call(command.action, command.payload)
+        except CallError as exc:
+            await commands.finish_command(self.pool, command.id, "error",
+                                          error_code=exc.code, error_description=exc.description)
+        except CallTimeout as exc:
+            await commands.finish_command(self.pool, command.id, "timeout",
+                                          error_description=str(exc))
+        except OCPPError as exc:
+            await commands.finish_command(self.pool, command.id, "error", error_code=exc.code,
+                                          error_description=exc.description)
+        except ConnectionClosed:
+            await commands.finish_command(self.pool, command.id, "error",
+                                          error_code="ConnectionClosed",
+                                          error_description="the station disconnected")
+        else:
+            await commands.finish_command(self.pool, command.id, "answered", response=response)
+            clog.info("command_answered")
+            return
+        clog.info("command_failed")
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+            try:
+                await commands.node_heartbeat(self.pool, self.node_id)
+                await commands.expire_queued(self.pool)
+                if self._listener is None or self._listener.is_closed():
+                    self.log.warning("listener_reconnecting")
+                    await self._listen()
+                    # Notifications sent while the listener was away are lost: look again.
+                    for station_id in list(self.system.sessions):
+                        self._spawn(self.deliver_pending(station_id))
+            except (OSError, asyncpg.PostgresError) as exc:
+                self.log.warning("node_heartbeat_failed", error=str(exc))

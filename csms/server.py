@@ -1,0 +1,292 @@
+"""The websockets server: handshake, identity, subprotocol, authentication, station sessions.
+
+A station connects to ``ws(s)://host:port/<anything>/<identity>``. Before the websocket upgrade
+the server checks, in order: the identity (last path segment, percent-decoded, 1 to 48
+characters, no ``:``), a common OCPP subprotocol (the client's order of preference wins), the
+connection limit, and HTTP Basic credentials (security profile 1). Failures are answered with an
+HTTP status and no upgrade. A new authenticated connection for an identity replaces the old one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import functools
+import signal
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import unquote
+
+import asyncpg
+import structlog
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.datastructures import Headers
+from websockets.http11 import Request, Response
+
+from csms.blocks import handlers_for
+from csms.blocks.context import BlockConfig, StationContext
+from csms.config import ServerConfig
+from csms.node import Node
+from csms.ocppj import SUBPROTOCOLS, RpcConnection, get_validator
+from csms.store import stations
+from csms.store.db import open_pool
+from csms.store.passwords import verify_password
+
+log = structlog.get_logger("csms.server")
+
+MAX_IDENTITY = 48
+PASSWORD_LENGTH = range(16, 41)
+
+
+def identity_from_path(path: str) -> str | None:
+    """The station identity in a request path, or None when the path carries no valid one."""
+    path = path.split("?", 1)[0]
+    segment = path.rsplit("/", 1)[-1]
+    identity = unquote(segment, errors="strict") if "%" in segment else segment
+    if not 0 < len(identity) <= MAX_IDENTITY or ":" in identity:
+        return None
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in identity):
+        return None
+    return identity
+
+
+def offered_subprotocols(headers: Headers) -> list[str]:
+    """The subprotocols the client offers, in its order of preference."""
+    offered: list[str] = []
+    for value in headers.get_all("Sec-WebSocket-Protocol"):
+        offered.extend(p.strip() for p in value.split(",") if p.strip())
+    return offered
+
+
+def choose_subprotocol(offered: list[str]) -> str | None:
+    """The client's most preferred subprotocol that this CSMS speaks."""
+    return next((p for p in offered if p in SUBPROTOCOLS), None)
+
+
+def basic_credentials(headers: Headers) -> tuple[str, str] | None:
+    """``(username, password)`` from an ``Authorization: Basic`` header, or None."""
+    value = headers.get("Authorization")
+    if not value:
+        return None
+    scheme, _, token = value.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    username, sep, password = decoded.partition(":")
+    return (username, password) if sep else None
+
+
+@dataclass(eq=False)
+class StationSession:
+    """A station's live connection on this node."""
+
+    station_id: str
+    version: str
+    websocket: ServerConnection
+    rpc: RpcConnection | None = None
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class CentralSystem:
+    """One CSMS node: the websocket listener, the station sessions and the command router."""
+
+    def __init__(self, config: ServerConfig):
+        self.config = config
+        self.pool: asyncpg.Pool | None = None
+        self.sessions: dict[str, StationSession] = {}
+        self.node: Node | None = None
+        self._server: Server | None = None
+        self._block_config = BlockConfig(
+            heartbeat_interval=config.heartbeat_interval, boot_policy=config.boot_policy
+        )
+        self._handlers = {v: handlers_for(v) for v in SUBPROTOCOLS.values()}
+        self._closing: set[asyncio.Task[Any]] = set()
+        self.log = log.bind(node_id=config.node_id)
+
+    @property
+    def port(self) -> int:
+        """The TCP port actually listened on (useful with port 0)."""
+        assert self._server is not None
+        return self._server.sockets[0].getsockname()[1]
+
+    async def start(self) -> None:
+        """Open the database (migrating it), start the command router, and listen."""
+        for version in SUBPROTOCOLS.values():
+            get_validator(version).warm()
+        self.pool = await open_pool(self.config.database_url, max_size=self.config.pool_size)
+        self.node = Node(self)
+        await self.node.start()
+        if self.config.auto_register:
+            self.log.warning(
+                "auto_register_enabled",
+                detail="unknown stations are admitted and registered with the password they "
+                "present; use only in a lab",
+            )
+        self._server = await serve(
+            self._handle,
+            self.config.host,
+            self.config.port,
+            process_request=self._process_request,
+            select_subprotocol=lambda _conn, offered: choose_subprotocol(list(offered)),
+            subprotocols=list(SUBPROTOCOLS),
+            compression="deflate",
+            max_size=self.config.max_message_size,
+            open_timeout=self.config.handshake_timeout,
+            ping_interval=self.config.ping_interval,
+            ping_timeout=self.config.ping_timeout,
+            server_header=None,
+        )
+        self.log.info("listening", host=self.config.host, port=self.port)
+
+    async def stop(self) -> None:
+        """Stop accepting, close every station socket (1001), and record the node's stop."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        if self.node is not None:
+            await self.node.stop()
+        for task in list(self._closing):
+            task.cancel()
+        if self.pool is not None:
+            await self.pool.close()
+        self.log.info("stopped")
+
+    async def run_until_signalled(self) -> None:
+        """Start, serve until SIGINT or SIGTERM, then stop cleanly."""
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            self.log.info("shutting_down")
+            await self.stop()
+
+    # -- the opening handshake -------------------------------------------------------------
+
+    async def _process_request(
+        self, connection: ServerConnection, request: Request
+    ) -> Response | None:
+        remote = _remote(connection)
+        identity = identity_from_path(request.path)
+        if identity is None:
+            self.log.info("handshake_refused", reason="bad_identity", path=request.path[:200],
+                          remote=remote)
+            return connection.respond(
+                HTTPStatus.NOT_FOUND, "The path must end with a station identity of 1 to 48 "
+                "characters without ':'.\n")
+        offered = offered_subprotocols(request.headers)
+        if choose_subprotocol(offered) is None:
+            self.log.info("handshake_refused", reason="no_common_subprotocol",
+                          station_id=identity, offered=offered, remote=remote)
+            return connection.respond(
+                HTTPStatus.BAD_REQUEST, "No supported OCPP subprotocol: ocpp2.0.1, ocpp2.1\n")
+        if len(self.sessions) >= self.config.max_connections and identity not in self.sessions:
+            self.log.warning("handshake_refused", reason="max_connections", station_id=identity)
+            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "Too many connections\n")
+        refusal = await self._authenticate(identity, request.headers, remote)
+        if refusal is not None:
+            response = connection.respond(HTTPStatus.UNAUTHORIZED, "Unauthorized\n")
+            response.headers["WWW-Authenticate"] = 'Basic realm="OCPP", charset="UTF-8"'
+            self.log.warning("auth_failed", station_id=identity, reason=refusal, remote=remote)
+            return response
+        connection.csms_identity = identity  # type: ignore[attr-defined]
+        return None
+
+    async def _authenticate(self, identity: str, headers: Headers, remote: str) -> str | None:
+        """None when the station may connect, else the reason it may not (for the log)."""
+        assert self.pool is not None
+        credentials = basic_credentials(headers)
+        if credentials is None:
+            return "no_basic_credentials"
+        username, password = credentials
+        if username != identity:
+            return "username_differs_from_identity"
+        known = await stations.get_station_credentials(self.pool, identity)
+        if known is None:
+            if not self.config.auto_register:
+                return "unknown_station"
+            if len(password) not in PASSWORD_LENGTH:
+                return "password_length"
+            with contextlib.suppress(stations.StationExists):
+                await stations.register_station(self.pool, identity, password)
+                self.log.warning("station_auto_registered", station_id=identity, remote=remote)
+                return None
+            known = await stations.get_station_credentials(self.pool, identity)
+            if known is None:
+                return "unknown_station"
+        if not known.password_hash:
+            return "no_password_set"
+        loop = asyncio.get_running_loop()
+        matches = await loop.run_in_executor(
+            None, functools.partial(verify_password, password, known.password_hash)
+        )
+        return None if matches else "wrong_password"
+
+    # -- a station's session ---------------------------------------------------------------
+
+    async def _handle(self, websocket: ServerConnection) -> None:
+        assert self.pool is not None and self.node is not None
+        identity: str = websocket.csms_identity  # type: ignore[attr-defined]
+        version = SUBPROTOCOLS[websocket.subprotocol or ""]
+        slog = self.log.bind(station_id=identity)
+        session = StationSession(identity, version, websocket)
+        previous = self.sessions.get(identity)
+        self.sessions[identity] = session
+        if previous is not None:
+            slog.info("connection_replaced", reason="new connection for the same identity")
+            self._close_in_background(previous, "replaced by a new connection")
+        remote = _remote(websocket)
+        await stations.mark_connected(
+            self.pool, identity, self.config.node_id, websocket.subprotocol or "", remote
+        )
+        await self.node.announce_connected(identity)
+        context = StationContext(
+            station_id=identity, version=version, pool=self.pool, config=self._block_config,
+            log=slog, node_id=self.config.node_id,
+        )
+        handlers = {action: functools.partial(fn, context)
+                    for action, fn in self._handlers[version].items()}
+        session.rpc = RpcConnection(websocket, version, handlers,
+                                    call_timeout=self.config.call_timeout, log=slog)
+        session.ready.set()
+        slog.info("station_connected", subprotocol=websocket.subprotocol, remote=remote)
+        pending = asyncio.create_task(self.node.deliver_pending(identity))
+        try:
+            await session.rpc.run()
+        finally:
+            pending.cancel()
+            if self.sessions.get(identity) is session:
+                del self.sessions[identity]
+                with contextlib.suppress(Exception):
+                    await stations.mark_disconnected(self.pool, identity, self.config.node_id)
+            slog.info("station_disconnected", code=websocket.close_code,
+                      reason=websocket.close_reason)
+
+    def disconnect(self, station_id: str, reason: str) -> None:
+        """Close the station's socket on this node, if it has one (another node took it)."""
+        session = self.sessions.pop(station_id, None)
+        if session is not None:
+            self._close_in_background(session, reason)
+
+    def _close_in_background(self, session: StationSession, reason: str) -> None:
+        # A zombie socket may never finish its closing handshake: do not wait for it here.
+        task = asyncio.create_task(session.websocket.close(1000, reason))
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+
+def _remote(connection: ServerConnection) -> str:
+    try:
+        host, port = connection.remote_address[:2]
+    except (TypeError, ValueError):
+        return ""
+    return f"{host}:{port}"
