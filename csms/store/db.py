@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
@@ -11,6 +13,16 @@ from csms.store.migrate import migrate
 
 Db = asyncpg.Pool | asyncpg.Connection
 """What every query function takes: a pool or a single connection (e.g. inside a transaction)."""
+
+
+@asynccontextmanager
+async def connection(db: Db) -> AsyncIterator[asyncpg.Connection]:
+    """Yield a single connection: ``db`` itself, or one acquired from the pool ``db``."""
+    if isinstance(db, asyncpg.Pool):
+        async with db.acquire() as conn:
+            yield conn
+    else:
+        yield db
 
 
 def _dumps(value: Any) -> str:

@@ -125,7 +125,7 @@ CREATE TABLE transaction_events (
 -- value is scaled by unitOfMeasure.multiplier (value * 10^multiplier) and is in `unit`.
 CREATE TABLE meter_values (
     station_id          text NOT NULL,
-    evse_id             integer NOT NULL,
+    evse_id             integer,             -- 0: main meter; NULL: EVSE not (yet) known
     transaction_id      text,
     timestamp           timestamptz NOT NULL,
     measurand           text NOT NULL,

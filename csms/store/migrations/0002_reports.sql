@@ -24,8 +24,7 @@ CREATE TABLE variable_attributes (
                  variable_name, variable_instance, attribute_type)
 );
 
--- Parts of multi-part reports (NotifyReport, NotifyMonitoringReport, NotifyCustomerInformation,
--- ReportChargingProfiles, NotifyEvent): which seqNo of which request arrived, and whether more follow.
+-- Parts of multi-part reports (NotifyReport, NotifyMonitoringReport, ReportChargingProfiles): which seqNo of which request arrived, and whether more follow.
 CREATE TABLE report_parts (
     station_id          text NOT NULL REFERENCES stations (id) ON DELETE CASCADE,
     kind                text NOT NULL,
@@ -59,10 +58,13 @@ CREATE TABLE station_events (
     variable_instance   text,
     -- 2.1 additions (severity, preconditions, ...) and customData, as received
     extra               jsonb,
+    -- the NotifyEvent part it came in: a repeated part (same generatedAt and seqNo) is skipped
     generated_at        timestamptz NOT NULL,
+    seq_no              integer NOT NULL,
     received_at         timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX station_events_station_time ON station_events (station_id, timestamp);
+CREATE INDEX station_events_part ON station_events (station_id, generated_at, seq_no);
 
 CREATE TABLE security_events (
     id                  bigserial PRIMARY KEY,

@@ -1,0 +1,58 @@
+"""Station passwords (security profile 1): stored only as salted scrypt hashes.
+
+The stored form is self-describing: ``scrypt$<log2 n>$<r>$<p>$<salt b64>$<hash b64>``, so the
+cost can be raised later without invalidating existing hashes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+# scrypt parameters: n = 2**14, r = 8, p = 1 (RFC 7914's interactive-login recommendation),
+# 16-byte salt, 32-byte key. About 16 MiB of memory per hash.
+_LOG2_N = 14
+_R = 8
+_P = 1
+_SALT_BYTES = 16
+_KEY_BYTES = 32
+_MAXMEM = 64 * 1024 * 1024
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _scrypt(password: str, salt: bytes, log2_n: int, r: int, p: int, length: int) -> bytes:
+    return hashlib.scrypt(
+        password.encode("utf-8"), salt=salt, n=2**log2_n, r=r, p=p, maxmem=_MAXMEM, dklen=length
+    )
+
+
+def hash_password(password: str) -> str:
+    """Return a salted scrypt hash of ``password`` as a self-describing string."""
+    salt = secrets.token_bytes(_SALT_BYTES)
+    key = _scrypt(password, salt, _LOG2_N, _R, _P, _KEY_BYTES)
+    return f"scrypt${_LOG2_N}${_R}${_P}${_b64(salt)}${_b64(key)}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """True when ``password`` matches ``stored`` (compared in constant time).
+
+    A malformed or unknown stored form never matches.
+    """
+    parts = stored.split("$")
+    if len(parts) != 6 or parts[0] != "scrypt":
+        return False
+    try:
+        log2_n, r, p = int(parts[1]), int(parts[2]), int(parts[3])
+        salt = base64.b64decode(parts[4], validate=True)
+        expected = base64.b64decode(parts[5], validate=True)
+    except ValueError:
+        return False
+    if not (1 <= log2_n <= 20 and 1 <= r <= 32 and 1 <= p <= 16 and expected):
+        return False
+    actual = _scrypt(password, salt, log2_n, r, p, len(expected))
+    return hmac.compare_digest(actual, expected)

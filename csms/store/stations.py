@@ -1,0 +1,264 @@
+"""Stations: registration and credentials, connection state, boot, heartbeat, connector status."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from csms.store.db import Db, connection
+from csms.store.passwords import hash_password
+from csms.store.records import StationExists, StationNotFound
+
+
+@dataclass(frozen=True)
+class StationCredentials:
+    """What the server needs to authenticate a station's handshake."""
+
+    password_hash: str | None
+    security_profile: int
+
+
+@dataclass
+class ConnectorStatus:
+    """The last status a station reported for one connector."""
+
+    evse_id: int
+    connector_id: int
+    status: str
+    status_at: datetime
+
+
+@dataclass
+class StationSummary:
+    """One station as listed: identity, what it reported at boot, and whether it is online."""
+
+    id: str
+    security_profile: int
+    vendor_name: str | None
+    model: str | None
+    serial_number: str | None
+    firmware_version: str | None
+    boot_status: str | None
+    last_boot_at: datetime | None
+    last_heartbeat_at: datetime | None
+    connected: bool
+    node_id: str | None
+    subprotocol: str | None
+    remote_address: str | None
+    connected_at: datetime | None
+    disconnected_at: datetime | None
+    created_at: datetime
+
+
+@dataclass
+class StationDetail(StationSummary):
+    """A station in full: its summary plus connectors, device model size, open transactions."""
+
+    modem_iccid: str | None = None
+    modem_imsi: str | None = None
+    boot_reason: str | None = None
+    connectors: list[ConnectorStatus] = field(default_factory=list)
+    device_model_variables: int = 0
+    device_model_components: int = 0
+    active_transactions: list[str] = field(default_factory=list)
+
+
+_SUMMARY_COLUMNS = """
+    id, security_profile, vendor_name, model, serial_number, firmware_version, boot_status,
+    last_boot_at, last_heartbeat_at, node_id IS NOT NULL AS connected, node_id, subprotocol,
+    remote_address, connected_at, disconnected_at, created_at
+"""
+
+
+async def register_station(
+    db: Db, station_id: str, password: str | None, security_profile: int = 1
+) -> None:
+    """Register a station; its password is stored only as a salted hash.
+
+    Raises StationExists if the identity is taken. ``password`` may be None for stations that
+    authenticate only by client certificate (security profile 3).
+    """
+    hashed = hash_password(password) if password is not None else None
+    row = await db.fetchrow(
+        """
+        INSERT INTO stations (id, password_hash, security_profile) VALUES ($1, $2, $3)
+        ON CONFLICT (id) DO NOTHING RETURNING id
+        """,
+        station_id,
+        hashed,
+        security_profile,
+    )
+    if row is None:
+        raise StationExists(station_id)
+
+
+async def set_password(db: Db, station_id: str, password: str) -> None:
+    """Replace a station's password (hashed). Raises StationNotFound for an unknown station."""
+    status = await db.execute(
+        "UPDATE stations SET password_hash = $2 WHERE id = $1", station_id, hash_password(password)
+    )
+    if status == "UPDATE 0":
+        raise StationNotFound(station_id)
+
+
+async def set_security_profile(db: Db, station_id: str, security_profile: int) -> None:
+    """Change the security profile a station must connect with. Raises StationNotFound."""
+    status = await db.execute(
+        "UPDATE stations SET security_profile = $2 WHERE id = $1", station_id, security_profile
+    )
+    if status == "UPDATE 0":
+        raise StationNotFound(station_id)
+
+
+async def remove_station(db: Db, station_id: str) -> bool:
+    """Delete a station and everything stored about it; False if there was no such station."""
+    async with connection(db) as conn, conn.transaction():
+        await conn.execute("DELETE FROM meter_values WHERE station_id = $1", station_id)
+        status = await conn.execute("DELETE FROM stations WHERE id = $1", station_id)
+    return status != "DELETE 0"
+
+
+async def get_station_credentials(db: Db, station_id: str) -> StationCredentials | None:
+    """The stored password hash and security profile of a station, or None if unknown."""
+    row = await db.fetchrow(
+        "SELECT password_hash, security_profile FROM stations WHERE id = $1", station_id
+    )
+    if row is None:
+        return None
+    return StationCredentials(row["password_hash"], row["security_profile"])
+
+
+async def mark_connected(
+    db: Db, station_id: str, node_id: str, subprotocol: str, remote: str | None
+) -> None:
+    """Record that ``node_id`` now holds the station's socket (replacing any earlier holder)."""
+    await db.execute(
+        """
+        UPDATE stations SET node_id = $2, subprotocol = $3, remote_address = $4,
+               connected_at = now(), disconnected_at = NULL
+         WHERE id = $1
+        """,
+        station_id,
+        node_id,
+        subprotocol,
+        remote,
+    )
+
+
+async def mark_disconnected(db: Db, station_id: str, node_id: str) -> bool:
+    """Record that the station's socket closed, only if ``node_id`` still holds it.
+
+    Returns False when another node has taken the station over meanwhile (nothing changes).
+    """
+    status = await db.execute(
+        """
+        UPDATE stations SET node_id = NULL, disconnected_at = now()
+         WHERE id = $1 AND node_id = $2
+        """,
+        station_id,
+        node_id,
+    )
+    return status != "UPDATE 0"
+
+
+async def record_boot(
+    db: Db,
+    station_id: str,
+    *,
+    status: str,
+    reason: str,
+    vendor_name: str,
+    model: str,
+    serial_number: str | None = None,
+    firmware_version: str | None = None,
+    modem_iccid: str | None = None,
+    modem_imsi: str | None = None,
+) -> None:
+    """Store what a BootNotification reported and the status the CSMS answered."""
+    await db.execute(
+        """
+        UPDATE stations SET boot_status = $2, boot_reason = $3, vendor_name = $4, model = $5,
+               serial_number = $6, firmware_version = $7, modem_iccid = $8, modem_imsi = $9,
+               last_boot_at = now()
+         WHERE id = $1
+        """,
+        station_id,
+        status,
+        reason,
+        vendor_name,
+        model,
+        serial_number,
+        firmware_version,
+        modem_iccid,
+        modem_imsi,
+    )
+
+
+async def record_heartbeat(db: Db, station_id: str) -> None:
+    """Record that the station sent a Heartbeat now."""
+    await db.execute("UPDATE stations SET last_heartbeat_at = now() WHERE id = $1", station_id)
+
+
+async def record_connector_status(
+    db: Db, station_id: str, evse_id: int, connector_id: int, status: str, timestamp: datetime
+) -> None:
+    """Store a connector's status; a report older than the stored one changes nothing."""
+    await db.execute(
+        """
+        WITH evse AS (
+            INSERT INTO evses (station_id, evse_id) VALUES ($1, $2)
+            ON CONFLICT (station_id, evse_id) DO UPDATE SET updated_at = now()
+        )
+        INSERT INTO connectors (station_id, evse_id, connector_id, status, status_at)
+        VALUES ($1, $2, $3, $4, $5)
+        ON CONFLICT (station_id, evse_id, connector_id) DO UPDATE
+           SET status = EXCLUDED.status, status_at = EXCLUDED.status_at, updated_at = now()
+         WHERE connectors.status_at <= EXCLUDED.status_at
+        """,
+        station_id,
+        evse_id,
+        connector_id,
+        status,
+        timestamp,
+    )
+
+
+async def list_stations(db: Db) -> list[StationSummary]:
+    """Every registered station, ordered by identity."""
+    rows = await db.fetch(f"SELECT {_SUMMARY_COLUMNS} FROM stations ORDER BY id")
+    return [StationSummary(**dict(r)) for r in rows]
+
+
+async def get_station(db: Db, station_id: str) -> StationDetail | None:
+    """A station with its connectors, device model size and open transactions; None if unknown."""
+    row = await db.fetchrow(
+        f"""
+        SELECT {_SUMMARY_COLUMNS}, modem_iccid, modem_imsi, boot_reason,
+               (SELECT count(*) FROM variable_attributes v WHERE v.station_id = s.id)
+                   AS device_model_variables,
+               (SELECT count(DISTINCT (component_name, component_instance, evse_id, connector_id))
+                  FROM variable_attributes v WHERE v.station_id = s.id) AS device_model_components
+          FROM stations s WHERE id = $1
+        """,
+        station_id,
+    )
+    if row is None:
+        return None
+    connectors = await db.fetch(
+        """
+        SELECT evse_id, connector_id, status, status_at FROM connectors
+         WHERE station_id = $1 ORDER BY evse_id, connector_id
+        """,
+        station_id,
+    )
+    active = await db.fetch(
+        """
+        SELECT transaction_id FROM transactions
+         WHERE station_id = $1 AND ended_at IS NULL ORDER BY started_at
+        """,
+        station_id,
+    )
+    detail = StationDetail(**dict(row))
+    detail.connectors = [ConnectorStatus(**dict(c)) for c in connectors]
+    detail.active_transactions = [a["transaction_id"] for a in active]
+    return detail
