@@ -1,0 +1,42 @@
+"""The ``csms`` operator command line.
+
+Every command works against the CSMS database (``--database-url`` or the embedded PostgreSQL in
+``--data-dir``); commands for stations travel through it to whichever server process holds the
+station's socket. Failures print one line on stderr and exit with a code of
+:class:`csms.cli.errors.ExitCode`.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from csms.cli import meter_values, station_commands, stations, tokens, transactions
+from csms.cli.base import CsmsGroup
+from csms.cli.calls import call
+
+app = typer.Typer(
+    cls=CsmsGroup,
+    name="csms",
+    help="Operate the V2G charging-station management system (OCPP 2.0.1 / 2.1).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(stations.app, name="stations", rich_help_panel="Data")
+app.add_typer(tokens.app, name="tokens", rich_help_panel="Data")
+app.add_typer(transactions.app, name="transactions", rich_help_panel="Data")
+app.add_typer(meter_values.app, name="meter-values", rich_help_panel="Data")
+app.command("call", rich_help_panel=station_commands.PANEL)(call)
+station_commands.register(app)
+
+try:
+    from csms.cli.serve import serve
+except ImportError:  # the operator commands work without the server module
+    pass
+else:
+    app.command("serve", rich_help_panel="Server")(serve)
+
+
+def main() -> None:
+    """Entry point of the ``csms`` console script."""
+    app(prog_name="csms")

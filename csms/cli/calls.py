@@ -1,0 +1,228 @@
+"""Sending CSMS-initiated OCPP calls through the database, and the generic ``csms call``.
+
+The CLI validates the payload against the schema of the station's negotiated OCPP version,
+writes a command row, and waits for the server process holding the station's socket to record
+the answer (see :mod:`csms.store.commands`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import asyncpg
+import typer
+
+from csms.cli.base import (
+    DatabaseUrlOption,
+    DataDirOption,
+    JsonOption,
+    open_store,
+    resolve_url,
+    run,
+)
+from csms.cli.errors import CliError, ExitCode, not_found, usage
+from csms.cli.output import print_fields, print_json
+from csms.cli.times import parse_duration
+from csms.ocppj import OCPPError, get_validator
+from csms.store.commands import station_online, submit_command, wait_for_command
+from csms.store.stations import get_station
+
+#: The version assumed for a station that has never connected.
+DEFAULT_VERSION = "2.0.1"
+DEFAULT_TIMEOUT = 30.0
+
+TimeoutOption = Annotated[
+    float,
+    typer.Option("--timeout", min=0.1, max=86400, help="Seconds to wait for the station's answer."),
+]
+QueueForOption = Annotated[
+    str | None,
+    typer.Option(
+        "--queue-for",
+        metavar="DURATION",
+        help="If the station is offline, queue the command until it reconnects, for at most"
+        " DURATION (e.g. 10m, 2h); the command waits that long plus --timeout.",
+        show_default=False,
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where and how a command is sent: the database, the station, the wait."""
+
+    database_url: str | None
+    data_dir: Path | None
+    station_id: str
+    timeout: float = DEFAULT_TIMEOUT
+    queue_for: str | None = None
+
+
+def version_of(subprotocol: str | None) -> str:
+    """The OCPP version of a negotiated websocket subprotocol (2.0.1 when none is known)."""
+    if subprotocol and subprotocol.removeprefix("ocpp") in ("2.0.1", "2.1"):
+        return subprotocol.removeprefix("ocpp")
+    return DEFAULT_VERSION
+
+
+def validate(
+    version: str, action: str, payload: Any, field_names: dict[str, str] | None = None
+) -> None:
+    """Raise a usage error naming the offending field unless ``payload`` is a valid request.
+
+    ``field_names`` maps payload fields (dotted, without list indices) to the command-line
+    arguments they came from, so the message names what the operator typed.
+    """
+    validator = get_validator(version)
+    if not validator.is_known(action):
+        raise usage(f"ACTION: {action!r} is not an OCPP {version} action")
+    try:
+        validator.validate_request(action, payload)
+    except OCPPError as exc:
+        field = re.sub(r"\[\d+\]", "", str(exc.details.get("field", "")))
+        where = ""
+        for prefix in sorted(field_names or {}, key=len, reverse=True):
+            if field == prefix or field.startswith(prefix + "."):
+                where = f"{(field_names or {})[prefix]}: "
+                break
+        raise usage(
+            f"{where}invalid {action} request for OCPP {version}: {exc.description}"
+        ) from None
+
+
+def parse_queue_for(queue_for: str | None) -> timedelta | None:
+    """The ``--queue-for`` duration, or None when the command must not be queued."""
+    if queue_for is None:
+        return None
+    try:
+        duration = parse_duration(queue_for)
+    except ValueError as exc:
+        raise usage(f"--queue-for: {exc}") from None
+    if duration <= timedelta(0):
+        raise usage("--queue-for: must be longer than zero")
+    return duration
+
+
+def send(
+    target: Target,
+    action: str,
+    payload: dict[str, Any],
+    field_names: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Validate and send one call to a station; return its response payload.
+
+    Fails with NOT_FOUND for an unknown station, USAGE for an invalid payload, OFFLINE when the
+    station is not connected (and ``queue_for`` is not given), CALL_ERROR when the station
+    answers a CALLERROR, TIMEOUT or EXPIRED when no answer comes in time.
+    """
+    queue_for = parse_queue_for(target.queue_for)
+    url = resolve_url(target.database_url, target.data_dir)
+
+    async def go() -> dict[str, Any]:
+        async with open_store(url) as db:
+            command_id, wait = await _submit(db, target, action, payload, field_names, queue_for)
+        result = await wait_for_command(url, command_id, wait)
+        return _outcome(target, action, result)
+
+    return run(go())
+
+
+async def _submit(
+    db: asyncpg.Pool,
+    target: Target,
+    action: str,
+    payload: dict[str, Any],
+    field_names: dict[str, str] | None,
+    queue_for: timedelta | None,
+) -> tuple[int, float]:
+    station_id = target.station_id
+    station = await get_station(db, station_id)
+    if station is None:
+        raise not_found(f"unknown station {station_id!r}")
+    validate(version_of(station.subprotocol), action, payload, field_names)
+    online = await station_online(db, station_id)
+    if not online and queue_for is None:
+        raise CliError(
+            f"station {station_id!r} is not connected"
+            " (use --queue-for DURATION to send the command when it reconnects)",
+            ExitCode.OFFLINE,
+        )
+    queue_until = datetime.now(UTC) + queue_for if queue_for is not None else None
+    command_id = await submit_command(db, station_id, action, payload, queue_until=queue_until)
+    wait = target.timeout + (queue_for.total_seconds() if queue_for is not None else 0.0)
+    return command_id, wait
+
+
+def _outcome(target: Target, action: str, result: Any) -> dict[str, Any]:
+    station_id = target.station_id
+    if result.status == "answered":
+        return dict(result.response or {})
+    if result.status == "error":
+        description = f": {result.error_description}" if result.error_description else ""
+        raise CliError(
+            f"station {station_id!r} answered {action} with CALLERROR"
+            f" {result.error_code}{description}",
+            ExitCode.CALL_ERROR,
+        )
+    if result.status == "offline":
+        raise CliError(
+            f"station {station_id!r} is not connected"
+            " (use --queue-for DURATION to send the command when it reconnects)",
+            ExitCode.OFFLINE,
+        )
+    if result.status == "expired":
+        raise CliError(
+            f"station {station_id!r} did not reconnect within --queue-for {target.queue_for};"
+            f" {action} was not sent",
+            ExitCode.EXPIRED,
+        )
+    raise CliError(
+        f"station {station_id!r} did not answer {action} within {target.timeout:g} s",
+        ExitCode.TIMEOUT,
+    )
+
+
+def print_response(response: dict[str, Any], json_out: bool) -> None:
+    """Print a response payload: JSON, or one ``field: value`` line per field."""
+    if json_out:
+        print_json(response)
+    elif response:
+        print_fields(response)
+    else:
+        typer.echo("(empty response)")
+
+
+def call(
+    station_id: Annotated[str, typer.Argument(metavar="ID", help="The station's identity.")],
+    action: Annotated[
+        str, typer.Argument(metavar="ACTION", help="OCPP action, e.g. Reset or GetVariables.")
+    ],
+    payload: Annotated[
+        str,
+        typer.Option(
+            "--payload", metavar="JSON", help='Request payload, e.g. \'{"type": "Immediate"}\'.'
+        ),
+    ] = "{}",
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
+    queue_for: QueueForOption = None,
+    json_out: JsonOption = False,
+    database_url: DatabaseUrlOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Send any CSMS-initiated OCPP call to a station and print its response.
+
+    The payload is checked against the schema of the station's OCPP version before sending.
+    """
+    try:
+        body = json.loads(payload)
+    except json.JSONDecodeError as exc:
+        raise usage(f"--payload: not valid JSON ({exc.msg} at character {exc.pos})") from None
+    if not isinstance(body, dict):
+        raise usage("--payload: must be a JSON object")
+    target = Target(database_url, data_dir, station_id, timeout, queue_for)
+    print_response(send(target, action, body), json_out)

@@ -1,0 +1,183 @@
+"""``csms stations``: register charging stations and see what they report."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import asyncpg
+import typer
+
+from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, with_store
+from csms.cli.errors import CliError, ExitCode, not_found, usage
+from csms.cli.output import format_cell, print_fields, print_json, print_table, to_jsonable
+from csms.store.records import StationExists, StationNotFound
+from csms.store.stations import (
+    get_station,
+    list_stations,
+    register_station,
+    remove_station,
+)
+from csms.store.stations import set_password as store_set_password
+
+app = typer.Typer(help="Register charging stations and see their state.", no_args_is_help=True)
+
+#: Part 4: the identity is at most 48 characters and never contains ':'.
+MAX_IDENTITY = 48
+#: Security profiles 1 and 2 use HTTP Basic auth with a password of 16 to 40 characters
+#: (OCPPCommCtrlr/SecurityCtrlr BasicAuthPassword, A00.FR.205).
+MIN_PASSWORD, MAX_PASSWORD = 16, 40
+
+StationId = Annotated[str, typer.Argument(metavar="ID", help="The station's identity.")]
+PasswordOption = Annotated[
+    str | None,
+    typer.Option(
+        "--password", help=f"HTTP Basic password, {MIN_PASSWORD} to {MAX_PASSWORD} characters."
+    ),
+]
+
+
+def check_identity(station_id: str) -> str:
+    """Refuse an identity a station could never connect with (Part 4: max 48 chars, no ':')."""
+    if not station_id or len(station_id) > MAX_IDENTITY:
+        raise usage(
+            f"ID: a station identity has 1 to {MAX_IDENTITY} characters, got {len(station_id)}"
+        )
+    if ":" in station_id:
+        raise usage(f"ID: a station identity may not contain ':' ({station_id!r})")
+    if not station_id.isprintable():
+        raise usage(f"ID: a station identity must be printable ({station_id!r})")
+    return station_id
+
+
+def check_password(password: str) -> str:
+    """Refuse a Basic auth password outside the 16 to 40 characters OCPP allows."""
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise usage(
+            f"--password: must have {MIN_PASSWORD} to {MAX_PASSWORD} characters,"
+            f" got {len(password)}"
+        )
+    return password
+
+
+@app.command("add")
+def add(
+    station_id: StationId,
+    password: PasswordOption = None,
+    security_profile: Annotated[
+        int,
+        typer.Option(
+            "--security-profile",
+            min=0,
+            max=3,
+            help="0: no auth (labs only), 1: Basic auth, 2: TLS + Basic auth, 3: mutual TLS.",
+        ),
+    ] = 1,
+    database_url: DatabaseUrlOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Register a station so it may connect (profiles 1 and 2 need --password)."""
+    check_identity(station_id)
+    if password is not None:
+        check_password(password)
+    elif security_profile in (1, 2):
+        raise usage(f"--password: required for security profile {security_profile}")
+
+    async def go(db: asyncpg.Pool) -> None:
+        try:
+            await register_station(db, station_id, password, security_profile)
+        except StationExists:
+            raise CliError(f"station {station_id!r} already exists", ExitCode.CONFLICT) from None
+
+    with_store(database_url, data_dir, go)
+    typer.echo(f"station {station_id} added (security profile {security_profile})")
+
+
+@app.command("list")
+def list_(
+    json_out: JsonOption = False,
+    database_url: DatabaseUrlOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """List every registered station with its connection state."""
+    stations = with_store(database_url, data_dir, list_stations)
+    if json_out:
+        print_json(stations)
+        return
+    rows = [to_jsonable(s) for s in stations]
+    for row in rows:
+        row["state"] = "online" if row["connected"] else "offline"
+        row["ocpp"] = (row["subprotocol"] or "").removeprefix("ocpp")
+    print_table(
+        rows,
+        ["id", "state", "ocpp", "vendor_name", "model", "firmware_version", "last_heartbeat_at"],
+        empty="no stations",
+    )
+
+
+@app.command("show")
+def show(
+    station_id: StationId,
+    json_out: JsonOption = False,
+    database_url: DatabaseUrlOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Show one station: connection, boot data, EVSEs and connectors, device model, transactions."""
+    station = with_store(database_url, data_dir, lambda db: get_station(db, station_id))
+    if station is None:
+        raise not_found(f"unknown station {station_id!r}")
+    data = to_jsonable(station)
+    if json_out:
+        print_json(data)
+        return
+    connectors = data.pop("connectors")
+    active = data.pop("active_transactions")
+    data["state"] = "online" if data.pop("connected") else "offline"
+    print_fields(data)
+    typer.echo("")
+    print_table(
+        connectors,
+        ["evse_id", "connector_id", "status", "status_at"],
+        empty="no connectors reported",
+    )
+    typer.echo("")
+    typer.echo(
+        "active transactions: " + (", ".join(format_cell(t) for t in active) if active else "none")
+    )
+
+
+@app.command("remove")
+def remove(
+    station_id: StationId,
+    database_url: DatabaseUrlOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Delete a station and everything stored about it."""
+    if not with_store(database_url, data_dir, lambda db: remove_station(db, station_id)):
+        raise not_found(f"unknown station {station_id!r}")
+    typer.echo(f"station {station_id} removed")
+
+
+@app.command("set-password")
+def set_password(
+    station_id: StationId,
+    password: Annotated[
+        str,
+        typer.Option(
+            "--password",
+            help=f"New HTTP Basic password, {MIN_PASSWORD} to {MAX_PASSWORD} characters.",
+        ),
+    ],
+    database_url: DatabaseUrlOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Replace a station's password (takes effect at its next connection)."""
+    check_password(password)
+
+    async def go(db: asyncpg.Pool) -> None:
+        try:
+            await store_set_password(db, station_id, password)
+        except StationNotFound:
+            raise not_found(f"unknown station {station_id!r}") from None
+
+    with_store(database_url, data_dir, go)
+    typer.echo(f"password of station {station_id} changed")

@@ -1,0 +1,75 @@
+"""Times and durations as operators type them: ISO 8601, ``now``, ``+2h``, ``-30m``, ``90s``.
+
+Every time the CLI returns is timezone-aware UTC. An ISO 8601 time without an offset is read as
+UTC, the time zone OCPP uses on the wire.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+_DURATION = re.compile(r"(?:\d+(?:\.\d+)?[smhdw])+")
+
+
+def parse_duration(text: str) -> timedelta:
+    """Read a duration such as ``30s``, ``15m``, ``2h``, ``1d``, ``1h30m`` or plain seconds ``90``.
+
+    Raises ``ValueError`` with a message meant for the operator when the text is not a
+    non-negative duration.
+    """
+    s = text.strip().lower()
+    try:
+        seconds = float(s)
+    except ValueError:
+        if not _DURATION.fullmatch(s):
+            raise ValueError(
+                f"{text!r} is not a duration (examples: 90, 30s, 15m, 2h, 1d, 1h30m)"
+            ) from None
+        seconds = sum(float(n) * _UNITS[u] for n, u in _PART.findall(s))
+    if not seconds >= 0 or seconds == float("inf"):
+        raise ValueError(f"{text!r} is not a non-negative, finite duration")
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise ValueError(f"{text!r} is too long a duration") from None
+
+
+def parse_time(text: str, *, now: datetime | None = None) -> datetime:
+    """Read a point in time: ISO 8601, ``now``, or ``now`` plus or minus a duration (``+2h``).
+
+    ``now`` defaults to the current time. A relative form is ``[now]+DURATION`` or
+    ``[now]-DURATION`` with the duration syntax of :func:`parse_duration`. Raises ``ValueError``
+    with a message meant for the operator.
+    """
+    base = now or datetime.now(UTC)
+    s = text.strip()
+    lowered = s.lower()
+    if lowered == "now":
+        return base
+    rest = lowered.removeprefix("now")
+    if rest[:1] in "+-" and rest[1:2].isdigit():
+        try:
+            delta = parse_duration(rest[1:])
+        except ValueError:
+            raise ValueError(_time_hint(text)) from None
+        try:
+            return base + delta if rest[0] == "+" else base - delta
+        except OverflowError:
+            raise ValueError(f"{text!r} is out of range") from None
+    try:
+        parsed = datetime.fromisoformat(s.replace("z", "Z"))
+    except ValueError:
+        raise ValueError(_time_hint(text)) from None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{text!r} is out of range") from None
+
+
+def _time_hint(text: str) -> str:
+    return f"{text!r} is not a time (examples: 2026-11-05T16:00:00Z, 2026-11-05, now, +2h, -30m)"
