@@ -154,13 +154,20 @@ class RpcConnection:
     async def _answer(self, call: IncomingCall, handler: Handler) -> str:
         try:
             response = await handler(call.payload)
-            return self.protocol.result(call, response or {})
         except OCPPError as error:
             return self.protocol.error(call.message_id, error)
         except Exception:
             self.log.exception("ocpp.handler_failed", action=call.action,
                                message_id=call.message_id)
             error = OCPPError("InternalError", f"{call.action} could not be processed")
+            return self.protocol.error(call.message_id, error)
+        try:
+            return self.protocol.result(call, response or {})
+        except OCPPError as invalid:
+            # Our own answer breaks the schema: a defect on this side, never the peer's fault.
+            self.log.error("ocpp.invalid_response", action=call.action,
+                           message_id=call.message_id, error=str(invalid), response=response)
+            error = OCPPError("InternalError", f"{call.action} response could not be built")
             return self.protocol.error(call.message_id, error)
 
     async def _send_quietly(self, text: str) -> None:
