@@ -28,27 +28,27 @@ class MessageType(IntEnum):
     SEND = 6
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Call:
     message_id: str
     action: str
     payload: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Send:
     message_id: str
     action: str
     payload: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CallResult:
     message_id: str
     payload: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CallErrorFrame:
     """A CALLERROR, or with ``result_error`` a 2.1 CALLRESULTERROR."""
 
@@ -77,6 +77,8 @@ class FrameError(Exception):
         self.reason = reason
 
 
+_KNOWN_V201 = frozenset((2, 3, 4))
+_KNOWN_V21 = frozenset((2, 3, 4, 5, 6))
 _LEADING_ID = re.compile(r'^\s*\[\s*(\d+)\s*,\s*"([^"\\]{1,36})"')
 
 
@@ -106,7 +108,7 @@ def parse(text: str | bytes, *, allow_v21: bool) -> Frame:
             "structure",
         )
     kind, message_id = message[0], message[1]
-    if not isinstance(message_id, str) or not 0 < len(message_id) <= MAX_MESSAGE_ID:
+    if type(message_id) is not str or not 0 < len(message_id) <= MAX_MESSAGE_ID:
         raise FrameError(
             UNKNOWN_ID,
             OCPPError("RpcFrameworkError", "MessageId must be a string of 1 to 36 characters"),
@@ -116,14 +118,13 @@ def parse(text: str | bytes, *, allow_v21: bool) -> Frame:
         raise FrameError(
             message_id, OCPPError("RpcFrameworkError", "MessageTypeId must be an integer"), "type"
         )
-    known = (2, 3, 4, 5, 6) if allow_v21 else (2, 3, 4)
-    if kind not in known:
+    if kind not in (_KNOWN_V21 if allow_v21 else _KNOWN_V201):
         raise FrameError(
             message_id,
             OCPPError("MessageTypeNotSupported", f"message type {kind} is not supported"),
             "message-type",
         )
-    if kind in (MessageType.CALL, MessageType.SEND):
+    if kind == 2 or kind == 6:
         return _parse_call(message, message_id, kind)
     if kind == MessageType.CALLRESULT:
         if len(message) != 3 or not isinstance(message[2], dict):
@@ -138,22 +139,24 @@ def parse(text: str | bytes, *, allow_v21: bool) -> Frame:
     )
 
 
-def _parse_call(message: list[Any], message_id: str, kind: int) -> Frame:
+def _call_error(message_id: str, kind: int, reason: str) -> FrameError:
     # A SEND is never answered (2.1 Part 4, 4.2.4), so its errors are reported without a reply.
-    def fail(reason: str) -> FrameError:
-        error = OCPPError("ProtocolError", reason) if kind == MessageType.CALL else None
-        return FrameError(message_id, error, reason)
+    error = OCPPError("ProtocolError", reason) if kind == MessageType.CALL else None
+    return FrameError(message_id, error, reason)
 
+
+def _parse_call(message: list[Any], message_id: str, kind: int) -> Frame:
     if len(message) != 4:
-        raise fail("CALL must have exactly 4 elements: [2, id, action, {payload}]")
+        raise _call_error(message_id, kind,
+                          "CALL must have exactly 4 elements: [2, id, action, {payload}]")
     action, payload = message[2], message[3]
-    if not isinstance(action, str) or not action:
-        raise fail("Action must be a non-empty string")
-    if not isinstance(payload, dict):
-        raise fail("payload must be a JSON object")
-    if kind == MessageType.SEND:
-        return Send(message_id, action, payload)
-    return Call(message_id, action, payload)
+    if type(action) is not str or not action:
+        raise _call_error(message_id, kind, "Action must be a non-empty string")
+    if type(payload) is not dict:
+        raise _call_error(message_id, kind, "payload must be a JSON object")
+    if kind == MessageType.CALL:
+        return Call(message_id, action, payload)
+    return Send(message_id, action, payload)
 
 
 def encode_call(message_id: str, action: str, payload: dict[str, Any]) -> str:

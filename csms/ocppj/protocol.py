@@ -17,22 +17,11 @@ from csms.ocppj.errors import ERROR_CODES, OCPPError
 from csms.ocppj.validation import Validator
 
 
-@dataclass(frozen=True, slots=True)
-class IncomingCall:
-    """A valid CALL from the peer, to be answered with :meth:`RpcProtocol.result` or ``error``."""
+#: A valid CALL from the peer, to be answered with :meth:`RpcProtocol.result` or ``error``.
+IncomingCall = frames.Call
 
-    message_id: str
-    action: str
-    payload: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class IncomingSend:
-    """A valid 2.1 SEND from the peer; it is never answered."""
-
-    message_id: str
-    action: str
-    payload: dict[str, Any]
+#: A valid 2.1 SEND from the peer; it is never answered.
+IncomingSend = frames.Send
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +53,7 @@ class Dropped:
     reason: str
 
 
-Event = IncomingCall | IncomingSend | CallCompleted | Reply | Dropped
+Event = frames.Call | frames.Send | CallCompleted | Reply | Dropped
 
 
 class RpcProtocol:
@@ -136,17 +125,18 @@ class RpcProtocol:
         return self._on_answer(frame)
 
     def _on_call(self, frame: frames.Call) -> Event:
+        action = frame.action
         try:
-            if not self.validator.is_known(frame.action):
-                raise OCPPError(
-                    "NotImplemented", f"{frame.action} is not an OCPP {self.version} action"
-                )
-            if frame.action not in self.supported:
-                raise OCPPError("NotSupported", f"{frame.action} is not supported here")
-            self.validator.validate_request(frame.action, frame.payload)
+            if action not in self.supported:
+                if not self.validator.is_known(action):
+                    raise OCPPError(
+                        "NotImplemented", f"{action} is not an OCPP {self.version} action"
+                    )
+                raise OCPPError("NotSupported", f"{action} is not supported here")
+            self.validator.validate_request(action, frame.payload)
         except OCPPError as error:
             return Reply(frame.message_id, frames.encode_error(frame.message_id, error), error)
-        return IncomingCall(frame.message_id, frame.action, frame.payload)
+        return frame
 
     def _on_send(self, frame: frames.Send) -> Event:
         if frame.action not in self.supported:
@@ -155,7 +145,7 @@ class RpcProtocol:
             self.validator.validate_request(frame.action, frame.payload)
         except OCPPError as error:
             return Dropped(frame.message_id, f"invalid SEND {frame.action}: {error}")
-        return IncomingSend(frame.message_id, frame.action, frame.payload)
+        return frame
 
     def _on_answer(self, frame: frames.CallResult | frames.CallErrorFrame) -> list[Event]:
         pending = self._pending

@@ -84,6 +84,8 @@ class Validator:
                 # 2.1 messages that are only ever SENT have a schema without a suffix.
                 self._sends.add(stem)
         self._compiled: dict[str, CompiledSchema] = {}
+        self._request_checks: dict[str, CompiledSchema] = {}
+        self._response_checks: dict[str, CompiledSchema] = {}
 
     def actions(self) -> frozenset[str]:
         """Every action this version defines (CALL and SEND messages)."""
@@ -108,24 +110,34 @@ class Validator:
 
     def validate_request(self, action: str, payload: Any) -> None:
         """Raise :class:`OCPPError` unless ``payload`` is a valid ``action`` request."""
-        if action in self._sends:
-            self._check(action, payload)
-            return
-        if action not in self._requests:
-            raise OCPPError("NotImplemented", f"unknown action {action!r} in OCPP {self.version}")
-        self._check(action + "Request", payload)
+        check = self._request_checks.get(action)
+        if check is None:
+            if action in self._sends:
+                name = action
+            elif action in self._requests:
+                name = action + "Request"
+            else:
+                raise OCPPError(
+                    "NotImplemented", f"unknown action {action!r} in OCPP {self.version}"
+                )
+            check = self._request_checks[action] = self._schema(name)
+        self._check(check, payload)
 
     def validate_response(self, action: str, payload: Any) -> None:
         """Raise :class:`OCPPError` unless ``payload`` is a valid response to ``action``."""
-        if action not in self._responses:
-            raise OCPPError("NotImplemented", f"no response defined for {action!r}")
-        self._check(action + "Response", payload)
+        check = self._response_checks.get(action)
+        if check is None:
+            if action not in self._responses:
+                raise OCPPError("NotImplemented", f"no response defined for {action!r}")
+            check = self._response_checks[action] = self._schema(action + "Response")
+        self._check(check, payload)
 
-    def _check(self, name: str, payload: Any) -> None:
-        if not isinstance(payload, dict):
-            raise OCPPError("FormatViolation", f"{name} payload must be a JSON object")
+    @staticmethod
+    def _check(check: CompiledSchema, payload: Any) -> None:
+        if type(payload) is not dict:
+            raise OCPPError("FormatViolation", "payload must be a JSON object")
         try:
-            self._schema(name)(payload)
+            check(payload)
         except fastjsonschema.JsonSchemaValueException as exc:
             code = _RULE_CODES.get(exc.rule or "", "FormatViolation")
             message = exc.message.replace(exc.name, _field_name(exc.name), 1)
