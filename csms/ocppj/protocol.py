@@ -16,7 +16,6 @@ from csms.ocppj import frames
 from csms.ocppj.errors import ERROR_CODES, OCPPError
 from csms.ocppj.validation import Validator
 
-
 #: A valid CALL from the peer, to be answered with :meth:`RpcProtocol.result` or ``error``.
 IncomingCall = frames.Call
 

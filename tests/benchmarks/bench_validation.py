@@ -34,9 +34,10 @@ PAYLOADS = {
         "model": "FE-20", "vendorName": "Fermata Energy", "serialNumber": "FE20-000123",
         "firmwareVersion": "2.4.1"}},
     "MeterValues": meter_values(10),
-    "TransactionEvent": {"eventType": "Updated", "timestamp": NOW, "triggerReason": "MeterValuePeriodic",
-                         "seqNo": 7, "transactionInfo": {"transactionId": "tx-0001",
-                                                         "chargingState": "Charging"},
+    "TransactionEvent": {"eventType": "Updated", "timestamp": NOW,
+                         "triggerReason": "MeterValuePeriodic", "seqNo": 7,
+                         "transactionInfo": {"transactionId": "tx-0001",
+                                             "chargingState": "Charging"},
                          "evse": {"id": 1, "connectorId": 1},
                          "meterValue": meter_values(4)["meterValue"]},
 }
