@@ -62,7 +62,7 @@ async def add_token(
         INSERT INTO id_tokens (id_token, token_type, status, group_id_token, group_token_type,
                                expires_at, language)
         VALUES ($1, $2, $3, $4, $5, $6, $7)
-        ON CONFLICT (id_token, token_type) DO UPDATE
+        ON CONFLICT (lower(id_token), token_type) DO UPDATE
            SET status = EXCLUDED.status, group_id_token = EXCLUDED.group_id_token,
                group_token_type = EXCLUDED.group_token_type, expires_at = EXCLUDED.expires_at,
                language = EXCLUDED.language
@@ -80,9 +80,9 @@ async def add_token(
 
 
 async def get_token(db: Db, id_token: str, token_type: str) -> TokenRecord | None:
-    """The stored token with that value and type, or None."""
+    """The stored token with that value (compared case-insensitively) and type, or None."""
     row = await db.fetchrow(
-        f"SELECT {_COLUMNS} FROM id_tokens WHERE id_token = $1 AND token_type = $2",
+        f"SELECT {_COLUMNS} FROM id_tokens WHERE lower(id_token) = lower($1) AND token_type = $2",
         id_token,
         token_type,
     )
@@ -96,11 +96,13 @@ async def list_tokens(db: Db) -> list[TokenRecord]:
 
 
 async def remove_token(db: Db, id_token: str, token_type: str | None = None) -> int:
-    """Delete a token (of one type, or of every type); return how many rows went."""
-    if token_type is None:
-        status = await db.execute("DELETE FROM id_tokens WHERE id_token = $1", id_token)
-    else:
-        status = await db.execute(
-            "DELETE FROM id_tokens WHERE id_token = $1 AND token_type = $2", id_token, token_type
-        )
+    """Delete a token (of one type, or of every type; any case); return how many rows went."""
+    status = await db.execute(
+        """
+        DELETE FROM id_tokens
+         WHERE lower(id_token) = lower($1) AND ($2::text IS NULL OR token_type = $2)
+        """,
+        id_token,
+        token_type,
+    )
     return int(status.split()[-1])

@@ -57,6 +57,8 @@ CREATE TABLE id_tokens (
     created_at          timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (id_token, token_type)
 );
+-- idToken is case insensitive (OCPP IdTokenType): one row per token value and type, any case.
+CREATE UNIQUE INDEX id_tokens_value ON id_tokens (lower(id_token), token_type);
 CREATE INDEX id_tokens_group ON id_tokens (group_id_token) WHERE group_id_token IS NOT NULL;
 
 -- One row per transaction, derived from its TransactionEvents applied in seqNo order.

@@ -1,0 +1,66 @@
+"""Functional block C, authorization: Authorize, and the idTokenInfo that TransactionEvent
+responses carry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from csms.blocks.context import StationContext
+from csms.blocks.wire import iso
+from csms.store import tokens
+from csms.store.db import Db
+from csms.store.tokens import TokenRecord
+
+# Token types that carry no identifier to check (C01: "NoAuthorization" means no authorization
+# is needed, e.g. free charging).
+_ALWAYS_ACCEPTED_TYPES = frozenset({"NoAuthorization"})
+
+
+def token_info(record: TokenRecord | None, id_token: dict[str, Any], now: datetime) -> dict:
+    """The IdTokenInfoType for ``id_token``, given what the CSMS stores about it.
+
+    Unknown tokens are ``Unknown`` (TC_C_02); a stored Accepted token past its expiry is
+    ``Expired`` (TC_C_07); the token's group is returned as groupIdToken (C09, TC_C_39).
+    """
+    if id_token["type"] in _ALWAYS_ACCEPTED_TYPES:
+        return {"status": "Accepted"}
+    if record is None:
+        return {"status": "Unknown"}
+    status = record.status
+    if status == "Accepted" and record.expires_at is not None and record.expires_at <= now:
+        status = "Expired"
+    info: dict[str, Any] = {"status": status}
+    if record.expires_at is not None:
+        # C10.FR.08: the station may cache the token's status until this time.
+        info["cacheExpiryDateTime"] = iso(record.expires_at)
+    if record.group_id_token is not None:
+        info["groupIdToken"] = {
+            "idToken": record.group_id_token,
+            "type": record.group_token_type or "Central",
+        }
+    if record.language is not None:
+        info["language1"] = record.language
+    return info
+
+
+async def lookup_token_info(db: Db, id_token: dict[str, Any]) -> dict[str, Any]:
+    """Look ``id_token`` up in the store and return its IdTokenInfoType."""
+    record = None
+    if id_token["type"] not in _ALWAYS_ACCEPTED_TYPES:
+        record = await tokens.get_token(db, id_token["idToken"], id_token["type"])
+    return token_info(record, id_token, datetime.now(UTC))
+
+
+async def authorize(ctx: StationContext, payload: dict[str, Any]) -> dict[str, Any]:
+    """Answer whether the token may charge (C01, C09).
+
+    Contract certificates (``certificate``, ``iso15118CertificateHashData``) are not checked:
+    no PKI is configured, so no certificateStatus is claimed.
+    """
+    info = await lookup_token_info(ctx.pool, payload["idToken"])
+    ctx.log.info("authorize", status=info["status"])
+    return {"idTokenInfo": info}
+
+
+HANDLERS = {"Authorize": authorize}

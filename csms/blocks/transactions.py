@@ -1,0 +1,64 @@
+"""Functional block E, transactions: TransactionEvent.
+
+TransactionEvents can never be rejected (E01.FR.xx); a repeated one (same transaction and seqNo)
+is answered again without being stored twice, and queued events that arrive late with
+``offline: true`` are folded in by seqNo without overwriting newer live state.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from csms.blocks.authorization import lookup_token_info
+from csms.blocks.context import StationContext
+from csms.blocks.metering import samples_from
+from csms.blocks.wire import time_field
+from csms.store import transactions
+from csms.store.transactions import TxEvent
+
+
+def tx_event(payload: dict[str, Any]) -> TxEvent:
+    """The stored form of a TransactionEventRequest (without its meter values)."""
+    info = payload["transactionInfo"]
+    evse = payload.get("evse") or {}
+    id_token = payload.get("idToken") or {}
+    return TxEvent(
+        transaction_id=info["transactionId"],
+        seq_no=payload["seqNo"],
+        event_type=payload["eventType"],
+        timestamp=time_field(payload["timestamp"], "timestamp"),
+        trigger_reason=payload["triggerReason"],
+        offline=payload.get("offline", False),
+        charging_state=info.get("chargingState"),
+        stopped_reason=info.get("stoppedReason"),
+        evse_id=evse.get("id"),
+        connector_id=evse.get("connectorId"),
+        id_token=id_token.get("idToken"),
+        id_token_type=id_token.get("type"),
+        remote_start_id=info.get("remoteStartId"),
+        reservation_id=payload.get("reservationId"),
+        payload={k: v for k, v in payload.items() if k != "meterValue"},
+    )
+
+
+async def transaction_event(ctx: StationContext, payload: dict[str, Any]) -> dict[str, Any]:
+    """Store the event and its meter values, then answer; with an idToken, the answer carries
+    its idTokenInfo (E01.FR.xx, C01)."""
+    event = tx_event(payload)
+    samples = samples_from(payload.get("meterValue", []), event.evse_id, event.transaction_id)
+    stored = await transactions.record_transaction_event(ctx.pool, ctx.station_id, event, samples)
+    ctx.log.info(
+        "transaction_event",
+        transaction_id=event.transaction_id,
+        event_type=event.event_type,
+        seq_no=event.seq_no,
+        offline=event.offline,
+        repeated=not stored,
+    )
+    response: dict[str, Any] = {}
+    if "idToken" in payload:
+        response["idTokenInfo"] = await lookup_token_info(ctx.pool, payload["idToken"])
+    return response
+
+
+HANDLERS = {"TransactionEvent": transaction_event}
