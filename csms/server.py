@@ -5,6 +5,9 @@ the server checks, in order: the identity (last path segment, percent-decoded, 1
 characters, no ``:``), a common OCPP subprotocol (the client's order of preference wins), the
 connection limit, and HTTP Basic credentials (security profile 1). Failures are answered with an
 HTTP status and no upgrade. A new authenticated connection for an identity replaces the old one.
+
+With a TLS certificate the listener speaks TLS 1.2+ only and serves security profiles 2 (Basic
+auth over TLS) and 3 (client certificate) together; each station's profile is stored with it.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import binascii
 import contextlib
 import functools
 import signal
+import ssl
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -31,6 +35,7 @@ from csms.blocks.context import BlockConfig, StationContext
 from csms.config import ServerConfig
 from csms.node import Node
 from csms.ocppj import SUBPROTOCOLS, RpcConnection, get_validator
+from csms.security.tls import is_tls, peer_common_name, server_context
 from csms.store import stations
 from csms.store.db import open_pool
 from csms.store.passwords import verify_password
@@ -141,8 +146,19 @@ class CentralSystem:
             ping_interval=self.config.ping_interval,
             ping_timeout=self.config.ping_timeout,
             server_header=None,
+            ssl=self._tls_context(),
         )
-        self.log.info("listening", host=self.config.host, port=self.port)
+        self.log.info("listening", host=self.config.host, port=self.port,
+                      tls=bool(self.config.tls_cert),
+                      client_certificates=bool(self.config.tls_client_ca))
+
+    def _tls_context(self) -> ssl.SSLContext | None:
+        if not self.config.tls_cert:
+            return None
+        if not self.config.tls_key:
+            raise ValueError("a TLS certificate needs its key (--tls-key)")
+        return server_context(self.config.tls_cert, self.config.tls_key,
+                              self.config.tls_client_ca)
 
     async def stop(self) -> None:
         """Stop accepting, close every station socket (1001), and record the node's stop."""
@@ -192,7 +208,8 @@ class CentralSystem:
         if len(self.sessions) >= self.config.max_connections and identity not in self.sessions:
             self.log.warning("handshake_refused", reason="max_connections", station_id=identity)
             return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "Too many connections\n")
-        refusal = await self._authenticate(identity, request.headers, remote)
+        refusal = await self._authenticate(identity, request.headers, remote,
+                                           connection.transport)
         if refusal is not None:
             response = connection.respond(HTTPStatus.UNAUTHORIZED, "Unauthorized\n")
             response.headers["WWW-Authenticate"] = 'Basic realm="OCPP", charset="UTF-8"'
@@ -201,28 +218,32 @@ class CentralSystem:
         connection.csms_identity = identity  # type: ignore[attr-defined]
         return None
 
-    async def _authenticate(self, identity: str, headers: Headers, remote: str) -> str | None:
-        """None when the station may connect, else the reason it may not (for the log)."""
+    async def _authenticate(
+        self, identity: str, headers: Headers, remote: str, transport: Any
+    ) -> str | None:
+        """None when the station may connect, else the reason it may not (for the log).
+
+        Profile 1: Basic auth. Profile 2: TLS and Basic auth. Profile 3: TLS with a client
+        certificate that verifies against the configured CA and carries the identity as CN;
+        a password alone never admits a profile-3 station.
+        """
         assert self.pool is not None
+        known = await stations.get_station_credentials(self.pool, identity)
         credentials = basic_credentials(headers)
+        if known is None:
+            return await self._auto_register(identity, credentials, remote)
+        if known.security_profile >= 2 and not is_tls(transport):
+            return "security_profile_requires_tls"
+        if known.security_profile == 3:
+            common_name = peer_common_name(transport)
+            if common_name is None:
+                return "client_certificate_required"
+            return None if common_name == identity else "certificate_cn_differs_from_identity"
         if credentials is None:
             return "no_basic_credentials"
         username, password = credentials
         if username != identity:
             return "username_differs_from_identity"
-        known = await stations.get_station_credentials(self.pool, identity)
-        if known is None:
-            if not self.config.auto_register:
-                return "unknown_station"
-            if len(password) not in PASSWORD_LENGTH:
-                return "password_length"
-            with contextlib.suppress(stations.StationExists):
-                await stations.register_station(self.pool, identity, password)
-                self.log.warning("station_auto_registered", station_id=identity, remote=remote)
-                return None
-            known = await stations.get_station_credentials(self.pool, identity)
-            if known is None:
-                return "unknown_station"
         if not known.password_hash:
             return "no_password_set"
         loop = asyncio.get_running_loop()
@@ -230,6 +251,26 @@ class CentralSystem:
             None, functools.partial(verify_password, password, known.password_hash)
         )
         return None if matches else "wrong_password"
+
+    async def _auto_register(
+        self, identity: str, credentials: tuple[str, str] | None, remote: str
+    ) -> str | None:
+        assert self.pool is not None
+        if not self.config.auto_register:
+            return "unknown_station"
+        if credentials is None:
+            return "no_basic_credentials"
+        username, password = credentials
+        if username != identity:
+            return "username_differs_from_identity"
+        if len(password) not in PASSWORD_LENGTH:
+            return "password_length"
+        try:
+            await stations.register_station(self.pool, identity, password)
+        except stations.StationExists:
+            return "registration_race"
+        self.log.warning("station_auto_registered", station_id=identity, remote=remote)
+        return None
 
     # -- a station's session ---------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -47,6 +48,20 @@ def serve(
     ping_interval: Annotated[
         float, typer.Option(min=1.0, help="Websocket ping interval and timeout (s).")
     ] = 30.0,
+    tls_cert: Annotated[
+        Path | None,
+        typer.Option(help="Server certificate (PEM): serve TLS 1.2+ (security profiles 2, 3).",
+                     exists=True, dir_okay=False),
+    ] = None,
+    tls_key: Annotated[
+        Path | None,
+        typer.Option(help="Private key of --tls-cert (PEM).", exists=True, dir_okay=False),
+    ] = None,
+    tls_client_ca: Annotated[
+        Path | None,
+        typer.Option(help="CA (PEM) that station client certificates must chain to "
+                     "(security profile 3).", exists=True, dir_okay=False),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     log_format: Annotated[str, typer.Option(help="console or json.")] = "console",
 ) -> None:
@@ -59,6 +74,10 @@ def serve(
     if boot_policy not in BOOT_POLICIES:
         raise typer.BadParameter(f"must be one of {', '.join(BOOT_POLICIES)}",
                                  param_hint="--boot-policy")
+    if (tls_cert is None) != (tls_key is None):
+        raise typer.BadParameter("--tls-cert and --tls-key go together", param_hint="--tls-key")
+    if tls_client_ca is not None and tls_cert is None:
+        raise typer.BadParameter("needs --tls-cert and --tls-key", param_hint="--tls-client-ca")
     configure_logging(log_level, log_format)
     from csms.server import CentralSystem
     from csms.store.embedded import resolve_database_url
@@ -74,9 +93,15 @@ def serve(
         heartbeat_interval=heartbeat_interval, boot_policy=boot_policy,
         call_timeout=call_timeout, max_connections=max_connections,
         ping_interval=ping_interval, ping_timeout=ping_interval,
+        tls_cert=str(tls_cert) if tls_cert else None,
+        tls_key=str(tls_key) if tls_key else None,
+        tls_client_ca=str(tls_client_ca) if tls_client_ca else None,
     )
     try:
         asyncio.run(CentralSystem(config).run_until_signalled())
+    except ssl.SSLError as exc:
+        typer.echo(f"error: TLS certificate or key: {exc}", err=True)
+        raise typer.Exit(2) from None
     except MigrationError as exc:
         typer.echo(f"error: database schema: {exc}", err=True)
         raise typer.Exit(3) from None

@@ -1,0 +1,52 @@
+"""``csms certs``: a development PKI for security profiles 2 and 3."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from csms.security import pki
+
+app = typer.Typer(help="Create a development CA, server and station certificates.",
+                  no_args_is_help=True)
+
+DirOption = Annotated[Path, typer.Option("--dir", help="Directory of the PKI files.")]
+
+
+@app.command("init")
+def init(
+    directory: DirOption,
+    force: Annotated[bool, typer.Option(help="Replace an existing CA.")] = False,
+) -> None:
+    """Write ca.pem, ca.key, server.pem and server.key (valid for 127.0.0.1 and localhost)."""
+    try:
+        paths = pki.init_ca(directory, overwrite=force)
+    except FileExistsError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except OSError as exc:
+        typer.echo(f"error: --dir {directory}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from None
+    for path in paths.values():
+        typer.echo(str(path))
+
+
+@app.command("station")
+def station(
+    station_id: Annotated[str, typer.Argument(help="Station identity: the certificate's CN.")],
+    directory: DirOption,
+    days: Annotated[int, typer.Option(min=1, max=3650, help="Validity in days.")] = 825,
+) -> None:
+    """Write ID.pem and ID.key: a client certificate for security profile 3."""
+    if not 0 < len(station_id) <= 48 or ":" in station_id or "/" in station_id:
+        typer.echo("error: STATION_ID must be 1 to 48 characters without ':' or '/'", err=True)
+        raise typer.Exit(2)
+    if not (directory / "ca.key").exists():
+        typer.echo(f"error: --dir {directory}: no ca.key; run 'csms certs init' first",
+                   err=True)
+        raise typer.Exit(2)
+    files = pki.issue_station(directory, station_id, days=days)
+    typer.echo(str(files.certificate))
+    typer.echo(str(files.key))
