@@ -52,9 +52,9 @@ def one_line(text: str) -> str:
     return " ".join(str(text).split()) or "unknown error"
 
 
-def report(message: str, prefix: str = "csms") -> None:
-    """Print ``prefix: error: message`` as one line on stderr."""
-    typer.echo(f"{prefix}: error: {one_line(message)}", err=True)
+def report(message: str, prefix: str = "csms", label: str = "error") -> None:
+    """Print ``prefix: label: message`` as one line on stderr."""
+    typer.echo(f"{prefix}: {label}: {one_line(message)}", err=True)
 
 
 class CsmsGroup(TyperGroup):
@@ -84,6 +84,9 @@ class CsmsGroup(TyperGroup):
         except UsageError as exc:
             path = exc.ctx.command_path if exc.ctx is not None else "csms"
             report(f"{exc.format_message()} (see '{path} --help')", path)
+            code = exc.exit_code
+        except CliError as exc:
+            report(exc.format_message(), label=exc.label)
             code = exc.exit_code
         except ClickException as exc:
             report(exc.format_message())

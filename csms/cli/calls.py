@@ -45,8 +45,9 @@ QueueForOption = Annotated[
     typer.Option(
         "--queue-for",
         metavar="DURATION",
-        help="If the station is offline, queue the command until it reconnects, for at most"
-        " DURATION (e.g. 10m, 2h); the command waits that long plus --timeout.",
+        help="If the station is offline, queue the command for at most DURATION (e.g. 10m, 2h)"
+        " and send it when the station reconnects. Exit status 10 when it is still queued"
+        " after --timeout.",
         show_default=False,
     ),
 ]
@@ -118,16 +119,18 @@ def send(
 
     Fails with NOT_FOUND for an unknown station, USAGE for an invalid payload, OFFLINE when the
     station is not connected (and ``queue_for`` is not given), CALL_ERROR when the station
-    answers a CALLERROR, TIMEOUT or EXPIRED when no answer comes in time.
+    answers a CALLERROR, TIMEOUT when it does not answer in time. A queued command the station
+    has not picked up within the timeout stays queued and ends the command with QUEUED (or
+    EXPIRED once its queue time is over).
     """
     queue_for = parse_queue_for(target.queue_for)
     url = resolve_url(target.database_url, target.data_dir)
 
     async def go() -> dict[str, Any]:
         async with open_store(url) as db:
-            command_id, wait = await _submit(db, target, action, payload, field_names, queue_for)
-        result = await wait_for_command(url, command_id, wait)
-        return _outcome(target, action, result)
+            command_id = await _submit(db, target, action, payload, field_names, queue_for)
+        result = await wait_for_command(url, command_id, target.timeout)
+        return _outcome(target, action, command_id, result)
 
     return run(go())
 
@@ -139,7 +142,7 @@ async def _submit(
     payload: dict[str, Any],
     field_names: dict[str, str] | None,
     queue_for: timedelta | None,
-) -> tuple[int, float]:
+) -> int:
     station_id = target.station_id
     station = await get_station(db, station_id)
     if station is None:
@@ -153,12 +156,10 @@ async def _submit(
             ExitCode.OFFLINE,
         )
     queue_until = datetime.now(UTC) + queue_for if queue_for is not None else None
-    command_id = await submit_command(db, station_id, action, payload, queue_until=queue_until)
-    wait = target.timeout + (queue_for.total_seconds() if queue_for is not None else 0.0)
-    return command_id, wait
+    return await submit_command(db, station_id, action, payload, queue_until=queue_until)
 
 
-def _outcome(target: Target, action: str, result: Any) -> dict[str, Any]:
+def _outcome(target: Target, action: str, command_id: int, result: Any) -> dict[str, Any]:
     station_id = target.station_id
     if result.status == "answered":
         return dict(result.response or {})
@@ -174,6 +175,13 @@ def _outcome(target: Target, action: str, result: Any) -> dict[str, Any]:
             f"station {station_id!r} is not connected"
             " (use --queue-for DURATION to send the command when it reconnects)",
             ExitCode.OFFLINE,
+        )
+    if result.status == "queued":
+        raise CliError(
+            f"station {station_id!r} is offline; {action} (command {command_id}) stays queued"
+            f" for up to {target.queue_for} and is sent when the station reconnects",
+            ExitCode.QUEUED,
+            label="queued",
         )
     if result.status == "expired":
         raise CliError(

@@ -31,15 +31,17 @@ class ExitCode(IntEnum):
     EXPIRED = 7  # a queued command expired before the station reconnected
     CONFLICT = 8  # the thing to add already exists
     DATABASE = 9  # the database cannot be reached, or its schema is newer than this code
+    QUEUED = 10  # not a failure: the command waits for the offline station (--queue-for)
     INTERRUPTED = 130  # Ctrl-C
 
 
 class CliError(ClickException):
     """A failure to report in one line on stderr, with the exit code for its kind."""
 
-    def __init__(self, message: str, code: ExitCode = ExitCode.USAGE):
+    def __init__(self, message: str, code: ExitCode = ExitCode.USAGE, label: str = "error"):
         super().__init__(message)
         self.exit_code = int(code)
+        self.label = label
 
 
 def usage(message: str) -> CliError:

@@ -1,0 +1,117 @@
+"""``csms stations``: add, list, show, remove, set-password against the real database."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import asyncpg
+
+from csms.store.passwords import verify_password
+from csms.store.stations import (
+    get_station_credentials,
+    mark_connected,
+    record_boot,
+    record_connector_status,
+)
+from tests.cli.conftest import Invoke, assert_error, assert_ok, with_db
+
+PASSWORD = "correct-horse-battery"
+
+
+def test_add_then_list_shows_the_station(csms: Invoke) -> None:
+    out = assert_ok(csms("stations", "add", "CP-1", "--password", PASSWORD)).stdout
+    assert "CP-1" in out
+    listed = json.loads(assert_ok(csms("stations", "list", "--json")).stdout)
+    assert [s["id"] for s in listed] == ["CP-1"]
+    assert listed[0]["security_profile"] == 1
+    assert listed[0]["connected"] is False
+    table = assert_ok(csms("stations", "list")).stdout.splitlines()
+    assert table[0].split()[:2] == ["ID", "STATE"]
+    assert table[1].split()[:2] == ["CP-1", "offline"]
+
+
+def test_list_empty(csms: Invoke) -> None:
+    assert assert_ok(csms("stations", "list")).stdout.strip() == "no stations"
+    assert json.loads(assert_ok(csms("stations", "list", "--json")).stdout) == []
+
+
+def test_add_stores_only_a_hash_that_verifies(csms: Invoke, database_url: str) -> None:
+    assert_ok(csms("stations", "add", "CP-2", "--password", PASSWORD, "--security-profile", "2"))
+    creds = with_db(database_url, lambda db: get_station_credentials(db, "CP-2"))
+    assert creds.security_profile == 2
+    assert PASSWORD not in creds.password_hash
+    assert verify_password(PASSWORD, creds.password_hash)
+
+
+def test_profile_3_needs_no_password(csms: Invoke) -> None:
+    assert_ok(csms("stations", "add", "CP-TLS", "--security-profile", "3"))
+
+
+def test_add_twice_is_a_conflict(csms: Invoke) -> None:
+    assert_ok(csms("stations", "add", "CP-1", "--password", PASSWORD))
+    assert_error(csms("stations", "add", "CP-1", "--password", PASSWORD), 8, "already exists")
+
+
+def test_add_refuses_bad_arguments(csms: Invoke) -> None:
+    assert_error(csms("stations", "add", "CP-1", "--password", "short"), 2, "--password", "16")
+    assert_error(csms("stations", "add", "CP-1", "--password", "x" * 41), 2, "--password")
+    assert_error(csms("stations", "add", "CP-1"), 2, "--password", "required")
+    assert_error(csms("stations", "add", "CP:1", "--password", PASSWORD), 2, "ID", "':'")
+    assert_error(csms("stations", "add", "C" * 49, "--password", PASSWORD), 2, "ID", "48")
+    assert_error(
+        csms("stations", "add", "CP-1", "--password", PASSWORD, "--security-profile", "4"),
+        2,
+        "--security-profile",
+    )
+    assert_error(csms("stations", "add", "--password", PASSWORD), 2, "ID")
+    # nothing was stored by any of the refused commands
+    assert json.loads(assert_ok(csms("stations", "list", "--json")).stdout) == []
+
+
+def test_show_reports_boot_connectors_and_connection(csms: Invoke, database_url: str) -> None:
+    assert_ok(csms("stations", "add", "CP-1", "--password", PASSWORD))
+
+    async def seed(db: asyncpg.Pool) -> None:
+        await record_boot(
+            db, "CP-1", status="Accepted", reason="PowerUp", vendor_name="Acme", model="V2G-11"
+        )
+        await record_connector_status(db, "CP-1", 1, 1, "Occupied", datetime.now(UTC))
+        await mark_connected(db, "CP-1", "node-a", "ocpp2.1", "127.0.0.1")
+
+    with_db(database_url, seed)
+    data = json.loads(assert_ok(csms("stations", "show", "CP-1", "--json")).stdout)
+    assert data["vendor_name"] == "Acme"
+    assert data["subprotocol"] == "ocpp2.1"
+    assert data["connectors"][0]["status"] == "Occupied"
+    text = assert_ok(csms("stations", "show", "CP-1")).stdout
+    assert "model: V2G-11" in text
+    assert "Occupied" in text
+    assert "active transactions: none" in text
+
+
+def test_show_unknown_station(csms: Invoke) -> None:
+    assert_error(csms("stations", "show", "nope"), 3, "unknown station", "nope")
+    assert_error(csms("stations", "show", "nope", "--json"), 3, "unknown station")
+
+
+def test_remove(csms: Invoke) -> None:
+    assert_ok(csms("stations", "add", "CP-1", "--password", PASSWORD))
+    assert_ok(csms("stations", "remove", "CP-1"))
+    assert_error(csms("stations", "show", "CP-1"), 3)
+    assert_error(csms("stations", "remove", "CP-1"), 3, "unknown station")
+
+
+def test_set_password_replaces_the_hash(csms: Invoke, database_url: str) -> None:
+    assert_ok(csms("stations", "add", "CP-1", "--password", PASSWORD))
+    new = "another-password-1234"
+    assert_ok(csms("stations", "set-password", "CP-1", "--password", new))
+    creds = with_db(database_url, lambda db: get_station_credentials(db, "CP-1"))
+    assert verify_password(new, creds.password_hash)
+    assert not verify_password(PASSWORD, creds.password_hash)
+
+
+def test_set_password_errors(csms: Invoke) -> None:
+    assert_error(csms("stations", "set-password", "CP-9", "--password", PASSWORD), 3, "CP-9")
+    assert_error(csms("stations", "set-password", "CP-9", "--password", "tiny"), 2, "--password")
+    assert_error(csms("stations", "set-password", "CP-9"), 2, "--password")
