@@ -133,8 +133,10 @@ UPDATE transactions t SET
         THEN $21 ELSE t.energy_export_end END,
     energy_export_end_at = GREATEST(t.energy_export_end_at, $22),
     updated_at = now()
+FROM transactions old
 WHERE t.station_id = $1 AND t.transaction_id = $23
-RETURNING t.evse_id
+  AND old.station_id = t.station_id AND old.transaction_id = t.transaction_id
+RETURNING t.evse_id, old.evse_id AS old_evse_id
 """
 
 
@@ -144,7 +146,7 @@ async def record_transaction_event(
     """Store a TransactionEvent and its sampled values, and fold it into the transaction.
 
     Returns False, changing nothing, when this (station, transaction, seqNo) was stored before.
-    Samples whose EVSE is not given take the transaction's EVSE.
+    Samples whose EVSE is not given take the transaction's EVSE, as soon as it is known.
     """
     async with connection(db) as conn, conn.transaction():
         await conn.execute(
@@ -183,7 +185,7 @@ async def record_transaction_event(
             return False
         imp = _register_bounds(samples, IMPORT_REGISTER)
         exp = _register_bounds(samples, EXPORT_REGISTER)
-        evse_id = await conn.fetchval(
+        applied = await conn.fetchrow(
             _APPLY,
             station_id,
             event.seq_no,
@@ -203,9 +205,19 @@ async def record_transaction_event(
             *exp,
             event.transaction_id,
         )
+        evse_id = applied["evse_id"]
         for s in samples:
             if s.evse_id is None:
                 s.evse_id = evse_id
+        if evse_id is not None and applied["old_evse_id"] is None:
+            # The EVSE became known only now (its event arrived late): label earlier samples.
+            await conn.execute(
+                "UPDATE meter_values SET evse_id = $3"
+                " WHERE station_id = $1 AND transaction_id = $2 AND evse_id IS NULL",
+                station_id,
+                event.transaction_id,
+                evse_id,
+            )
         await insert_meter_values(conn, station_id, samples)
     return True
 

@@ -1,0 +1,82 @@
+"""Stations: registration, credentials, connection state, connector status, removal."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from csms.store import metering, stations
+from csms.store.metering import MeterSample
+from csms.store.passwords import verify_password
+from csms.store.records import jsonable
+
+T0 = datetime(2026, 6, 1, 16, 0, tzinfo=UTC)
+
+
+async def test_register_stores_only_a_hash_and_refuses_duplicates(pool: asyncpg.Pool):
+    await stations.register_station(pool, "CS-1", "a-password-of-16+", security_profile=2)
+    creds = await stations.get_station_credentials(pool, "CS-1")
+    assert creds is not None and creds.security_profile == 2
+    assert creds.password_hash != "a-password-of-16+"
+    assert verify_password("a-password-of-16+", creds.password_hash)
+    with pytest.raises(stations.StationExists):
+        await stations.register_station(pool, "CS-1", "another-password-16")
+    assert await stations.get_station_credentials(pool, "nobody") is None
+
+
+async def test_identity_with_colon_is_refused_by_the_schema(pool: asyncpg.Pool):
+    with pytest.raises(asyncpg.CheckViolationError):
+        await stations.register_station(pool, "bad:id", "a-password-of-16+")
+
+
+async def test_set_password_replaces_the_hash(pool: asyncpg.Pool, station: str):
+    await stations.set_password(pool, station, "the new password!")
+    creds = await stations.get_station_credentials(pool, station)
+    assert verify_password("the new password!", creds.password_hash)
+    assert not verify_password("correct horse battery staple", creds.password_hash)
+    with pytest.raises(stations.StationNotFound):
+        await stations.set_password(pool, "nobody", "the new password!")
+
+
+async def test_disconnect_only_by_the_node_that_holds_the_station(pool: asyncpg.Pool, station: str):
+    await stations.mark_connected(pool, station, "node-a", "ocpp2.0.1", "127.0.0.1:5000")
+    await stations.mark_connected(pool, station, "node-b", "ocpp2.1", "127.0.0.1:5001")
+    assert not await stations.mark_disconnected(pool, station, "node-a")
+    summary = (await stations.list_stations(pool))[0]
+    assert summary.connected and summary.node_id == "node-b" and summary.subprotocol == "ocpp2.1"
+    assert await stations.mark_disconnected(pool, station, "node-b")
+    summary = (await stations.list_stations(pool))[0]
+    assert not summary.connected and summary.disconnected_at is not None
+
+
+async def test_older_connector_status_does_not_overwrite_newer(pool: asyncpg.Pool, station: str):
+    await stations.record_connector_status(pool, station, 1, 1, "Occupied", T0)
+    await stations.record_connector_status(pool, station, 1, 1, "Available", T0 - timedelta(1))
+    await stations.record_connector_status(pool, station, 2, 1, "Faulted", T0)
+    detail = await stations.get_station(pool, station)
+    assert [(c.evse_id, c.connector_id, c.status) for c in detail.connectors] == [
+        (1, 1, "Occupied"), (2, 1, "Faulted")]
+
+
+async def test_station_detail_is_json_ready(pool: asyncpg.Pool, station: str):
+    await stations.record_boot(pool, station, status="Accepted", reason="PowerUp",
+                               vendor_name="Fermata", model="FE-20", serial_number="S1")
+    await stations.record_heartbeat(pool, station)
+    detail = await stations.get_station(pool, station)
+    data = jsonable(detail)
+    assert data["model"] == "FE-20" and data["boot_status"] == "Accepted"
+    assert isinstance(data["last_heartbeat_at"], str)
+    assert await stations.get_station(pool, "nobody") is None
+
+
+async def test_remove_deletes_the_station_and_its_meter_values(pool: asyncpg.Pool, station: str):
+    sample = MeterSample(0, None, T0, "Energy.Active.Import.Register", None, "Outlet", "Wh",
+                         "Sample.Clock", 10.0)
+    await metering.insert_meter_values(pool, station, [sample])
+    await stations.record_connector_status(pool, station, 1, 1, "Available", T0)
+    assert await stations.remove_station(pool, station)
+    assert not await stations.remove_station(pool, station)
+    assert await metering.meter_values(pool, station_id=station) == []
+    assert await pool.fetchval("SELECT count(*) FROM connectors") == 0
