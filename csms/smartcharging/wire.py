@@ -58,11 +58,12 @@ def parse_datetime(value: Any, field: str) -> datetime:
 def format_datetime(value: datetime) -> str:
     """Format an aware datetime as RFC 3339 in UTC with a ``Z`` suffix.
 
-    Whole seconds are written without a fraction, others with milliseconds.
+    Whole seconds are written without a fraction, others with milliseconds (truncated).
     """
     if value.tzinfo is None:
         raise ValueError("naive datetime: OCPP timestamps need a time zone")
     utc = value.astimezone(UTC)
+    utc = utc.replace(microsecond=utc.microsecond // 1000 * 1000)
     spec = "milliseconds" if utc.microsecond else "seconds"
     return utc.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
 
