@@ -91,7 +91,7 @@ async def submit_command(
     async with _transaction(db) as conn:
         command_id = await conn.fetchval(
             "INSERT INTO commands (station_id, action, payload, queue_until)"
-            " VALUES ($1, $2, $3::jsonb, $4) RETURNING id",
+            " VALUES ($1, $2, $3::text::jsonb, $4) RETURNING id",
             station_id, action, json.dumps(payload), queue_until,
         )
         await conn.execute("SELECT pg_notify($1, $2)", COMMAND_CHANNEL, f"{command_id}")
@@ -143,7 +143,7 @@ async def finish_command(
         raise ValueError(f"not a final command status: {status}")
     async with _transaction(db) as conn:
         await conn.execute(
-            "UPDATE commands SET status = $2, answered_at = now(), response = $3::jsonb,"
+            "UPDATE commands SET status = $2, answered_at = now(), response = $3::text::jsonb,"
             " error_code = $4, error_description = $5 WHERE id = $1",
             command_id, status, None if response is None else json.dumps(response),
             error_code, error_description,

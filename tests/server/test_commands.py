@@ -1,0 +1,151 @@
+"""Operator commands through the database: the CLI's row reaches the station on whichever node
+holds its socket, and the answer comes back."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from datetime import UTC, datetime, timedelta
+
+from csms.config import ServerConfig
+from csms.server import CentralSystem
+from csms.store import commands, stations
+from tests.server.conftest import PASSWORD, open_station
+
+
+async def answer_next_call(ws, response: dict) -> list:
+    """Read the next CALL the CSMS sends and answer it; returns the CALL."""
+    call = json.loads(await asyncio.wait_for(ws.recv(), 10))
+    await ws.send(json.dumps([3, call[1], response]))
+    return call
+
+
+async def run_cli(*args: str) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "csms", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "CSMS_DATABASE_URL": ""},
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_cli_call_reaches_the_station_and_prints_its_answer(
+    csms: CentralSystem, station_id: str, database_url: str
+):
+    async with await open_station(csms, station_id) as ws:
+        await csms.sessions[station_id].ready.wait()
+        station = asyncio.create_task(answer_next_call(ws, {"status": "Scheduled"}))
+        code, out, err = await run_cli("call", station_id, "Reset", "--payload",
+                                       '{"type": "OnIdle"}', "--json",
+                                       "--database-url", database_url)
+        call = await station
+        assert call[0] == 2 and call[2] == "Reset" and call[3] == {"type": "OnIdle"}
+        assert code == 0, err
+        assert json.loads(out) == {"status": "Scheduled"}
+
+
+async def test_cli_call_to_offline_station_fails_at_once(
+    csms: CentralSystem, station_id: str, database_url: str
+):
+    code, _, err = await run_cli("call", station_id, "Reset", "--payload", '{"type": "OnIdle"}',
+                                 "--database-url", database_url)
+    assert code != 0
+    assert len(err.strip().splitlines()) == 1 and "not connected" in err
+    assert "Traceback" not in err
+
+
+async def test_station_callerror_is_reported_with_its_code(
+    csms: CentralSystem, station_id: str, database_url: str
+):
+    async with await open_station(csms, station_id) as ws:
+        await csms.sessions[station_id].ready.wait()
+        command_id = await commands.submit_command(csms.pool, station_id, "Reset",
+                                                   {"type": "Immediate"})
+        call = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        await ws.send(json.dumps([4, call[1], "NotSupported", "no resets today", {}]))
+        result = await commands.wait_for_command(database_url, command_id, 10)
+        assert result.status == "error" and result.error_code == "NotSupported"
+        assert result.error_description == "no resets today"
+
+
+async def test_queued_command_is_sent_when_the_station_connects(
+    csms: CentralSystem, station_id: str, database_url: str
+):
+    until = datetime.now(UTC) + timedelta(minutes=5)
+    command_id = await commands.submit_command(
+        csms.pool, station_id, "TriggerMessage", {"requestedMessage": "Heartbeat"},
+        queue_until=until)
+    early = await commands.wait_for_command(database_url, command_id, 0.5, offline_grace=0.1)
+    assert early.status == "queued"
+    async with await open_station(csms, station_id) as ws:
+        call = await answer_next_call(ws, {"status": "Accepted"})
+        assert call[2] == "TriggerMessage"
+        result = await commands.wait_for_command(database_url, command_id, 10)
+        assert result.status == "answered" and result.response == {"status": "Accepted"}
+
+
+async def test_expired_queued_command_is_never_sent(
+    csms: CentralSystem, station_id: str, database_url: str
+):
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    command_id = await commands.submit_command(
+        csms.pool, station_id, "Reset", {"type": "Immediate"}, queue_until=past)
+    assert await commands.expire_queued(csms.pool) == 1
+    async with await open_station(csms, station_id) as ws:
+        answer = await asyncio.wait_for(
+            _heartbeat_then_read(ws), 5)
+        assert answer[0] == 3  # the first frame from the CSMS is our heartbeat's answer
+    result = await commands.wait_for_command(database_url, command_id, 1)
+    assert result.status == "expired"
+
+
+async def _heartbeat_then_read(ws) -> list:
+    await ws.send(json.dumps([2, "hb", "Heartbeat", {}]))
+    return json.loads(await ws.recv())
+
+
+async def test_command_reaches_the_station_on_another_node(
+    server_config: ServerConfig, database_url: str
+):
+    node_a = CentralSystem(server_config)
+    node_b = CentralSystem(ServerConfig(**{**server_config.__dict__, "node_id": "node-b"}))
+    await node_a.start()
+    await node_b.start()
+    try:
+        await stations.register_station(node_a.pool, "CP-X", PASSWORD)
+        async with await open_station(node_b, "CP-X") as ws:
+            await node_b.sessions["CP-X"].ready.wait()
+            assert await commands.station_online(node_a.pool, "CP-X")
+            command_id = await commands.submit_command(node_a.pool, "CP-X", "Reset",
+                                                       {"type": "Immediate"})
+            await answer_next_call(ws, {"status": "Accepted"})
+            result = await commands.wait_for_command(database_url, command_id, 10)
+            assert result.status == "answered"
+            assert "CP-X" not in node_a.sessions
+    finally:
+        await node_b.stop()
+        await node_a.stop()
+
+
+async def test_reconnect_to_another_node_closes_the_old_socket(
+    server_config: ServerConfig,
+):
+    node_a = CentralSystem(server_config)
+    node_b = CentralSystem(ServerConfig(**{**server_config.__dict__, "node_id": "node-b"}))
+    await node_a.start()
+    await node_b.start()
+    try:
+        await stations.register_station(node_a.pool, "CP-Y", PASSWORD)
+        old = await open_station(node_a, "CP-Y")
+        new = await open_station(node_b, "CP-Y")
+        await asyncio.wait_for(old.wait_closed(), 5)
+        assert "CP-Y" not in node_a.sessions and "CP-Y" in node_b.sessions
+        detail = await stations.get_station(node_a.pool, "CP-Y")
+        assert detail.node_id == "node-b"
+        await new.close()
+    finally:
+        await node_b.stop()
+        await node_a.stop()
