@@ -1,0 +1,494 @@
+"""A simulated bidirectional charging station: an OCPP 2.0.1 / 2.1 client over websockets.
+
+Two tasks per station: the connection task (connect, boot, heartbeat, send the outbox in order,
+reconnect with backoff) and the operation task (physics, the car, the schedule, meter values).
+Every message to the CSMS goes through one FIFO outbox, so the CSMS sees them in the order they
+happened. TransactionEvents are durable: while offline they stay queued, flagged
+``offline: true``, and are replayed in order on reconnect (E04). Other messages are dropped when
+the station is offline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+import structlog
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed, WebSocketException
+
+from csms.ocppj import CallError, CallTimeout, RpcConnection
+from simulators.charger import FE_20, ChargerSpec, PowerTrain
+from simulators.devicemodel import DeviceModel, station_schema
+from simulators.evse import Evse, EVVisit, Message, iso
+from simulators.faults import FaultPlan, station_rng
+from simulators.handlers import build_handlers
+from simulators.profiles import StationProfiles
+
+SUBPROTOCOL = {"2.0.1": "ocpp2.0.1", "2.1": "ocpp2.1"}
+
+
+class Offline(Exception):
+    """The message could not be sent because the station is not connected."""
+
+
+@dataclass
+class StationConfig:
+    """Everything that makes one station; every figure can be chosen per station."""
+
+    station_id: str
+    url: str
+    password: str | None = None
+    version: str = "2.0.1"
+    charger: ChargerSpec = FE_20
+    meter_interval_s: int = 60
+    heartbeat_s: int = 300
+    control_interval_s: float = 1.0
+    backoff_min_s: float = 1.0
+    backoff_max_s: float = 60.0
+    call_timeout_s: float = 30.0
+    ping_interval_s: float | None = 30.0
+    compression: bool = True
+    report_grace_s: float = 5.0
+    firmware_version: str = "1.4.2-sim"
+    seed: int = 0
+    faults: FaultPlan = field(default_factory=FaultPlan)
+    arrivals: list[tuple[float, EVVisit]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.version not in SUBPROTOCOL:
+            raise ValueError(f"OCPP version must be 2.0.1 or 2.1, got {self.version!r}")
+
+
+@dataclass
+class Outgoing:
+    """A message waiting in the outbox; ``reply`` receives the CSMS's answer if wanted."""
+
+    action: str
+    payload: dict[str, Any]
+    durable: bool
+    reply: asyncio.Future[dict[str, Any]] | None = None
+
+
+@dataclass
+class StationStats:
+    """Counters a fleet summary adds up."""
+
+    connects: int = 0
+    drops: int = 0
+    boots: int = 0
+    sent: int = 0
+    call_errors: int = 0
+    setpoint_alerts: int = 0
+    faults: dict[str, int] = field(default_factory=dict)
+
+    def fault(self, kind: str) -> None:
+        """Count one occurrence of a fault."""
+        self.faults[kind] = self.faults.get(kind, 0) + 1
+
+
+class Station:
+    """One simulated station. ``await station.run()`` until :meth:`stop` is called."""
+
+    def __init__(self, config: StationConfig) -> None:
+        self.config = config
+        self.id = config.station_id
+        self.version = config.version
+        self.log = structlog.get_logger("simulators.station").bind(station_id=self.id)
+        self.rng = station_rng(config.seed, config.station_id)
+        spec = config.charger
+        schema = station_schema(
+            config.version, vendor=spec.vendor, model=spec.model,
+            max_charge_w=spec.max_charge_kw * 1000, max_discharge_w=spec.max_discharge_kw * 1000,
+            connector_type=spec.connector_type, heartbeat_s=config.heartbeat_s,
+            meter_interval_s=config.meter_interval_s)
+        self.model = DeviceModel(schema, on_change=self._variable_changed)
+        if config.password is not None:
+            self.model.set("SecurityCtrlr", "BasicAuthPassword", config.password)
+        self.evse = Evse(PowerTrain(spec), config.version, rng=self.rng,
+                         noise=config.faults.noise_fraction
+                         if config.faults.active("meter_noise", 0.0) else 0.0)
+        self._apply_measurands()
+        self.profiles = StationProfiles(config.version,
+                                        max_power_w=spec.max_charge_kw * 1000.0)
+        self.arrivals = deque(sorted(config.arrivals, key=lambda a: a[0]))
+        self.outbox: deque[Outgoing] = deque()
+        self.online = False
+        self.conn: RpcConnection | None = None
+        self.stats = StationStats()
+        self.boot_reason = "PowerUp"
+        self.reset_kind: str | None = None
+        self.reset_on_idle = False
+        self.boot_now = asyncio.Event()
+        self._tx_seen: str | None = None
+        self.pending_inoperative = False
+        self.restart_tx = False
+        self.alerting = False
+        self.started_at = time.monotonic()
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._drops = deque(config.faults.drops_at_s)
+        self._meter_due = 0.0
+        self._heartbeat_due = 0.0
+        self._last_tick = time.monotonic()
+        self._setpoint_since: tuple[float | None, float] = (None, 0.0)
+        self.handlers = build_handlers(self)
+
+    # -- public -------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The websocket URL: the CSMS endpoint followed by the percent-encoded identity."""
+        return self.config.url.rstrip("/") + "/" + quote(self.id, safe="")
+
+    def elapsed(self) -> float:
+        """Seconds since the station started."""
+        return time.monotonic() - self.started_at
+
+    async def run(self) -> None:
+        """Run until :meth:`stop`; reconnects on its own."""
+        self.started_at = self._last_tick = time.monotonic()
+        operate = asyncio.create_task(self._operate())
+        try:
+            await self._connection_loop()
+        finally:
+            operate.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await operate
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to finish (closes the connection)."""
+        self._stopping.set()
+        self._wake.set()
+
+    def plug_in(self, visit: EVVisit) -> None:
+        """A car arrives now (the operation task authorizes it)."""
+        self.arrivals.appendleft((0.0, visit))
+
+    def unplug(self) -> None:
+        """The car leaves now."""
+        self.enqueue(self.evse.unplug(time.time()))
+
+    def wake(self) -> None:
+        """Let the connection task look at the outbox and pending work now."""
+        self._wake.set()
+
+    def schedule_reset(self) -> None:
+        """Reboot: close the connection and boot again with reason RemoteReset."""
+        self.boot_reason = "RemoteReset"
+        self.reset_kind = "Immediate"
+        self._wake.set()
+
+    def profiles_changed(self) -> None:
+        """Keep SmartChargingCtrlr.Entries equal to the number of installed profiles."""
+        self.model.set("SmartChargingCtrlr", "Entries", str(len(self.profiles)),
+                       instance="ChargingProfiles")
+
+    def enqueue(self, messages: list[Message]) -> None:
+        """Put messages in the outbox in order; offline, only TransactionEvents are kept."""
+        for action, payload in messages:
+            durable = action == "TransactionEvent"
+            if not self.online:
+                if not durable:
+                    continue
+                payload["offline"] = True  # E04: events that happened while offline
+            self.outbox.append(Outgoing(action, payload, durable))
+        self._wake.set()
+
+    async def request(self, action: str, payload: dict[str, Any],
+                      timeout: float | None = None) -> dict[str, Any]:
+        """Send through the outbox and wait for the answer; raises :class:`Offline`."""
+        if not self.online:
+            raise Offline(action)
+        reply: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self.outbox.append(Outgoing(action, payload, False, reply))
+        self._wake.set()
+        return await asyncio.wait_for(reply, timeout or self.config.call_timeout_s + 5)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Present state for the fleet summary."""
+        battery = self.evse.train.battery
+        return {"online": self.online, "power_kw": self.evse.train.power_kw,
+                "soc": battery.soc if battery else None,
+                "transaction": self.evse.tx.transaction_id if self.evse.tx else None,
+                "queued": len(self.outbox)}
+
+    # -- connection ---------------------------------------------------------------------
+
+    def _backoff(self, attempt: int) -> float:
+        base = min(self.config.backoff_max_s, self.config.backoff_min_s * 2 ** min(attempt, 16))
+        return base * (0.5 + self.rng.random() / 2)  # jitter spreads a fleet's reconnects
+
+    async def _connection_loop(self) -> None:
+        attempt = 0
+        while not self._stopping.is_set():
+            headers = {}
+            password = self.model.get("SecurityCtrlr", "BasicAuthPassword")
+            if password:
+                token = base64.b64encode(f"{self.id}:{password}".encode()).decode()
+                headers["Authorization"] = f"Basic {token}"
+            try:
+                async with connect(self.url, subprotocols=[SUBPROTOCOL[self.version]],
+                                   additional_headers=headers, proxy=None,
+                                   compression="deflate" if self.config.compression else None,
+                                   ping_interval=self.config.ping_interval_s,
+                                   open_timeout=self.config.call_timeout_s) as ws:
+                    self.stats.connects += 1
+                    attempt = 0
+                    await self._connected(ws)
+            except (OSError, TimeoutError, WebSocketException) as exc:
+                self.log.info("station.connect_failed", error=str(exc), attempt=attempt)
+            self._went_offline()
+            if self._stopping.is_set():
+                return
+            if self.reset_kind is not None:
+                self.reset_kind = None
+                continue
+            delay = self._backoff(attempt)
+            attempt += 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), delay)
+
+    def _went_offline(self) -> None:
+        self.online = False
+        self.conn = None
+        kept: deque[Outgoing] = deque()
+        for item in self.outbox:
+            if item.durable:
+                kept.append(item)
+            elif item.reply is not None and not item.reply.done():
+                item.reply.set_exception(Offline(item.action))
+        self.outbox = kept
+
+    async def _connected(self, ws: Any) -> None:
+        conn = RpcConnection(ws, self.version, self.handlers,
+                             call_timeout=self.config.call_timeout_s, log=self.log)
+        self.conn = conn
+        reader = asyncio.create_task(conn.run())
+        reader.add_done_callback(lambda _: self._wake.set())
+        try:
+            if await self._boot(conn, reader):
+                self.online = True
+                self.enqueue([self.evse.status_notification(time.time())])
+                await self._serve(ws, conn, reader)
+        except (ConnectionClosed, CallTimeout) as exc:
+            self.log.info("station.connection_lost", error=str(exc))
+        finally:
+            self.online = False
+            await ws.close()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+
+    async def _boot(self, conn: RpcConnection, reader: asyncio.Task[None]) -> bool:
+        """B01/B02/B03: BootNotification until Accepted; False if the connection ends first."""
+        spec = self.config.charger
+        payload = {"reason": self.boot_reason, "chargingStation": {
+            "model": spec.model, "vendorName": spec.vendor, "serialNumber": self.id[:25],
+            "firmwareVersion": self.config.firmware_version}}
+        while not reader.done() and not self._stopping.is_set():
+            response = await conn.call("BootNotification", payload)
+            self.stats.boots += 1
+            interval = int(response.get("interval", 0))
+            if response["status"] == "Accepted":
+                if interval > 0:
+                    self.model.set("OCPPCommCtrlr", "HeartbeatInterval", str(interval))
+                self.boot_reason = "PowerUp"
+                self._heartbeat_due = time.monotonic() + self._heartbeat_interval()
+                return True
+            # B02 (Pending) / B03 (Rejected): boot again after the interval the CSMS gave,
+            # or at once when the CSMS triggers a BootNotification.
+            self.boot_now.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.boot_now.wait(), interval if interval > 0 else 10)
+        return False
+
+    def _heartbeat_interval(self) -> int:
+        return int(self.model.get("OCPPCommCtrlr", "HeartbeatInterval"))
+
+    async def _serve(self, ws: Any, conn: RpcConnection, reader: asyncio.Task[None]) -> None:
+        while not reader.done() and not self._stopping.is_set():
+            await self._flush(conn)
+            now = time.monotonic()
+            if self._drops and self.elapsed() >= self._drops[0]:
+                self._drops.popleft()
+                self.stats.drops += 1
+                self.stats.fault("connection_drop")
+                ws.transport.abort()  # no close handshake: the CSMS sees a dead socket
+                return
+            if self.reset_kind is not None:
+                return
+            if now >= self._heartbeat_due:
+                self._heartbeat_due = now + self._heartbeat_interval()
+                self.outbox.append(Outgoing("Heartbeat", {}, False))
+                continue
+            wait = self._heartbeat_due - now
+            if self._drops:
+                wait = min(wait, max(0.0, self._drops[0] - self.elapsed()))
+            self._wake.clear()
+            if self.outbox:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
+
+    async def _flush(self, conn: RpcConnection) -> None:
+        """Send the outbox in order; durable messages stay queued until answered."""
+        while self.outbox and self.online:
+            item = self.outbox[0]
+            try:
+                response = await conn.call(item.action, item.payload)
+            except CallError as exc:
+                self.stats.call_errors += 1
+                self.log.warning("station.call_error", action=item.action, code=exc.code,
+                                 reason=exc.description)
+                self.outbox.popleft()
+                if item.reply is not None and not item.reply.done():
+                    item.reply.set_exception(exc)
+                continue
+            self.stats.sent += 1
+            self.outbox.popleft()
+            if item.reply is not None and not item.reply.done():
+                item.reply.set_result(response)
+            if item.action == "TransactionEvent":
+                self._transaction_answered(item.payload, response)
+
+    def _transaction_answered(self, sent: dict[str, Any], response: dict[str, Any]) -> None:
+        info = response.get("idTokenInfo")
+        tx = self.evse.tx
+        if (info and info.get("status") != "Accepted" and tx is not None
+                and tx.transaction_id == sent["transactionInfo"]["transactionId"]
+                and self.model.get("TxCtrlr", "StopTxOnInvalidId") == "true"):
+            # E05: with StopTxOnInvalidId a token the CSMS does not accept ends the transaction.
+            self.enqueue(self.evse.end_transaction(time.time(), "Deauthorized", "DeAuthorized"))
+
+    # -- operation ----------------------------------------------------------------------
+
+    def _variable_changed(self, component: str, variable: str) -> None:
+        if component == "SampledDataCtrlr":
+            self._apply_measurands()
+            self._meter_due = min(self._meter_due, time.monotonic())
+        elif (component, variable) == ("OCPPCommCtrlr", "HeartbeatInterval"):
+            self._heartbeat_due = time.monotonic() + self._heartbeat_interval()
+            self._wake.set()
+
+    def _apply_measurands(self) -> None:
+        def members(name: str) -> list[str]:
+            return [m for m in self.model.get("SampledDataCtrlr", name).split(",") if m]
+        self.evse.measurands = members("TxUpdatedMeasurands")
+        self.evse.started_measurands = members("TxStartedMeasurands")
+        self.evse.ended_measurands = members("TxEndedMeasurands")
+
+    def meter_interval(self) -> float:
+        """TxUpdatedInterval in seconds (0: no periodic meter values)."""
+        return float(self.model.get("SampledDataCtrlr", "TxUpdatedInterval"))
+
+    async def _operate(self) -> None:
+        while True:
+            await self.tick()
+            await asyncio.sleep(self.config.control_interval_s)
+
+    async def tick(self) -> None:
+        """Advance physics to now and do whatever is due: arrivals, control, meter values."""
+        mono = time.monotonic()
+        self.evse.train.advance(max(0.0, mono - self._last_tick))
+        self._last_tick = mono
+        now = time.time()
+        evse = self.evse
+        faults = self.config.faults
+        elapsed = mono - self.started_at
+        # A car already waiting at power-up is detected once the station has booted.
+        if (self.arrivals and evse.visit is None and self.arrivals[0][0] <= now
+                and self.stats.boots > 0):
+            await self._arrive(self.arrivals.popleft()[1], now)
+        visit = evse.visit
+        if visit is not None and (now >= visit.departure_at or
+                                  faults.active("early_unplug", elapsed)):
+            if now < visit.departure_at:
+                self.stats.fault("early_unplug")
+                faults.since.pop("early_unplug")
+            self.enqueue(evse.unplug(now))
+        if self.restart_tx and evse.visit is not None and evse.tx is None and self.online:
+            self.restart_tx = False
+            self.enqueue(evse.start_transaction(now, "EVDetected"))
+            await self._authorize(evse.visit, now)
+        tx_id = evse.tx.transaction_id if evse.tx else None
+        if tx_id != self._tx_seen:
+            if self._tx_seen is not None:
+                self.profiles.transaction_ended(self._tx_seen)
+                self.profiles_changed()
+            if tx_id is not None:
+                self.profiles.transaction_started(now)
+            self._tx_seen = tx_id
+        if self.reset_on_idle and evse.tx is None:
+            self.reset_on_idle = False
+            self.schedule_reset()
+        evse.requested_kw = self.profiles.requested_kw(now, tx_id, evse.train.voltage_v)
+        stuck = faults.active("stuck_at_zero", elapsed) and len(self.profiles) > 0
+        self.enqueue(evse.control(now, stuck=stuck))
+        if evse.tx is None and self.pending_inoperative:
+            self.pending_inoperative = False
+            evse.operative = False
+            self.enqueue([evse.status_notification(now)])
+        interval = self.meter_interval()
+        if evse.tx is not None and interval > 0 and mono >= self._meter_due:
+            self._meter_due = mono + interval
+            if faults.active("meter_silence", elapsed):
+                self.stats.fault("meter_silence")
+            else:
+                self.enqueue(evse.periodic_update(now))
+        if not stuck:
+            self._check_setpoint(now, mono)
+
+    async def _arrive(self, visit: EVVisit, now: float) -> None:
+        self.enqueue(self.evse.plug_in(visit, now))
+        await self._authorize(visit, now)
+
+    async def _authorize(self, visit: EVVisit, now: float) -> None:
+        """C01: Authorize the driver's token; offline, LocalAuthorizeOffline decides."""
+        token = {"idToken": visit.id_token, "type": visit.token_type}
+        status = "Accepted"
+        try:
+            response = await self.request("Authorize", {"idToken": token})
+            status = response["idTokenInfo"]["status"]
+        except (Offline, CallError, TimeoutError):
+            if self.model.get("AuthCtrlr", "LocalAuthorizeOffline") != "true":
+                status = "Invalid"
+        if status == "Accepted":
+            self.enqueue(self.evse.authorize(time.time(), token, "Authorized"))
+
+    def _check_setpoint(self, now: float, mono: float) -> None:
+        """Tell the CSMS (NotifyEvent) when the car cannot deliver the requested discharge."""
+        requested = self.evse.requested_kw
+        if requested != self._setpoint_since[0]:
+            self._setpoint_since = (requested, mono)
+        spec = self.config.charger
+        settle = spec.latency_s + spec.max_discharge_kw / spec.ramp_kw_per_s
+        settled = mono - self._setpoint_since[1] >= settle + self.config.report_grace_s
+        shortfall = self.evse.discharge_shortfall_kw()
+        failing = settled and shortfall > max(0.5, 0.05 * abs(requested or 0.0))
+        if failing == self.alerting or (failing and not settled):
+            return
+        self.alerting = failing
+        if failing:
+            self.stats.setpoint_alerts += 1
+        battery = self.evse.train.battery
+        soc = f"{battery.soc * 100:.1f}" if battery else "-"
+        event: dict[str, Any] = {
+            "eventId": self.stats.setpoint_alerts, "timestamp": iso(now), "trigger": "Alerting",
+            "actualValue": f"{-self.evse.train.power_kw * 1000:.0f}",
+            "eventNotificationType": "HardWiredNotification", "cleared": not failing,
+            "component": {"name": "EVSE", "evse": {"id": 1}},
+            "variable": {"name": "Power"},
+            "techCode": "SetpointNotMet",
+            "techInfo": f"requested discharge {-(requested or 0.0) * 1000:.0f} W, "
+                        f"delivering {-self.evse.train.power_kw * 1000:.0f} W, SoC {soc} %",
+        }
+        if self.evse.tx is not None:
+            event["transactionId"] = self.evse.tx.transaction_id
+        self.enqueue([("NotifyEvent", {"generatedAt": iso(now), "seqNo": 0,
+                                       "eventData": [event]})])
