@@ -37,7 +37,7 @@ async def test_events_in_any_order_give_the_same_transaction(pool: asyncpg.Pool,
                 id_token="TAG1", id_token_type="ISO14443", trigger_reason="Authorized"),
          _register(0, 1000, 0)),
         (_event(1, "Updated", 30, charging_state="Charging"), _register(30, 6000, 0)),
-        (_event(2, "Updated", 60, charging_state="Discharging"), _register(60, 6000, 4000)),
+        (_event(2, "Updated", 60, charging_state="SuspendedEVSE"), _register(60, 6000, 4000)),
         (_event(3, "Ended", 90, charging_state="Idle", stopped_reason="EVDisconnected",
                 trigger_reason="EVCommunicationLost"), _register(90, 6500, 4000)),
     ]

@@ -1,0 +1,65 @@
+"""Fixtures for the handler tests: a migrated pool, a registered station, and ``call`` which runs
+a handler the way the server does, checking request and response against the official schemas."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import asyncpg
+import pytest
+import structlog
+
+from csms.blocks import handlers_for
+from csms.blocks.context import BlockConfig, StationContext
+from csms.ocppj import get_validator
+from csms.store import stations
+from csms.store.db import open_pool
+
+STATION = "CS-001"
+
+Call = Callable[..., Awaitable[dict[str, Any]]]
+
+
+@pytest.fixture
+async def pool(database_url: str):
+    """A pool on a fresh, migrated database with the station CS-001 registered."""
+    p = await open_pool(database_url, min_size=1, max_size=4)
+    await stations.register_station(p, STATION, "correct horse battery staple")
+    yield p
+    await p.close()
+
+
+def make_call(pool: asyncpg.Pool, version: str, config: BlockConfig | None = None) -> Call:
+    """A function that validates a request, runs its handler for CS-001, validates the response."""
+    ctx = StationContext(STATION, version, pool, config or BlockConfig(),
+                         structlog.get_logger("test"), "node-test")
+    handlers = handlers_for(version)
+    validator = get_validator(version)
+
+    async def call(action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        validator.validate_request(action, payload)
+        response = await handlers[action](ctx, payload)
+        if validator.has_response(action):
+            validator.validate_response(action, response)
+        return response
+
+    return call
+
+
+@pytest.fixture(params=["2.0.1", "2.1"])
+def version(request: pytest.FixtureRequest) -> str:
+    """Each OCPP version in turn."""
+    return request.param
+
+
+@pytest.fixture
+def call(pool: asyncpg.Pool, version: str) -> Call:
+    """``call(action, payload)`` for CS-001 in the version under test."""
+    return make_call(pool, version)
+
+
+@pytest.fixture
+def call21(pool: asyncpg.Pool) -> Call:
+    """``call(action, payload)`` for CS-001 speaking OCPP 2.1."""
+    return make_call(pool, "2.1")
