@@ -15,16 +15,19 @@ from csms.blocks.context import BlockConfig, StationContext
 from csms.ocppj import get_validator
 from csms.store import stations
 from csms.store.db import open_pool
+from tests.store.fixtures import migrated_template, migrated_url
 
 STATION = "CS-001"
+
+__all__ = ["migrated_template", "migrated_url"]
 
 Call = Callable[..., Awaitable[dict[str, Any]]]
 
 
 @pytest.fixture
-async def pool(database_url: str):
+async def pool(migrated_url: str):
     """A pool on a fresh, migrated database with the station CS-001 registered."""
-    p = await open_pool(database_url, min_size=1, max_size=4)
+    p = await open_pool(migrated_url, min_size=1, max_size=4)
     await stations.register_station(p, STATION, "correct horse battery staple")
     yield p
     await p.close()

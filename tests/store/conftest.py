@@ -7,12 +7,15 @@ import pytest
 
 from csms.store import stations
 from csms.store.db import open_pool
+from tests.store.fixtures import migrated_template, migrated_url
+
+__all__ = ["migrated_template", "migrated_url"]
 
 
 @pytest.fixture
-async def pool(database_url: str):
+async def pool(migrated_url: str):
     """A pool on a fresh, migrated database."""
-    p = await open_pool(database_url, min_size=1, max_size=4)
+    p = await open_pool(migrated_url, min_size=1, max_size=4)
     yield p
     await p.close()
 
