@@ -76,9 +76,9 @@ class Evse:
     @property
     def connector_status(self) -> str:
         """Available, Occupied or Unavailable, as a StatusNotification reports it."""
-        if self.visit is not None or self.tx is not None:
-            return "Occupied"
-        return "Available" if self.operative else "Unavailable"
+        if not self.operative:
+            return "Unavailable"
+        return "Occupied" if self.visit is not None or self.tx is not None else "Available"
 
     def status_notification(self, now: float) -> Message:
         """The StatusNotification for the connector's present state."""
