@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import typer
 
-from csms.cli import meter_values, station_commands, stations, tokens, transactions
+from csms.cli import certs, meter_values, station_commands, stations, tokens, transactions
 from csms.cli.base import CsmsGroup
 from csms.cli.calls import call
 
@@ -28,6 +28,7 @@ app.add_typer(transactions.app, name="transactions", rich_help_panel="Data")
 app.add_typer(meter_values.app, name="meter-values", rich_help_panel="Data")
 app.command("call", rich_help_panel=station_commands.PANEL)(call)
 station_commands.register(app)
+app.add_typer(certs.app, name="certs", rich_help_panel="Server")
 
 try:
     from csms.cli.serve import serve

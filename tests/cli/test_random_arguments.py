@@ -1,0 +1,112 @@
+"""Whatever arguments an operator types, the CLI answers with success or one error line."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from csms.cli.errors import ExitCode
+from csms.store.stations import register_station
+from tests.cli.conftest import run_cli, with_db
+
+# (command words, options appended so that no example waits long for anything)
+COMMANDS = [
+    (["stations", "add"], []),
+    (["stations", "show"], []),
+    (["stations", "set-password"], []),
+    (["tokens", "add"], []),
+    (["tokens", "remove"], []),
+    (["transactions", "list"], []),
+    (["transactions", "show"], []),
+    (["meter-values", "export"], []),
+    (["call", "CP-1"], ["--timeout", "0.2"]),
+    (["reset", "CP-1"], ["--timeout", "0.2"]),
+    (["get-variables", "CP-1"], ["--timeout", "0.2"]),
+    (["set-variables", "CP-1"], ["--timeout", "0.2"]),
+    (["trigger", "CP-1"], ["--timeout", "0.2"]),
+    (["unlock", "CP-1"], ["--timeout", "0.2"]),
+    (["change-availability", "CP-1"], ["--timeout", "0.2"]),
+    (["start-transaction", "CP-1"], ["--timeout", "0.2"]),
+    ([], []),
+]
+OPTIONS = [
+    "--password",
+    "--security-profile",
+    "--json",
+    "--type",
+    "--status",
+    "--group",
+    "--expires",
+    "--station",
+    "--active",
+    "--since",
+    "--limit",
+    "--from",
+    "--until",
+    "--payload",
+    "--timeout",
+    "--queue-for",
+    "--evse",
+    "--connector",
+    "--report",
+    "--attribute-type",
+    "--token",
+    "--token-type",
+    "--operative",
+    "--inoperative",
+    "--help",
+    "--bogus",
+    "-x",
+    "--",
+]
+WORDS = st.one_of(
+    st.sampled_from(OPTIONS),
+    st.text(max_size=12),
+    st.integers(min_value=-(2**40), max_value=2**40).map(str),
+    st.sampled_from(
+        [
+            "now",
+            "+2h",
+            "-30m",
+            "2026-11-05T16:00:00Z",
+            "{}",
+            '{"type": "Immediate"}',
+            "[1]",
+            "A.B",
+            "A.B=1",
+            "Heartbeat",
+            "Reset",
+            "correct-horse-battery",
+            "1e400",
+            "nan",
+        ]
+    ),
+)
+
+
+@pytest.fixture
+def with_station(database_url: str) -> str:
+    """A database where station CP-1 exists (offline), so calls get past the station lookup."""
+    with_db(database_url, lambda db: register_station(db, "CP-1", "correct-horse-battery"))
+    return database_url
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(command=st.sampled_from(COMMANDS), words=st.lists(WORDS, max_size=6))
+def test_never_a_traceback(
+    with_station: str, command: tuple[list[str], list[str]], words: list[str]
+) -> None:
+    prefix, suffix = command
+    # a queued call exits 10 after --timeout, which the suffix keeps short
+    result = run_cli(*prefix, *words, *suffix, "--database-url", with_station)
+    assert isinstance(result.exception, SystemExit | None), repr(result.exception)
+    assert "Traceback" not in result.stdout + result.stderr
+    if result.exit_code != 0:
+        assert result.exit_code in set(ExitCode) - {ExitCode.INTERNAL}, result.stderr
+        assert len(result.stderr.splitlines()) == 1, result.stderr
+        assert result.stderr.startswith("csms")
