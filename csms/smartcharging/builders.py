@@ -162,7 +162,8 @@ def charging_schedule_for_need(
     if not max_power_w > 0:
         raise ValueError(f"max_power_w must be positive, got {max_power_w}")
     needed = energy_wh * 3600.0 / seconds * margin
-    power = min(max_power_w, math.ceil(needed * 10) / 10)
+    # One decimal on the wire: round the need up, the maximum down.
+    power = min(math.floor(max_power_w * 10) / 10, math.ceil(needed * 10) / 10)
     mode = "ChargingOnly" if version == "2.1" else None
     period = ChargingSchedulePeriod(start_period=0, limit=_tidy(power), operation_mode=mode)
     return ChargingSchedule(id=schedule_id, charging_rate_unit="W", periods=(period,),
