@@ -79,7 +79,9 @@ class CsmsGroup(TyperGroup):
             )
             code = rv if isinstance(rv, int) else ExitCode.OK
         except NoArgsIsHelpError as exc:
-            typer.echo(exc.ctx.get_help())
+            # with rich installed the help is already printed when the error is made
+            if exc.format_message().strip():
+                typer.echo(exc.format_message())
             code = ExitCode.OK
         except UsageError as exc:
             path = exc.ctx.command_path if exc.ctx is not None else "csms"

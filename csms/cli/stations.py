@@ -9,7 +9,7 @@ import typer
 
 from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, with_store
 from csms.cli.errors import CliError, ExitCode, not_found, usage
-from csms.cli.output import format_cell, print_fields, print_json, print_table, to_jsonable
+from csms.cli.output import format_cell, print_json, print_table, to_jsonable
 from csms.store.records import StationExists, StationNotFound
 from csms.store.stations import (
     get_station,
@@ -132,7 +132,10 @@ def show(
     connectors = data.pop("connectors")
     active = data.pop("active_transactions")
     data["state"] = "online" if data.pop("connected") else "offline"
-    print_fields(data)
+    data["ocpp"] = (data.pop("subprotocol") or "").removeprefix("ocpp")
+    ordered = {k: data.pop(k) for k in SHOW_ORDER if k in data}
+    for key, value in {**ordered, **data}.items():
+        typer.echo(f"{key}: {'-' if value is None or value == '' else format_cell(value)}")
     typer.echo("")
     print_table(
         connectors,
@@ -143,6 +146,29 @@ def show(
     typer.echo(
         "active transactions: " + (", ".join(format_cell(t) for t in active) if active else "none")
     )
+
+
+#: The order of ``stations show``: connection first, then what the station reported.
+SHOW_ORDER = (
+    "id",
+    "state",
+    "ocpp",
+    "remote_address",
+    "node_id",
+    "connected_at",
+    "disconnected_at",
+    "last_heartbeat_at",
+    "vendor_name",
+    "model",
+    "serial_number",
+    "firmware_version",
+    "boot_status",
+    "boot_reason",
+    "last_boot_at",
+    "security_profile",
+    "device_model_components",
+    "device_model_variables",
+)
 
 
 @app.command("remove")
