@@ -29,6 +29,9 @@ class ServerConfig:
     ping_timeout: float | None = 30.0
     #: How many stations may be connected to this node at once.
     max_connections: int = 20000
+    #: Failed logins allowed per address and per identity within the window (then HTTP 429).
+    max_auth_failures: int = 10
+    auth_failure_window: float = 60.0
     #: Database connections in this node's pool.
     pool_size: int = 10
     node_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])

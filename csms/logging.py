@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+from typing import Any
 
 import structlog
 
@@ -27,6 +29,7 @@ def configure_logging(level: str = "info", fmt: str = "console") -> None:
     else:
         renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     shared: list[structlog.types.Processor] = [
+        redact_secrets,
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -51,6 +54,35 @@ def configure_logging(level: str = "info", fmt: str = "console") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(max(LEVELS[level], logging.INFO))
+
+
+#: Device-model variables whose values are secrets (OCPP 2.0.1 Part 2, SecurityCtrlr).
+SECRET_VARIABLES = frozenset({"BasicAuthPassword"})
+MASK = "***"
+
+
+def redact_secrets(logger: object, name: str, event: dict) -> dict:
+    """Mask secret device-model values in logged OCPP frames (e.g. a password rotation)."""
+    frame = event.get("frame")
+    if isinstance(frame, bytes):
+        frame = frame.decode("utf-8", "replace")
+    if isinstance(frame, str) and any(secret in frame for secret in SECRET_VARIABLES):
+        try:
+            event["frame"] = json.dumps(_mask(json.loads(frame)), separators=(",", ":"))
+        except ValueError:
+            event["frame"] = MASK
+    return event
+
+
+def _mask(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_mask(v) for v in value]
+    if isinstance(value, dict):
+        variable = value.get("variable")
+        secret = isinstance(variable, dict) and variable.get("name") in SECRET_VARIABLES
+        return {k: (MASK if secret and k == "attributeValue" else _mask(v))
+                for k, v in value.items()}
+    return value
 
 
 def _identity(logger: object, name: str, event: dict) -> dict:

@@ -35,6 +35,7 @@ from csms.blocks.context import BlockConfig, StationContext
 from csms.config import ServerConfig
 from csms.node import Node
 from csms.ocppj import SUBPROTOCOLS, RpcConnection, get_validator
+from csms.security.ratelimit import FailureLimiter
 from csms.security.tls import is_tls, peer_common_name, server_context
 from csms.store import stations
 from csms.store.db import open_pool
@@ -112,6 +113,7 @@ class CentralSystem:
         )
         self._handlers = {v: handlers_for(v) for v in SUBPROTOCOLS.values()}
         self._closing: set[asyncio.Task[Any]] = set()
+        self._auth_failures = FailureLimiter(config.max_auth_failures, config.auth_failure_window)
         self.log = log.bind(node_id=config.node_id)
 
     @property
@@ -208,13 +210,23 @@ class CentralSystem:
         if len(self.sessions) >= self.config.max_connections and identity not in self.sessions:
             self.log.warning("handshake_refused", reason="max_connections", station_id=identity)
             return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "Too many connections\n")
+        address = remote.rsplit(":", 1)[0]
+        if self._auth_failures.blocked("ip " + address) or self._auth_failures.blocked(
+            "id " + identity
+        ):
+            self.log.warning("auth_rate_limited", station_id=identity, remote=remote)
+            return connection.respond(HTTPStatus.TOO_MANY_REQUESTS, "Too many failed logins\n")
         refusal = await self._authenticate(identity, request.headers, remote,
                                            connection.transport)
         if refusal is not None:
+            failures = max(self._auth_failures.record_failure("ip " + address),
+                           self._auth_failures.record_failure("id " + identity))
             response = connection.respond(HTTPStatus.UNAUTHORIZED, "Unauthorized\n")
             response.headers["WWW-Authenticate"] = 'Basic realm="OCPP", charset="UTF-8"'
-            self.log.warning("auth_failed", station_id=identity, reason=refusal, remote=remote)
+            self.log.warning("auth_failed", station_id=identity, reason=refusal, remote=remote,
+                             recent_failures=failures)
             return response
+        self._auth_failures.reset("id " + identity)
         connection.csms_identity = identity  # type: ignore[attr-defined]
         return None
 

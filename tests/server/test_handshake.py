@@ -167,3 +167,23 @@ async def test_disconnect_is_recorded(csms: CentralSystem, station_id: str):
     detail = await stations.get_station(csms.pool, station_id)
     assert detail.node_id is None and detail.disconnected_at is not None
 
+
+
+async def test_repeated_failed_logins_are_rate_limited(server_config, database_url):
+    server_config.max_auth_failures = 3
+    system = CentralSystem(server_config)
+    await system.start()
+    try:
+        await stations.register_station(system.pool, "CP-RL", "the-right-password-1")
+        statuses = []
+        for _ in range(4):
+            with pytest.raises(InvalidStatus) as refused:
+                await open_station(system, "CP-RL", password="a-wrong-password-22")
+            statuses.append(refused.value.response.status_code)
+        assert statuses == [401, 401, 401, 429]
+        # Even the right password waits until the window has passed.
+        with pytest.raises(InvalidStatus) as refused:
+            await open_station(system, "CP-RL", password="the-right-password-1")
+        assert refused.value.response.status_code == 429
+    finally:
+        await system.stop()
