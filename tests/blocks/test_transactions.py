@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 
 from csms.store import tokens, transactions
-from tests.blocks.conftest import STATION
+from tests.blocks.conftest import STATION, make_call
 
 
 def _event(event_type: str, seq_no: int, minute: int, *, trigger: str = "MeterValuePeriodic",
@@ -99,3 +99,11 @@ async def test_ended_first_is_kept_when_started_never_came(pool: asyncpg.Pool, c
     tx = await transactions.get_transaction(pool, "TX-1")
     assert tx.ended_at is not None and tx.stopped_reason == "EVDisconnected"
     assert await transactions.active_transaction_ids(pool, STATION) == []
+
+
+async def test_out_of_range_seq_no_is_still_stored(pool: asyncpg.Pool):
+    call = make_call(pool, "2.0.1")
+    await call("TransactionEvent", _event("Started", -1, 0, evse={"id": 1}))
+    await call("TransactionEvent", _event("Updated", 2**40, 1))
+    tx = await transactions.get_transaction(pool, "TX-1")
+    assert [e["seq_no"] for e in tx.events] == [-1, 2**40] and tx.last_seq_no == 2**40
