@@ -25,13 +25,16 @@ from csms.cli.errors import usage
 from csms.cli.output import print_json, print_table
 
 PANEL = "Station commands"
+#: OCPP integers are 32-bit signed.
+MAX_INT = 2**31 - 1
 
 StationId = Annotated[str, typer.Argument(metavar="ID", help="The station's identity.")]
 EvseOption = Annotated[
-    int | None, typer.Option("--evse", min=0, help="EVSE id (default: the whole station).")
+    int | None,
+    typer.Option("--evse", min=0, max=MAX_INT, help="EVSE id (default: the whole station)."),
 ]
 ConnectorOption = Annotated[
-    int | None, typer.Option("--connector", min=1, help="Connector id on --evse.")
+    int | None, typer.Option("--connector", min=1, max=MAX_INT, help="Connector id on --evse.")
 ]
 AttributeOption = Annotated[
     str | None,
@@ -283,8 +286,10 @@ def stop_transaction(
 
 def unlock(
     station_id: StationId,
-    evse: Annotated[int, typer.Option("--evse", min=0, help="EVSE id.")],
-    connector: Annotated[int, typer.Option("--connector", min=1, help="Connector id.")],
+    evse: Annotated[int, typer.Option("--evse", min=0, max=MAX_INT, help="EVSE id.")],
+    connector: Annotated[
+        int, typer.Option("--connector", min=1, max=MAX_INT, help="Connector id.")
+    ],
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     queue_for: QueueForOption = None,
     json_out: JsonOption = False,

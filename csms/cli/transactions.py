@@ -41,7 +41,9 @@ def list_(
         str | None,
         typer.Option("--since", metavar="WHEN", help="Only transactions started at or after."),
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many.")] = 100,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, max=1_000_000, help="At most this many.")
+    ] = 100,
     json_out: JsonOption = False,
     database_url: DatabaseUrlOption = None,
     data_dir: DataDirOption = None,

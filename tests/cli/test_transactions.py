@@ -71,3 +71,4 @@ def test_show_errors(seeded: Invoke, database_url: str) -> None:
 def test_list_argument_errors(seeded: Invoke) -> None:
     assert_error(seeded("transactions", "list", "--since", "yesterday-ish"), 2, "--since")
     assert_error(seeded("transactions", "list", "--limit", "0"), 2, "--limit")
+    assert_error(seeded("transactions", "list", "--limit", str(2**70)), 2, "--limit")
