@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import ssl
-import sys
 from pathlib import Path
 from typing import Annotated
 
+import asyncpg
 import typer
 
+from csms.cli.errors import ExitCode
 from csms.config import ServerConfig
 from csms.logging import FORMATS, LEVELS, configure_logging
 
@@ -87,7 +89,7 @@ def serve(
         url = resolve_database_url(database_url, data_dir)
     except Exception as exc:  # the embedded server could not start: say why in one line
         typer.echo(f"error: cannot start the embedded PostgreSQL: {exc}", err=True)
-        raise typer.Exit(3) from None
+        raise typer.Exit(ExitCode.DATABASE) from None
     config = ServerConfig(
         host=host, port=port, database_url=url, auto_register=auto_register,
         heartbeat_interval=heartbeat_interval, boot_policy=boot_policy,
@@ -101,12 +103,16 @@ def serve(
         asyncio.run(CentralSystem(config).run_until_signalled())
     except ssl.SSLError as exc:
         typer.echo(f"error: TLS certificate or key: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.USAGE) from None
     except MigrationError as exc:
         typer.echo(f"error: database schema: {exc}", err=True)
-        raise typer.Exit(3) from None
-    except OSError as exc:
-        typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", err=True)
-        raise typer.Exit(3) from None
+        raise typer.Exit(ExitCode.DATABASE) from None
+    except (OSError, asyncpg.PostgresError) as exc:
+        if isinstance(exc, OSError) and exc.errno in (errno.EADDRINUSE, errno.EACCES,
+                                                      errno.EADDRNOTAVAIL):
+            typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror}", err=True)
+            raise typer.Exit(ExitCode.USAGE) from None
+        typer.echo(f"error: database: {exc}", err=True)
+        raise typer.Exit(ExitCode.DATABASE) from None
     except KeyboardInterrupt:
-        sys.exit(130)
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
