@@ -20,15 +20,13 @@ def iso(value: datetime) -> str:
 
 
 def time_field(value: str, name: str) -> datetime:
-    """Parse the date-time field ``name``; a value that is not one is a FormatViolation.
-
-    The official schemas declare ``format: date-time`` but the validator does not check it.
-    """
+    """Parse the date-time field ``name``; a value that is not one is a
+    PropertyConstraintViolation naming the field (as the schema validator reports it)."""
     try:
         return parse_time(value)
     except (TypeError, ValueError):
         raise OCPPError(
-            "FormatViolation", f"{name}: {value!r} is not a date-time", {"field": name}
+            "PropertyConstraintViolation", f"{name}: {value!r} is not a date-time", {"field": name}
         ) from None
 
 
