@@ -7,8 +7,12 @@ created empty and dropped afterwards.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import uuid
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -23,12 +27,19 @@ def _with_database(url: str, name: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def pg_server_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """URL of the PostgreSQL server the tests use (its maintenance database)."""
+def pg_server_url() -> str:
+    """URL of the PostgreSQL server the tests use (its maintenance database).
+
+    The embedded cluster lives in a directory of its own rather than under pytest's temporary
+    base, which pytest prunes when other test sessions start on the same machine.
+    """
     url = os.environ.get("CSMS_DATABASE_URL")
     if url:
         return url
-    return start_embedded(tmp_path_factory.mktemp("pg"), cleanup_mode="delete")
+    directory = tempfile.mkdtemp(prefix="csms-test-pg-")
+    # Registered before the server's own exit hook, so it runs after the server has stopped.
+    atexit.register(shutil.rmtree, directory, True)
+    return start_embedded(Path(directory), cleanup_mode="delete")
 
 
 @pytest.fixture
