@@ -1,0 +1,78 @@
+"""End-to-end fixtures: a real CSMS node and fleets of simulated stations on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+from collections.abc import AsyncIterator
+
+import pytest
+
+from csms.config import ServerConfig
+from csms.server import CentralSystem
+from simulators.fleet import Fleet, FleetOptions, build_configs
+from simulators.scenario import Scenario
+from simulators.station import StationConfig
+
+FLEET_PASSWORD = "fleet-password-0001"
+
+
+@pytest.fixture
+async def csms(database_url: str) -> AsyncIterator[CentralSystem]:
+    system = CentralSystem(ServerConfig(
+        host="127.0.0.1", port=0, database_url=database_url, auto_register=True,
+        heartbeat_interval=60, call_timeout=10.0))
+    await system.start()
+    try:
+        yield system
+    finally:
+        await system.stop()
+
+
+def fleet_configs(system: CentralSystem, count: int, prefix: str, *, ocpp: str = "2.0.1",
+                  seed: int = 1, scenario: Scenario | None = None,
+                  meter_interval_s: int = 2) -> list[StationConfig]:
+    options = FleetOptions(url=f"ws://127.0.0.1:{system.port}/ocpp", stations=count,
+                           id_prefix=prefix, password=FLEET_PASSWORD, ocpp=ocpp, seed=seed,
+                           control_interval_s=0.5)
+    configs = build_configs(options, scenario or Scenario(meter_interval_s=meter_interval_s))
+    for config in configs:
+        config.meter_interval_s = meter_interval_s
+    return configs
+
+
+@contextlib.asynccontextmanager
+async def running(fleet: Fleet) -> AsyncIterator[Fleet]:
+    task = asyncio.create_task(fleet.run())
+    try:
+        yield fleet
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def wait_for(predicate, timeout: float, interval: float = 0.25):
+    """Poll an async predicate until it returns something truthy; fail after ``timeout``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = await predicate()
+        if value:
+            return value
+        if loop.time() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(interval)
+
+
+async def run_cli(*args: str, timeout: float = 60) -> tuple[int, str, str]:
+    """Run the ``csms`` command line in its own process."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "csms", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "CSMS_DATABASE_URL": ""},
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout)
+    return process.returncode, out.decode(), err.decode()
