@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated
 
 import asyncpg
@@ -10,8 +12,10 @@ import typer
 from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, with_store
 from csms.cli.errors import CliError, ExitCode, not_found, usage
 from csms.cli.output import format_cell, print_json, print_table, to_jsonable
+from csms.store.passwords import hash_password
 from csms.store.records import StationExists, StationNotFound
 from csms.store.stations import (
+    existing_station_ids,
     get_station,
     list_stations,
     register_station,
@@ -207,3 +211,43 @@ def set_password(
 
     with_store(database_url, data_dir, go)
     typer.echo(f"password of station {station_id} changed")
+
+
+@app.command("import")
+def import_(
+    id_prefix: Annotated[
+        str, typer.Option("--id-prefix", help="Identities are this prefix + 1..COUNT.")
+    ],
+    count: Annotated[int, typer.Option("--count", min=1, max=100_000, help="How many.")],
+    password: Annotated[
+        str,
+        typer.Option("--password", help=f"HTTP Basic password for every station, {MIN_PASSWORD}"
+                     f" to {MAX_PASSWORD} characters."),
+    ],
+    first: Annotated[int, typer.Option("--first", min=0, help="Number of the first.")] = 1,
+    database_url: DatabaseUrlOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Register a whole fleet in one step (the ids and password `csms-sim run` uses).
+
+    Stations that exist already are left as they are and counted as skipped.
+    """
+    check_password(password)
+    ids = [check_identity(f"{id_prefix}{n}") for n in range(first, first + count)]
+
+    async def go(db: asyncpg.Pool) -> tuple[int, int]:
+        existing = await existing_station_ids(db, ids)
+        todo = [i for i in ids if i not in existing]
+        # scrypt is slow on purpose; hash on every core, off the event loop.
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            hashes = list(pool.map(lambda _id: hash_password(password), todo))
+        for station_id, hashed in zip(todo, hashes, strict=True):
+            try:
+                await register_station(db, station_id, None, 1, password_hash=hashed)
+            except StationExists:
+                existing.add(station_id)
+        return len(todo), len(existing)
+
+    added, skipped = with_store(database_url, data_dir, go)
+    typer.echo(f"{added} stations added, {skipped} skipped (already registered): "
+               f"{ids[0]} .. {ids[-1]}")

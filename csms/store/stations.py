@@ -71,14 +71,20 @@ _SUMMARY_COLUMNS = """
 
 
 async def register_station(
-    db: Db, station_id: str, password: str | None, security_profile: int = 1
+    db: Db,
+    station_id: str,
+    password: str | None,
+    security_profile: int = 1,
+    *,
+    password_hash: str | None = None,
 ) -> None:
     """Register a station; its password is stored only as a salted hash.
 
     Raises StationExists if the identity is taken. ``password`` may be None for stations that
-    authenticate only by client certificate (security profile 3).
+    authenticate only by client certificate (security profile 3). A caller that hashed the
+    password already (e.g. many stations in worker threads) passes ``password_hash`` instead.
     """
-    hashed = hash_password(password) if password is not None else None
+    hashed = hash_password(password) if password is not None else password_hash
     row = await db.fetchrow(
         """
         INSERT INTO stations (id, password_hash, security_profile) VALUES ($1, $2, $3)
@@ -221,6 +227,12 @@ async def record_connector_status(
         status,
         timestamp,
     )
+
+
+async def existing_station_ids(db: Db, station_ids: list[str]) -> set[str]:
+    """Which of ``station_ids`` are registered."""
+    rows = await db.fetch("SELECT id FROM stations WHERE id = ANY($1::text[])", station_ids)
+    return {r["id"] for r in rows}
 
 
 async def list_stations(db: Db) -> list[StationSummary]:

@@ -115,3 +115,21 @@ def test_set_password_errors(csms: Invoke) -> None:
     assert_error(csms("stations", "set-password", "CP-9", "--password", PASSWORD), 3, "CP-9")
     assert_error(csms("stations", "set-password", "CP-9", "--password", "tiny"), 2, "--password")
     assert_error(csms("stations", "set-password", "CP-9"), 2, "--password")
+
+
+def test_import_registers_a_fleet_and_skips_existing(csms: Invoke, database_url: str) -> None:
+    assert_ok(csms("stations", "add", "SIM2", "--password", "another-password-99"))
+    out = assert_ok(csms("stations", "import", "--id-prefix", "SIM", "--count", "3",
+                         "--password", PASSWORD)).stdout
+    assert "2 stations added, 1 skipped" in out
+    credentials = with_db(database_url, lambda db: get_station_credentials(db, "SIM3"))
+    assert verify_password(PASSWORD, credentials.password_hash)
+    # The existing station keeps its own password.
+    kept = with_db(database_url, lambda db: get_station_credentials(db, "SIM2"))
+    assert verify_password("another-password-99", kept.password_hash)
+
+
+def test_import_refuses_a_bad_password_and_registers_nothing(csms: Invoke) -> None:
+    assert_error(csms("stations", "import", "--id-prefix", "SIM", "--count", "3",
+                      "--password", "short"), 2, "--password")
+    assert json.loads(assert_ok(csms("stations", "list", "--json")).stdout) == []
