@@ -244,6 +244,11 @@ class CentralSystem:
         credentials = basic_credentials(headers)
         if known is None:
             return await self._auto_register(identity, credentials, remote)
+        if known.security_profile == 0:
+            # Registered explicitly by an operator as "no authentication" (labs only).
+            self.log.warning("unauthenticated_station_admitted", station_id=identity,
+                             remote=remote)
+            return None
         if known.security_profile >= 2 and not is_tls(transport):
             return "security_profile_requires_tls"
         if known.security_profile == 3:

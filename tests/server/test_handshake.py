@@ -187,3 +187,10 @@ async def test_repeated_failed_logins_are_rate_limited(server_config, database_u
         assert refused.value.response.status_code == 429
     finally:
         await system.stop()
+
+
+async def test_profile_0_station_connects_without_credentials(csms: CentralSystem):
+    await stations.register_station(csms.pool, "LAB-0", None, security_profile=0)
+    async with await connect(url(csms, "LAB-0"), subprotocols=["ocpp2.0.1"]) as ws:
+        answer = await exchange(ws, [2, "h", "Heartbeat", {}])
+        assert answer[0] == 3
