@@ -13,7 +13,13 @@ from typing import Annotated, Any
 import structlog
 import typer
 
-from simulators.fleet import Fleet, FleetOptions, build_configs, summary_line
+from simulators.fleet import (
+    AUTHORIZATION_MODES,
+    Fleet,
+    FleetOptions,
+    build_configs,
+    summary_line,
+)
 from simulators.scenario import Scenario, ScenarioError, load_scenario
 
 main = typer.Typer(help="Simulated OCPP 2.0.1 / 2.1 bidirectional charging stations.",
@@ -51,6 +57,9 @@ def run(
         help="Write the final summary as JSON to this file.")] = None,
     interval: Annotated[float, typer.Option(
         help="Seconds between live summary lines.")] = 5.0,
+    auth: Annotated[str, typer.Option(
+        help="none: transactions start without authorization; rfid: drivers present the token "
+             "TOK-<station id>, which the CSMS must know.")] = "none",
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "warning",
 ) -> None:
     """Run N stations in this process, each with a LEAF plugged in unless a scenario says
@@ -65,6 +74,8 @@ def run(
         raise _fail("--duration", f"must be positive, got {duration}")
     if interval <= 0:
         raise _fail("--interval", f"must be positive, got {interval}")
+    if auth not in AUTHORIZATION_MODES:
+        raise _fail("--auth", f"must be one of {', '.join(AUTHORIZATION_MODES)}, got {auth!r}")
     if log_level not in LOG_LEVELS:
         raise _fail("--log-level", f"must be one of {', '.join(LOG_LEVELS)}")
     if password is not None and not 16 <= len(password) <= 40:
@@ -76,7 +87,7 @@ def run(
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(
         LOG_LEVELS[log_level]), logger_factory=structlog.PrintLoggerFactory(sys.stderr))
     options = FleetOptions(url=url, stations=stations, id_prefix=id_prefix, password=password,
-                           ocpp=ocpp, seed=seed, duration_s=duration)
+                           ocpp=ocpp, seed=seed, duration_s=duration, authorization=auth)
     summary = asyncio.run(_run(options, plan, interval))
     typer.echo("", err=True)
     if summary_json is not None:

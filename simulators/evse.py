@@ -109,14 +109,19 @@ class Evse:
     def start_transaction(self, now: float, trigger: str, *,
                           remote_start_id: int | None = None,
                           id_token: dict[str, str] | None = None) -> list[Message]:
-        """Begin a transaction (E02: on cable plug-in; F01: on RequestStartTransaction)."""
-        self.tx = Transaction(transaction_id=str(uuid.uuid4()), remote_start_id=remote_start_id)
-        out = [self._event("Started", trigger, now,
-                           meter=self.meter_values(now, "Transaction.Begin",
-                                                   self.started_measurands))]
+        """Begin a transaction (E02: on cable plug-in; F01: on RequestStartTransaction).
+
+        A token known at the start (remote start, or a station without authorization) is sent
+        in the Started event and the transaction is authorized from the outset.
+        """
+        self.tx = Transaction(transaction_id=str(uuid.uuid4()), remote_start_id=remote_start_id,
+                              authorized=id_token is not None, id_token=id_token)
+        message = self._event("Started", trigger, now,
+                              meter=self.meter_values(now, "Transaction.Begin",
+                                                      self.started_measurands))
         if id_token is not None:
-            out += self.authorize(now, id_token, "RemoteStart")
-        return out
+            message[1]["idToken"] = id_token
+        return [message]
 
     def authorize(self, now: float, id_token: dict[str, str], trigger: str) -> list[Message]:
         """Record the authorization and send it with an Updated event."""
@@ -155,12 +160,18 @@ class Evse:
     # -- the car ------------------------------------------------------------------------
 
     def plug_in(self, visit: EVVisit, now: float) -> list[Message]:
-        """A car arrives: status Occupied, a transaction, its charging needs."""
+        """A car arrives: status Occupied, a transaction, its charging needs.
+
+        A visit with token type NoAuthorization needs no Authorize: its transaction starts
+        authorized.
+        """
         self.visit = visit
         self.train.plug(visit.battery)
         out: list[Message] = [self.status_notification(now)]
         if self.tx is None:
-            out += self.start_transaction(now, "CablePluggedIn")
+            token = ({"idToken": visit.id_token, "type": visit.token_type}
+                     if visit.token_type == "NoAuthorization" else None)
+            out += self.start_transaction(now, "CablePluggedIn", id_token=token)
         else:  # a remotely started transaction was waiting for the cable
             self.tx.charging_state = "EVConnected"
             out.append(self._event("Updated", "CablePluggedIn", now))

@@ -29,6 +29,14 @@ def station_ids(prefix: str, count: int) -> list[str]:
     return [f"{prefix}{n}" for n in range(1, count + 1)]
 
 
+def token_for(station_id: str) -> str:
+    """The RFID token of the driver at a station when the fleet authorizes with tokens."""
+    return f"TOK-{station_id}"[:36]
+
+
+AUTHORIZATION_MODES = ("none", "rfid")
+
+
 @dataclass(frozen=True)
 class FleetOptions:
     """What ``csms-sim run`` was asked for."""
@@ -41,6 +49,7 @@ class FleetOptions:
     seed: int = 0
     duration_s: float | None = None
     control_interval_s: float = 1.0
+    authorization: str = "none"
 
 
 def build_configs(options: FleetOptions, scenario: Scenario,
@@ -58,8 +67,11 @@ def build_configs(options: FleetOptions, scenario: Scenario,
         arrival = scenario.arrival_s.draw(rng)
         battery = Battery(scenario.draw_ev(rng), soc=scenario.soc.draw(rng),
                           floor_soc=scenario.floor.draw(rng))
+        rfid = (scenario.authorization or options.authorization) == "rfid"
         visit = EVVisit(battery, departure_at=start + arrival + scenario.stay_h.draw(rng) * 3600,
-                        target_soc=scenario.target_soc.draw(rng), id_token=f"TOK-{station_id}")
+                        target_soc=scenario.target_soc.draw(rng),
+                        id_token=token_for(station_id) if rfid else "",
+                        token_type="ISO14443" if rfid else "NoAuthorization")
         configs.append(StationConfig(
             station_id=station_id, url=options.url, password=options.password,
             version=scenario.ocpp or options.ocpp, charger=chargers[index],
@@ -82,7 +94,8 @@ class Fleet:
                   tick_s: float = 2.0) -> dict[str, Any]:
         """Run until ``duration_s`` passes (forever if None) or the task is cancelled.
 
-        ``on_tick`` receives :meth:`summary` every ``tick_s`` seconds. Returns the final summary.
+        ``on_tick`` receives :meth:`summary` every ``tick_s`` seconds. Returns the summary taken
+        just before the stations stop.
         """
         self.started_at = time.monotonic()
         tasks = []
@@ -97,13 +110,13 @@ class Fleet:
                 await asyncio.sleep(max(0.0, wait))
                 if on_tick is not None:
                     on_tick(self.summary())
+            return self.summary()
         finally:
             for station in self.stations:
                 station.stop()
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                     await asyncio.wait_for(task, 10)
-        return self.summary()
 
     def summary(self) -> dict[str, Any]:
         """Connected, charging, discharging, kW in and out, energy, faults, messages."""

@@ -4,6 +4,8 @@ A scenario is a TOML file (see ``simulators/scenarios/``). Every random figure i
 distribution table: ``{ value = x }``, ``{ distribution = "uniform", min = a, max = b }`` or
 ``{ distribution = "normal", mean = m, sd = s, min = a, max = b }`` (clipped to [min, max]).
 Times are relative to the start of the run: ``arrival_s`` in seconds, ``stay_h`` in hours.
+``authorization = "rfid"`` makes each driver present the token ``TOK-<station id>`` (which the
+CSMS must know); ``"none"`` starts transactions with a NoAuthorization token.
 """
 
 from __future__ import annotations
@@ -99,6 +101,7 @@ class Scenario:
     stay_h: Distribution = Distribution("uniform", 2.0, 4.0)
     meter_interval_s: int = 60
     ocpp: str | None = None
+    authorization: str | None = None
     faults: FaultRates = field(default_factory=FaultRates)
     scheduled: tuple[ScheduledFault, ...] = ()
 
@@ -114,8 +117,8 @@ class Scenario:
         return rng.choices(specs, weights=weights)[0]
 
 
-_TOP = {"name", "description", "ocpp", "meter_interval_s", "stations", "evs", "soc", "floor",
-        "target_soc", "arrival_s", "stay_h", "faults"}
+_TOP = {"name", "description", "ocpp", "authorization", "meter_interval_s", "stations", "evs",
+        "soc", "floor", "target_soc", "arrival_s", "stay_h", "faults"}
 
 
 def _charger(raw: dict[str, Any], key: str) -> StationGroup:
@@ -149,6 +152,11 @@ def parse_scenario(data: dict[str, Any]) -> Scenario:
         if data["ocpp"] not in ("2.0.1", "2.1"):
             raise ScenarioError(f"ocpp: must be \"2.0.1\" or \"2.1\", got {data['ocpp']!r}")
         kw["ocpp"] = data["ocpp"]
+    if "authorization" in data:
+        if data["authorization"] not in ("none", "rfid"):
+            raise ScenarioError(f"authorization: must be \"none\" or \"rfid\", got "
+                                f"{data['authorization']!r}")
+        kw["authorization"] = data["authorization"]
     if "meter_interval_s" in data:
         kw["meter_interval_s"] = int(_number(data["meter_interval_s"], "meter_interval_s"))
     kw["stations"] = tuple(_charger(raw, f"stations[{i}]")

@@ -414,8 +414,12 @@ class Station:
             self.enqueue(evse.unplug(now))
         if self.restart_tx and evse.visit is not None and evse.tx is None and self.online:
             self.restart_tx = False
-            self.enqueue(evse.start_transaction(now, "EVDetected"))
-            await self._authorize(evse.visit, now)
+            visit = evse.visit
+            no_auth = visit.token_type == "NoAuthorization"
+            token = {"idToken": visit.id_token, "type": visit.token_type} if no_auth else None
+            self.enqueue(evse.start_transaction(now, "EVDetected", id_token=token))
+            if not no_auth:
+                await self._authorize(visit, now)
         tx_id = evse.tx.transaction_id if evse.tx else None
         if tx_id != self._tx_seen:
             if self._tx_seen is not None:
@@ -446,7 +450,8 @@ class Station:
 
     async def _arrive(self, visit: EVVisit, now: float) -> None:
         self.enqueue(self.evse.plug_in(visit, now))
-        await self._authorize(visit, now)
+        if visit.token_type != "NoAuthorization":
+            await self._authorize(visit, now)
 
     async def _authorize(self, visit: EVVisit, now: float) -> None:
         """C01: Authorize the driver's token; offline, LocalAuthorizeOffline decides."""

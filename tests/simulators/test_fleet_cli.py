@@ -119,3 +119,6 @@ async def test_csms_sim_run_brings_up_a_charging_fleet(csms: MiniCsms, tmp_path:
     assert booted == {f"FLEET{n}" for n in range(1, 6)}
     started = [p for p in csms.messages("TransactionEvent") if p["eventType"] == "Started"]
     assert len(started) == 5
+    # Default --auth none: no Authorize, the transaction starts with a NoAuthorization token.
+    assert {p["idToken"]["type"] for p in started} == {"NoAuthorization"}
+    assert not csms.messages("Authorize")
