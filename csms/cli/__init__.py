@@ -13,6 +13,8 @@ import typer
 from csms.cli import certs, meter_values, station_commands, stations, tokens, transactions
 from csms.cli.base import CsmsGroup
 from csms.cli.calls import call
+from csms.cli.demo import demo
+from csms.cli.serve import serve
 
 app = typer.Typer(
     cls=CsmsGroup,
@@ -30,12 +32,8 @@ app.command("call", rich_help_panel=station_commands.PANEL)(call)
 station_commands.register(app)
 app.add_typer(certs.app, name="certs", rich_help_panel="Server")
 
-try:
-    from csms.cli.serve import serve
-except ImportError:  # the operator commands work without the server module
-    pass
-else:
-    app.command("serve", rich_help_panel="Server")(serve)
+app.command("serve", rich_help_panel="Server")(serve)
+app.command("demo", rich_help_panel="Server")(demo)
 
 
 def main() -> None:

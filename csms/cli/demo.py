@@ -1,0 +1,148 @@
+"""``csms demo``: the CSMS on its embedded database with a simulated V2G fleet, in one command.
+
+It registers the fleet's stations, starts a CSMS node and the stations in this process, waits
+for every car's transaction, then tells half of the fleet to discharge through the same
+database path an operator's command takes, and prints what the stations do and what the CSMS
+measured, until Ctrl-C or ``--duration``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import signal
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+import typer
+
+from csms.cli.base import DatabaseUrlOption, DataDirOption, resolve_url
+from csms.cli.errors import CliError, ExitCode
+
+PREFIX = "DEMO-"
+
+
+def demo(
+    stations: Annotated[int, typer.Option(min=1, max=2000, help="Simulated stations.")] = 10,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="CSMS port (0: any free).")] = 9000,
+    ocpp: Annotated[str, typer.Option(help="OCPP version of the stations: 2.0.1 or 2.1.")] = "2.1",
+    discharge_kw: Annotated[
+        float, typer.Option(min=0.0, max=20.0, help="Export asked of half the fleet (kW).")
+    ] = 10.0,
+    duration: Annotated[
+        float | None, typer.Option(min=1.0, help="Stop after this many seconds.")
+    ] = None,
+    database_url: DatabaseUrlOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Run the CSMS with a simulated fleet of bidirectional chargers and show V2G discharge."""
+    if ocpp not in ("2.0.1", "2.1"):
+        raise CliError("--ocpp: must be 2.0.1 or 2.1", ExitCode.USAGE)
+    from csms.logging import configure_logging
+
+    configure_logging("warning")
+    url = resolve_url(database_url, data_dir)
+    typer.echo(f"database: {'embedded PostgreSQL in ' + str(data_dir) if data_dir else url}")
+    try:
+        asyncio.run(_demo(url, stations, port, ocpp, discharge_kw * 1000, duration))
+    except OSError as exc:
+        raise CliError(f"--port {port}: {exc.strerror or exc}", ExitCode.USAGE) from None
+
+
+async def _demo(url: str, count: int, port: int, ocpp: str, discharge_w: float,
+                duration: float | None) -> None:
+    from csms.config import ServerConfig
+    from csms.server import CentralSystem
+    from csms.smartcharging.builders import discharge_profile, set_charging_profile
+    from csms.store import commands, metering, stations, transactions
+    from simulators.fleet import Fleet, FleetOptions, build_configs, station_ids
+    from simulators.scenario import Scenario
+
+    password = secrets.token_urlsafe(18)
+    system = CentralSystem(ServerConfig(host="127.0.0.1", port=port, database_url=url,
+                                        heartbeat_interval=60))
+    await system.start()
+    assert system.pool is not None
+    pool = system.pool
+    ids = station_ids(PREFIX, count)
+    for station_id in ids:
+        try:
+            await stations.register_station(pool, station_id, password)
+        except stations.StationExists:
+            await stations.set_password(pool, station_id, password)
+    endpoint = f"ws://127.0.0.1:{system.port}/ocpp"
+    typer.echo(f"CSMS listening on {endpoint}/<station id>; {count} stations {ids[0]}.."
+               f"{ids[-1]} registered (OCPP {ocpp}, security profile 1)")
+    options = FleetOptions(url=endpoint, stations=count, id_prefix=PREFIX, password=password,
+                           ocpp=ocpp, seed=secrets.randbelow(10_000))
+    fleet = Fleet(build_configs(options, Scenario(meter_interval_s=5)))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    if duration is not None:
+        loop.call_later(duration, stop.set)
+    runner = asyncio.create_task(fleet.run())
+    started = loop.time()
+    discharged: list[str] = []
+    try:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 5)
+            active = {sid: await transactions.active_transaction_ids(pool, sid) for sid in ids}
+            if not discharged and all(active.values()):
+                discharged = await _dispatch(pool, url, ids[: max(1, count // 2)], active,
+                                             ocpp, discharge_w, discharge_profile,
+                                             set_charging_profile, commands)
+            since = datetime.now(UTC) - timedelta(seconds=6)
+            rows = await metering.meter_values(pool, since=since, measurands=[
+                "Power.Active.Export", "Power.Active.Import"])
+            measured = _latest_by_station(rows)
+            summary: dict[str, Any] = fleet.summary()
+            typer.echo(
+                f"t={loop.time() - started:5.0f}s  connected {summary['connected']}/{count}"
+                f"  charging {summary['charging']}  discharging {summary['discharging']}"
+                f"  fleet in {summary['kw_in']:.1f} kW out {summary['kw_out']:.1f} kW"
+                f"  | CSMS measured export {measured['Power.Active.Export'] / 1000:.1f} kW"
+                f" import {measured['Power.Active.Import'] / 1000:.1f} kW")
+    finally:
+        runner.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await runner
+        await system.stop()
+    typer.echo("stopped. Look around with: csms stations list | csms transactions list | "
+               "csms meter-values export --station " + ids[0])
+
+
+async def _dispatch(pool: Any, url: str, targets: list[str], active: dict[str, list[str]],
+                    ocpp: str, power_w: float, discharge_profile: Any,
+                    set_charging_profile: Any, commands: Any) -> list[str]:
+    now = datetime.now(UTC)
+    accepted = []
+    for number, station_id in enumerate(targets, start=1):
+        profile = discharge_profile(ocpp, evse_id=1, transaction_id=active[station_id][0],
+                                    power_w=power_w, start=now, end=now + timedelta(hours=1),
+                                    profile_id=9000 + number)
+        command_id = await commands.submit_command(pool, station_id, "SetChargingProfile",
+                                                   set_charging_profile(1, profile))
+        result = await commands.wait_for_command(url, command_id, 15)
+        status = (result.response or {}).get("status", result.status)
+        if status == "Accepted":
+            accepted.append(station_id)
+    typer.echo(f"asked {len(targets)} stations to discharge {power_w / 1000:g} kW each "
+               f"(SetChargingProfile, OCPP {ocpp}): {len(accepted)} accepted")
+    return accepted
+
+
+def _latest_by_station(rows: list[Any]) -> dict[str, float]:
+    latest: dict[tuple[str, str], Any] = {}
+    for row in rows:
+        key = (row.station_id, row.measurand)
+        if key not in latest or row.timestamp > latest[key].timestamp:
+            latest[key] = row
+    totals = {"Power.Active.Export": 0.0, "Power.Active.Import": 0.0}
+    for (_, measurand), row in latest.items():
+        totals[measurand] += row.value
+    return totals
+
