@@ -271,6 +271,25 @@ class Evse:
         target = max(requested, -self.train.charger.max_discharge_kw)
         return max(0.0, self.train.power_kw - target)
 
+    def setpoint_event(self, now: float, event_id: int, failing: bool) -> Message:
+        """NotifyEvent saying the requested discharge is not met (or, cleared, met again)."""
+        battery = self.train.battery
+        soc = f"{battery.soc * 100:.1f}" if battery else "-"
+        requested_w = -(self.requested_kw or 0.0) * 1000
+        delivering_w = -self.train.power_kw * 1000
+        event: dict[str, Any] = {
+            "eventId": event_id, "timestamp": iso(now), "trigger": "Alerting",
+            "actualValue": f"{delivering_w:.0f}", "cleared": not failing,
+            "eventNotificationType": "HardWiredNotification",
+            "component": {"name": "EVSE", "evse": {"id": EVSE_ID}},
+            "variable": {"name": "Power"}, "techCode": "SetpointNotMet",
+            "techInfo": f"requested discharge {requested_w:.0f} W, delivering "
+                        f"{delivering_w:.0f} W, SoC {soc} %",
+        }
+        if self.tx is not None:
+            event["transactionId"] = self.tx.transaction_id
+        return ("NotifyEvent", {"generatedAt": iso(now), "seqNo": 0, "eventData": [event]})
+
     # -- metering -----------------------------------------------------------------------
 
     def meter_values(self, now: float, context: str,

@@ -71,3 +71,27 @@ async def test_wrong_password_is_refused_and_retried(
     good = run_station("SIM2", password="correct-horse-battery-1")
     await _until(lambda: good.online)
     assert not station.online
+
+
+async def test_faults_reject_profiles_silence_meters_and_leave_early(
+        csms: MiniCsms, run_station: StationFactory) -> None:
+    faults = FaultPlan(since={"reject_profiles": 0.0, "meter_silence": 0.0,
+                              "early_unplug": 2.5})
+    station = run_station("SIM1", visit=leaf_visit(soc=0.5, stay_s=3600), faults=faults)
+    started = (await csms.wait_for(lambda: csms.messages("TransactionEvent")))[0]
+    profile = {"id": 1, "stackLevel": 0, "chargingProfilePurpose": "TxDefaultProfile",
+               "chargingProfileKind": "Relative", "chargingSchedule": [{
+                   "id": 1, "chargingRateUnit": "W",
+                   "chargingSchedulePeriod": [{"startPeriod": 0, "limit": -5000}]}]}
+    answer = await csms.call("SIM1", "SetChargingProfile", {"evseId": 1,
+                                                            "chargingProfile": profile})
+    assert answer["status"] == "Rejected"
+    ended = await csms.wait_for(lambda: [e for e in csms.messages("TransactionEvent")
+                                         if e["eventType"] == "Ended"])
+    assert ended[0]["triggerReason"] == "EVDeparted"
+    assert ended[0]["transactionInfo"]["transactionId"] == started[
+        "transactionInfo"]["transactionId"]
+    assert not [e for e in csms.messages("TransactionEvent")
+                if e["triggerReason"] == "MeterValuePeriodic"]
+    assert station.stats.faults["early_unplug"] == 1
+    assert station.stats.faults["reject_profiles"] == 1
