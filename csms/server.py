@@ -39,7 +39,7 @@ from csms.security.ratelimit import FailureLimiter
 from csms.security.tls import is_tls, peer_common_name, server_context
 from csms.store import stations
 from csms.store.db import open_pool
-from csms.store.passwords import verify_password
+from csms.store.passwords import hash_password, verify_password
 
 log = structlog.get_logger("csms.server")
 
@@ -282,8 +282,10 @@ class CentralSystem:
             return "username_differs_from_identity"
         if len(password) not in PASSWORD_LENGTH:
             return "password_length"
+        loop = asyncio.get_running_loop()
+        hashed = await loop.run_in_executor(None, hash_password, password)
         try:
-            await stations.register_station(self.pool, identity, password)
+            await stations.register_station(self.pool, identity, None, password_hash=hashed)
         except stations.StationExists:
             return "registration_race"
         self.log.warning("station_auto_registered", station_id=identity, remote=remote)

@@ -6,11 +6,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
+
+import orjson
 
 from csms.ocppj.errors import MAX_DESCRIPTION, OCPPError
 
@@ -83,14 +84,14 @@ _LEADING_ID = re.compile(r'^\s*\[\s*(\d+)\s*,\s*"([^"\\]{1,36})"')
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return orjson.dumps(value).decode()
 
 
 def parse(text: str | bytes, *, allow_v21: bool) -> Frame:
     """Parse one websocket message into a frame, or raise :class:`FrameError`."""
     try:
-        message = json.loads(text)
-    except (ValueError, RecursionError):
+        message = orjson.loads(text)
+    except orjson.JSONDecodeError:
         if isinstance(text, bytes):
             text = text.decode("utf-8", "replace")
         match = _LEADING_ID.match(text)

@@ -149,7 +149,9 @@ class Validator:
             with open(self._dir / f"{name}.json", encoding="utf-8") as f:
                 schema = json.load(f)
             schema.pop("$id", None)
-            compiled = fastjsonschema.compile(schema)
+            # use_default=False: validation must never add fields (e.g. "multiplier": 0) to a
+            # payload that is stored or sent.
+            compiled = fastjsonschema.compile(schema, use_default=False)
             self._compiled[name] = compiled
         return compiled
 

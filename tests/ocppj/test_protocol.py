@@ -187,3 +187,12 @@ def test_outgoing_frames_never_contain_null() -> None:
     p = protocol()
     _, text = p.start_call("Reset", {"type": "Immediate"})
     assert "null" not in text
+
+
+def test_validation_never_adds_schema_defaults_to_a_payload() -> None:
+    payload = {"evseId": 1, "meterValue": [{"timestamp": "2026-01-01T00:00:00Z",
+                                            "sampledValue": [{"value": 1.0,
+                                                              "unitOfMeasure": {"unit": "Wh"}}]}]}
+    before = json.dumps(payload, sort_keys=True)
+    get_validator("2.0.1").validate_request("MeterValues", payload)
+    assert json.dumps(payload, sort_keys=True) == before
