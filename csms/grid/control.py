@@ -1,0 +1,184 @@
+"""The closed loop: one control step compares what each EV delivers with its setpoint and
+re-allocates. Pure: the dispatcher gathers the observations and sends what the step decides.
+
+Per EV in the event:
+
+- unplugged (its transaction ended): gone, its share is re-allocated;
+- offline: a station keeps following its installed profile while offline, so its setpoint is
+  assumed delivered for ``offline_grace_s``; after that it is gone and its share re-allocated;
+- rejected its profile, or, once settled, delivers clearly less than asked (stuck), or sends
+  no meter values: *uncontrolled*. It gets no share; what it is measured to do (e.g. keep
+  charging) is still counted, and the others make up for it;
+- delivering less than asked but more than half (a tapering car): kept, capped at what it was
+  seen to deliver.
+
+The controllable EVs then share ``target - uncontrolled + correction``, where ``correction`` is a
+bounded integral of the fleet's error, updated only when every setpoint has settled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from csms.grid.allocation import Allocation, allocate
+from csms.grid.forecast import Capability
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the CSMS knows of one EV at a control step.
+
+    ``measured_kw`` is the latest net export sample (export minus import) and ``sample_at`` its
+    time; ``rejected`` says the station refused or failed the last profile sent to it.
+    """
+
+    key: str
+    online: bool = True
+    plugged: bool = True
+    rejected: bool = False
+    measured_kw: float | None = None
+    sample_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class LoopSettings:
+    """Tuning of the loop. ``settle_s``: time a new setpoint gets before it is judged."""
+
+    settle_s: float = 20.0
+    offline_grace_s: float = 60.0
+    stale_s: float = 60.0
+    follow_ratio: float = 0.5
+    significant_kw: float = 1.0
+    integral_gain: float = 0.5
+    max_correction_fraction: float = 0.1
+
+
+@dataclass
+class LoopState:
+    """What the loop remembers between steps (the dispatcher stores it with each step)."""
+
+    setpoints: dict[str, float] = field(default_factory=dict)
+    changed_at: dict[str, datetime] = field(default_factory=dict)
+    uncontrolled: dict[str, str] = field(default_factory=dict)
+    gone: dict[str, str] = field(default_factory=dict)
+    offline_since: dict[str, datetime] = field(default_factory=dict)
+    limits: dict[str, float] = field(default_factory=dict)
+    correction_kw: float = 0.0
+    capacity_limited: bool = False
+
+    def copy(self) -> LoopState:
+        """An independent copy (the step never changes its input)."""
+        return replace(self, setpoints=dict(self.setpoints), changed_at=dict(self.changed_at),
+                       uncontrolled=dict(self.uncontrolled), gone=dict(self.gone),
+                       offline_since=dict(self.offline_since), limits=dict(self.limits))
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """The step's decisions: setpoints to send (kW export, 0 = hold), EVs newly set aside."""
+
+    allocation: Allocation
+    send: dict[str, float]
+    set_aside: dict[str, str]
+    measured_kw: float
+    uncontrolled_kw: float
+    state: LoopState
+
+
+def control_step(
+    state: LoopState,
+    capabilities: Sequence[Capability],
+    observations: Mapping[str, Observation],
+    target_kw: float | None,
+    hours_left: float,
+    now: datetime,
+    settings: LoopSettings | None = None,
+) -> StepOutcome:
+    """Judge every EV, then re-allocate ``target_kw`` (None: as much as possible).
+
+    ``capabilities`` are the EVs' forecasts from now to the end of the event; EVs without an
+    observation are treated as offline.
+    """
+    cfg = settings or LoopSettings()
+    s = state.copy()
+    keys = sorted({c.key for c in capabilities} | set(s.setpoints) | set(s.uncontrolled))
+    set_aside: dict[str, str] = {}
+    measured = uncontrolled_kw = fixed_kw = 0.0
+    settled_all = True
+    pool: list[str] = []
+
+    def aside(key: str, reason: str, bucket: dict[str, str]) -> None:
+        bucket[key] = reason
+        set_aside[key] = reason
+
+    for key in keys:
+        if key in s.gone:
+            continue
+        obs = observations.get(key, Observation(key, online=False))
+        if not obs.plugged:
+            aside(key, "unplugged", s.gone)
+            continue
+        setpoint = s.setpoints.get(key)
+        if not obs.online:
+            since = s.offline_since.setdefault(key, now)
+            if (now - since).total_seconds() > cfg.offline_grace_s:
+                aside(key, "offline", s.gone)
+                continue
+            fixed_kw += setpoint or 0.0  # it follows its installed profile while offline
+            continue
+        s.offline_since.pop(key, None)
+        changed = s.changed_at.get(key)
+        fresh = obs.measured_kw is not None and obs.sample_at is not None and (
+            changed is None or (obs.sample_at - changed).total_seconds() >= cfg.settle_s)
+        value = obs.measured_kw if fresh else None
+        if key in s.uncontrolled:
+            uncontrolled_kw += obs.measured_kw or 0.0
+            continue
+        if obs.rejected:
+            aside(key, "rejected its profile", s.uncontrolled)
+            uncontrolled_kw += obs.measured_kw or 0.0
+            continue
+        settled = changed is None or (now - changed).total_seconds() >= cfg.settle_s
+        if setpoint is not None and settled:
+            age = None if obs.sample_at is None else (now - obs.sample_at).total_seconds()
+            if value is None and (age is None or age > cfg.stale_s):
+                aside(key, "sends no meter values", s.uncontrolled)
+                continue
+            if value is not None and value < cfg.follow_ratio * setpoint - 1.0:
+                aside(key, "not following its profile", s.uncontrolled)
+                uncontrolled_kw += value
+                continue
+            if value is not None and value < setpoint - max(0.5, 0.05 * setpoint):
+                s.limits[key] = max(0.0, value)  # it gives less than asked: plan with that
+        if setpoint is not None and value is None:
+            settled_all = False
+        measured += value if value is not None else (setpoint or 0.0)
+        pool.append(key)
+
+    fleet_measured = measured + uncontrolled_kw + fixed_kw
+    # Integrate only a steady error: every setpoint settled and nothing newly set aside.
+    if (target_kw is not None and settled_all and not set_aside and s.setpoints
+            and not s.capacity_limited):
+        bound = cfg.max_correction_fraction * target_kw
+        s.correction_kw = max(-bound, min(bound, s.correction_kw + cfg.integral_gain * (
+            target_kw - fleet_measured)))
+    wanted = None
+    if target_kw is not None:
+        wanted = max(0.0, target_kw - uncontrolled_kw - fixed_kw + s.correction_kw)
+    in_pool = set(pool)
+    allocation = allocate([c for c in capabilities if c.key in in_pool], wanted, hours_left,
+                          limits=s.limits)
+    s.capacity_limited = allocation.shortfall_kw > 0
+    send: dict[str, float] = {}
+    for key in pool:
+        new = allocation.shares.get(key, 0.0)
+        old = s.setpoints.get(key)
+        if old is not None and abs(new - old) < 0.05:
+            continue
+        send[key] = new
+        s.setpoints[key] = new
+        if old is None or abs(new - old) >= max(cfg.significant_kw, 0.2 * old):
+            s.changed_at[key] = now
+    return StepOutcome(allocation, send, set_aside, fleet_measured, uncontrolled_kw, s)

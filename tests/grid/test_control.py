@@ -1,0 +1,132 @@
+"""The closed loop: failures are set aside and their share given to EVs with headroom."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from csms.grid.control import LoopSettings, LoopState, Observation, control_step
+from csms.grid.forecast import capability
+from tests.grid.factories import at, ev
+
+SETTINGS = LoopSettings(settle_s=8.0, offline_grace_s=25.0, stale_s=20.0)
+END = at(10)
+
+
+def fleet(n: int = 6, soc: float = 0.8):
+    return [ev(i, soc=soc) for i in range(1, n + 1)]
+
+
+def caps_at(evs, now):
+    return [capability(e, now, END) for e in evs]
+
+
+def following(outcome, now, **overrides: Observation):
+    """Every EV delivers exactly its setpoint, measured at ``now``."""
+    obs = {k: Observation(k, measured_kw=v, sample_at=now)
+           for k, v in outcome.state.setpoints.items()}
+    obs.update(overrides)
+    return obs
+
+
+def step(state, evs, obs, target, now):
+    hours = (END - now).total_seconds() / 3600
+    return control_step(state, caps_at(evs, now), obs, target, hours, now, SETTINGS)
+
+
+def test_first_step_allocates_the_target_and_holds_the_rest() -> None:
+    evs = fleet()
+    obs = {e.key: Observation(e.key) for e in evs}
+    out = step(LoopState(), evs, obs, 50.0, at(0))
+    assert sum(out.send.values()) == pytest.approx(50.0)
+    assert set(out.send) == {e.key for e in evs}  # the others get a hold (0 kW)
+    assert out.set_aside == {}
+
+
+def test_a_stuck_station_is_set_aside_and_its_share_reassigned() -> None:
+    evs = fleet()
+    first = step(LoopState(), evs, {e.key: Observation(e.key) for e in evs}, 50.0, at(0))
+    now = at(0) + timedelta(seconds=10)
+    stuck = next(k for k, v in first.state.setpoints.items() if v > 5)
+    obs = following(first, now, **{stuck: Observation(stuck, measured_kw=0.0, sample_at=now)})
+    out = step(first.state, evs, obs, 50.0, now)
+    assert out.set_aside == {stuck: "not following its profile"}
+    assert stuck not in out.state.setpoints or stuck not in out.send
+    assert sum(v for k, v in out.state.setpoints.items() if k != stuck) == pytest.approx(50.0)
+
+
+def test_an_unsettled_setpoint_is_not_judged() -> None:
+    evs = fleet()
+    first = step(LoopState(), evs, {e.key: Observation(e.key) for e in evs}, 50.0, at(0))
+    now = at(0) + timedelta(seconds=4)  # before settle_s
+    obs = {k: Observation(k, measured_kw=0.0, sample_at=now) for k in first.state.setpoints}
+    out = step(first.state, evs, obs, 50.0, now)
+    assert out.set_aside == {}
+
+
+def test_rejected_profile_makes_the_station_uncontrolled_and_its_import_is_compensated() -> None:
+    evs = fleet()
+    first = step(LoopState(), evs, {e.key: Observation(e.key) for e in evs}, 50.0, at(0))
+    now = at(0) + timedelta(seconds=10)
+    victim = evs[0].key
+    obs = following(first, now, **{victim: Observation(victim, rejected=True, measured_kw=-10.0,
+                                                       sample_at=now)})
+    out = step(first.state, evs, obs, 50.0, now)
+    assert out.set_aside == {victim: "rejected its profile"}
+    assert out.uncontrolled_kw == pytest.approx(-10.0)
+    others = sum(v for k, v in out.state.setpoints.items() if k != victim)
+    assert others == pytest.approx(60.0)  # 50 kW net despite the 10 kW it keeps drawing
+
+
+def test_offline_keeps_its_setpoint_within_the_grace_then_is_dropped() -> None:
+    evs = fleet()
+    first = step(LoopState(), evs, {e.key: Observation(e.key) for e in evs}, 50.0, at(0))
+    victim = next(k for k, v in first.state.setpoints.items() if v > 5)
+    t1 = at(0) + timedelta(seconds=10)
+    out1 = step(first.state, evs, following(first, t1, **{victim: Observation(
+        victim, online=False)}), 50.0, t1)
+    assert out1.set_aside == {}
+    assert victim not in out1.send
+    t2 = t1 + timedelta(seconds=30)
+    out2 = step(out1.state, evs, following(out1, t2, **{victim: Observation(
+        victim, online=False)}), 50.0, t2)
+    assert out2.set_aside == {victim: "offline"}
+    assert sum(v for k, v in out2.state.setpoints.items() if k != victim) == pytest.approx(50.0)
+
+
+def test_unplugged_ev_is_gone() -> None:
+    evs = fleet()
+    first = step(LoopState(), evs, {e.key: Observation(e.key) for e in evs}, 50.0, at(0))
+    now = at(0) + timedelta(seconds=10)
+    out = step(first.state, evs, following(first, now, **{evs[1].key: Observation(
+        evs[1].key, plugged=False)}), 50.0, now)
+    assert out.set_aside == {evs[1].key: "unplugged"}
+
+
+def test_a_tapering_ev_is_capped_at_what_it_delivers() -> None:
+    evs = fleet(3)
+    first = step(LoopState(), evs, {e.key: Observation(e.key) for e in evs}, 45.0, at(0))
+    now = at(0) + timedelta(seconds=10)
+    key = evs[0].key
+    asked = first.state.setpoints[key]
+    obs = following(first, now, **{key: Observation(key, measured_kw=asked * 0.7,
+                                                    sample_at=now)})
+    out = step(first.state, evs, obs, 45.0, now)
+    assert out.state.limits[key] == pytest.approx(asked * 0.7)
+    assert out.state.setpoints[key] <= asked * 0.7 + 1e-9
+
+
+def test_integral_correction_removes_a_steady_bias_within_bounds() -> None:
+    evs = fleet()
+    state = step(LoopState(), evs, {e.key: Observation(e.key) for e in evs}, 50.0, at(0)).state
+    now = at(0)
+    for _ in range(6):
+        now += timedelta(seconds=10)
+        # every EV delivers 4 % less than asked (a meter or efficiency bias)
+        obs = {k: Observation(k, measured_kw=v * 0.96, sample_at=now)
+               for k, v in state.setpoints.items()}
+        state = step(state, evs, obs, 50.0, now).state
+    delivered = sum(v * 0.96 for v in state.setpoints.values())
+    assert delivered == pytest.approx(50.0, abs=0.5)
+    assert abs(state.correction_kw) <= 5.0
