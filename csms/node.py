@@ -126,6 +126,9 @@ class Node:
                              action=command.action)
         await session.ready.wait()
         assert session.rpc is not None
+        if command.action == "TriggerMessage":
+            # The triggered message may follow the answer at once: allow it before sending.
+            session.gate.triggered_by(command.payload.get("requestedMessage", ""))
         try:
             response = await session.rpc.call(command.action, command.payload)
         except CallError as exc:

@@ -34,7 +34,7 @@ from csms.blocks import handlers_for
 from csms.blocks.context import BlockConfig, StationContext
 from csms.config import ServerConfig
 from csms.node import Node
-from csms.ocppj import SUBPROTOCOLS, RpcConnection, get_validator
+from csms.ocppj import SUBPROTOCOLS, Handler, OCPPError, RpcConnection, get_validator
 from csms.security.ratelimit import FailureLimiter
 from csms.security.tls import is_tls, peer_common_name, server_context
 from csms.store import stations
@@ -88,6 +88,58 @@ def basic_credentials(headers: Headers) -> tuple[str, str] | None:
     return (username, password) if sep else None
 
 
+#: TriggerMessage's requestedMessage values and the action each makes the station send.
+TRIGGERED_ACTIONS = {
+    "SignChargingStationCertificate": "SignCertificate",
+    "SignV2GCertificate": "SignCertificate",
+    "SignCombinedCertificate": "SignCertificate",
+    "SignV2G20Certificate": "SignCertificate",
+}
+
+
+@dataclass
+class BootGate:
+    """What a station may send while its boot is not Accepted (B02.FR.09, B03.FR.07).
+
+    After a Pending or Rejected BootNotification answer, every CALL but BootNotification gets
+    a SecurityError (TC_B_30_CSMS), except, while Pending, the messages the CSMS asked for:
+    NotifyReport (GetBaseReport / GetReport) and what a TriggerMessage requested (TC_B_31).
+    A station that never booted, or whose last boot was Accepted, is not restricted.
+    """
+
+    status: str | None = None
+    triggered: set[str] = field(default_factory=set)
+
+    def check(self, action: str) -> None:
+        """Raise SecurityError if ``action`` is not allowed now."""
+        if action == "BootNotification" or self.status not in ("Pending", "Rejected"):
+            return
+        if self.status == "Pending" and (action == "NotifyReport" or action in self.triggered):
+            return
+        raise OCPPError("SecurityError",
+                        f"{action} is not allowed while the boot status is {self.status}")
+
+    def triggered_by(self, requested_message: str) -> None:
+        """Allow the message a TriggerMessage the station accepted asked for."""
+        self.triggered.add(TRIGGERED_ACTIONS.get(requested_message, requested_message))
+
+    def guard(self, action: str, handler: Handler) -> Handler:
+        """``handler`` behind this gate; a BootNotification answer updates the gate."""
+        if action == "BootNotification":
+            async def boot(payload: dict[str, Any]) -> dict[str, Any] | None:
+                response = await handler(payload)
+                if response is not None:
+                    self.status = response.get("status")
+                    self.triggered.clear()
+                return response
+            return boot
+
+        async def gated(payload: dict[str, Any]) -> dict[str, Any] | None:
+            self.check(action)
+            return await handler(payload)
+        return gated
+
+
 @dataclass(eq=False)
 class StationSession:
     """A station's live connection on this node."""
@@ -97,6 +149,7 @@ class StationSession:
     websocket: ServerConnection
     rpc: RpcConnection | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+    gate: BootGate = field(default_factory=BootGate)
 
 
 class CentralSystem:
@@ -305,7 +358,7 @@ class CentralSystem:
             slog.info("connection_replaced", reason="new connection for the same identity")
             self._close_in_background(previous, "replaced by a new connection")
         remote = _remote(websocket)
-        await stations.mark_connected(
+        session.gate.status = await stations.mark_connected(
             self.pool, identity, self.config.node_id, websocket.subprotocol or "", remote
         )
         await self.node.announce_connected(identity)
@@ -313,7 +366,7 @@ class CentralSystem:
             station_id=identity, version=version, pool=self.pool, config=self._block_config,
             log=slog, node_id=self.config.node_id,
         )
-        handlers = {action: functools.partial(fn, context)
+        handlers = {action: session.gate.guard(action, functools.partial(fn, context))
                     for action, fn in self._handlers[version].items()}
         session.rpc = RpcConnection(websocket, version, handlers,
                                     call_timeout=self.config.call_timeout, log=slog)

@@ -136,13 +136,17 @@ async def get_station_credentials(db: Db, station_id: str) -> StationCredentials
 
 async def mark_connected(
     db: Db, station_id: str, node_id: str, subprotocol: str, remote: str | None
-) -> None:
-    """Record that ``node_id`` now holds the station's socket (replacing any earlier holder)."""
-    await db.execute(
+) -> str | None:
+    """Record that ``node_id`` now holds the station's socket (replacing any earlier holder).
+
+    Returns the status of the station's last BootNotification answer (None if it never booted).
+    """
+    return await db.fetchval(
         """
         UPDATE stations SET node_id = $2, subprotocol = $3, remote_address = $4,
                connected_at = now(), disconnected_at = NULL
          WHERE id = $1
+        RETURNING boot_status
         """,
         station_id,
         node_id,
