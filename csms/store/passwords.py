@@ -31,11 +31,16 @@ def _scrypt(password: str, salt: bytes, log2_n: int, r: int, p: int, length: int
     )
 
 
-def hash_password(password: str) -> str:
-    """Return a salted scrypt hash of ``password`` as a self-describing string."""
+def hash_password(password: str, *, log2_n: int = _LOG2_N) -> str:
+    """Return a salted scrypt hash of ``password`` as a self-describing string.
+
+    ``log2_n`` sets the cost (n = 2**log2_n, 10 to 20); the default suits interactive logins.
+    """
+    if not 10 <= log2_n <= 20:
+        raise ValueError("log2_n must be between 10 and 20")
     salt = secrets.token_bytes(_SALT_BYTES)
-    key = _scrypt(password, salt, _LOG2_N, _R, _P, _KEY_BYTES)
-    return f"scrypt${_LOG2_N}${_R}${_P}${_b64(salt)}${_b64(key)}"
+    key = _scrypt(password, salt, log2_n, _R, _P, _KEY_BYTES)
+    return f"scrypt${log2_n}${_R}${_P}${_b64(salt)}${_b64(key)}"
 
 
 def verify_password(password: str, stored: str) -> bool:
