@@ -45,7 +45,10 @@ class Program:
     is the prescriptive baseline as a percentage of nameplate discharge kW. ``compensation`` is
     ``per-kwh`` (``rate_per_kwh`` $ per exported kWh) or ``dsgs`` ($/kW-month of demonstrated
     capacity, the month's rate from ``monthly_rates`` or the built-in DSGS table).
-    ``driver_share`` is the fraction of the payment passed to drivers.
+    ``driver_share`` is the fraction of the payment passed to drivers. ``control_interval_s``
+    is the closed loop's period; ``settle_s`` how long a charger gets to reach a new setpoint
+    before it is judged (latency plus ramp); ``event_meter_interval_s`` the meter-value
+    interval stations are set to during an event.
     """
 
     name: str
@@ -58,6 +61,8 @@ class Program:
     floor_soc: float = 0.2
     departure_soc: float | None = None
     control_interval_s: int = 30
+    settle_s: float = 20.0
+    event_meter_interval_s: int = 5
     reserve_fraction: float = 0.05
     window_start: time | None = None
     window_end: time | None = None
@@ -83,6 +88,12 @@ class Program:
         if not 1 <= self.control_interval_s <= 3600:
             raise GridInputError(f"control_interval_s must be 1 to 3600, got "
                                  f"{self.control_interval_s}")
+        if not 0 < self.settle_s < self.control_interval_s:
+            raise GridInputError(f"settle_s must be positive and below control_interval_s "
+                                 f"({self.control_interval_s}), got {self.settle_s}")
+        if not 1 <= self.event_meter_interval_s <= self.control_interval_s:
+            raise GridInputError("event_meter_interval_s must be 1 to control_interval_s, got "
+                                 f"{self.event_meter_interval_s}")
         _check_positive(self.default_capacity_kwh, "default_capacity_kwh")
         _check_positive(self.default_charger_kw, "default_charger_kw")
         if not 0.3 <= self.round_trip_efficiency <= 1.0:

@@ -1,0 +1,172 @@
+"""Calls to stations on the dispatcher's behalf: discharge, hold and charge profiles, clearing
+them, and the meter-value rate, sent through the commands table to whichever node holds each
+station's socket.
+
+One LISTEN connection serves every outstanding call (a control step sends one call per EV at
+once), instead of one connection per wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import structlog
+
+from csms.smartcharging import charge_profile, discharge_profile, set_charging_profile
+from csms.store.commands import (
+    DONE_CHANNEL,
+    CommandResult,
+    expire_command,
+    get_result,
+    submit_command,
+)
+
+log = structlog.get_logger("csms.grid.calls")
+
+#: Dispatch profiles: one TxProfile per EVSE, replaced in place at each change (K01.FR.05).
+DISPATCH_PROFILE_BASE = 900_000
+DISPATCH_STACK_LEVEL = 5
+
+
+def dispatch_profile_id(evse_id: int) -> int:
+    """The id of the dispatcher's TxProfile on an EVSE."""
+    return DISPATCH_PROFILE_BASE + evse_id
+
+
+class CallSender:
+    """Sends calls and waits for their outcome; a call not claimed within ``offline_grace``
+    seconds fails as "offline"."""
+
+    def __init__(self, pool: asyncpg.Pool, database_url: str, *, offline_grace: float = 3.0):
+        self.pool = pool
+        self.database_url = database_url
+        self.offline_grace = offline_grace
+        self._listener: asyncpg.Connection | None = None
+        self._waiting: dict[int, asyncio.Future[CommandResult]] = {}
+        self._poller: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Open the LISTEN connection."""
+        self._listener = await asyncpg.connect(self.database_url)
+        await self._listener.add_listener(DONE_CHANNEL, self._on_done)
+        self._poller = asyncio.create_task(self._poll())
+
+    async def stop(self) -> None:
+        """Close it; calls still waiting fail as "timeout"."""
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+        for command_id, future in list(self._waiting.items()):
+            if not future.done():
+                future.set_result(CommandResult(command_id, "timeout", None, None, "stopped"))
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close()
+
+    def _on_done(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        with contextlib.suppress(ValueError):
+            command_id = int(payload)
+            if command_id in self._waiting:
+                asyncio.get_running_loop().create_task(self._collect(command_id))
+
+    async def _collect(self, command_id: int) -> None:
+        result = await get_result(self.pool, command_id)
+        future = self._waiting.get(command_id)
+        if result is not None and future is not None and not future.done():
+            future.set_result(result)
+
+    async def _poll(self) -> None:
+        """Catch missed notifications (e.g. while the listener reconnects)."""
+        while True:
+            await asyncio.sleep(1.0)
+            for command_id in list(self._waiting):
+                with contextlib.suppress(asyncpg.PostgresError, OSError):
+                    await self._collect(command_id)
+
+    async def call(self, station_id: str, action: str, payload: dict[str, Any],
+                   timeout: float = 30.0) -> CommandResult:
+        """Send ``action`` to a station and return the outcome (answered, error, offline,
+        timeout)."""
+        command_id = await submit_command(self.pool, station_id, action, payload)
+        future: asyncio.Future[CommandResult] = asyncio.get_running_loop().create_future()
+        self._waiting[command_id] = future
+        try:
+            try:
+                return await asyncio.wait_for(asyncio.shield(future), self.offline_grace)
+            except TimeoutError:
+                # Still unclaimed: no node holds the station's socket.
+                if await expire_command(self.pool, command_id, "offline",
+                                        "station is not connected"):
+                    return CommandResult(command_id, "offline", None, None,
+                                         "station is not connected")
+            try:
+                return await asyncio.wait_for(future, max(0.1, timeout - self.offline_grace))
+            except TimeoutError:
+                return CommandResult(command_id, "timeout", None, None,
+                                     f"no answer within {timeout:g} s")
+        finally:
+            self._waiting.pop(command_id, None)
+
+    async def set_power(self, station_id: str, version: str, evse_id: int, transaction_id: str,
+                        export_kw: float, start: datetime, end: datetime | None,
+                        timeout: float = 30.0) -> tuple[bool, str]:
+        """Install the dispatch TxProfile: discharge ``export_kw`` (> 0), or charge at most
+        ``-export_kw`` (0 holds the EV), from ``start`` to ``end``, in the station's dialect.
+
+        Returns (accepted, why not)."""
+        common = dict(evse_id=evse_id, transaction_id=transaction_id, start=start, end=end,
+                      profile_id=dispatch_profile_id(evse_id), stack_level=DISPATCH_STACK_LEVEL)
+        if export_kw > 0:
+            profile = discharge_profile(version, power_w=export_kw * 1000.0, **common)
+        else:
+            profile = charge_profile(version, power_w=-export_kw * 1000.0, **common)
+        result = await self.call(station_id, "SetChargingProfile",
+                                 set_charging_profile(evse_id, profile), timeout)
+        return _accepted(result)
+
+    async def clear_dispatch(self, station_id: str, evse_id: int,
+                             timeout: float = 30.0) -> tuple[bool, str]:
+        """Remove the dispatch TxProfile (K10 ClearChargingProfile by id)."""
+        result = await self.call(station_id, "ClearChargingProfile",
+                                 {"chargingProfileId": dispatch_profile_id(evse_id)}, timeout)
+        ok, why = _accepted(result)
+        # Unknown: the profile is gone already (the transaction ended, or it was never taken).
+        if not ok and result.response and result.response.get("status") == "Unknown":
+            return True, ""
+        return ok, why
+
+    async def set_meter_interval(self, station_id: str, seconds: int,
+                                 timeout: float = 30.0) -> tuple[bool, str, str | None]:
+        """Set SampledDataCtrlr.TxUpdatedInterval; returns (accepted, why not, old value)."""
+        component = {"name": "SampledDataCtrlr"}
+        variable = {"name": "TxUpdatedInterval"}
+        old = None
+        got = await self.call(station_id, "GetVariables", {"getVariableData": [
+            {"component": component, "variable": variable}]}, timeout)
+        if got.status == "answered" and got.response:
+            item = got.response["getVariableResult"][0]
+            if item.get("attributeStatus") == "Accepted":
+                old = item.get("attributeValue")
+        result = await self.call(station_id, "SetVariables", {"setVariableData": [
+            {"component": component, "variable": variable, "attributeValue": str(seconds)}]},
+            timeout)
+        if result.status != "answered" or not result.response:
+            return False, result.error_description or result.status, old
+        status = result.response["setVariableResult"][0]["attributeStatus"]
+        return status == "Accepted", status, old
+
+
+def _accepted(result: CommandResult) -> tuple[bool, str]:
+    if result.status != "answered":
+        return False, f"{result.status}: {result.error_code or ''} " \
+                      f"{result.error_description or ''}".strip()
+    status = (result.response or {}).get("status")
+    if status == "Accepted":
+        return True, ""
+    info = (result.response or {}).get("statusInfo") or {}
+    return False, f"{status} {info.get('reasonCode', '')} {info.get('additionalInfo', '')}".strip()

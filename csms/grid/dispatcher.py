@@ -1,0 +1,147 @@
+"""The grid dispatcher: runs inside ``csms serve`` on exactly one node.
+
+Every node starts a :class:`GridDispatcher`; the one that takes the PostgreSQL advisory lock
+runs the loop, the others retry now and then, so if the holder stops (or dies and its
+connection drops) another node takes over and resumes the active events. The loop wakes every
+``tick_s`` and on NOTIFY ``csms_grid`` (an event was created, changed or cancelled): it activates
+events at their start, runs each active event's control steps, and finishes events at their end
+or on cancellation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import asyncpg
+import structlog
+
+from csms.grid.calls import CallSender
+from csms.grid.runner import EventRunner, utcnow
+from csms.store.grid import events as store
+
+log = structlog.get_logger("csms.grid.dispatcher")
+
+
+class GridDispatcher:
+    """Start with :meth:`start`, stop with :meth:`stop`; see the module docstring."""
+
+    def __init__(self, pool: asyncpg.Pool, database_url: str, node_id: str, *,
+                 tick_s: float = 1.0, lock_retry_s: float = 5.0,
+                 call_timeout: float = 20.0) -> None:
+        self.pool = pool
+        self.database_url = database_url
+        self.node_id = node_id
+        self.tick_s = tick_s
+        self.lock_retry_s = lock_retry_s
+        self.call_timeout = call_timeout
+        self.log = log.bind(node_id=node_id)
+        self.runners: dict[int, EventRunner] = {}
+        self.leading = asyncio.Event()
+        self._busy: dict[int, asyncio.Task[Any]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Begin competing for the dispatcher lock (returns at once)."""
+        self._task = asyncio.create_task(self._run(), name="grid-dispatcher")
+
+    async def stop(self) -> None:
+        """Stop dispatching; active events are resumed by the next node to take the lock."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for task in list(self._busy.values()):
+            task.cancel()
+        for task in list(self._busy.values()):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    async def _run(self) -> None:
+        while True:
+            conn: asyncpg.Connection | None = None
+            try:
+                conn = await asyncpg.connect(self.database_url)
+                if await store.try_dispatcher_lock(conn):
+                    await self._lead(conn)
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                self.log.warning("grid.dispatcher_error", error=str(exc))
+            finally:
+                self.leading.clear()
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        await conn.close()
+            await asyncio.sleep(self.lock_retry_s)
+
+    async def _lead(self, conn: asyncpg.Connection) -> None:
+        self.log.info("grid.dispatcher_leading")
+        sender = CallSender(self.pool, self.database_url)
+        await sender.start()
+        wake = asyncio.Event()
+        await conn.add_listener(store.GRID_CHANNEL, lambda *_: wake.set())
+        self.leading.set()
+        try:
+            while not conn.is_closed():
+                await self._tick(sender)
+                wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), self.tick_s)
+        finally:
+            for task in list(self._busy.values()):
+                task.cancel()
+            self._busy.clear()
+            self.runners.clear()
+            await sender.stop()
+
+    def _spawn(self, event_id: int, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._busy[event_id] = task
+
+        def done(t: asyncio.Task[Any]) -> None:
+            self._busy.pop(event_id, None)
+            if not t.cancelled() and t.exception() is not None:
+                self.log.error("grid.step_failed", event_id=event_id,
+                               error=repr(t.exception()))
+
+        task.add_done_callback(done)
+
+    async def _tick(self, sender: CallSender) -> None:
+        now = utcnow()
+        open_ids = set()
+        for event in await store.open_events(self.pool):
+            open_ids.add(event.id)
+            if event.id in self._busy:
+                continue
+            runner = self.runners.get(event.id)
+            if event.status == "scheduled":
+                if now < event.start:
+                    continue
+                if now >= event.end:
+                    await store.mark_finished(self.pool, event.id,
+                                              "missed: no dispatcher ran during the event")
+                    continue
+                if not await store.mark_active(self.pool, event.id):
+                    continue
+                runner = await self._runner(event, sender)
+                self._spawn(event.id, runner.activate(now))
+            elif runner is None:
+                runner = await self._runner(event, sender)
+                self._spawn(event.id, runner.resume(now))
+            elif now >= runner.next_at or now >= event.end:
+                self._spawn(event.id, self._step(runner, now))
+        for event_id, runner in list(self.runners.items()):
+            if event_id not in open_ids and event_id not in self._busy:
+                self._spawn(event_id, self._step(runner, now))  # cancelled: finish it
+
+    async def _runner(self, event: Any, sender: CallSender) -> EventRunner:
+        program = await store.get_program(self.pool, event.program)
+        if program is None:
+            raise LookupError(f"event {event.id}: no program {event.program!r}")
+        runner = EventRunner(self.pool, sender, event, program, call_timeout=self.call_timeout)
+        self.runners[event.id] = runner
+        return runner
+
+    async def _step(self, runner: EventRunner, now: Any) -> None:
+        if not await runner.step(now):
+            self.runners.pop(runner.event.id, None)

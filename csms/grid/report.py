@@ -1,0 +1,221 @@
+"""An event's measurement and verification report, built from the stored meter values.
+
+Which EVs count: every EV that took part (including those set aside during the event: a
+station that kept charging after refusing its profile counts against the fleet). Energy is
+read from each transaction's registers (:mod:`csms.grid.mv`); the baseline follows the
+program; payments follow its compensation model (per kWh, or DSGS $/kW-month of the month's
+demonstrated capacity, of which this event's share is its hours over the month's event hours).
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+from csms.grid.model import GridEvent, Program, to_jsonable
+from csms.grid.mv import (
+    DriverResult,
+    Interval,
+    MonthlyCapacity,
+    RegisterSample,
+    demonstrated_capacity,
+    driver_earnings,
+    intervals,
+    meter_before_after_baseline,
+    net_export_kwh,
+    prescriptive_baseline,
+)
+from csms.grid.rates import month_key, monthly_rate
+from csms.store.db import Db
+from csms.store.grid import events as store
+from csms.store.grid import fleet as fleet_store
+
+BASELINE_WINDOW_S = 3600.0
+
+
+@dataclass
+class EventReport:
+    """Everything ``csms events report`` prints."""
+
+    event: GridEvent
+    program: Program
+    start: datetime
+    end: datetime
+    participants: int
+    energy_kwh: float
+    average_kw: float
+    baseline_kw: float
+    net_kw: float
+    performance: float | None
+    payment: float | None
+    forecast_kw: float | None
+    shortfall_kw: float | None
+    intervals: list[Interval]
+    hourly: list[Interval]
+    month: MonthlyCapacity | None
+    drivers: list[DriverResult]
+    set_aside: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return to_jsonable({k: getattr(self, k) for k in self.__dataclass_fields__})
+
+
+def _key(station_id: str, evse_id: int) -> str:
+    return f"{station_id}/{evse_id}"
+
+
+async def _series(db: Db, rows: list[dict[str, Any]], start: datetime,
+                  end: datetime) -> dict[str, list[RegisterSample]]:
+    pairs = [(r["station_id"], r["transaction_id"]) for r in rows]
+    raw = await fleet_store.register_series(db, pairs, start, end)
+    return {_key(r["station_id"], r["evse_id"]): raw.get((r["station_id"],
+                                                          r["transaction_id"]), [])
+            for r in rows}
+
+
+async def _hourly_net(db: Db, event: GridEvent, program: Program,
+                      until: datetime) -> list[Interval]:
+    rows = [r for r in await fleet_store.event_evs(db, event.id) if r["state"] != "excluded"]
+    end = min(event.end, until)
+    if end <= event.start or not rows:
+        return []
+    margin = timedelta(seconds=BASELINE_WINDOW_S)
+    series = await _series(db, rows, event.start - margin, end + margin)
+    baseline = _baseline(program, rows, series, event.start, end)
+    steps = await fleet_store.control_steps(db, event.id)
+    targets = [(s["at"], s["target_kw"]) for s in steps] or [(event.start, event.target_kw)]
+    return intervals(series, event.start, end, 3600, targets, baseline, aligned=True)
+
+
+def _baseline(program: Program, rows: list[dict[str, Any]],
+              series: dict[str, list[RegisterSample]], start: datetime,
+              end: datetime) -> dict[str, float]:
+    if program.baseline == "prescriptive":
+        nameplate = {_key(r["station_id"], r["evse_id"]):
+                     r["nameplate_kw"] or program.default_charger_kw for r in rows}
+        return prescriptive_baseline(nameplate, program.baseline_percent)
+    if program.baseline == "meter-before-after":
+        return meter_before_after_baseline(series, start, end, BASELINE_WINDOW_S)
+    return {}
+
+
+async def build_report(db: Db, event_id: int, *, interval_s: float = 300.0,
+                       now: datetime | None = None) -> EventReport:
+    """Measure an event from the stored meter values (up to now while it runs)."""
+    record = await store.get_event(db, event_id)
+    if record is None:
+        raise LookupError(f"no event {event_id}")
+    event = record.event
+    program = await store.get_program(db, event.program)
+    if program is None:
+        raise LookupError(f"event {event_id}: no program {event.program!r}")
+    now = now or datetime.now(UTC)
+    end = max(event.start, min(event.end, now, record.finished_at or event.end))
+    rows = [r for r in await fleet_store.event_evs(db, event_id) if r["state"] != "excluded"]
+    margin = timedelta(seconds=BASELINE_WINDOW_S)
+    series = await _series(db, rows, event.start - margin, end + margin)
+    baseline = _baseline(program, rows, series, event.start, end)
+    steps = await fleet_store.control_steps(db, event_id)
+    targets = [(s["at"], s["target_kw"]) for s in steps] or [(event.start, event.target_kw)]
+    cut = intervals(series, event.start, end, interval_s, targets, baseline) \
+        if end > event.start else []
+    hourly = intervals(series, event.start, end, 3600, targets, baseline, aligned=True) \
+        if end > event.start else []
+    energy = {k: net_export_kwh(s, event.start, end) for k, s in series.items()}
+    hours = (end - event.start).total_seconds() / 3600.0
+    total = sum(energy.values())
+    base_total = sum(baseline.values())
+    average = total / hours if hours > 0 else 0.0
+    net = average - base_total
+    month = None
+    if program.compensation == "dsgs":
+        month, payment = await _dsgs(db, event, program, hourly, now)
+    else:
+        payment = program.rate_per_kwh * max(0.0, net * hours)
+    net_energy = {k: v - baseline.get(k, 0.0) * hours for k, v in energy.items()}
+    earnings = driver_earnings(net_energy, payment or 0.0, program.driver_share)
+    drivers = []
+    for r in rows:
+        key = _key(r["station_id"], r["evse_id"])
+        soc0, soc1 = await fleet_store.soc_between(db, r["station_id"], r["transaction_id"],
+                                                   event.start, end)
+        drivers.append(DriverResult(key, r["id_token"], round(energy[key], 4),
+                                    earnings.get(key, 0.0), soc0, soc1))
+    target = event.target_kw
+    return EventReport(
+        event=event, program=program, start=event.start, end=end, participants=len(rows),
+        energy_kwh=total, average_kw=average, baseline_kw=base_total, net_kw=net,
+        performance=None if not target else net / target, payment=payment,
+        forecast_kw=record.forecast_kw, shortfall_kw=record.shortfall_kw, intervals=cut,
+        hourly=hourly, month=month, drivers=drivers,
+        set_aside={_key(r["station_id"], r["evse_id"]): r["reason"] for r in rows
+                   if r["state"] == "set_aside"})
+
+
+async def _dsgs(db: Db, event: GridEvent, program: Program, hourly: list[Interval],
+                now: datetime) -> tuple[MonthlyCapacity, float | None]:
+    """The month's demonstrated capacity over its event hours, and this event's part of the
+    month's payment (its hours over the month's)."""
+    first = event.start.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    following = (first + timedelta(days=32)).replace(day=1)
+    nets: list[float] = []
+    for other in await store.events_in_month(db, program.name, first, following):
+        if other.event.id == event.id:
+            nets.extend(i.net_kw for i in hourly)
+        else:
+            nets.extend(i.net_kw for i in await _hourly_net(db, other.event, program, now))
+    rate = monthly_rate(event.start, program.monthly_rates)
+    month = demonstrated_capacity(month_key(event.start), nets, rate)
+    if month.payment is None or not nets:
+        return month, None
+    return month, month.payment * len(hourly) / len(nets)
+
+
+def write_csv(report: EventReport, out: TextIO) -> None:
+    """The report's intervals as CSV: one row per interval, a column per EV's kWh."""
+    keys = sorted({k for i in report.intervals for k in i.by_station_kwh})
+    writer = csv.writer(out)
+    writer.writerow(["start", "end", "target_kw", "delivered_kw", "delivered_kwh",
+                     "baseline_kw", "net_kw", "performance", *[f"{k} kWh" for k in keys]])
+    for i in report.intervals:
+        writer.writerow([i.start.isoformat(), i.end.isoformat(),
+                         "" if i.target_kw is None else f"{i.target_kw:.3f}",
+                         f"{i.delivered_kw:.3f}", f"{i.delivered_kwh:.5f}",
+                         f"{i.baseline_kw:.3f}", f"{i.net_kw:.3f}",
+                         "" if i.performance is None else f"{i.performance:.4f}",
+                         *[f"{i.by_station_kwh.get(k, 0.0):.5f}" for k in keys]])
+
+
+def write_png(report: EventReport, path: Path) -> None:
+    """A chart of target against delivered kW over time, stacked by station."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cut = report.intervals
+    fig, ax = plt.subplots(figsize=(10, 5))
+    if cut:
+        mids = [i.start + (i.end - i.start) / 2 for i in cut]
+        keys = sorted({k for i in cut for k in i.by_station_kwh})
+        stacks = [[max(0.0, i.by_station_kwh.get(k, 0.0)) /
+                   ((i.end - i.start).total_seconds() / 3600.0) for i in cut] for k in keys]
+        ax.stackplot(mids, stacks, labels=keys, alpha=0.6)
+        ax.step([i.start for i in cut] + [cut[-1].end],
+                [i.target_kw or 0.0 for i in cut] + [cut[-1].target_kw or 0.0],
+                where="post", color="black", linewidth=2, label="target")
+        ax.plot(mids, [i.delivered_kw for i in cut], color="red", marker="o", label="delivered")
+    ax.set_title(f"Event {report.event.id} ({report.program.name}): target and delivered export")
+    ax.set_xlabel("time (UTC)")
+    ax.set_ylabel("export kW")
+    handles, labels = ax.get_legend_handles_labels()
+    keep = [n for n, label in enumerate(labels) if label in ("target", "delivered")]
+    ax.legend([handles[n] for n in keep], [labels[n] for n in keep], loc="lower right")
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,288 @@
+"""One event in progress: activation, the control steps, and the end.
+
+At activation the EVs plugged in (of the event's group) are split into those taking part and
+those excluded (opted out, leaving before the end, needing their charge, SoC unknown); the
+stations taking part report meter values every ``event_meter_interval_s`` for the event. Every
+control interval the closed loop (:mod:`csms.grid.control`) judges each EV on its latest
+meter values and re-allocates; a profile a station refuses is re-allocated at once. At the end
+(or on cancellation) the dispatch profiles are cleared, the meter-value rate is restored, and
+each EV that has a departure target gets a charging profile that meets it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import structlog
+
+from csms.grid.calls import DISPATCH_PROFILE_BASE, DISPATCH_STACK_LEVEL, CallSender
+from csms.grid.control import LoopSettings, LoopState, Observation, StepOutcome, control_step
+from csms.grid.fleet import load_fleet
+from csms.grid.forecast import capability
+from csms.grid.model import EV, GridEvent, Program
+from csms.smartcharging import ProfileRuleError, profile_for_need, set_charging_profile
+from csms.store.grid import events as store
+from csms.store.grid import fleet as fleet_store
+
+#: Reasons that keep an EV out of an event from its start.
+EXCLUDING = frozenset({"opted out", "leaves before the event ends",
+                       "needs its charge for departure"})
+NEED_PROFILE_BASE = DISPATCH_PROFILE_BASE + 1000
+
+
+def utcnow() -> datetime:
+    """Now, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Member:
+    """An EV taking part: where to reach it."""
+
+    station_id: str
+    evse_id: int
+    transaction_id: str
+    version: str
+
+    @property
+    def key(self) -> str:
+        """``station/evse``."""
+        return f"{self.station_id}/{self.evse_id}"
+
+
+class EventRunner:
+    """Runs one active event; the dispatcher calls :meth:`activate` (or :meth:`resume`), then
+    :meth:`step` whenever :attr:`next_at` has come, until it returns False."""
+
+    def __init__(self, pool: asyncpg.Pool, sender: CallSender, event: GridEvent,
+                 program: Program, *, call_timeout: float = 20.0) -> None:
+        self.pool = pool
+        self.sender = sender
+        self.event = event
+        self.program = program
+        self.call_timeout = call_timeout
+        self.log = structlog.get_logger("csms.grid").bind(event_id=event.id)
+        self.members: dict[str, Member] = {}
+        self.state = LoopState()
+        self.rejected: set[str] = set()
+        self.step_no = 0
+        self.next_at = event.start
+        self.target = event.target_kw
+        self.end = event.end
+        self.revision = event.revision
+        ci = program.control_interval_s
+        self.settings = LoopSettings(settle_s=program.settle_s, offline_grace_s=2.0 * ci,
+                                     stale_s=max(3.0 * program.event_meter_interval_s, ci))
+
+    # -- start -----------------------------------------------------------------------------
+
+    async def activate(self, now: datetime) -> None:
+        """Choose the EVs taking part, raise their meter-value rate, and run the first step."""
+        rows = []
+        for plugged, ev, reason in await load_fleet(self.pool, self.program, now,
+                                                    group=self.event.group,
+                                                    event_id=self.event.id):
+            row: dict[str, Any] = {
+                "station_id": plugged.station_id, "evse_id": plugged.evse_id,
+                "transaction_id": plugged.transaction_id, "id_token": plugged.id_token,
+                "version": ev.version if ev else "2.0.1", "state": "excluded",
+                "reason": reason, "soc_start": ev.soc if ev else None,
+                "floor_soc": ev.floor_soc if ev else None,
+                "departure_at": ev.departure if ev else None,
+                "departure_soc": ev.departure_soc if ev else None,
+                "capacity_kwh": ev.capacity_kwh if ev else None,
+                "nameplate_kw": ev.nameplate_kw if ev else None}
+            if ev is not None:
+                why = capability(ev, now, self.end).reason
+                if why in EXCLUDING:
+                    row["reason"] = why
+                else:
+                    row["state"], row["reason"] = "in", None
+                    self.members[ev.key] = Member(ev.station_id, ev.evse_id, ev.transaction_id,
+                                                  ev.version)
+            rows.append(row)
+        await fleet_store.save_event_evs(self.pool, self.event.id, rows)
+        self.log.info("grid.event_active", taking_part=len(self.members),
+                      excluded=len(rows) - len(self.members), target_kw=self.target)
+        await self._raise_meter_rate()
+        await self.step(now)
+
+    async def resume(self, now: datetime) -> None:
+        """Take over an active event (after another node stopped): members from the store."""
+        for row in await fleet_store.event_evs(self.pool, self.event.id):
+            if row["state"] != "excluded" and not row["finished"]:
+                member = Member(row["station_id"], row["evse_id"], row["transaction_id"],
+                                row["version"])
+                self.members[member.key] = member
+                if row["state"] == "set_aside":
+                    self.state.uncontrolled[member.key] = row["reason"] or "set aside"
+        self.step_no = len(await fleet_store.control_steps(self.pool, self.event.id))
+        self.log.info("grid.event_resumed", taking_part=len(self.members))
+        await self.step(now)
+
+    async def _raise_meter_rate(self) -> None:
+        stations = sorted({m.station_id for m in self.members.values()})
+        seconds = self.program.event_meter_interval_s
+        results = await asyncio.gather(*(self.sender.set_meter_interval(
+            s, seconds, self.call_timeout) for s in stations))
+        await fleet_store.save_event_evs(self.pool, self.event.id, [
+            {"station_id": m.station_id, "evse_id": m.evse_id,
+             "meter_interval_restore": results[stations.index(m.station_id)][2]}
+            for m in self.members.values()])
+
+    # -- the loop --------------------------------------------------------------------------
+
+    async def step(self, now: datetime) -> bool:
+        """One control step; False once the event is over (and finished)."""
+        status, revision, target, end = await store.event_revision(self.pool, self.event.id)
+        if status == "cancelled" or now >= end:
+            await self.finish(now, cancelled=status == "cancelled")
+            return False
+        if revision != self.revision:
+            self.log.info("grid.event_changed", target_kw=target, end=end.isoformat())
+            self.revision, self.target, self.end = revision, target, end
+        evs, observations = await self._observe(now)
+        hours = (self.end - now).total_seconds() / 3600.0
+        caps = [capability(ev, now, self.end) for ev in evs.values()]
+        outcome = control_step(self.state, caps, observations, self.target, hours, now,
+                               self.settings)
+        for _ in range(3):  # a refused profile is re-allocated at once, not a step later
+            refused = await self._send(outcome, now)
+            self.state = outcome.state
+            if not refused:
+                break
+            self.rejected |= refused
+            for key in refused:
+                observations[key] = replace(observations[key], rejected=True)
+            outcome = control_step(self.state, caps, observations, self.target, hours, now,
+                                   self.settings)
+        await self._record(outcome, now)
+        self.step_no += 1
+        self.next_at = now + timedelta(seconds=self.program.control_interval_s)
+        return True
+
+    async def _observe(self, now: datetime) -> tuple[dict[str, EV], dict[str, Observation]]:
+        members = self.members.values()
+        pairs = [(m.station_id, m.transaction_id) for m in members]
+        stations = sorted({m.station_id for m in members})
+        running = await fleet_store.transactions_running(self.pool, pairs)
+        online = await fleet_store.online_stations(self.pool, stations)
+        since = now - timedelta(seconds=max(120.0, 4 * self.program.control_interval_s))
+        power = await fleet_store.latest_power(self.pool, stations, since)
+        current = {ev.key: ev for _, ev, _ in await load_fleet(
+            self.pool, self.program, now, group=self.event.group, event_id=self.event.id)
+            if ev is not None}
+        evs: dict[str, EV] = {}
+        observations: dict[str, Observation] = {}
+        for m in members:
+            ev = current.get(m.key)
+            plugged = (m.station_id, m.transaction_id) in running
+            if ev is not None and ev.transaction_id == m.transaction_id and plugged:
+                evs[m.key] = replace(ev, opted_out=False)
+            reading = power.get((m.station_id, m.transaction_id))
+            observations[m.key] = Observation(
+                m.key, online=m.station_id in online, plugged=plugged,
+                rejected=m.key in self.rejected,
+                measured_kw=reading[0] if reading else None,
+                sample_at=reading[1] if reading else None)
+        return evs, observations
+
+    async def _send(self, outcome: StepOutcome, now: datetime) -> set[str]:
+        """Send the step's setpoints; returns the EVs whose station refused its profile."""
+        keys = sorted(outcome.send)
+        start = now - timedelta(seconds=1)
+
+        async def one(key: str) -> tuple[bool, str]:
+            m = self.members[key]
+            try:
+                return await self.sender.set_power(
+                    m.station_id, m.version, m.evse_id, m.transaction_id, outcome.send[key],
+                    start, self.end, self.call_timeout)
+            except (ProfileRuleError, ValueError) as exc:
+                return False, str(exc)
+
+        results = await asyncio.gather(*(one(k) for k in keys))
+        refused = set()
+        for key, (ok, why) in zip(keys, results, strict=True):
+            if ok:
+                continue
+            if why.startswith(("offline", "timeout")):
+                # Not installed: the station keeps what it had (it is judged offline next).
+                previous = self.state.setpoints.get(key)
+                if previous is None:
+                    outcome.state.setpoints.pop(key, None)
+                else:
+                    outcome.state.setpoints[key] = previous
+                self.log.info("grid.setpoint_not_delivered", key=key, why=why)
+            else:
+                refused.add(key)
+                self.log.info("grid.profile_refused", key=key, why=why)
+        return refused
+
+    async def _record(self, outcome: StepOutcome, now: datetime) -> None:
+        a = outcome.allocation
+        await fleet_store.record_step(
+            self.pool, self.event.id, self.step_no, now, target_kw=self.target,
+            measured_kw=outcome.measured_kw, planned_kw=a.planned_kw,
+            capacity_kw=a.capacity_kw + sum(self.state.setpoints.get(k, 0.0)
+                                            for k in self.state.offline_since),
+            shortfall_kw=a.shortfall_kw, correction_kw=self.state.correction_kw,
+            setpoints=dict(self.state.setpoints), set_aside=outcome.set_aside)
+        aside = {**self.state.uncontrolled, **self.state.gone}
+        await fleet_store.save_event_evs(self.pool, self.event.id, [
+            {"station_id": m.station_id, "evse_id": m.evse_id,
+             "state": "set_aside" if m.key in aside else "in", "reason": aside.get(m.key),
+             "setpoint_kw": self.state.setpoints.get(m.key)} for m in self.members.values()])
+        if outcome.set_aside:
+            self.log.info("grid.set_aside", evs=outcome.set_aside)
+
+    # -- the end ---------------------------------------------------------------------------
+
+    async def finish(self, now: datetime, *, cancelled: bool = False) -> None:
+        """Clear the dispatch profiles, restore meter rates, charge for departure needs."""
+        members = list(self.members.values())
+        await asyncio.gather(*(self.sender.clear_dispatch(m.station_id, m.evse_id,
+                                                          self.call_timeout) for m in members))
+        rows = {(r["station_id"], r["evse_id"]): r
+                for r in await fleet_store.event_evs(self.pool, self.event.id)}
+        restores = {}
+        for m in members:
+            old = rows.get((m.station_id, m.evse_id), {}).get("meter_interval_restore")
+            if old is not None:
+                restores[m.station_id] = int(old)
+        await asyncio.gather(*(self.sender.set_meter_interval(s, v, self.call_timeout)
+                               for s, v in restores.items()))
+        evs, _ = await self._observe(now)
+        await asyncio.gather(*(self._charge_for_departure(ev, now) for ev in evs.values()))
+        await fleet_store.save_event_evs(self.pool, self.event.id, [
+            {"station_id": m.station_id, "evse_id": m.evse_id, "finished": True,
+             "setpoint_kw": 0.0} for m in members])
+        await store.mark_finished(self.pool, self.event.id,
+                                  "cancelled while active" if cancelled else None)
+        self.log.info("grid.event_finished", cancelled=cancelled, steps=self.step_no)
+
+    async def _charge_for_departure(self, ev: EV, now: datetime) -> None:
+        if ev.departure is None or ev.departure_soc is None or ev.departure <= now:
+            return
+        missing = ev.departure_soc - ev.soc
+        if missing <= 0:
+            return
+        energy_wh = missing * ev.capacity_kwh / ev.one_way_efficiency * 1000.0
+        try:
+            profile = profile_for_need(
+                ev.version, evse_id=ev.evse_id, transaction_id=ev.transaction_id,
+                energy_wh=energy_wh, departure=ev.departure,
+                max_power_w=ev.max_charge_kw * 1000.0, now=now,
+                profile_id=NEED_PROFILE_BASE + ev.evse_id, stack_level=DISPATCH_STACK_LEVEL)
+        except (ProfileRuleError, ValueError) as exc:
+            self.log.warning("grid.need_profile_failed", key=ev.key, error=str(exc))
+            return
+        result = await self.sender.call(ev.station_id, "SetChargingProfile",
+                                        set_charging_profile(ev.evse_id, profile),
+                                        self.call_timeout)
+        self.log.info("grid.charging_for_departure", key=ev.key, energy_wh=round(energy_wh),
+                      status=result.status)

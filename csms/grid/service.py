@@ -1,0 +1,124 @@
+"""Operations on programs and events that the CLI (and tests) call: creating an event with its
+capacity forecast, importing a market partner's dispatch, forecasting the fleet."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from csms.grid.dispatch import parse_dispatch
+from csms.grid.fleet import usable_evs
+from csms.grid.forecast import FleetCapacity, fleet_capacity
+from csms.grid.model import GridInputError, Program
+from csms.store.db import Db
+from csms.store.grid import events as store
+
+DEFAULT_PROGRAM = "default"
+
+
+async def program_or_default(db: Db, name: str | None) -> Program:
+    """The named program; without a name, the program "default" (created on first use)."""
+    if name is None:
+        program = await store.get_program(db, DEFAULT_PROGRAM)
+        if program is None:
+            program = Program(DEFAULT_PROGRAM)
+            await store.save_program(db, program, replace=True)
+        return program
+    program = await store.get_program(db, name)
+    if program is None:
+        raise LookupError(f"no program {name!r}")
+    return program
+
+
+def check_window(program: Program, start: datetime, end: datetime) -> None:
+    """Raise GridInputError when the event breaks the program's window or length limits."""
+    if program.max_duration_s is not None and (end - start).total_seconds() > \
+            program.max_duration_s:
+        raise GridInputError(f"the event is longer than program {program.name!r} allows "
+                             f"({program.max_duration_s} s)")
+    if program.window_start is None or program.window_end is None:
+        return
+    zone = ZoneInfo(program.timezone)
+    local_start, local_end = start.astimezone(zone), end.astimezone(zone)
+    if (local_end.date() != local_start.date() or local_start.time() < program.window_start
+            or local_end.time() > program.window_end):
+        raise GridInputError(
+            f"program {program.name!r} allows events only between "
+            f"{program.window_start:%H:%M} and {program.window_end:%H:%M} {program.timezone}")
+
+
+async def forecast(db: Db, program: Program, start: datetime, end: datetime,
+                   group: str | None = None) -> FleetCapacity:
+    """The capacity forecast of the EVs plugged in now over ``[start, end]``."""
+    evs = await usable_evs(db, program, start, group=group)
+    return fleet_capacity(evs, start, end, program.reserve_fraction)
+
+
+@dataclass(frozen=True)
+class Created:
+    """A new event and the forecast it was created with."""
+
+    event_id: int
+    capacity: FleetCapacity
+    shortfall_kw: float
+
+
+async def create_event(db: Db, program_name: str | None, start: datetime, end: datetime,
+                       target_kw: float | None, group: str | None = None) -> Created:
+    """Schedule an event after checking it against its program, and record the forecast
+    (capacity, firm capacity with reserve, shortfall against the target)."""
+    if end <= start:
+        raise GridInputError("the event must end after it starts")
+    program = await program_or_default(db, program_name)
+    check_window(program, start, end)
+    capacity = await forecast(db, program, start, end, group)
+    shortfall = capacity.shortfall_kw(target_kw)
+    event_id = await store.create_event(db, program.name, start, end, target_kw, group=group)
+    await store.set_forecast(db, event_id, capacity.total_kw, capacity.firm_kw, shortfall)
+    return Created(event_id, capacity, shortfall)
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What importing one timeslot did."""
+
+    external_id: str
+    event_id: int
+    action: str
+    shortfall_kw: float | None
+
+
+async def import_dispatch(db: Db, data: object, default_program: str | None) -> list[Imported]:
+    """Create, update or cancel the events of a dispatch (de-duplicated on its id).
+
+    A slot's program is the first of its ``programs`` that exists here, else
+    ``default_program``; a slot naming only unknown programs with no default is an error, and
+    nothing is imported.
+    """
+    _, slots = parse_dispatch(data)
+    known = {p.name for p in await store.list_programs(db)}
+    chosen = []
+    for i, slot in enumerate(slots):
+        name = next((p for p in slot.programs if p in known), None)
+        if name is None:
+            if default_program is None and slot.programs:
+                raise GridInputError(f"timeslots[{i}].programs: no program here is called "
+                                     f"{', '.join(slot.programs)} (add it, or pass --program)")
+            program = await program_or_default(db, default_program)
+            name = program.name
+        chosen.append(name)
+    out = []
+    for slot, name in zip(slots, chosen, strict=True):
+        event_id, action = await store.import_slot(
+            db, slot.external_id, name, slot.start, slot.end, slot.target_kw,
+            slot.nomination_kw, slot.cancelled, slot.raw)
+        shortfall = None
+        if action in ("created", "updated"):
+            program = await program_or_default(db, name)
+            capacity = await forecast(db, program, slot.start, slot.end)
+            shortfall = capacity.shortfall_kw(slot.target_kw)
+            await store.set_forecast(db, event_id, capacity.total_kw, capacity.firm_kw,
+                                     shortfall)
+        out.append(Imported(slot.external_id, event_id, action, shortfall))
+    return out

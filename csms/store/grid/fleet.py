@@ -1,0 +1,257 @@
+"""The fleet as grid dispatch sees it: plugged-in EVs with their latest SoC and charging needs,
+the latest power readings, energy registers, driver settings, the EVs of each event and the
+dispatcher's control steps."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from csms.grid.model import DriverSettings
+from csms.grid.mv import RegisterSample
+from csms.store.commands import NODE_STALE_SECONDS
+from csms.store.db import Db
+
+EXPORT_REGISTER = "Energy.Active.Export.Register"
+IMPORT_REGISTER = "Energy.Active.Import.Register"
+_UNIT_SCALE = {"W": 0.001, "kW": 1.0, "Wh": 1.0, "kWh": 1000.0}
+
+
+@dataclass(frozen=True)
+class PluggedIn:
+    """A running transaction with what is known of its EV."""
+
+    station_id: str
+    evse_id: int
+    transaction_id: str
+    id_token: str | None
+    started_at: datetime | None
+    subprotocol: str | None
+    online: bool
+    soc_percent: float | None
+    charging_needs: dict[str, Any] | None
+    departure_time: datetime | None
+
+
+_PLUGGED = f"""
+SELECT t.station_id, t.evse_id, t.transaction_id, t.id_token, t.started_at, s.subprotocol,
+       (s.node_id IS NOT NULL AND n.stopped_at IS NULL
+        AND n.heartbeat_at > now() - interval '{NODE_STALE_SECONDS} seconds') AS online,
+       soc.value, needs.charging_needs, needs.departure_time
+  FROM transactions t
+  JOIN stations s ON s.id = t.station_id
+  LEFT JOIN nodes n ON n.node_id = s.node_id
+  LEFT JOIN LATERAL (
+       SELECT value FROM meter_values m
+        WHERE m.station_id = t.station_id AND m.transaction_id = t.transaction_id
+          AND m.measurand = 'SoC' ORDER BY m.timestamp DESC LIMIT 1) soc ON true
+  LEFT JOIN LATERAL (
+       SELECT charging_needs, departure_time FROM ev_charging_needs e
+        WHERE e.station_id = t.station_id AND e.evse_id = t.evse_id
+          AND e.received_at >= coalesce(t.started_at, t.created_at) - interval '5 minutes'
+        ORDER BY e.id DESC LIMIT 1) needs ON true
+ WHERE t.ended_at IS NULL AND t.evse_id IS NOT NULL AND t.evse_id > 0
+   AND ($1::text IS NULL OR t.station_id IN (
+        SELECT station_id FROM grid_station_groups WHERE group_name = $1))
+ ORDER BY t.station_id, t.evse_id
+"""
+
+
+async def plugged_in(db: Db, group: str | None = None) -> list[PluggedIn]:
+    """Running transactions (of one station group, or all), with latest SoC and needs."""
+    rows = await db.fetch(_PLUGGED, group)
+    return [PluggedIn(*r) for r in rows]
+
+
+async def transactions_running(db: Db, keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of the (station, transaction) pairs have not ended."""
+    rows = await db.fetch(
+        "SELECT station_id, transaction_id FROM transactions WHERE ended_at IS NULL"
+        " AND (station_id, transaction_id) IN (SELECT * FROM unnest($1::text[], $2::text[]))",
+        [k[0] for k in keys], [k[1] for k in keys])
+    return {(r[0], r[1]) for r in rows}
+
+
+async def online_stations(db: Db, station_ids: Sequence[str]) -> set[str]:
+    """Which of the stations a live node holds now."""
+    rows = await db.fetch(
+        "SELECT s.id FROM stations s JOIN nodes n ON n.node_id = s.node_id"
+        " WHERE s.id = ANY($1::text[]) AND n.stopped_at IS NULL"
+        f" AND n.heartbeat_at > now() - interval '{NODE_STALE_SECONDS} seconds'",
+        list(station_ids))
+    return {r[0] for r in rows}
+
+
+async def latest_power(db: Db, station_ids: Sequence[str],
+                       since: datetime) -> dict[tuple[str, str], tuple[float, datetime]]:
+    """Latest net export kW (export minus import) per (station, transaction) since ``since``,
+    with the time of the sample."""
+    rows = await db.fetch(
+        "SELECT DISTINCT ON (station_id, transaction_id, measurand) station_id, transaction_id,"
+        " measurand, timestamp, value, unit FROM meter_values"
+        " WHERE station_id = ANY($1::text[]) AND timestamp >= $2 AND transaction_id IS NOT NULL"
+        " AND measurand IN ('Power.Active.Export', 'Power.Active.Import') AND phase IS NULL"
+        " ORDER BY station_id, transaction_id, measurand, timestamp DESC",
+        list(station_ids), since)
+    parts: dict[tuple[str, str], dict[str, tuple[datetime, float]]] = {}
+    for station, tx, measurand, at, value, unit in rows:
+        kw = value * _UNIT_SCALE.get(unit or "W", 0.001)
+        parts.setdefault((station, tx), {})[measurand] = (at, kw)
+    out = {}
+    for key, found in parts.items():
+        exp = found.get("Power.Active.Export")
+        imp = found.get("Power.Active.Import")
+        at = max(t for t, _ in found.values())
+        out[key] = ((exp[1] if exp else 0.0) - (imp[1] if imp else 0.0), at)
+    return out
+
+
+async def register_series(db: Db, keys: Sequence[tuple[str, str]], start: datetime,
+                          end: datetime) -> dict[tuple[str, str], list[RegisterSample]]:
+    """Energy-register samples per (station, transaction) between ``start`` and ``end``, in Wh;
+    a sample with only one register carries the other forward."""
+    rows = await db.fetch(
+        "SELECT station_id, transaction_id, timestamp, measurand, value, unit FROM meter_values"
+        " WHERE station_id = ANY($1::text[]) AND transaction_id = ANY($2::text[])"
+        " AND timestamp BETWEEN $3 AND $4 AND measurand IN ($5, $6) AND phase IS NULL"
+        " ORDER BY timestamp",
+        list({k[0] for k in keys}), list({k[1] for k in keys}), start, end, EXPORT_REGISTER,
+        IMPORT_REGISTER)
+    wanted = set(keys)
+    merged: dict[tuple[str, str], dict[datetime, dict[str, float]]] = {}
+    for station, tx, at, measurand, value, unit in rows:
+        if (station, tx) in wanted:
+            wh = value * _UNIT_SCALE.get(unit or "Wh", 1.0)
+            merged.setdefault((station, tx), {}).setdefault(at, {})[measurand] = wh
+    out: dict[tuple[str, str], list[RegisterSample]] = {k: [] for k in keys}
+    for key, by_time in merged.items():
+        exp = imp = None
+        for at in sorted(by_time):
+            exp = by_time[at].get(EXPORT_REGISTER, exp)
+            imp = by_time[at].get(IMPORT_REGISTER, imp)
+            if exp is not None or imp is not None:
+                out[key].append(RegisterSample(at, exp or 0.0, imp or 0.0))
+    return out
+
+
+async def soc_between(db: Db, station_id: str, transaction_id: str, start: datetime,
+                      end: datetime) -> tuple[float | None, float | None]:
+    """(first, last) SoC % reported for a transaction between ``start`` and ``end``."""
+    row = await db.fetchrow(
+        "SELECT (SELECT value FROM meter_values WHERE station_id = $1 AND transaction_id = $2"
+        "        AND measurand = 'SoC' AND timestamp BETWEEN $3 AND $4 ORDER BY timestamp"
+        "        LIMIT 1),"
+        "       (SELECT value FROM meter_values WHERE station_id = $1 AND transaction_id = $2"
+        "        AND measurand = 'SoC' AND timestamp BETWEEN $3 AND $4"
+        "        ORDER BY timestamp DESC LIMIT 1)", station_id, transaction_id, start, end)
+    return row[0], row[1]
+
+
+# -- driver settings -----------------------------------------------------------------------
+
+_DRIVER_COLUMNS = ("kind, key, floor_soc, departure, timezone, need_soc, need_kwh,"
+                   " capacity_kwh, opt_out")
+
+
+async def save_driver_settings(db: Db, settings: DriverSettings) -> None:
+    """Store (replace) a driver's settings."""
+    await db.execute(
+        f"INSERT INTO grid_driver_settings ({_DRIVER_COLUMNS}, updated_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now()) ON CONFLICT (kind, key) DO UPDATE"
+        " SET floor_soc = $3, departure = $4, timezone = $5, need_soc = $6, need_kwh = $7,"
+        " capacity_kwh = $8, opt_out = $9, updated_at = now()",
+        settings.kind, settings.key, settings.floor_soc, settings.departure, settings.timezone,
+        settings.need_soc, settings.need_kwh, settings.capacity_kwh, settings.opt_out)
+
+
+async def get_driver_settings(db: Db, kind: str, key: str) -> DriverSettings | None:
+    """A driver's settings (tokens match whatever their case), or None."""
+    row = await db.fetchrow(
+        f"SELECT {_DRIVER_COLUMNS} FROM grid_driver_settings WHERE kind = $1"
+        " AND lower(key) = lower($2) ORDER BY key = $2 DESC LIMIT 1", kind, key)
+    return None if row is None else DriverSettings(*row)
+
+
+async def list_driver_settings(db: Db) -> list[DriverSettings]:
+    """Every driver's settings."""
+    rows = await db.fetch(f"SELECT {_DRIVER_COLUMNS} FROM grid_driver_settings"
+                          " ORDER BY kind, key")
+    return [DriverSettings(*r) for r in rows]
+
+
+async def opt_out_of_event(db: Db, event_id: int, kind: str, key: str) -> None:
+    """Exclude a driver's vehicle from one event."""
+    await db.execute("INSERT INTO grid_event_opt_outs (event_id, kind, key) VALUES ($1, $2, $3)"
+                     " ON CONFLICT DO NOTHING", event_id, kind, key)
+
+
+async def event_opt_outs(db: Db, event_id: int) -> set[tuple[str, str]]:
+    """(kind, key) pairs opted out of an event (token keys lower-cased)."""
+    rows = await db.fetch("SELECT kind, key FROM grid_event_opt_outs WHERE event_id = $1",
+                          event_id)
+    return {(k, v.lower() if k == "token" else v) for k, v in rows}
+
+
+
+
+# -- the EVs of an event and the control steps ---------------------------------------------
+
+EV_COLUMNS = ("station_id", "evse_id", "transaction_id", "id_token", "version", "state",
+              "reason", "soc_start", "floor_soc", "departure_at", "departure_soc",
+              "capacity_kwh", "nameplate_kw", "setpoint_kw", "profile_id",
+              "meter_interval_restore", "finished")
+
+
+async def save_event_evs(db: Db, event_id: int, rows: Iterable[dict[str, Any]]) -> None:
+    """Insert or update EVs of an event (each dict holds columns of :data:`EV_COLUMNS`)."""
+    rows = list(rows)
+    if not rows:
+        return
+    cols = [c for c in EV_COLUMNS if c in rows[0]]
+    placeholders = ", ".join(f"${i}" for i in range(2, len(cols) + 2))
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in cols
+                        if c not in ("station_id", "evse_id"))
+    await db.executemany(
+        f"INSERT INTO grid_event_evs (event_id, {', '.join(cols)}) VALUES ($1, {placeholders})"
+        f" ON CONFLICT (event_id, station_id, evse_id) DO UPDATE SET {updates},"
+        " updated_at = now()",
+        [(event_id, *(r[c] for c in cols)) for r in rows])
+
+
+async def event_evs(db: Db, event_id: int) -> list[dict[str, Any]]:
+    """The EVs of an event, by station."""
+    rows = await db.fetch(f"SELECT {', '.join(EV_COLUMNS)} FROM grid_event_evs"
+                          " WHERE event_id = $1 ORDER BY station_id, evse_id", event_id)
+    return [dict(r) for r in rows]
+
+
+async def record_step(db: Db, event_id: int, step: int, at: datetime, *,
+                      target_kw: float | None, measured_kw: float, planned_kw: float,
+                      capacity_kw: float, shortfall_kw: float, correction_kw: float,
+                      setpoints: dict[str, float], set_aside: dict[str, str]) -> None:
+    """Store one control step."""
+    await db.execute(
+        "INSERT INTO grid_control_steps (event_id, step, at, target_kw, measured_kw, planned_kw,"
+        " capacity_kw, shortfall_kw, correction_kw, setpoints, set_aside)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10::text::jsonb, $11::text::jsonb)"
+        " ON CONFLICT (event_id, step) DO NOTHING",
+        event_id, step, at, target_kw, measured_kw, planned_kw, capacity_kw, shortfall_kw,
+        correction_kw, json.dumps(setpoints), json.dumps(set_aside))
+
+
+async def control_steps(db: Db, event_id: int) -> list[dict[str, Any]]:
+    """An event's control steps in order."""
+    rows = await db.fetch(
+        "SELECT step, at, target_kw, measured_kw, planned_kw, capacity_kw, shortfall_kw,"
+        " correction_kw, setpoints::text, set_aside::text FROM grid_control_steps"
+        " WHERE event_id = $1 ORDER BY step", event_id)
+    out = []
+    for r in rows:
+        d = dict(r)
+        d["setpoints"] = json.loads(d.pop("setpoints"))
+        d["set_aside"] = json.loads(d.pop("set_aside"))
+        out.append(d)
+    return out
