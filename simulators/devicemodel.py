@@ -95,7 +95,9 @@ def station_schema(version: str, *, vendor: str, model: str, max_charge_w: float
         _d("OCPPCommCtrlr", "ResetRetries", "integer", "2", "ReadWrite"),
         _d("OCPPCommCtrlr", "WebSocketPingInterval", "integer", "0", "ReadWrite", unit="s"),
         _d("SecurityCtrlr", "SecurityProfile", "integer", str(security_profile)),
-        _d("SecurityCtrlr", "BasicAuthPassword", "string", "", "WriteOnly"),
+        # A Basic auth password has 16 to 40 characters; the limits bound its length.
+        _d("SecurityCtrlr", "BasicAuthPassword", "string", "", "WriteOnly",
+           min_limit=16, max_limit=40),
         _d("SecurityCtrlr", "OrganizationName", "string", "Simulated Fleet", "ReadWrite"),
         _d("SecurityCtrlr", "CertificateEntries", "integer", "0"),
         _d("AuthCtrlr", "Enabled", "boolean", on, "ReadWrite"),
@@ -192,7 +194,8 @@ def _check_value(definition: VariableDef, value: str) -> bool:
         allowed = set(definition.values_list.split(","))
         members = [m for m in value.split(",") if m] if kind == "MemberList" else [value]
         return all(m in allowed for m in members)
-    return len(value) <= 2500
+    low, high = definition.min_limit or 0, definition.max_limit or 2500
+    return low <= len(value) <= high
 
 
 class DeviceModel:

@@ -4,14 +4,14 @@ Two tasks per station: the connection task (connect, boot, heartbeat, send the o
 reconnect with backoff) and the operation task (physics, the car, the schedule, meter values).
 Every message to the CSMS goes through one FIFO outbox, so the CSMS sees them in the order they
 happened. TransactionEvents are durable: while offline they stay queued, flagged
-``offline: true``, and are replayed in order on reconnect (E04). Other messages are dropped when
-the station is offline.
+``offline: true``, and are replayed in order on reconnect (E04); one the CSMS answers with a
+CALLERROR, or does not answer, is sent again (E13). Other messages are dropped when the station
+is offline. The connection task lives in :mod:`simulators.link`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import time
 from collections import deque
@@ -19,27 +19,21 @@ from typing import Any
 from urllib.parse import quote
 
 import structlog
-from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosed, WebSocketException
 
-from csms.ocppj import CallError, CallTimeout, RpcConnection
+from csms.ocppj import CallError, RpcConnection
 from simulators.charger import PowerTrain
 from simulators.devicemodel import DeviceModel, station_schema
 from simulators.evse import Evse, EVVisit, Message
 from simulators.faults import station_rng
 from simulators.handlers import build_handlers
+from simulators.link import Link
 from simulators.profiles import StationProfiles
-from simulators.stationconfig import (
-    SUBPROTOCOL,
-    Offline,
-    Outgoing,
-    StationConfig,
-    StationStats,
-)
+from simulators.stationconfig import Offline, Outgoing, StationConfig, StationStats
 
 __all__ = ["Offline", "Station", "StationConfig", "StationStats"]
 
-class Station:
+
+class Station(Link):
     """One simulated station. ``await station.run()`` until :meth:`stop` is called."""
 
     def __init__(self, config: StationConfig) -> None:
@@ -57,6 +51,10 @@ class Station:
         self.model = DeviceModel(schema, on_change=self._variable_changed)
         if config.password is not None:
             self.model.set("SecurityCtrlr", "BasicAuthPassword", config.password)
+        self.model.set("OCPPCommCtrlr", "MessageAttempts", str(config.message_attempts),
+                       instance="TransactionEvent")
+        self.model.set("OCPPCommCtrlr", "MessageAttemptInterval",
+                       str(config.message_attempt_interval_s), instance="TransactionEvent")
         self.evse = Evse(PowerTrain(spec), config.version, rng=self.rng,
                          noise=config.faults.noise_fraction
                          if config.faults.active("meter_noise", 0.0) else 0.0)
@@ -70,6 +68,8 @@ class Station:
         self.stats = StationStats()
         self.boot_reason = "PowerUp"
         self.reset_kind: str | None = None
+        #: Set when the connection must be opened again at once (a new BasicAuthPassword).
+        self.reconnect_now = False
         self.reset_on_idle = False
         self.boot_now = asyncio.Event()
         self._tx_seen: str | None = None
@@ -165,153 +165,6 @@ class Station:
                 "transaction": self.evse.tx.transaction_id if self.evse.tx else None,
                 "queued": len(self.outbox)}
 
-    # -- connection ---------------------------------------------------------------------
-
-    def _backoff(self, attempt: int) -> float:
-        base = min(self.config.backoff_max_s, self.config.backoff_min_s * 2 ** min(attempt, 16))
-        return base * (0.5 + self.rng.random() / 2)  # jitter spreads a fleet's reconnects
-
-    async def _connection_loop(self) -> None:
-        attempt = 0
-        while not self._stopping.is_set():
-            headers = {}
-            password = self.model.get("SecurityCtrlr", "BasicAuthPassword")
-            if password:
-                token = base64.b64encode(f"{self.id}:{password}".encode()).decode()
-                headers["Authorization"] = f"Basic {token}"
-            try:
-                async with connect(self.url, subprotocols=[SUBPROTOCOL[self.version]],
-                                   additional_headers=headers, proxy=None,
-                                   compression="deflate" if self.config.compression else None,
-                                   ping_interval=self.config.ping_interval_s,
-                                   open_timeout=self.config.call_timeout_s) as ws:
-                    self.stats.connects += 1
-                    attempt = 0
-                    await self._connected(ws)
-            except (OSError, TimeoutError, WebSocketException) as exc:
-                self.log.info("station.connect_failed", error=str(exc), attempt=attempt)
-            self._went_offline()
-            if self._stopping.is_set():
-                return
-            if self.reset_kind is not None:
-                self.reset_kind = None
-                continue
-            delay = self._backoff(attempt)
-            attempt += 1
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), delay)
-
-    def _went_offline(self) -> None:
-        self.online = False
-        self.conn = None
-        kept: deque[Outgoing] = deque()
-        for item in self.outbox:
-            if item.durable:
-                kept.append(item)
-            elif item.reply is not None and not item.reply.done():
-                item.reply.set_exception(Offline(item.action))
-        self.outbox = kept
-
-    async def _connected(self, ws: Any) -> None:
-        conn = RpcConnection(ws, self.version, self.handlers,
-                             call_timeout=self.config.call_timeout_s, log=self.log)
-        self.conn = conn
-        reader = asyncio.create_task(conn.run())
-        reader.add_done_callback(lambda _: self._wake.set())
-        try:
-            if await self._boot(conn, reader):
-                self.online = True
-                self.enqueue([self.evse.status_notification(time.time())])
-                await self._serve(ws, conn, reader)
-        except (ConnectionClosed, CallTimeout) as exc:
-            self.log.info("station.connection_lost", error=str(exc))
-        finally:
-            self.online = False
-            await ws.close()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
-
-    async def _boot(self, conn: RpcConnection, reader: asyncio.Task[None]) -> bool:
-        """B01/B02/B03: BootNotification until Accepted; False if the connection ends first."""
-        spec = self.config.charger
-        payload = {"reason": self.boot_reason, "chargingStation": {
-            "model": spec.model, "vendorName": spec.vendor, "serialNumber": self.id[:25],
-            "firmwareVersion": self.config.firmware_version}}
-        while not reader.done() and not self._stopping.is_set():
-            response = await conn.call("BootNotification", payload)
-            self.stats.boots += 1
-            interval = int(response.get("interval", 0))
-            if response["status"] == "Accepted":
-                if interval > 0:
-                    self.model.set("OCPPCommCtrlr", "HeartbeatInterval", str(interval))
-                self.boot_reason = "PowerUp"
-                self._heartbeat_due = time.monotonic() + self._heartbeat_interval()
-                return True
-            # B02 (Pending) / B03 (Rejected): boot again after the interval the CSMS gave,
-            # or at once when the CSMS triggers a BootNotification.
-            self.boot_now.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.boot_now.wait(), interval if interval > 0 else 10)
-        return False
-
-    def _heartbeat_interval(self) -> int:
-        return int(self.model.get("OCPPCommCtrlr", "HeartbeatInterval"))
-
-    async def _serve(self, ws: Any, conn: RpcConnection, reader: asyncio.Task[None]) -> None:
-        while not reader.done() and not self._stopping.is_set():
-            await self._flush(conn)
-            now = time.monotonic()
-            if self._drops and self.elapsed() >= self._drops[0]:
-                self._drops.popleft()
-                self.stats.drops += 1
-                self.stats.fault("connection_drop")
-                ws.transport.abort()  # no close handshake: the CSMS sees a dead socket
-                return
-            if self.reset_kind is not None:
-                return
-            if now >= self._heartbeat_due:
-                self._heartbeat_due = now + self._heartbeat_interval()
-                self.outbox.append(Outgoing("Heartbeat", {}, False))
-                continue
-            wait = self._heartbeat_due - now
-            if self._drops:
-                wait = min(wait, max(0.0, self._drops[0] - self.elapsed()))
-            self._wake.clear()
-            if self.outbox:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
-
-    async def _flush(self, conn: RpcConnection) -> None:
-        """Send the outbox in order; durable messages stay queued until answered."""
-        while self.outbox and self.online:
-            item = self.outbox[0]
-            try:
-                response = await conn.call(item.action, item.payload)
-            except CallError as exc:
-                self.stats.call_errors += 1
-                self.log.warning("station.call_error", action=item.action, code=exc.code,
-                                 reason=exc.description)
-                self.outbox.popleft()
-                if item.reply is not None and not item.reply.done():
-                    item.reply.set_exception(exc)
-                continue
-            self.stats.sent += 1
-            self.outbox.popleft()
-            if item.reply is not None and not item.reply.done():
-                item.reply.set_result(response)
-            if item.action == "TransactionEvent":
-                self._transaction_answered(item.payload, response)
-
-    def _transaction_answered(self, sent: dict[str, Any], response: dict[str, Any]) -> None:
-        info = response.get("idTokenInfo")
-        tx = self.evse.tx
-        if (info and info.get("status") != "Accepted" and tx is not None
-                and tx.transaction_id == sent["transactionInfo"]["transactionId"]
-                and self.model.get("TxCtrlr", "StopTxOnInvalidId") == "true"):
-            # E05: with StopTxOnInvalidId a token the CSMS does not accept ends the transaction.
-            self.enqueue(self.evse.end_transaction(time.time(), "Deauthorized", "DeAuthorized"))
-
     # -- operation ----------------------------------------------------------------------
 
     def _variable_changed(self, component: str, variable: str) -> None:
@@ -320,6 +173,11 @@ class Station:
             self._meter_due = min(self._meter_due, time.monotonic())
         elif (component, variable) == ("OCPPCommCtrlr", "HeartbeatInterval"):
             self._heartbeat_due = time.monotonic() + self._heartbeat_interval()
+            self._wake.set()
+        elif (component, variable) == ("SecurityCtrlr", "BasicAuthPassword"):
+            # A01: log in again with the new password. The SetVariablesResponse is written
+            # before the connection task runs again, so the CSMS sees it before the close.
+            self.reconnect_now = True
             self._wake.set()
 
     def _apply_measurands(self) -> None:

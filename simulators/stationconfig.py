@@ -29,9 +29,20 @@ class StationConfig:
     meter_interval_s: int = 60
     heartbeat_s: int = 300
     control_interval_s: float = 1.0
+    #: Reconnect back-off (Part 4, 5.3): the first wait is ``backoff_min_s``
+    #: (RetryBackOffWaitMinimum) plus a random share of ``backoff_random_s``
+    #: (RetryBackOffRandomRange); it doubles ``backoff_repeat_times`` times
+    #: (RetryBackOffRepeatTimes), then stays.
     backoff_min_s: float = 1.0
-    backoff_max_s: float = 60.0
+    backoff_random_s: float = 5.0
+    backoff_repeat_times: int = 5
+    #: Seconds to wait for the CSMS's answer (OCPPCommCtrlr.MessageTimeout).
     call_timeout_s: float = 30.0
+    #: E13: transmissions of a TransactionEvent the CSMS fails to process
+    #: (MessageAttemptsTransactionEvent) and the wait unit between them
+    #: (MessageAttemptIntervalTransactionEvent, seconds).
+    message_attempts: int = 3
+    message_attempt_interval_s: int = 10
     ping_interval_s: float | None = 30.0
     compression: bool = True
     report_grace_s: float = 5.0
@@ -43,6 +54,8 @@ class StationConfig:
     def __post_init__(self) -> None:
         if self.version not in SUBPROTOCOL:
             raise ValueError(f"OCPP version must be 2.0.1 or 2.1, got {self.version!r}")
+        if self.message_attempts < 1:
+            raise ValueError(f"message_attempts must be at least 1, got {self.message_attempts}")
 
 
 @dataclass
@@ -53,6 +66,8 @@ class Outgoing:
     payload: dict[str, Any]
     durable: bool
     reply: asyncio.Future[dict[str, Any]] | None = None
+    #: Transmissions the CSMS failed to process (CALLERROR or no answer), for E13.
+    attempts: int = 0
 
 
 @dataclass
@@ -64,7 +79,14 @@ class StationStats:
     boots: int = 0
     sent: int = 0
     call_errors: int = 0
+    timeouts: int = 0
+    #: TransactionEvents sent again after a CALLERROR or no answer (E13.FR.01).
+    retries: int = 0
+    #: TransactionEvents given up after MessageAttempts transmissions (E13.FR.04).
+    discarded: int = 0
     setpoint_alerts: int = 0
+    #: time.monotonic() of every successful connection, to measure a fleet's reconnect spread.
+    connected_at: list[float] = field(default_factory=list)
     faults: dict[str, int] = field(default_factory=dict)
 
     def fault(self, kind: str) -> None:

@@ -46,7 +46,8 @@ async def run_station(csms: MiniCsms) -> AsyncIterator[StationFactory]:
         kw.setdefault("meter_interval_s", 1)
         kw.setdefault("control_interval_s", 0.1)
         kw.setdefault("backoff_min_s", 0.1)
-        kw.setdefault("backoff_max_s", 0.5)
+        kw.setdefault("backoff_random_s", 0.2)
+        kw.setdefault("backoff_repeat_times", 2)
         kw.setdefault("report_grace_s", 0.5)
         config = StationConfig(station_id=station_id, url=csms.url, **kw)  # type: ignore[arg-type]
         if visit is not None:

@@ -17,7 +17,11 @@ from urllib.parse import unquote
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from csms.ocppj import SUBPROTOCOLS, RpcConnection
+from csms.ocppj import SUBPROTOCOLS, OCPPError, RpcConnection
+
+#: Decides how the test CSMS treats one received call: None answers normally, an OCPP error
+#: code answers that CALLERROR, "silence" answers only after ``silence_s`` (too late).
+Fault = Callable[[str, str, dict[str, Any]], str | None]
 
 
 def _now() -> str:
@@ -34,6 +38,8 @@ class MiniCsms:
         self.received: list[tuple[str, str, dict[str, Any], float]] = []
         self.connections: dict[str, RpcConnection] = {}
         self.rejected_auth = 0
+        self.fault: Fault = lambda station, action, payload: None
+        self.silence_s = 2.0
         self.server: Server | None = None
         self.port = 0
         self._changed = asyncio.Condition()
@@ -89,6 +95,11 @@ class MiniCsms:
         def handler(action: str) -> Callable[[dict[str, Any]], Any]:
             async def handle(payload: dict[str, Any]) -> dict[str, Any]:
                 await self._record(station, action, payload)
+                fault = self.fault(station, action, payload)
+                if fault == "silence":
+                    await asyncio.sleep(self.silence_s)
+                elif fault is not None:
+                    raise OCPPError(fault, "refused by the test")
                 return answers[action](payload) if action in answers else {}
             return handle
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from tests.simulators.conftest import StationFactory, leaf_visit
 from tests.simulators.minicsms import MiniCsms
+from tests.simulators.test_station_offline import _until
 
 
 def _var(component: str, variable: str, **extra: Any) -> dict[str, Any]:
@@ -13,7 +14,7 @@ def _var(component: str, variable: str, **extra: Any) -> dict[str, Any]:
 
 
 async def test_tc_b_get_and_set_variables(csms: MiniCsms, run_station: StationFactory) -> None:
-    run_station("SIM1", password="a-very-secret-password")
+    station = run_station("SIM1", password="a-very-secret-password")
     got = (await csms.call("SIM1", "GetVariables", {"getVariableData": [
         _var("OCPPCommCtrlr", "HeartbeatInterval"),
         _var("SecurityCtrlr", "BasicAuthPassword"),
@@ -34,6 +35,8 @@ async def test_tc_b_get_and_set_variables(csms: MiniCsms, run_station: StationFa
     ]}))["setVariableResult"]
     assert [r["attributeStatus"] for r in set_] == ["Accepted", "Rejected", "Rejected",
                                                     "Accepted"]
+    # A01: with a new password the station logs in again.
+    await _until(lambda: station.stats.connects == 2 and station.online)
     again = (await csms.call("SIM1", "GetVariables", {"getVariableData": [
         _var("SampledDataCtrlr", "TxUpdatedInterval")]}))["getVariableResult"]
     assert again[0]["attributeValue"] == "5"
