@@ -177,13 +177,18 @@ def _read_period(raw: Any, path: str) -> CompositePeriod:
 
 
 def differences(
-    expected: CompositeSchedule, reported: CompositeSchedule, tolerance: float = 0.0
+    expected: CompositeSchedule,
+    reported: CompositeSchedule,
+    tolerance: float = 0.0,
+    *,
+    ignore_unset: bool = False,
 ) -> list[str]:
     """Where a reported composite schedule departs from the expected one.
 
     Compares limit, setpoint and dischargeLimit over the common time span at every period
-    boundary of either schedule; values within ``tolerance`` (in the rate unit) agree. An empty
-    list means they agree.
+    boundary of either schedule; values within ``tolerance`` (in the rate unit) agree. With
+    ``ignore_unset`` a value the expected schedule leaves unset (no profile sets it, so the
+    station fills in its own maximum) agrees with anything. An empty list means they agree.
     """
     if expected.charging_rate_unit != reported.charging_rate_unit:
         return [f"rate unit {reported.charging_rate_unit}, expected "
@@ -203,7 +208,7 @@ def differences(
             continue
         for name in ("limit", "setpoint", "discharge_limit"):
             a, b = getattr(want, name), getattr(got, name)
-            if a is None and b is None:
+            if a is None and (b is None or ignore_unset):
                 continue
             if a is None or b is None or abs(a - b) > tolerance:
                 out.append(f"{format_datetime(instant)}: {name} {b}, expected {a}")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from csms.store.db import Db
+from csms.store.db import Db, connection
 
 
 @dataclass
@@ -143,7 +143,7 @@ async def open_charging_limits(db: Db, station_id: str) -> list[dict[str, Any]]:
     """A station's external charging limits that have not been cleared, oldest first."""
     rows = await db.fetch(
         """
-        SELECT evse_id, charging_limit_source, is_grid_critical, charging_limit,
+        SELECT id, evse_id, charging_limit_source, is_grid_critical, charging_limit,
                charging_schedules, received_at
           FROM charging_limits WHERE station_id = $1 AND cleared_at IS NULL ORDER BY id
         """,
@@ -190,3 +190,196 @@ async def reported_profiles(db: Db, station_id: str, request_id: int) -> list[di
         request_id,
     )
     return [dict(r) for r in rows]
+
+
+# -- what the CSMS believes is installed on each station -------------------------------------
+
+
+@dataclass
+class InstalledRow:
+    """One profile the CSMS believes is installed: where, who set it, and its wire form."""
+
+    station_id: str
+    profile_id: int
+    evse_id: int
+    source: str
+    origin: str
+    version: str
+    profile: dict[str, Any]
+    updated_at: datetime
+
+
+_INSTALLED_COLUMNS = ("station_id, profile_id, evse_id, source, origin, version, profile, "
+                      "updated_at")
+
+
+async def active_transaction(
+    db: Db, station_id: str, evse_id: int
+) -> tuple[str, datetime | None] | None:
+    """The newest transaction running on an EVSE: (transaction id, start time), or None."""
+    row = await db.fetchrow(
+        """
+        SELECT transaction_id, started_at FROM transactions
+         WHERE station_id = $1 AND evse_id = $2 AND ended_at IS NULL
+         ORDER BY started_at DESC NULLS LAST LIMIT 1
+        """,
+        station_id, evse_id,
+    )
+    return None if row is None else (row["transaction_id"], row["started_at"])
+
+
+async def station_subprotocol(db: Db, station_id: str) -> tuple[bool, str | None]:
+    """Whether the station is registered, and the subprotocol it last connected with."""
+    row = await db.fetchrow("SELECT subprotocol FROM stations WHERE id = $1", station_id)
+    return (False, None) if row is None else (True, row["subprotocol"])
+
+
+async def next_profile_id(db: Db) -> int:
+    """A fresh charging-profile id for a profile the CSMS creates."""
+    return int(await db.fetchval("SELECT nextval('charging_profile_ids')"))
+
+
+async def record_pending_profile(
+    db: Db, command_id: int, station_id: str, evse_id: int, version: str, profile: dict[str, Any]
+) -> None:
+    """Remember a SetChargingProfile command until its answer says whether it was installed."""
+    await db.execute(
+        """
+        INSERT INTO pending_charging_profiles (command_id, station_id, evse_id, version, profile)
+        VALUES ($1, $2, $3, $4, $5)
+        """,
+        command_id, station_id, evse_id, version, profile,
+    )
+
+
+_UPSERT = """
+    INSERT INTO installed_charging_profiles (station_id, profile_id, evse_id, source, origin,
+        version, purpose, stack_level, transaction_id, profile)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+    ON CONFLICT (station_id, profile_id) DO UPDATE SET evse_id = $3, source = $4, origin = $5,
+        version = $6, purpose = $7, stack_level = $8, transaction_id = $9, profile = $10,
+        updated_at = now()
+"""
+
+
+def _upsert_args(
+    station_id: str, evse_id: int, source: str, origin: str, version: str, p: dict[str, Any]
+) -> tuple[Any, ...]:
+    return (station_id, p["id"], evse_id, source, origin, version,
+            p["chargingProfilePurpose"], p["stackLevel"], p.get("transactionId"), p)
+
+
+async def record_installed(
+    db: Db,
+    station_id: str,
+    evse_id: int,
+    version: str,
+    profile: dict[str, Any],
+    *,
+    source: str = "CSO",
+    origin: str = "set",
+) -> None:
+    """Record a profile as installed; one with the same id replaces it (K01.FR.05)."""
+    await db.execute(_UPSERT, *_upsert_args(station_id, evse_id, source, origin, version,
+                                            profile))
+
+
+async def settle_pending_profiles(db: Db, station_id: str) -> int:
+    """Move answered SetChargingProfile commands out of pending; return how many were installed.
+
+    Only a command answered with status Accepted installs its profile; a rejection, CALLERROR,
+    timeout or offline station drops it.
+    """
+    async with connection(db) as conn, conn.transaction():
+        rows = await conn.fetch(
+            """
+            DELETE FROM pending_charging_profiles p USING commands c
+             WHERE p.station_id = $1 AND c.id = p.command_id
+               AND c.status IN ('answered', 'error', 'timeout', 'offline', 'expired')
+            RETURNING p.evse_id, p.version, p.profile,
+                      (c.status = 'answered' AND c.response->>'status' = 'Accepted') AS accepted
+            """,
+            station_id,
+        )
+        accepted = [r for r in rows if r["accepted"]]
+        for r in accepted:
+            await conn.execute(_UPSERT, *_upsert_args(station_id, r["evse_id"], "CSO", "set",
+                                                      r["version"], r["profile"]))
+    return len(accepted)
+
+
+async def prune_installed(db: Db, station_id: str) -> int:
+    """Forget TxProfiles of transactions that have ended (the station deletes them too).
+
+    Returns how many were removed.
+    """
+    status = await db.execute(
+        """
+        DELETE FROM installed_charging_profiles i USING transactions t
+         WHERE i.station_id = $1 AND i.purpose = 'TxProfile' AND t.station_id = i.station_id
+           AND t.transaction_id = i.transaction_id AND t.ended_at IS NOT NULL
+        """,
+        station_id,
+    )
+    return int(status.split()[-1])
+
+
+async def installed_profiles(db: Db, station_id: str) -> list[InstalledRow]:
+    """The profiles the CSMS believes are installed on a station, by EVSE and profile id."""
+    rows = await db.fetch(
+        f"SELECT {_INSTALLED_COLUMNS} FROM installed_charging_profiles WHERE station_id = $1"
+        " ORDER BY evse_id, profile_id",
+        station_id,
+    )
+    return [InstalledRow(**dict(r)) for r in rows]
+
+
+async def remove_installed(
+    db: Db,
+    station_id: str,
+    *,
+    profile_id: int | None = None,
+    evse_id: int | None = None,
+    purpose: str | None = None,
+    stack_level: int | None = None,
+) -> int:
+    """Forget the profiles a ClearChargingProfile selects; return how many.
+
+    With ``profile_id`` only that profile; otherwise all matching the given criteria. External
+    constraints are never cleared by the CSMS (K10) and stay.
+    """
+    status = await db.execute(
+        """
+        DELETE FROM installed_charging_profiles
+         WHERE station_id = $1 AND purpose <> 'ChargingStationExternalConstraints'
+           AND ($2::integer IS NULL OR profile_id = $2)
+           AND ($2::integer IS NOT NULL OR (
+                ($3::integer IS NULL OR evse_id = $3)
+                AND ($4::text IS NULL OR purpose = $4)
+                AND ($5::integer IS NULL OR stack_level = $5)))
+        """,
+        station_id, profile_id, evse_id, purpose, stack_level,
+    )
+    return int(status.split()[-1])
+
+
+async def replace_installed(
+    db: Db, station_id: str, version: str, reported: Sequence[tuple[int, str, dict[str, Any]]]
+) -> None:
+    """Make the belief exactly what the station reported: (evse id, source, profile) triples."""
+    async with connection(db) as conn, conn.transaction():
+        await conn.execute("DELETE FROM installed_charging_profiles WHERE station_id = $1",
+                           station_id)
+        await conn.executemany(_UPSERT, [
+            _upsert_args(station_id, evse, source, "report", version, p)
+            for evse, source, p in reported
+        ])
+
+
+async def report_complete(db: Db, station_id: str, request_id: int) -> bool:
+    """Whether the last ReportChargingProfiles of a request (tbc false) has arrived."""
+    return bool(await db.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM reported_charging_profiles WHERE station_id = $1"
+        " AND request_id = $2 AND NOT tbc)",
+        station_id, request_id,
+    ))

@@ -1,0 +1,209 @@
+"""Functional block K, station -> CSMS: NotifyEVChargingNeeds, NotifyEVChargingSchedule,
+NotifyChargingLimit, ClearedChargingLimit, ReportChargingProfiles, and (2.1)
+PullDynamicScheduleUpdate and NotifyPriorityCharging.
+
+What the station reports is stored, and reported profiles are recorded as installed. On
+NotifyEVChargingNeeds the CSMS also plans a TxProfile that meets the need by departure and queues
+it as a command once the answer is on its way, so that the station receives the answer first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Coroutine
+from datetime import UTC, datetime
+from typing import Any
+
+from csms.blocks.context import StationContext
+from csms.blocks.smartcharging.station import ProfileResult, load_station
+from csms.blocks.wire import optional_time, status_info, time_field
+from csms.smartcharging import (
+    ChargingProfile,
+    ProfileFormatError,
+    ProfileRuleError,
+    parse_charging_needs,
+    profile_for_need,
+    set_charging_profile,
+)
+from csms.store import charging, commands, reports
+
+#: Stack level of the TxProfile that meets an EV's charging need by departure.
+NEED_STACK_LEVEL = 0
+#: Power assumed when an EV states no maximum: the need's own average rate is then used as is.
+NO_EV_MAXIMUM_W = 1_000_000.0
+
+_background: set[asyncio.Task[None]] = set()
+
+
+async def notify_ev_charging_needs(
+    ctx: StationContext, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """Store what the EV needs (K15, K17: departure time, energy, V2X limits) and accept it.
+
+    When the need gives a departure time and an energy amount and a transaction runs on the
+    EVSE, a TxProfile that meets it by departure is planned now and queued as a command once
+    this answer is on its way (ISO15118SmartCharging: response first, then
+    SetChargingProfile with the transactionId).
+    """
+    needs = payload["chargingNeeds"]
+    await charging.store_charging_needs(
+        ctx.pool,
+        ctx.station_id,
+        payload["evseId"],
+        needs,
+        payload.get("maxScheduleTuples"),
+        optional_time(needs.get("departureTime"), "chargingNeeds.departureTime"),
+    )
+    request = await _plan_for_need(ctx, payload)
+    if request is not None:
+        _spawn(_submit(ctx, request))
+    return {"status": "Accepted"}
+
+
+def _spawn(coro: Coroutine[Any, Any, None]) -> None:
+    task = asyncio.create_task(coro)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+async def _submit(ctx: StationContext, request: dict[str, Any]) -> None:
+    try:
+        command_id = await commands.submit_command(ctx.pool, ctx.station_id,
+                                                   "SetChargingProfile", request)
+        await charging.record_pending_profile(ctx.pool, command_id, ctx.station_id,
+                                              request["evseId"], ctx.version,
+                                              request["chargingProfile"])
+        ctx.log.info("need_profile_queued", command_id=command_id,
+                     profile_id=request["chargingProfile"]["id"])
+    except Exception:
+        ctx.log.exception("need_profile_not_queued")
+
+
+async def _plan_for_need(ctx: StationContext, payload: dict[str, Any]) -> dict[str, Any] | None:
+    """The SetChargingProfile request meeting a NotifyEVChargingNeeds, or None (logged why)."""
+    try:
+        need = parse_charging_needs(payload, ctx.version)
+    except ProfileFormatError as exc:
+        ctx.log.warning("need_unreadable", error=str(exc))
+        return None
+    if need.departure is None or need.energy_wh is None:
+        ctx.log.info("need_without_plan", reason="no departure time or energy amount")
+        return None
+    station = await load_station(ctx.pool, ctx.station_id, need.evse_id, ctx.version)
+    if isinstance(station, ProfileResult):
+        return None
+    tx = station.transaction
+    if tx is None:
+        ctx.log.info("need_without_plan", reason=f"no transaction on EVSE {need.evse_id}")
+        return None
+    profile_id = (station.reusable_id(need.evse_id, tx, NEED_STACK_LEVEL)
+                  or await charging.next_profile_id(ctx.pool))
+    try:
+        wire = profile_for_need(
+            ctx.version, evse_id=need.evse_id, transaction_id=tx, energy_wh=need.energy_wh,
+            departure=need.departure, max_power_w=need.max_power_w or NO_EV_MAXIMUM_W,
+            now=datetime.now(UTC), profile_id=profile_id, stack_level=NEED_STACK_LEVEL,
+            limits=station.limits)
+    except (ProfileRuleError, ValueError) as exc:
+        ctx.log.warning("need_without_plan", reason=str(exc))
+        return None
+    problem = station.refusal(need.evse_id, ChargingProfile.from_wire(wire, ctx.version))
+    if problem is not None:
+        ctx.log.warning("need_without_plan", reason=problem)
+        return None
+    return set_charging_profile(need.evse_id, wire)
+
+
+async def notify_ev_charging_schedule(
+    ctx: StationContext, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """Store the schedule the EV computed (K17) and accept it."""
+    extra = {
+        k: v
+        for k, v in payload.items()
+        if k not in {"timeBase", "chargingSchedule", "evseId", "customData"}
+    }
+    await charging.store_ev_charging_schedule(
+        ctx.pool,
+        ctx.station_id,
+        payload["evseId"],
+        time_field(payload["timeBase"], "timeBase"),
+        payload["chargingSchedule"],
+        extra or None,
+    )
+    return {"status": "Accepted"}
+
+
+async def notify_charging_limit(ctx: StationContext, payload: dict[str, Any]) -> dict[str, Any]:
+    """Store an external charging limit the station received (K12)."""
+    await charging.store_charging_limit(
+        ctx.pool,
+        ctx.station_id,
+        payload.get("evseId"),
+        payload["chargingLimit"],
+        payload.get("chargingSchedule"),
+    )
+    return {}
+
+
+async def cleared_charging_limit(ctx: StationContext, payload: dict[str, Any]) -> dict[str, Any]:
+    """Mark the station's external limits of that source cleared (K13)."""
+    await charging.clear_charging_limits(
+        ctx.pool, ctx.station_id, payload["chargingLimitSource"], payload.get("evseId")
+    )
+    return {}
+
+
+async def report_charging_profiles(ctx: StationContext, payload: dict[str, Any]) -> dict[str, Any]:
+    """Store the profiles a station reports for a GetChargingProfiles request (K09), and record
+    them as installed (a profile with the same id replaces the CSMS's entry)."""
+    await charging.store_reported_profiles(
+        ctx.pool,
+        ctx.station_id,
+        payload["requestId"],
+        payload["chargingLimitSource"],
+        payload["evseId"],
+        payload["chargingProfile"],
+        payload.get("tbc", False),
+    )
+    for profile in payload["chargingProfile"]:
+        await charging.record_installed(ctx.pool, ctx.station_id, payload["evseId"], ctx.version,
+                                        profile, source=payload["chargingLimitSource"],
+                                        origin="report")
+    return {}
+
+
+async def pull_dynamic_schedule_update(
+    ctx: StationContext, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """Answer a station's request for a dynamic schedule update (2.1 K29): none is held."""
+    return {
+        "status": "Rejected",
+        "statusInfo": status_info(
+            "UnknownProfile",
+            f"No dynamic schedule update is held for charging profile "
+            f"{payload['chargingProfileId']}.",
+        ),
+    }
+
+
+async def notify_priority_charging(ctx: StationContext, payload: dict[str, Any]) -> dict[str, Any]:
+    """Store that priority charging was activated or ended for a transaction (2.1)."""
+    await reports.store_notification(ctx.pool, ctx.station_id, "NotifyPriorityCharging", payload)
+    return {}
+
+
+HANDLERS = {
+    "NotifyEVChargingNeeds": notify_ev_charging_needs,
+    "NotifyEVChargingSchedule": notify_ev_charging_schedule,
+    "NotifyChargingLimit": notify_charging_limit,
+    "ClearedChargingLimit": cleared_charging_limit,
+    "ReportChargingProfiles": report_charging_profiles,
+}
+
+HANDLERS_V21 = {
+    "PullDynamicScheduleUpdate": pull_dynamic_schedule_update,
+    "NotifyPriorityCharging": notify_priority_charging,
+}
+
+
