@@ -26,7 +26,9 @@ from csms.smartcharging.wire import check_version, require_aware
 
 
 def _window(start: datetime, end: datetime | None) -> tuple[datetime, int | None]:
-    start = require_aware(start, "start")
+    # Schedules start on a whole second, as their periods do: a composite schedule (whole
+    # seconds too) then shows the profile from its first second.
+    start = require_aware(start, "start").replace(microsecond=0)
     if end is None:
         return start, None
     end = require_aware(end, "end")

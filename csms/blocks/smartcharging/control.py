@@ -71,20 +71,22 @@ async def send_profile(
 async def _power(
     pool: Any, database_url: str, station_id: str, evse_id: int, power_w: float,
     start: datetime, end: datetime | None, *, discharging: bool, profile_id: int | None,
-    stack_level: int, timeout: float,
+    stack_level: int, purpose: str, timeout: float,
 ) -> ProfileResult:
     station = await load_station(pool, station_id, evse_id)
     if isinstance(station, ProfileResult):
         return station
-    if evse_id <= 0:
-        # K01.FR.16: a TxProfile is only set on an EVSE (evseId > 0).
-        return refused("Invalid", f"K01.FR.16: evseId: a TxProfile needs an EVSE > 0, got "
-                                   f"{evse_id}", profile_id)
-    tx = station.transaction
-    if tx is None:
-        # K01.FR.09: a TxProfile needs a transaction running on the EVSE.
-        return refused("Invalid", f"K01.FR.09: transactionId: no transaction is running on "
-                                   f"EVSE {evse_id}", profile_id)
+    tx: str | None = None
+    if purpose == "TxProfile":
+        if evse_id <= 0:
+            # K01.FR.16: a TxProfile is only set on an EVSE (evseId > 0).
+            return refused("Invalid", f"K01.FR.16: evseId: a TxProfile needs an EVSE > 0, got "
+                                       f"{evse_id}", profile_id)
+        tx = station.transaction
+        if tx is None:
+            # K01.FR.09: a TxProfile needs a transaction running on the EVSE.
+            return refused("Invalid", f"K01.FR.09: transactionId: no transaction is running "
+                                       f"on EVSE {evse_id}", profile_id)
     dialect = station.version
     if discharging and dialect == "2.1":
         if (station.v2x.get("Enabled") or "").lower() == "false":
@@ -94,12 +96,12 @@ async def _power(
         if modes and "CentralSetpoint" not in modes.split(","):
             dialect = "2.0.1"  # the backwards-compatible negative limit, valid in 2.1 too
     if profile_id is None:
-        profile_id = (station.reusable_id(evse_id, tx, stack_level)
-                      or await charging.next_profile_id(pool))
+        reuse = None if tx is None else station.reusable_id(evse_id, tx, stack_level)
+        profile_id = reuse or await charging.next_profile_id(pool)
     build = discharge_profile if discharging else charge_profile
     try:
         wire = build(dialect, evse_id=evse_id, transaction_id=tx, power_w=power_w, start=start,
-                     end=end, profile_id=profile_id, stack_level=stack_level,
+                     end=end, profile_id=profile_id, stack_level=stack_level, purpose=purpose,
                      limits=station.limits)
     except (ProfileRuleError, ValueError) as exc:
         return refused("Invalid", str(exc), profile_id)
@@ -109,7 +111,7 @@ async def _power(
 async def discharge(
     pool: Any, database_url: str, station_id: str, evse_id: int, power_w: float,
     start: datetime, end: datetime | None, *, profile_id: int | None = None,
-    stack_level: int = DISPATCH_STACK_LEVEL, timeout: float = 30.0,
+    stack_level: int = DISPATCH_STACK_LEVEL, purpose: str = "TxProfile", timeout: float = 30.0,
 ) -> ProfileResult:
     """Discharge ``power_w`` watts (> 0) on ``evse_id`` from ``start`` to ``end`` (None: until
     the transaction ends), as a TxProfile for the transaction running there.
@@ -119,22 +121,24 @@ async def discharge(
     V2XChargingCtrlr.SupportedOperationModes lacks CentralSetpoint). Without ``profile_id``
     the dispatch TxProfile of that stack level is replaced, or a new id is taken. Refused
     (Invalid, nothing sent) as :func:`send_profile`, and when no transaction runs on the EVSE.
+    Another ``purpose`` (e.g. TxDefaultProfile) builds the same schedule without a
+    transaction.
     """
     return await _power(pool, database_url, station_id, evse_id, power_w, start, end,
                         discharging=True, profile_id=profile_id, stack_level=stack_level,
-                        timeout=timeout)
+                        purpose=purpose, timeout=timeout)
 
 
 async def charge(
     pool: Any, database_url: str, station_id: str, evse_id: int, power_w: float,
     start: datetime, end: datetime | None, *, profile_id: int | None = None,
-    stack_level: int = DISPATCH_STACK_LEVEL, timeout: float = 30.0,
+    stack_level: int = DISPATCH_STACK_LEVEL, purpose: str = "TxProfile", timeout: float = 30.0,
 ) -> ProfileResult:
     """Limit charging on ``evse_id`` to ``power_w`` watts (>= 0; 0 pauses) from ``start`` to
     ``end``; otherwise exactly as :func:`discharge`."""
     return await _power(pool, database_url, station_id, evse_id, power_w, start, end,
                         discharging=False, profile_id=profile_id, stack_level=stack_level,
-                        timeout=timeout)
+                        purpose=purpose, timeout=timeout)
 
 
 
