@@ -6,7 +6,7 @@ from typing import Any
 
 from csms.blocks.context import StationContext
 from csms.blocks.wire import time_field
-from csms.store import metering
+from csms.store import batch
 from csms.store.metering import MeterSample
 
 DEFAULT_MEASURAND = "Energy.Active.Import.Register"
@@ -70,7 +70,8 @@ def samples_from(
 async def meter_values(ctx: StationContext, payload: dict[str, Any]) -> dict[str, Any]:
     """Store every sampled value (J01); evseId 0 is the station's main meter."""
     samples = samples_from(payload["meterValue"], payload["evseId"], None)
-    await metering.insert_meter_values(ctx.pool, ctx.station_id, samples)
+    # Committed together with other stations' writes, before the answer (group commit).
+    await batch.writer(ctx.pool).meter_values(ctx.station_id, samples)
     return {}
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from csms.blocks.context import StationContext
 from csms.blocks.wire import component_fields, now_iso, time_field
-from csms.store import devicemodel, stations
+from csms.store import batch, devicemodel, stations
 from csms.store.devicemodel import VariableAttribute
 
 _BOOT_STATUS = {"accept": "Accepted", "pending": "Pending", "reject": "Rejected"}
@@ -40,7 +40,7 @@ async def boot_notification(ctx: StationContext, payload: dict[str, Any]) -> dic
 
 async def heartbeat(ctx: StationContext, payload: dict[str, Any]) -> dict[str, Any]:
     """Record the heartbeat and answer the current time (G02)."""
-    await stations.record_heartbeat(ctx.pool, ctx.station_id)
+    await batch.writer(ctx.pool).heartbeat(ctx.station_id)
     return {"currentTime": now_iso()}
 
 

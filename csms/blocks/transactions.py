@@ -13,7 +13,7 @@ from csms.blocks.authorization import lookup_token_info
 from csms.blocks.context import StationContext
 from csms.blocks.metering import samples_from
 from csms.blocks.wire import time_field
-from csms.store import transactions
+from csms.store import batch
 from csms.store.transactions import TxEvent
 
 
@@ -46,8 +46,10 @@ async def transaction_event(ctx: StationContext, payload: dict[str, Any]) -> dic
     its idTokenInfo (E01.FR.xx, C01)."""
     event = tx_event(payload)
     samples = samples_from(payload.get("meterValue", []), event.evse_id, event.transaction_id)
-    stored = await transactions.record_transaction_event(ctx.pool, ctx.station_id, event, samples)
-    ctx.log.info(
+    # Committed together with other stations' writes, before the answer (group commit).
+    stored = await batch.writer(ctx.pool).transaction_event(ctx.station_id, event, samples)
+    # Periodic updates are the bulk of a fleet's traffic: log them at debug level only.
+    (ctx.log.debug if event.event_type == "Updated" and stored else ctx.log.info)(
         "transaction_event",
         transaction_id=event.transaction_id,
         event_type=event.event_type,

@@ -67,6 +67,31 @@ async def insert_meter_values(db: Db, station_id: str, samples: Sequence[MeterSa
     return len(samples)
 
 
+_COPY_COLUMNS = ("station_id", "evse_id", "transaction_id", "timestamp", "measurand", "phase",
+                 "location", "unit", "context", "value")
+
+
+async def copy_meter_values(
+    conn: asyncpg.Connection, samples: Sequence[tuple[str, MeterSample]]
+) -> int:
+    """Store many stations' samples, ``(station_id, sample)`` pairs, with one COPY (and one
+    INSERT for the rare signed ones); returns how many were stored."""
+    plain = [(station_id, s) for station_id, s in samples if s.signed_meter_value is None]
+    if plain:
+        await conn.copy_records_to_table(
+            "meter_values", columns=_COPY_COLUMNS,
+            records=[(station_id, s.evse_id, s.transaction_id, s.timestamp, s.measurand,
+                      s.phase, s.location, s.unit, s.context, s.value)
+                     for station_id, s in plain])
+    signed: dict[str, list[MeterSample]] = {}
+    for station_id, s in samples:
+        if s.signed_meter_value is not None:
+            signed.setdefault(station_id, []).append(s)
+    for station_id, rows in signed.items():
+        await insert_meter_values(conn, station_id, rows)
+    return len(samples)
+
+
 def _filters(
     station_id: str | None,
     since: datetime | None,

@@ -9,9 +9,12 @@ earliest and latest times seen, whatever the arrival order.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+import asyncpg
 
 from csms.store.db import Db, connection
 from csms.store.metering import MeterSample, MeterValueRow, insert_meter_values, meter_values
@@ -91,53 +94,94 @@ def _register_bounds(
 
 _APPLY = """
 UPDATE transactions t SET
-    started_at = LEAST(t.started_at, $3),
-    ended_at = CASE WHEN $4 = 'Ended' THEN $3 ELSE t.ended_at END,
-    stopped_reason = CASE WHEN $4 = 'Ended' THEN coalesce($5, 'Local') ELSE t.stopped_reason END,
-    evse_id = CASE WHEN t.last_seq_no IS NULL OR $2 > t.last_seq_no
-                   THEN coalesce($6, t.evse_id) ELSE coalesce(t.evse_id, $6) END,
-    connector_id = CASE WHEN t.last_seq_no IS NULL OR $2 > t.last_seq_no
-                   THEN coalesce($7, t.connector_id) ELSE coalesce(t.connector_id, $7) END,
-    charging_state = CASE WHEN t.last_seq_no IS NULL OR $2 > t.last_seq_no
-                   THEN coalesce($8, t.charging_state) ELSE t.charging_state END,
-    last_trigger_reason = CASE WHEN t.last_seq_no IS NULL OR $2 > t.last_seq_no
-                   THEN $9 ELSE t.last_trigger_reason END,
-    last_event_at = CASE WHEN t.last_seq_no IS NULL OR $2 > t.last_seq_no
-                   THEN $3 ELSE t.last_event_at END,
-    last_seq_no = GREATEST(t.last_seq_no, $2),
-    id_token = CASE WHEN $10::text IS NULL OR $4 = 'Ended' THEN t.id_token
-                    WHEN $4 = 'Started' OR t.id_token IS NULL THEN $10 ELSE t.id_token END,
-    id_token_type = CASE WHEN $10::text IS NULL OR $4 = 'Ended' THEN t.id_token_type
-                    WHEN $4 = 'Started' OR t.id_token IS NULL THEN $11 ELSE t.id_token_type END,
-    stop_id_token = CASE WHEN $4 = 'Ended' AND $10::text IS NOT NULL THEN $10
+    started_at = LEAST(t.started_at, e.ts),
+    ended_at = CASE WHEN e.event_type = 'Ended' THEN e.ts ELSE t.ended_at END,
+    stopped_reason = CASE WHEN e.event_type = 'Ended' THEN coalesce(e.stopped_reason, 'Local')
+                     ELSE t.stopped_reason END,
+    evse_id = CASE WHEN t.last_seq_no IS NULL OR e.seq_no > t.last_seq_no
+                   THEN coalesce(e.evse_id, t.evse_id) ELSE coalesce(t.evse_id, e.evse_id) END,
+    connector_id = CASE WHEN t.last_seq_no IS NULL OR e.seq_no > t.last_seq_no
+                   THEN coalesce(e.connector_id, t.connector_id)
+                   ELSE coalesce(t.connector_id, e.connector_id) END,
+    charging_state = CASE WHEN t.last_seq_no IS NULL OR e.seq_no > t.last_seq_no
+                   THEN coalesce(e.charging_state, t.charging_state) ELSE t.charging_state END,
+    last_trigger_reason = CASE WHEN t.last_seq_no IS NULL OR e.seq_no > t.last_seq_no
+                   THEN e.trigger_reason ELSE t.last_trigger_reason END,
+    last_event_at = CASE WHEN t.last_seq_no IS NULL OR e.seq_no > t.last_seq_no
+                   THEN e.ts ELSE t.last_event_at END,
+    last_seq_no = GREATEST(t.last_seq_no, e.seq_no),
+    id_token = CASE WHEN e.id_token IS NULL OR e.event_type = 'Ended' THEN t.id_token
+                    WHEN e.event_type = 'Started' OR t.id_token IS NULL THEN e.id_token
+                    ELSE t.id_token END,
+    id_token_type = CASE WHEN e.id_token IS NULL OR e.event_type = 'Ended' THEN t.id_token_type
+                    WHEN e.event_type = 'Started' OR t.id_token IS NULL THEN e.id_token_type
+                    ELSE t.id_token_type END,
+    stop_id_token = CASE WHEN e.event_type = 'Ended' AND e.id_token IS NOT NULL THEN e.id_token
                     ELSE t.stop_id_token END,
-    stop_id_token_type = CASE WHEN $4 = 'Ended' AND $10::text IS NOT NULL THEN $11
+    stop_id_token_type = CASE WHEN e.event_type = 'Ended' AND e.id_token IS NOT NULL
+                    THEN e.id_token_type
                     ELSE t.stop_id_token_type END,
-    remote_start_id = coalesce(t.remote_start_id, $12),
-    reservation_id = coalesce(t.reservation_id, $13),
-    offline = t.offline OR $14,
-    energy_import_start = CASE WHEN $16::timestamptz IS NOT NULL AND
-        (t.energy_import_start_at IS NULL OR $16 < t.energy_import_start_at)
-        THEN $15 ELSE t.energy_import_start END,
-    energy_import_start_at = LEAST(t.energy_import_start_at, $16),
-    energy_import_end = CASE WHEN $18::timestamptz IS NOT NULL AND
-        (t.energy_import_end_at IS NULL OR $18 >= t.energy_import_end_at)
-        THEN $17 ELSE t.energy_import_end END,
-    energy_import_end_at = GREATEST(t.energy_import_end_at, $18),
-    energy_export_start = CASE WHEN $20::timestamptz IS NOT NULL AND
-        (t.energy_export_start_at IS NULL OR $20 < t.energy_export_start_at)
-        THEN $19 ELSE t.energy_export_start END,
-    energy_export_start_at = LEAST(t.energy_export_start_at, $20),
-    energy_export_end = CASE WHEN $22::timestamptz IS NOT NULL AND
-        (t.energy_export_end_at IS NULL OR $22 >= t.energy_export_end_at)
-        THEN $21 ELSE t.energy_export_end END,
-    energy_export_end_at = GREATEST(t.energy_export_end_at, $22),
+    remote_start_id = coalesce(t.remote_start_id, e.remote_start_id),
+    reservation_id = coalesce(t.reservation_id, e.reservation_id),
+    offline = t.offline OR e.offline,
+    energy_import_start = CASE WHEN e.imp_first_at IS NOT NULL AND
+        (t.energy_import_start_at IS NULL OR e.imp_first_at < t.energy_import_start_at)
+        THEN e.imp_first ELSE t.energy_import_start END,
+    energy_import_start_at = LEAST(t.energy_import_start_at, e.imp_first_at),
+    energy_import_end = CASE WHEN e.imp_last_at IS NOT NULL AND
+        (t.energy_import_end_at IS NULL OR e.imp_last_at >= t.energy_import_end_at)
+        THEN e.imp_last ELSE t.energy_import_end END,
+    energy_import_end_at = GREATEST(t.energy_import_end_at, e.imp_last_at),
+    energy_export_start = CASE WHEN e.exp_first_at IS NOT NULL AND
+        (t.energy_export_start_at IS NULL OR e.exp_first_at < t.energy_export_start_at)
+        THEN e.exp_first ELSE t.energy_export_start END,
+    energy_export_start_at = LEAST(t.energy_export_start_at, e.exp_first_at),
+    energy_export_end = CASE WHEN e.exp_last_at IS NOT NULL AND
+        (t.energy_export_end_at IS NULL OR e.exp_last_at >= t.energy_export_end_at)
+        THEN e.exp_last ELSE t.energy_export_end END,
+    energy_export_end_at = GREATEST(t.energy_export_end_at, e.exp_last_at),
     updated_at = now()
-FROM transactions old
-WHERE t.station_id = $1 AND t.transaction_id = $23
+FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], $5::text[], $6::text[],
+            $7::integer[], $8::integer[], $9::text[], $10::text[], $11::text[], $12::text[],
+            $13::integer[], $14::integer[], $15::boolean[], $16::float8[], $17::timestamptz[],
+            $18::float8[], $19::timestamptz[], $20::float8[], $21::timestamptz[],
+            $22::float8[], $23::timestamptz[])
+       AS e(station_id, transaction_id, seq_no, ts, event_type, stopped_reason, evse_id,
+            connector_id, charging_state, trigger_reason, id_token, id_token_type,
+            remote_start_id, reservation_id, offline, imp_first, imp_first_at, imp_last,
+            imp_last_at, exp_first, exp_first_at, exp_last, exp_last_at),
+     transactions old
+WHERE t.station_id = e.station_id AND t.transaction_id = e.transaction_id
   AND old.station_id = t.station_id AND old.transaction_id = t.transaction_id
-RETURNING t.evse_id, old.evse_id AS old_evse_id
+RETURNING t.station_id, t.transaction_id, t.evse_id, old.evse_id AS old_evse_id
 """
+
+_OPEN = """
+INSERT INTO transactions (station_id, transaction_id)
+SELECT * FROM unnest($1::text[], $2::text[]) AS k(station_id, transaction_id) ORDER BY 1, 2
+ON CONFLICT (station_id, transaction_id) DO NOTHING
+"""
+
+_INSERT_EVENTS = """
+INSERT INTO transaction_events (station_id, transaction_id, seq_no, event_type, timestamp,
+    trigger_reason, offline, charging_state, stopped_reason, evse_id, connector_id, id_token,
+    id_token_type, payload)
+SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::timestamptz[],
+    $6::text[], $7::boolean[], $8::text[], $9::text[], $10::integer[], $11::integer[],
+    $12::text[], $13::text[], $14::jsonb[])
+ON CONFLICT (station_id, transaction_id, seq_no) DO NOTHING
+RETURNING station_id, transaction_id
+"""
+
+_RELABEL = """
+UPDATE meter_values m SET evse_id = k.evse_id
+  FROM unnest($1::text[], $2::text[], $3::integer[]) AS k(station_id, transaction_id, evse_id)
+ WHERE m.station_id = k.station_id AND m.transaction_id = k.transaction_id
+   AND m.evse_id IS NULL
+"""
+
+#: One station's TransactionEvent and its sampled values, as batched by the store.
+StationEvent = tuple[str, TxEvent, list[MeterSample]]
 
 
 async def record_transaction_event(
@@ -149,77 +193,63 @@ async def record_transaction_event(
     Samples whose EVSE is not given take the transaction's EVSE, as soon as it is known.
     """
     async with connection(db) as conn, conn.transaction():
-        await conn.execute(
-            """
-            INSERT INTO transactions (station_id, transaction_id) VALUES ($1, $2)
-            ON CONFLICT (station_id, transaction_id) DO NOTHING
-            """,
-            station_id,
-            event.transaction_id,
-        )
-        inserted = await conn.fetchval(
-            """
-            INSERT INTO transaction_events (station_id, transaction_id, seq_no, event_type,
-                timestamp, trigger_reason, offline, charging_state, stopped_reason, evse_id,
-                connector_id, id_token, id_token_type, payload)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-            ON CONFLICT (station_id, transaction_id, seq_no) DO NOTHING
-            RETURNING true
-            """,
-            station_id,
-            event.transaction_id,
-            event.seq_no,
-            event.event_type,
-            event.timestamp,
-            event.trigger_reason,
-            event.offline,
-            event.charging_state,
-            event.stopped_reason,
-            event.evse_id,
-            event.connector_id,
-            event.id_token,
-            event.id_token_type,
-            event.payload,
-        )
-        if not inserted:
-            return False
-        imp = _register_bounds(samples, IMPORT_REGISTER)
-        exp = _register_bounds(samples, EXPORT_REGISTER)
-        applied = await conn.fetchrow(
-            _APPLY,
-            station_id,
-            event.seq_no,
-            event.timestamp,
-            event.event_type,
-            event.stopped_reason,
-            event.evse_id,
-            event.connector_id,
-            event.charging_state,
-            event.trigger_reason,
-            event.id_token,
-            event.id_token_type,
-            event.remote_start_id,
-            event.reservation_id,
-            event.offline,
-            *imp,
-            *exp,
-            event.transaction_id,
-        )
-        evse_id = applied["evse_id"]
-        for s in samples:
-            if s.evse_id is None:
-                s.evse_id = evse_id
-        if evse_id is not None and applied["old_evse_id"] is None:
-            # The EVSE became known only now (its event arrived late): label earlier samples.
-            await conn.execute(
-                "UPDATE meter_values SET evse_id = $3"
-                " WHERE station_id = $1 AND transaction_id = $2 AND evse_id IS NULL",
-                station_id,
-                event.transaction_id,
-                evse_id,
-            )
-        await insert_meter_values(conn, station_id, samples)
-    return True
+        (stored,) = await record_transaction_events(conn, [(station_id, event, samples)])
+        if stored:
+            await insert_meter_values(conn, station_id, samples)
+    return stored
+
+
+async def record_transaction_events(
+    conn: asyncpg.Connection, items: Sequence[StationEvent]
+) -> list[bool]:
+    """Store many stations' TransactionEvents in a few statements, inside the caller's
+    transaction; returns, per item, whether it was new (False: stored before, nothing changed).
+
+    Each (station, transaction) may appear once in ``items``. The sampled values are not
+    stored here: the caller stores those of the new events (their EVSE is filled in with the
+    transaction's EVSE when missing), so that one COPY can take a whole batch's samples.
+    """
+    if not items:
+        return []
+    await conn.execute(_OPEN, [i[0] for i in items], [i[1].transaction_id for i in items])
+    columns = (
+        [i[0] for i in items], [i[1].transaction_id for i in items],
+        [i[1].seq_no for i in items], [i[1].event_type for i in items],
+        [i[1].timestamp for i in items], [i[1].trigger_reason for i in items],
+        [i[1].offline for i in items], [i[1].charging_state for i in items],
+        [i[1].stopped_reason for i in items], [i[1].evse_id for i in items],
+        [i[1].connector_id for i in items], [i[1].id_token for i in items],
+        [i[1].id_token_type for i in items], [i[1].payload for i in items],
+    )
+    inserted = {(r[0], r[1]) for r in await conn.fetch(_INSERT_EVENTS, *columns)}
+    new = [i for i in items if (i[0], i[1].transaction_id) in inserted]
+    if not new:
+        return [False] * len(items)
+    bounds = [(*_register_bounds(s, IMPORT_REGISTER), *_register_bounds(s, EXPORT_REGISTER))
+              for _, _, s in new]
+    rows = await conn.fetch(
+        _APPLY,
+        [i[0] for i in new], [i[1].transaction_id for i in new], [i[1].seq_no for i in new],
+        [i[1].timestamp for i in new], [i[1].event_type for i in new],
+        [i[1].stopped_reason for i in new], [i[1].evse_id for i in new],
+        [i[1].connector_id for i in new], [i[1].charging_state for i in new],
+        [i[1].trigger_reason for i in new], [i[1].id_token for i in new],
+        [i[1].id_token_type for i in new], [i[1].remote_start_id for i in new],
+        [i[1].reservation_id for i in new], [i[1].offline for i in new],
+        *([b[k] for b in bounds] for k in range(8)),
+    )
+    evses = {(r[0], r[1]): (r[2], r[3]) for r in rows}
+    relabel = [(k, v[0]) for k, v in evses.items() if v[0] is not None and v[1] is None]
+    if relabel:
+        # The EVSE became known only now (its event arrived late): label earlier samples.
+        await conn.execute(_RELABEL, [k[0] for k, _ in relabel], [k[1] for k, _ in relabel],
+                           [e for _, e in relabel])
+    for station_id, event, samples in new:
+        evse_id = evses[(station_id, event.transaction_id)][0]
+        for sample in samples:
+            if sample.evse_id is None:
+                sample.evse_id = evse_id
+    return [(i[0], i[1].transaction_id) in inserted for i in items]
 
 
 _SUMMARY = """

@@ -1,0 +1,252 @@
+"""Group commit: many stations' writes in one transaction, each answered after its commit.
+
+Stations report often and in small pieces (a heartbeat, four sampled values, a transaction
+update). Committing each on its own costs a round trip or three and a WAL flush per message.
+:class:`GroupCommit` queues the writes of every connection of a node and commits them together:
+one transaction takes all the writes that arrived while the previous one was committing, with a
+fixed number of statements whatever its size (one COPY for every sampled value, one UPDATE for
+every heartbeat, a handful of set-based statements for the TransactionEvents). Every caller
+awaits its own write, and its await returns only after the COMMIT of the transaction that holds
+it: a station's data is durable before the station receives its answer, as before.
+
+A batch that fails (a constraint violation, say) is retried write by write, so that one bad
+write fails alone and the others are stored.
+
+Operator commands in bulk live here too: :func:`submit_commands` queues one command for many
+stations in one transaction, and :meth:`GroupCommit.finish_command` records command outcomes
+in batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import structlog
+
+from csms.store import stations
+from csms.store.commands import COMMAND_CHANNEL, DONE_CHANNEL, FINAL_STATUSES
+from csms.store.db import Db, connection
+from csms.store.metering import MeterSample, copy_meter_values
+from csms.store.transactions import TxEvent, record_transaction_events
+
+log = structlog.get_logger("csms.store.batch")
+
+HEARTBEAT, METER_VALUES, TRANSACTION_EVENT, COMMAND_DONE = range(4)
+
+
+@dataclass(slots=True)
+class _Write:
+    kind: int
+    station_id: str
+    future: asyncio.Future[Any]
+    event: TxEvent | None = None
+    samples: list[MeterSample] = field(default_factory=list)
+    #: COMMAND_DONE: (command id, status, response, error code, error description)
+    outcome: tuple[int, str, dict[str, Any] | None, str | None, str | None] | None = None
+
+
+class GroupCommit:
+    """The write queue of one node (one pool); see the module docstring.
+
+    ``max_batch`` bounds the writes in one transaction; ``max_inflight`` is how many
+    transactions may be committing at once (the next batch fills while they do).
+    """
+
+    def __init__(self, pool: asyncpg.Pool, *, max_batch: int = 2000, max_inflight: int = 2):
+        self.pool = pool
+        self.max_batch = max_batch
+        self.max_inflight = max_inflight
+        self.batches = 0
+        self.writes = 0
+        self._queue: list[_Write] = []
+        self._inflight = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def heartbeat(self, station_id: str) -> None:
+        """Record a Heartbeat (G02) once it is committed."""
+        await self._submit(_Write(HEARTBEAT, station_id, self._future()))
+
+    async def meter_values(self, station_id: str, samples: list[MeterSample]) -> None:
+        """Store sampled values; returns once they are committed."""
+        if samples:
+            await self._submit(_Write(METER_VALUES, station_id, self._future(), samples=samples))
+
+    async def transaction_event(
+        self, station_id: str, event: TxEvent, samples: list[MeterSample]
+    ) -> bool:
+        """Store a TransactionEvent and its samples, as
+        :func:`csms.store.transactions.record_transaction_event` does; False when it was
+        stored before (then nothing changes)."""
+        return bool(await self._submit(
+            _Write(TRANSACTION_EVENT, station_id, self._future(), event=event, samples=samples)))
+
+    async def finish_command(
+        self, command_id: int, status: str, *, response: dict[str, Any] | None = None,
+        error_code: str | None = None, error_description: str | None = None,
+    ) -> None:
+        """Record a command's outcome and NOTIFY its waiters, as
+        :func:`csms.store.commands.finish_command` does."""
+        if status not in FINAL_STATUSES:
+            raise ValueError(f"not a final command status: {status}")
+        await self._submit(_Write(COMMAND_DONE, "", self._future(), outcome=(
+            command_id, status, response, error_code, error_description)))
+
+    async def drain(self) -> None:
+        """Wait until every queued write is committed (or failed)."""
+        while self._queue or self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await asyncio.sleep(0)
+
+    # -- internals -------------------------------------------------------------------------
+
+    @staticmethod
+    def _future() -> asyncio.Future[Any]:
+        return asyncio.get_running_loop().create_future()
+
+    def _submit(self, write: _Write) -> asyncio.Future[Any]:
+        self._queue.append(write)
+        if self._inflight < self.max_inflight:
+            self._inflight += 1
+            task = asyncio.create_task(self._flush())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return write.future
+
+    def _take(self) -> list[_Write]:
+        """The next batch: at most ``max_batch`` writes, one per (station, transaction)."""
+        batch: list[_Write] = []
+        later: list[_Write] = []
+        seen: set[tuple[str, str]] = set()
+        queue, self._queue = self._queue, []
+        for i, write in enumerate(queue):
+            if len(batch) >= self.max_batch:
+                later.extend(queue[i:])
+                break
+            if write.event is not None:
+                key = (write.station_id, write.event.transaction_id)
+                if key in seen:
+                    later.append(write)
+                    continue
+                seen.add(key)
+            batch.append(write)
+        self._queue = later + self._queue
+        return batch
+
+    async def _flush(self) -> None:
+        try:
+            while self._queue:
+                batch = self._take()
+                await self._commit(batch)
+        finally:
+            self._inflight -= 1
+
+    async def _commit(self, batch: list[_Write]) -> None:
+        try:
+            async with self.pool.acquire() as conn, conn.transaction():
+                results = await _write(conn, batch)
+        except Exception as exc:  # isolate the bad write, see below
+            if len(batch) == 1:
+                _fail(batch[0], exc)
+                return
+            log.warning("group_commit_failed", writes=len(batch), error=str(exc))
+            for write in batch:
+                await self._commit([write])
+            return
+        self.batches += 1
+        self.writes += len(batch)
+        for write, result in zip(batch, results, strict=True):
+            if not write.future.done():
+                write.future.set_result(result)
+
+
+def _fail(write: _Write, exc: BaseException) -> None:
+    if not write.future.done():
+        write.future.set_exception(exc)
+
+
+async def _write(conn: asyncpg.Connection, batch: list[_Write]) -> list[Any]:
+    """Every write of ``batch`` in the caller's transaction; one result per write."""
+    results: list[Any] = [None] * len(batch)
+    samples: list[tuple[str, MeterSample]] = []
+    events = [(i, w) for i, w in enumerate(batch) if w.kind == TRANSACTION_EVENT]
+    if events:
+        stored = await record_transaction_events(
+            conn, [(w.station_id, w.event, w.samples) for _, w in events])  # type: ignore[misc]
+        for (i, write), new in zip(events, stored, strict=True):
+            results[i] = new
+            if new:
+                samples.extend((write.station_id, s) for s in write.samples)
+    for write in batch:
+        if write.kind == METER_VALUES:
+            samples.extend((write.station_id, s) for s in write.samples)
+    if samples:
+        await copy_meter_values(conn, samples)
+    heartbeats = [w.station_id for w in batch if w.kind == HEARTBEAT]
+    if heartbeats:
+        await stations.record_heartbeats(conn, heartbeats)
+    outcomes = [w.outcome for w in batch if w.kind == COMMAND_DONE and w.outcome is not None]
+    if outcomes:
+        await _finish_commands(conn, outcomes)
+    return results
+
+
+_FINISH = """
+UPDATE commands c SET status = o.status, answered_at = now(), response = o.response::jsonb,
+       error_code = o.error_code, error_description = o.error_description
+  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[])
+       AS o(id, status, response, error_code, error_description)
+ WHERE c.id = o.id
+"""
+
+
+async def _finish_commands(
+    conn: asyncpg.Connection,
+    outcomes: list[tuple[int, str, dict[str, Any] | None, str | None, str | None]],
+) -> None:
+    ids = [o[0] for o in outcomes]
+    await conn.execute(
+        _FINISH, ids, [o[1] for o in outcomes],
+        [None if o[2] is None else json.dumps(o[2]) for o in outcomes],
+        [o[3] for o in outcomes], [o[4] for o in outcomes])
+    await conn.execute("SELECT pg_notify($1, id::text) FROM unnest($2::bigint[]) AS id",
+                       DONE_CHANNEL, ids)
+
+
+async def submit_commands(
+    db: Db, station_ids: Sequence[str], action: str, payload: dict[str, Any], *,
+    queue_until: datetime | None = None,
+) -> list[int]:
+    """Queue the same command for many stations in one transaction and wake the nodes (one
+    NOTIFY per command, as :func:`csms.store.commands.submit_command`); returns the ids in
+    the order of ``station_ids``."""
+    async with connection(db) as conn, conn.transaction():
+        rows = await conn.fetch(
+            "INSERT INTO commands (station_id, action, payload, queue_until)"
+            " SELECT s, $2, $3::text::jsonb, $4 FROM unnest($1::text[]) WITH ORDINALITY AS u(s, n)"
+            " ORDER BY n RETURNING id",
+            list(station_ids), action, json.dumps(payload), queue_until)
+        ids = [r[0] for r in rows]
+        await conn.execute("SELECT pg_notify($1, id::text) FROM unnest($2::bigint[]) AS id",
+                           COMMAND_CHANNEL, ids)
+    return ids
+
+
+_WRITERS: dict[int, tuple[asyncpg.Pool, GroupCommit]] = {}
+
+
+def writer(pool: asyncpg.Pool) -> GroupCommit:
+    """The :class:`GroupCommit` of ``pool`` (created on first use)."""
+    entry = _WRITERS.get(id(pool))
+    if entry is None or entry[0] is not pool:
+        for key, (other, _) in list(_WRITERS.items()):
+            if other.is_closing():
+                del _WRITERS[key]
+        entry = (pool, GroupCommit(pool))
+        _WRITERS[id(pool)] = entry
+    return entry[1]

@@ -1,0 +1,137 @@
+"""Group commit: many stations' writes in one transaction, each caller answered after it."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from csms.store import batch, commands, transactions
+from csms.store.metering import MeterSample
+from csms.store.transactions import TxEvent
+
+T0 = datetime(2026, 6, 1, 16, 0, tzinfo=UTC)
+
+
+def sample(minutes: int, value: float, evse_id: int | None = 1, tx: str | None = None,
+           measurand: str = "Energy.Active.Import.Register") -> MeterSample:
+    return MeterSample(evse_id, tx, T0 + timedelta(minutes=minutes), measurand, None, "Outlet",
+                       "Wh", "Sample.Periodic", value)
+
+
+def event(seq: int, kind: str = "Updated", tx: str = "tx-1", **kw) -> TxEvent:
+    return TxEvent(transaction_id=tx, seq_no=seq, event_type=kind,
+                   timestamp=T0 + timedelta(minutes=seq), trigger_reason="MeterValuePeriodic",
+                   **kw)
+
+
+async def test_writes_of_many_stations_share_transactions_and_all_land(
+    pool: asyncpg.Pool, stations: list[str]
+):
+    writer = batch.GroupCommit(pool)
+    results = await asyncio.gather(*(
+        coro for i, s in enumerate(stations) for coro in (
+            writer.meter_values(s, [sample(0, 100.0 + i), sample(0, 7.0, measurand="SoC")]),
+            writer.heartbeat(s),
+            writer.transaction_event(
+                s, event(0, "Started", evse_id=2, charging_state="Charging"),
+                [sample(0, 1000.0 + i, evse_id=None, tx="tx-1")]),
+        )))
+    assert [r for r in results if r is not None] == [True] * len(stations)
+    assert writer.writes == 3 * len(stations)
+    assert writer.batches < writer.writes
+    assert await pool.fetchval("SELECT count(*) FROM meter_values") == 3 * len(stations)
+    assert await pool.fetchval(
+        "SELECT count(*) FROM stations WHERE last_heartbeat_at IS NOT NULL") == len(stations)
+    # A transaction sample without EVSE takes the transaction's EVSE.
+    assert await pool.fetchval(
+        "SELECT count(*) FROM meter_values WHERE transaction_id = 'tx-1' AND evse_id = 2"
+    ) == len(stations)
+    tx = await transactions.get_transaction(pool, "tx-1", station_id=stations[3])
+    assert tx.evse_id == 2 and tx.charging_state == "Charging" and tx.last_seq_no == 0
+
+
+async def test_a_bad_write_fails_alone(pool: asyncpg.Pool, stations: list[str]):
+    writer = batch.GroupCommit(pool)
+    good = writer.meter_values(stations[0], [sample(0, 1.0)])
+    # No such station: the transaction row's foreign key refuses it.
+    bad = writer.transaction_event("NOT-REGISTERED", event(0, "Started"), [])
+    other = writer.transaction_event(stations[1], event(0, "Started"), [])
+    results = await asyncio.gather(good, bad, other, return_exceptions=True)
+    assert results[0] is None and results[2] is True
+    assert isinstance(results[1], asyncpg.ForeignKeyViolationError)
+    assert await pool.fetchval("SELECT count(*) FROM meter_values") == 1
+    assert await pool.fetchval("SELECT count(*) FROM transactions") == 1
+
+
+async def test_two_events_of_one_transaction_go_in_order_in_separate_batches(
+    pool: asyncpg.Pool, stations: list[str]
+):
+    writer = batch.GroupCommit(pool, max_inflight=1)
+    first = writer.transaction_event(stations[0], event(0, "Started", charging_state="EVConnected"),
+                                     [])
+    second = writer.transaction_event(stations[0], event(1, charging_state="Charging"), [])
+    repeat = writer.transaction_event(stations[0], event(1, charging_state="Charging"), [])
+    assert await asyncio.gather(first, second, repeat) == [True, True, False]
+    tx = await transactions.get_transaction(pool, "tx-1", station_id=stations[0])
+    assert tx.last_seq_no == 1 and tx.charging_state == "Charging"
+    assert [e["seq_no"] for e in tx.events] == [0, 1]
+
+
+async def test_late_event_labels_earlier_samples_with_the_evse(
+    pool: asyncpg.Pool, stations: list[str]
+):
+    writer = batch.GroupCommit(pool)
+    await writer.transaction_event(stations[0], event(1), [sample(1, 5.0, None, "tx-1")])
+    await writer.transaction_event(stations[0], event(0, "Started", evse_id=3, offline=True),
+                                   [sample(0, 1.0, None, "tx-1")])
+    evses = await pool.fetch("SELECT evse_id FROM meter_values WHERE transaction_id = 'tx-1'")
+    assert [r[0] for r in evses] == [3, 3]
+
+
+async def test_signed_values_are_stored_beside_copied_ones(
+    pool: asyncpg.Pool, stations: list[str]
+):
+    signed = sample(0, 2.0)
+    signed.signed_meter_value = {"signedMeterData": "abc", "signingMethod": "x",
+                                 "encodingMethod": "y", "publicKey": "z"}
+    await batch.GroupCommit(pool).meter_values(stations[0], [sample(0, 1.0), signed])
+    rows = await pool.fetch("SELECT value, signed_meter_value FROM meter_values ORDER BY value")
+    assert [(r[0], r[1]) for r in rows] == [(1.0, None), (2.0, signed.signed_meter_value)]
+
+
+async def test_bulk_commands_are_queued_notified_and_finished(
+    pool: asyncpg.Pool, stations: list[str]
+):
+    woken: list[str] = []
+    listener = await pool.acquire()
+
+    def notified(*args: object) -> None:
+        woken.append(str(args[3]))
+
+    await listener.add_listener(commands.COMMAND_CHANNEL, notified)
+    try:
+        ids = await batch.submit_commands(pool, stations[:5], "Reset", {"type": "OnIdle"})
+        for _ in range(50):
+            if len(woken) == 5:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await listener.remove_listener(commands.COMMAND_CHANNEL, notified)
+        await pool.release(listener)
+    assert sorted(int(w) for w in woken) == sorted(ids)
+    rows = await pool.fetch("SELECT station_id FROM commands WHERE id = ANY($1) ORDER BY id", ids)
+    assert [r[0] for r in rows] == stations[:5]
+    writer = batch.GroupCommit(pool)
+    await asyncio.gather(
+        writer.finish_command(ids[0], "answered", response={"status": "Accepted"}),
+        writer.finish_command(ids[1], "error", error_code="NotSupported", error_description="no"))
+    first = await commands.get_result(pool, ids[0])
+    second = await commands.get_result(pool, ids[1])
+    assert first.status == "answered" and first.response == {"status": "Accepted"}
+    assert second.status == "error" and second.error_code == "NotSupported"
+    assert await commands.get_result(pool, ids[2]) is None
+    with pytest.raises(ValueError):
+        await writer.finish_command(ids[2], "pending")
