@@ -22,7 +22,7 @@ import structlog
 from websockets.exceptions import ConnectionClosed
 
 from csms.ocppj import CallError, CallTimeout, OCPPError
-from csms.store import commands
+from csms.store import commands, rotation
 
 if TYPE_CHECKING:
     from csms.server import CentralSystem, StationSession
@@ -119,6 +119,9 @@ class Node:
             command = await commands.claim_command(self.pool, command_id, self.node_id)
             if command is None:
                 return
+            if command.action == "SetVariables":
+                # A new BasicAuthPassword is in memory now: keep no copy of it in the table.
+                await rotation.redact_command_secrets(self.pool, command.id)
             await self._execute(command, session)
 
     async def _execute(self, command: commands.Command, session: StationSession) -> None:

@@ -37,7 +37,7 @@ from csms.node import Node
 from csms.ocppj import SUBPROTOCOLS, Handler, OCPPError, RpcConnection, get_validator
 from csms.security.ratelimit import FailureLimiter
 from csms.security.tls import is_tls, peer_common_name, server_context
-from csms.store import stations
+from csms.store import rotation, stations
 from csms.store.db import open_pool
 from csms.store.passwords import hash_password, verify_password
 
@@ -320,7 +320,18 @@ class CentralSystem:
         matches = await loop.run_in_executor(
             None, functools.partial(verify_password, password, known.password_hash)
         )
-        return None if matches else "wrong_password"
+        if matches:
+            return None
+        # A01: during a rotation the station may already use the new password; logging in
+        # with it proves the station has it, so the new one becomes current.
+        pending = await rotation.pending_password_hash(self.pool, identity)
+        if pending and await loop.run_in_executor(
+            None, functools.partial(verify_password, password, pending)
+        ):
+            await rotation.accept_password_change(self.pool, identity, pending)
+            self.log.info("password_rotated", station_id=identity, by="login")
+            return None
+        return "wrong_password"
 
     async def _auto_register(
         self, identity: str, credentials: tuple[str, str] | None, remote: str

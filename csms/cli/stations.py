@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated
@@ -9,19 +10,38 @@ from typing import Annotated
 import asyncpg
 import typer
 
-from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, with_store
+from csms.cli.base import (
+    DatabaseUrlOption,
+    DataDirOption,
+    JsonOption,
+    open_store,
+    resolve_url,
+    run,
+    with_store,
+)
+from csms.cli.calls import DEFAULT_TIMEOUT, TimeoutOption
 from csms.cli.errors import CliError, ExitCode, not_found, usage
 from csms.cli.output import format_cell, print_json, print_table, to_jsonable
+from csms.store import rotation
+from csms.store.commands import (
+    CommandResult,
+    station_online,
+    submit_command,
+    wait_for_command,
+)
 from csms.store.passwords import hash_password
 from csms.store.records import StationExists, StationNotFound
 from csms.store.stations import (
     existing_station_ids,
     get_station,
+    get_station_credentials,
     list_stations,
     register_station,
     remove_station,
 )
-from csms.store.stations import set_password as store_set_password
+from csms.store.stations import (
+    set_password as store_set_password,
+)
 
 app = typer.Typer(help="Register charging stations and see their state.", no_args_is_help=True)
 
@@ -197,20 +217,96 @@ def set_password(
             help=f"New HTTP Basic password, {MIN_PASSWORD} to {MAX_PASSWORD} characters.",
         ),
     ],
+    offline: Annotated[
+        bool,
+        typer.Option(
+            "--offline",
+            help="The station is not connected: change only the stored password. The station "
+            "keeps its old one until it is given the new one by other means.",
+        ),
+    ] = False,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
     database_url: DatabaseUrlOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Replace a station's password (takes effect at its next connection)."""
+    """Change a station's Basic auth password, through the station itself (A01).
+
+    A connected station is sent SetVariables SecurityCtrlr.BasicAuthPassword. The stored
+    password changes only when the station answers Accepted (or logs in with the new one);
+    until then both passwords are accepted. A station that is not connected is refused unless
+    --offline is given.
+    """
     check_password(password)
+    url = resolve_url(database_url, data_dir)
+    typer.echo(run(_rotate(url, station_id, password, offline, timeout)))
 
-    async def go(db: asyncpg.Pool) -> None:
-        try:
-            await store_set_password(db, station_id, password)
-        except StationNotFound:
-            raise not_found(f"unknown station {station_id!r}") from None
 
-    with_store(database_url, data_dir, go)
-    typer.echo(f"password of station {station_id} changed")
+async def _rotate(url: str, station_id: str, password: str, offline: bool, timeout: float) -> str:
+    """Change the password as ``set-password`` promises; returns the line to print."""
+    async with open_store(url) as db:
+        if await get_station_credentials(db, station_id) is None:
+            raise not_found(f"unknown station {station_id!r}")
+        online = await station_online(db, station_id)
+        if offline:
+            if online:
+                raise usage(f"--offline: station {station_id!r} is connected; leave out "
+                            "--offline to give it the new password through its connection")
+            try:
+                await store_set_password(db, station_id, password)
+            except StationNotFound:
+                raise not_found(f"unknown station {station_id!r}") from None
+            return (f"stored password of station {station_id} changed; the station must be "
+                    "given the new password by other means before it can log in again")
+        if not online:
+            raise CliError(
+                f"station {station_id!r} is not connected, so it cannot be given the new "
+                "password; use --offline to change only the stored password",
+                ExitCode.OFFLINE,
+            )
+        hashed = await asyncio.get_running_loop().run_in_executor(None, hash_password, password)
+        await rotation.begin_password_change(db, station_id, hashed)
+        command_id = await submit_command(db, station_id, "SetVariables", {"setVariableData": [{
+            "component": {"name": "SecurityCtrlr"}, "variable": {"name": "BasicAuthPassword"},
+            "attributeValue": password}]})
+    try:
+        result = await wait_for_command(url, command_id, timeout)
+    finally:
+        async with open_store(url) as db:
+            await rotation.redact_command_secrets(db, command_id)
+    async with open_store(url) as db:
+        return await _conclude(db, station_id, hashed, result)
+
+
+async def _conclude(db: asyncpg.Pool, station_id: str, hashed: str, result: CommandResult) -> str:
+    status = None
+    if result.status == "answered":
+        results = (result.response or {}).get("setVariableResult") or [{}]
+        status = results[0].get("attributeStatus")
+    if status == "Accepted":
+        # TC_A_09: the station took the new password; the old one stops working now.
+        await rotation.accept_password_change(db, station_id, hashed)
+        return f"password of station {station_id} changed (the station accepted it)"
+    if status == "RebootRequired":
+        return (f"station {station_id} takes the new password at its next reboot; until it "
+                "logs in with it, both passwords are accepted")
+    if result.status == "timeout":
+        raise CliError(
+            f"station {station_id!r} did not answer within the timeout; until it logs in with "
+            "the new password (or set-password runs again), both passwords are accepted",
+            ExitCode.TIMEOUT,
+        )
+    # TC_A_10: refused, or never delivered: the old password stays the only one.
+    await rotation.cancel_password_change(db, station_id, hashed)
+    if status is not None:
+        reason = f"answered {status}"
+        code = ExitCode.CALL_ERROR
+    elif result.status == "error":
+        reason = f"answered {result.error_code}: {result.error_description or ''}".rstrip(": ")
+        code = ExitCode.CALL_ERROR
+    else:
+        reason = f"could not be reached ({result.status})"
+        code = ExitCode.OFFLINE
+    raise CliError(f"station {station_id!r} {reason}; its password is unchanged", code)
 
 
 @app.command("import")

@@ -102,10 +102,14 @@ def test_remove(csms: Invoke) -> None:
     assert_error(csms("stations", "remove", "CP-1"), 3, "unknown station")
 
 
-def test_set_password_replaces_the_hash(csms: Invoke, database_url: str) -> None:
+def test_set_password_offline_replaces_the_hash(csms: Invoke, database_url: str) -> None:
     assert_ok(csms("stations", "add", "CP-1", "--password", PASSWORD))
     new = "another-password-1234"
-    assert_ok(csms("stations", "set-password", "CP-1", "--password", new))
+    # An offline station cannot be told: the stored hash changes only when asked explicitly.
+    assert_error(csms("stations", "set-password", "CP-1", "--password", new), 4, "--offline")
+    creds = with_db(database_url, lambda db: get_station_credentials(db, "CP-1"))
+    assert verify_password(PASSWORD, creds.password_hash)
+    assert_ok(csms("stations", "set-password", "CP-1", "--password", new, "--offline"))
     creds = with_db(database_url, lambda db: get_station_credentials(db, "CP-1"))
     assert verify_password(new, creds.password_hash)
     assert not verify_password(PASSWORD, creds.password_hash)
