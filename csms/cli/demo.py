@@ -54,8 +54,7 @@ async def _demo(url: str, count: int, port: int, ocpp: str, discharge_w: float,
                 duration: float | None) -> None:
     from csms.config import ServerConfig
     from csms.server import CentralSystem
-    from csms.smartcharging.builders import discharge_profile, set_charging_profile
-    from csms.store import commands, metering, stations, transactions
+    from csms.store import metering, stations, transactions
     from simulators.fleet import Fleet, FleetOptions, build_configs, station_ids
     from simulators.scenario import Scenario
 
@@ -92,9 +91,8 @@ async def _demo(url: str, count: int, port: int, ocpp: str, discharge_w: float,
                 await asyncio.wait_for(stop.wait(), 5)
             active = {sid: await transactions.active_transaction_ids(pool, sid) for sid in ids}
             if not discharged and all(active.values()):
-                discharged = await _dispatch(pool, url, ids[: max(1, count // 2)], active,
-                                             ocpp, discharge_w, discharge_profile,
-                                             set_charging_profile, commands)
+                discharged = await _dispatch(pool, url, ids[: max(1, count // 2)], ocpp,
+                                             discharge_w)
             since = datetime.now(UTC) - timedelta(seconds=6)
             rows = await metering.meter_values(pool, since=since, measurands=[
                 "Power.Active.Export", "Power.Active.Import"])
@@ -115,21 +113,19 @@ async def _demo(url: str, count: int, port: int, ocpp: str, discharge_w: float,
                "csms meter-values export --station " + ids[0])
 
 
-async def _dispatch(pool: Any, url: str, targets: list[str], active: dict[str, list[str]],
-                    ocpp: str, power_w: float, discharge_profile: Any,
-                    set_charging_profile: Any, commands: Any) -> list[str]:
+async def _dispatch(pool: Any, url: str, targets: list[str], ocpp: str,
+                    power_w: float) -> list[str]:
+    from csms.blocks.smartcharging import discharge
+
     now = datetime.now(UTC)
     accepted = []
-    for number, station_id in enumerate(targets, start=1):
-        profile = discharge_profile(ocpp, evse_id=1, transaction_id=active[station_id][0],
-                                    power_w=power_w, start=now, end=now + timedelta(hours=1),
-                                    profile_id=9000 + number)
-        command_id = await commands.submit_command(pool, station_id, "SetChargingProfile",
-                                                   set_charging_profile(1, profile))
-        result = await commands.wait_for_command(url, command_id, 15)
-        status = (result.response or {}).get("status", result.status)
-        if status == "Accepted":
+    for station_id in targets:
+        result = await discharge(pool, url, station_id, 1, power_w, now,
+                                 now + timedelta(hours=1), timeout=15)
+        if result.accepted:
             accepted.append(station_id)
+        else:
+            typer.echo(f"{station_id}: discharge refused: {result.status} {result.reason}")
     typer.echo(f"asked {len(targets)} stations to discharge {power_w / 1000:g} kW each "
                f"(SetChargingProfile, OCPP {ocpp}): {len(accepted)} accepted")
     return accepted
