@@ -14,6 +14,7 @@ from csms.cli import certs, meter_values, station_commands, stations, tokens, tr
 from csms.cli.base import CsmsGroup
 from csms.cli.calls import call
 from csms.cli.demo import demo
+from csms.cli.profiles import app as profiles_app
 from csms.cli.serve import serve
 
 app = typer.Typer(
@@ -30,6 +31,7 @@ app.add_typer(transactions.app, name="transactions", rich_help_panel="Data")
 app.add_typer(meter_values.app, name="meter-values", rich_help_panel="Data")
 app.command("call", rich_help_panel=station_commands.PANEL)(call)
 station_commands.register(app)
+app.add_typer(profiles_app, name="profiles", rich_help_panel=station_commands.PANEL)
 app.add_typer(certs.app, name="certs", rich_help_panel="Server")
 
 app.command("serve", rich_help_panel="Server")(serve)

@@ -1,0 +1,284 @@
+"""``csms profiles``: set, clear, list and compose a station's charging profiles.
+
+Thin over :mod:`csms.blocks.smartcharging`: every request is checked (K01 rules, the station's
+device-model limits, the profiles the CSMS believes installed) before it is sent, and a refused
+one fails with one line naming the rule, exit status 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import asyncpg
+import typer
+
+from csms.blocks import smartcharging as sc
+from csms.cli.base import (
+    DatabaseUrlOption,
+    DataDirOption,
+    JsonOption,
+    open_store,
+    resolve_url,
+    run,
+)
+from csms.cli.calls import DEFAULT_TIMEOUT, TimeoutOption
+from csms.cli.errors import CliError, ExitCode, usage
+from csms.cli.output import print_json, print_table
+from csms.cli.times import parse_time
+from csms.smartcharging import CompositeSchedule, InstalledProfiles
+
+T = TypeVar("T")
+MAX_INT = 2**31 - 1
+PURPOSES = ("TxProfile", "TxDefaultProfile", "ChargingStationMaxProfile")
+CLEAR_PURPOSES = (*PURPOSES, "PriorityCharging", "LocalGeneration")
+
+app = typer.Typer(help="Set, clear, list and compose charging profiles.", no_args_is_help=True)
+
+StationId = Annotated[str, typer.Argument(metavar="ID", help="The station's identity.")]
+EvseRequired = Annotated[int, typer.Option("--evse", min=0, max=MAX_INT, help="EVSE id.")]
+EvseFilter = Annotated[int | None, typer.Option("--evse", min=0, max=MAX_INT,
+                                                help="Only this EVSE.")]
+StackOption = Annotated[int | None, typer.Option("--stack-level", min=0, max=MAX_INT,
+                                                 help="Stack level.", show_default=False)]
+
+#: How each result status ends the command (Accepted: success).
+_EXIT = {"Invalid": ExitCode.USAGE, "UnknownStation": ExitCode.NOT_FOUND,
+         "Offline": ExitCode.OFFLINE, "Timeout": ExitCode.TIMEOUT,
+         "Expired": ExitCode.EXPIRED}
+
+
+def _with_store(database_url: str | None, data_dir: Path | None,
+                fn: Callable[[asyncpg.Pool, str], Awaitable[T]]) -> T:
+    url = resolve_url(database_url, data_dir)
+
+    async def go() -> T:
+        async with open_store(url) as pool:
+            return await fn(pool, url)
+
+    return run(go())
+
+
+def _fail(status: str, reason: str | None) -> CliError:
+    """CALLERROR and a station's Rejected share CALL_ERROR: the station said no."""
+    code = _EXIT.get(status, ExitCode.CALL_ERROR)
+    label = "rejected by the station" if status == "Rejected" else status
+    return CliError(f"{label}: {reason or 'no reason given'}", code)
+
+
+def _time(option: str, text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        return parse_time(text)
+    except ValueError as exc:
+        raise usage(f"{option}: {exc}") from None
+
+
+def _finish(result: sc.ProfileResult, json_out: bool) -> None:
+    if json_out:
+        print_json(result)
+    if not result.accepted:
+        raise _fail(result.status, result.reason)
+    if not json_out:
+        typer.echo(f"{result.status}: profile {result.profile_id}")
+
+
+@app.command("set")
+def set_profile(
+    station_id: StationId,
+    evse: EvseRequired,
+    charge_kw: Annotated[float | None, typer.Option(
+        "--charge-kw", min=0, max=1_000_000, help="Charge at most this many kW (0 pauses).",
+        show_default=False)] = None,
+    discharge_kw: Annotated[float | None, typer.Option(
+        "--discharge-kw", min=0, max=1_000_000, help="Discharge this many kW.",
+        show_default=False)] = None,
+    start: Annotated[str | None, typer.Option(
+        "--from", metavar="TIME", help="Start (ISO 8601, now, +10m; default now).",
+        show_default=False)] = None,
+    until: Annotated[str | None, typer.Option(
+        "--until", metavar="TIME", help="End (default: open-ended).", show_default=False)] = None,
+    purpose: Annotated[str, typer.Option(
+        "--purpose", metavar="|".join(PURPOSES), help="Profile purpose.")] = "TxProfile",
+    stack_level: StackOption = None,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
+    json_out: JsonOption = False,
+    database_url: DatabaseUrlOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Send a charge or discharge profile (SetChargingProfile) in the station's dialect."""
+    if (charge_kw is None) == (discharge_kw is None):
+        raise usage("--charge-kw / --discharge-kw: give exactly one")
+    if purpose not in PURPOSES:
+        raise usage(f"--purpose: {purpose!r} is not one of {', '.join(PURPOSES)}")
+    if discharge_kw is not None and discharge_kw <= 0:
+        raise usage("--discharge-kw: must be more than 0")
+    begin = _time("--from", start) or datetime.now().astimezone()
+    end = _time("--until", until)
+    if end is not None and end <= begin:
+        raise usage("--until: must be later than --from")
+    level = sc.DISPATCH_STACK_LEVEL if stack_level is None else stack_level
+    fn = sc.discharge if discharge_kw is not None else sc.charge
+    watts = (discharge_kw if discharge_kw is not None else charge_kw or 0.0) * 1000.0
+
+    async def go(pool: asyncpg.Pool, url: str) -> sc.ProfileResult:
+        return await fn(pool, url, station_id, evse, watts, begin, end, stack_level=level,
+                        purpose=purpose, timeout=timeout)
+
+    _finish(_with_store(database_url, data_dir, go), json_out)
+
+
+@app.command("clear")
+def clear(
+    station_id: StationId,
+    profile_id: Annotated[int | None, typer.Option(
+        "--profile-id", min=0, max=MAX_INT, help="Clear only this profile.",
+        show_default=False)] = None,
+    evse: EvseFilter = None,
+    purpose: Annotated[str | None, typer.Option(
+        "--purpose", metavar="PURPOSE", help="Only profiles of this purpose.",
+        show_default=False)] = None,
+    stack_level: StackOption = None,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
+    json_out: JsonOption = False,
+    database_url: DatabaseUrlOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Clear profiles (ClearChargingProfile): one by id, or all matching the criteria."""
+    if purpose is not None and purpose not in CLEAR_PURPOSES:
+        raise usage(f"--purpose: {purpose!r} is not one of {', '.join(CLEAR_PURPOSES)}")
+
+    async def go(pool: asyncpg.Pool, url: str) -> sc.ProfileResult:
+        return await sc.clear_profiles(pool, url, station_id, profile_id=profile_id,
+                                       evse_id=evse, purpose=purpose,
+                                       stack_level=stack_level, timeout=timeout)
+
+    result = _with_store(database_url, data_dir, go)
+    if json_out:
+        print_json(result)
+    if result.status not in ("Accepted", "Unknown"):
+        raise _fail(result.status, result.reason)
+    if not json_out:
+        typer.echo("Accepted" if result.accepted else "Unknown: no matching profile")
+
+
+def _rows(profiles: InstalledProfiles) -> list[dict[str, Any]]:
+    rows = []
+    for entry in profiles:
+        p = entry.profile
+        first = p.schedule.periods[0]
+        rows.append({"id": p.id, "evse": entry.evse_id, "purpose": p.purpose,
+                     "stack": p.stack_level, "kind": p.kind, "source": entry.source,
+                     "transaction": p.transaction_id, "start": p.schedule.start_schedule,
+                     "duration": p.schedule.duration, "unit": p.schedule.charging_rate_unit,
+                     "first_limit": first.limit, "setpoint": first.setpoint})
+    return rows
+
+
+_COLUMNS = ["id", "evse", "purpose", "stack", "kind", "source", "transaction", "start",
+            "duration", "unit", "first_limit", "setpoint"]
+
+
+@app.command("list")
+def list_profiles(
+    station_id: StationId,
+    evse: EvseFilter = None,
+    reconcile: Annotated[bool, typer.Option(
+        "--reconcile", help="Adopt what the station reports as the CSMS's record.")] = False,
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
+    json_out: JsonOption = False,
+    database_url: DatabaseUrlOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Show what the CSMS believes is installed and what the station reports, and differences.
+
+    The station is asked with GetChargingProfiles; --reconcile makes its answer the record.
+    """
+    if reconcile and evse is not None:
+        raise usage("--reconcile: reconciles the whole station; leave out --evse")
+
+    async def go(pool: asyncpg.Pool, url: str) -> sc.ProfilesReport:
+        return await sc.station_profiles(pool, url, station_id, evse_id=evse,
+                                         reconcile=reconcile, timeout=timeout)
+
+    report = _with_store(database_url, data_dir, go)
+    if report.status == "UnknownStation":
+        raise _fail(report.status, report.reason)
+    if json_out:
+        print_json({"status": report.status, "reason": report.reason,
+                    "believed": _rows(report.believed),
+                    "reported": None if report.reported is None else _rows(report.reported),
+                    "differences": [str(d) for d in report.differences],
+                    "reconciled": report.reconciled})
+    else:
+        typer.echo("Believed installed:")
+        print_table(_rows(report.believed), _COLUMNS, empty="(none)")
+        typer.echo("Reported by the station:")
+        if report.reported is None:
+            typer.echo(f"(not available: {report.status}: {report.reason})")
+        else:
+            print_table(_rows(report.reported), _COLUMNS, empty="(none)")
+            for difference in report.differences:
+                typer.echo(f"differs: {difference}")
+            if report.reconciled:
+                typer.echo("reconciled: the record now holds what the station reported")
+    if report.reported is None:
+        raise _fail(report.status, report.reason)
+
+
+def _periods(schedule: CompositeSchedule | None) -> list[dict[str, Any]]:
+    if schedule is None:
+        return []
+    return [{"start": schedule.schedule_start + timedelta(seconds=p.start_period),
+             "offset_s": p.start_period, "limit": p.limit, "setpoint": p.setpoint,
+             "discharge_limit": p.discharge_limit, "mode": p.operation_mode}
+            for p in schedule.periods]
+
+
+@app.command("composite")
+def composite(
+    station_id: StationId,
+    evse: EvseRequired,
+    duration: Annotated[int, typer.Option("--duration", min=1, max=MAX_INT,
+                                          help="Seconds to cover.")],
+    unit: Annotated[str, typer.Option("--unit", metavar="W|A", help="Rate unit.")] = "W",
+    timeout: TimeoutOption = DEFAULT_TIMEOUT,
+    json_out: JsonOption = False,
+    database_url: DatabaseUrlOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Show the station's composite schedule next to the one the CSMS expects.
+
+    The station is asked with GetCompositeSchedule; the expected schedule is computed from the
+    profiles the CSMS believes installed.
+    """
+    if unit not in ("W", "A"):
+        raise usage(f"--unit: {unit!r} is not W or A")
+
+    async def go(pool: asyncpg.Pool, url: str) -> sc.CompositeComparison:
+        return await sc.compare_composite(pool, url, station_id, evse, duration,
+                                          rate_unit=unit, timeout=timeout)
+
+    result = _with_store(database_url, data_dir, go)
+    if result.status == "UnknownStation":
+        raise _fail(result.status, result.reason)
+    columns = ["start", "offset_s", "limit", "setpoint", "discharge_limit", "mode"]
+    if json_out:
+        print_json({"status": result.status, "reason": result.reason,
+                    "expected": _periods(result.expected), "reported": _periods(result.reported),
+                    "differences": result.differences})
+    else:
+        typer.echo("Expected:")
+        print_table(_periods(result.expected), columns, empty="(nothing expected)")
+        typer.echo("Reported by the station:")
+        if result.reported is None:
+            typer.echo(f"(not available: {result.status}: {result.reason})")
+        else:
+            print_table(_periods(result.reported), columns, empty="(none)")
+            for difference in result.differences:
+                typer.echo(f"differs: {difference}")
+    if result.reported is None:
+        raise _fail(result.status, result.reason)
