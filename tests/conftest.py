@@ -18,7 +18,12 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from csms.logging import configure_logging
 from csms.store.embedded import start_embedded
+
+# Every frame at debug level would flood the captured output and slow the suite; tests that
+# look at log lines configure what they need themselves.
+configure_logging("info")
 
 
 def _with_database(url: str, name: str) -> str:
