@@ -21,6 +21,7 @@ import asyncpg
 import structlog
 from websockets.exceptions import ConnectionClosed
 
+from csms.blocks.responses import record_response
 from csms.ocppj import CallError, CallTimeout, OCPPError
 from csms.store import commands, rotation
 
@@ -148,6 +149,8 @@ class Node:
                                           error_code="ConnectionClosed",
                                           error_description="the station disconnected")
         else:
+            await record_response(self.pool, command.station_id, command.action,
+                                  command.payload, response)
             await commands.finish_command(self.pool, command.id, "answered", response=response)
             clog.info("command_answered")
             return
