@@ -323,14 +323,17 @@ class CentralSystem:
         if matches:
             return None
         # A01: during a rotation the station may already use the new password; logging in
-        # with it proves the station has it, so the new one becomes current.
-        pending = await rotation.pending_password_hash(self.pool, identity)
-        if pending and await loop.run_in_executor(
-            None, functools.partial(verify_password, password, pending)
-        ):
-            await rotation.accept_password_change(self.pool, identity, pending)
-            self.log.info("password_rotated", station_id=identity, by="login")
-            return None
+        # with it proves the station has it, so the new one becomes current. Both hashes are
+        # read again together: the rotation may have completed since the first read.
+        current, pending = await rotation.password_hashes(self.pool, identity)
+        for candidate in (pending, current):
+            if candidate and candidate != known.password_hash and await loop.run_in_executor(
+                None, functools.partial(verify_password, password, candidate)
+            ):
+                if candidate == pending:
+                    await rotation.accept_password_change(self.pool, identity, pending)
+                    self.log.info("password_rotated", station_id=identity, by="login")
+                return None
         return "wrong_password"
 
     async def _auto_register(

@@ -30,11 +30,15 @@ async def begin_password_change(db: Db, station_id: str, password_hash: str) -> 
         raise StationNotFound(station_id)
 
 
-async def pending_password_hash(db: Db, station_id: str) -> str | None:
-    """The hash of the password being rotated to, or None when no rotation is under way."""
-    return await db.fetchval(
-        "SELECT pending_password_hash FROM stations WHERE id = $1", station_id
+async def password_hashes(db: Db, station_id: str) -> tuple[str | None, str | None]:
+    """``(current hash, pending hash)`` of a station, read together; (None, None) if unknown.
+
+    The pending hash is None when no rotation is under way.
+    """
+    row = await db.fetchrow(
+        "SELECT password_hash, pending_password_hash FROM stations WHERE id = $1", station_id
     )
+    return (row[0], row[1]) if row is not None else (None, None)
 
 
 async def accept_password_change(db: Db, station_id: str, password_hash: str) -> bool:

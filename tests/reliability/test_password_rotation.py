@@ -65,7 +65,7 @@ async def _credentials(node: CentralSystem, identity: str) -> tuple[bool, bool, 
     assert node.pool is not None
     known = await stations.get_station_credentials(node.pool, identity)
     assert known is not None and known.password_hash is not None
-    pending = await rotation.pending_password_hash(node.pool, identity)
+    _, pending = await rotation.password_hashes(node.pool, identity)
     return (verify_password(OLD, known.password_hash), verify_password(NEW, known.password_hash),
             pending)
 
