@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from csms.store import charging, reports
+from csms.blocks import smartcharging as sc
+from csms.store import charging, commands, reports
 from tests.blocks.conftest import STATION
 
 SCHEDULE = {"id": 1, "chargingRateUnit": "W",
@@ -75,3 +76,87 @@ async def test_priority_charging_notification_is_kept(pool: asyncpg.Pool, call21
     await call21("NotifyPriorityCharging", {"transactionId": "TX-1", "activated": True})
     [kept] = await reports.list_notifications(pool, STATION, "NotifyPriorityCharging")
     assert kept["payload"] == {"transactionId": "TX-1", "activated": True}
+
+
+# -- the installed-profile record --------------------------------------------------------
+
+
+def _tx_profile(profile_id: int, stack_level: int = 0, tx: str = "TX-1") -> dict:
+    return {"id": profile_id, "stackLevel": stack_level, "chargingProfilePurpose": "TxProfile",
+            "chargingProfileKind": "Relative", "transactionId": tx,
+            "chargingSchedule": [SCHEDULE]}
+
+
+async def _answered(pool: asyncpg.Pool, profile: dict, status: str, response: dict | None):
+    command_id = await commands.submit_command(pool, STATION, "SetChargingProfile",
+                                               {"evseId": 1, "chargingProfile": profile})
+    await charging.record_pending_profile(pool, command_id, STATION, 1, "2.0.1", profile)
+    await commands.finish_command(pool, command_id, status, response=response)
+
+
+async def test_only_a_profile_answered_accepted_is_recorded_installed(pool: asyncpg.Pool):
+    await _answered(pool, _tx_profile(1), "answered", {"status": "Accepted"})
+    await _answered(pool, _tx_profile(2, 1), "answered", {"status": "Rejected"})
+    await _answered(pool, _tx_profile(3, 2), "error", None)
+    unanswered = await commands.submit_command(pool, STATION, "SetChargingProfile", {})
+    await charging.record_pending_profile(pool, unanswered, STATION, 1, "2.0.1", _tx_profile(4))
+    believed = await sc.believed_profiles(pool, STATION)
+    assert [e.profile.id for e in believed] == [1]
+    # The unanswered one stays pending and is installed when its late answer arrives.
+    await commands.finish_command(pool, unanswered, "answered", response={"status": "Accepted"})
+    assert [e.profile.id for e in await sc.believed_profiles(pool, STATION)] == [1, 4]
+
+
+async def test_reported_profiles_are_recorded_as_installed(pool: asyncpg.Pool, call, version):
+    await charging.record_installed(pool, STATION, 1, version, _tx_profile(100, 3))
+    replacement = {**_tx_profile(100, 4), "chargingProfileKind": "Relative"}
+    await call("ReportChargingProfiles", {"requestId": 9, "chargingLimitSource": "EMS",
+                                          "evseId": 2, "chargingProfile": [replacement]})
+    [row] = await charging.installed_profiles(pool, STATION)
+    assert (row.profile_id, row.evse_id, row.source, row.origin) == (100, 2, "EMS", "report")
+    assert row.profile["stackLevel"] == 4
+
+
+async def test_open_charging_limits_count_as_external_constraints(pool: asyncpg.Pool, call):
+    limited = {**SCHEDULE, "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 4000.0}]}
+    await call("NotifyChargingLimit", {"evseId": 1, "chargingLimit": {
+        "chargingLimitSource": "SO"}, "chargingSchedule": [limited]})
+    [entry] = await sc.believed_profiles(pool, STATION)
+    assert entry.profile.purpose == "ChargingStationExternalConstraints" and entry.profile.id < 0
+    assert (entry.evse_id, entry.source) == (1, "SO")
+    await call("ClearedChargingLimit", {"chargingLimitSource": "SO"})
+    assert len(await sc.believed_profiles(pool, STATION)) == 0
+
+
+async def test_tx_profiles_of_ended_transactions_are_forgotten(pool: asyncpg.Pool, call):
+    event = {"eventType": "Started", "timestamp": "2026-06-01T16:00:00Z",
+             "triggerReason": "CablePluggedIn", "seqNo": 0,
+             "transactionInfo": {"transactionId": "TX-1"}, "evse": {"id": 1, "connectorId": 1}}
+    await call("TransactionEvent", event)
+    await charging.record_installed(pool, STATION, 1, "2.0.1", _tx_profile(7))
+    assert await charging.active_transaction(pool, STATION, 1) == (
+        "TX-1", datetime(2026, 6, 1, 16, tzinfo=UTC))
+    assert len(await sc.believed_profiles(pool, STATION)) == 1
+    await call("TransactionEvent", {**event, "eventType": "Ended", "seqNo": 1,
+                                    "triggerReason": "EVDeparted"})
+    assert len(await sc.believed_profiles(pool, STATION)) == 0
+
+
+async def test_clearing_keeps_external_constraints(pool: asyncpg.Pool):
+    external = {**_tx_profile(8), "chargingProfilePurpose": "ChargingStationExternalConstraints"}
+    del external["transactionId"]
+    await charging.record_installed(pool, STATION, 0, "2.0.1", external, source="EMS")
+    await charging.record_installed(pool, STATION, 1, "2.0.1", _tx_profile(9))
+    assert await charging.remove_installed(pool, STATION) == 1
+    assert [r.profile_id for r in await charging.installed_profiles(pool, STATION)] == [8]
+
+
+async def test_profile_calls_to_unknown_or_offline_stations_send_nothing(
+    pool: asyncpg.Pool, migrated_url: str
+):
+    now = datetime.now(UTC)
+    unknown = await sc.discharge(pool, migrated_url, "NOPE", 1, 5000, now, None)
+    assert (unknown.accepted, unknown.status) == (False, "UnknownStation")
+    never = await sc.clear_profiles(pool, migrated_url, STATION)
+    assert never.status == "Offline"
+    assert await pool.fetchval("SELECT count(*) FROM commands") == 0

@@ -85,8 +85,11 @@ async def test_invalid_profile_is_refused_before_sending_naming_the_rule(
     result = await sc.send_profile(csms.pool, _url(csms), sim.id, 1, profile)
     assert (result.accepted, result.status, result.payload) == (False, "Invalid", None)
     assert "K01.FR.31" in result.reason
-    assert await _commands(csms, sim.id) == []
-    assert len(await sc.believed_profiles(csms.pool, sim.id)) == 0
+    sent = await csms.pool.fetch("SELECT 1 FROM commands WHERE station_id = $1"
+                                 " AND payload->'chargingProfile'->>'id' = '7'", sim.id)
+    assert sent == []
+    assert sim.station.profiles.installed.get(7) is None
+    assert (await sc.believed_profiles(csms.pool, sim.id)).get(7) is None
 
 
 async def test_discharge_without_a_transaction_is_refused(
