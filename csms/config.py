@@ -27,6 +27,11 @@ class ServerConfig:
     #: websocket ping interval and timeout (seconds): a half-open socket is found within both.
     ping_interval: float | None = 30.0
     ping_timeout: float | None = 30.0
+    #: Seconds to wait for a station's closing handshake (after a ping timeout, a takeover or
+    #: at shutdown) before the TCP connection is dropped.
+    close_timeout: float = 10.0
+    #: At shutdown, seconds to let messages being handled finish before sockets close.
+    shutdown_grace: float = 10.0
     #: How many stations may be connected to this node at once.
     max_connections: int = 20000
     #: Failed logins allowed per address and per identity within the window (then HTTP 429).
