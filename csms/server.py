@@ -166,6 +166,8 @@ class CentralSystem:
         )
         self._handlers = {v: handlers_for(v) for v in SUBPROTOCOLS.values()}
         self._closing: set[asyncio.Task[Any]] = set()
+        self._in_flight = 0
+        self._idle = asyncio.Event()
         self._auth_failures = FailureLimiter(config.max_auth_failures, config.auth_failure_window)
         self.log = log.bind(node_id=config.node_id)
 
@@ -200,6 +202,7 @@ class CentralSystem:
             open_timeout=self.config.handshake_timeout,
             ping_interval=self.config.ping_interval,
             ping_timeout=self.config.ping_timeout,
+            close_timeout=self.config.close_timeout,
             server_header=None,
             ssl=self._tls_context(),
         )
@@ -216,8 +219,11 @@ class CentralSystem:
                               self.config.tls_client_ca)
 
     async def stop(self) -> None:
-        """Stop accepting, close every station socket (1001), and record the node's stop."""
+        """Stop accepting, let the messages being handled finish and their answers go out,
+        close every station socket (1001, going away), and record the node's stop."""
         if self._server is not None:
+            self._server.server.close()  # no new connections from here on
+            await self._drain()
             self._server.close()
             await self._server.wait_closed()
         if self.node is not None:
@@ -227,6 +233,28 @@ class CentralSystem:
         if self.pool is not None:
             await self.pool.close()
         self.log.info("stopped")
+
+    async def _drain(self) -> None:
+        """Wait until no station message is being handled (at most ``shutdown_grace`` s)."""
+        try:
+            async with asyncio.timeout(self.config.shutdown_grace):
+                while self._in_flight:  # the next queued message may start at once
+                    await self._idle.wait()
+        except TimeoutError:
+            self.log.warning("shutdown_grace_exceeded", in_flight=self._in_flight)
+
+    def _tracked(self, handler: Handler) -> Handler:
+        """``handler``, counted while it runs so that a shutdown can wait for it."""
+        async def tracked(payload: dict[str, Any]) -> dict[str, Any] | None:
+            self._in_flight += 1
+            self._idle.clear()
+            try:
+                return await handler(payload)
+            finally:
+                self._in_flight -= 1
+                if not self._in_flight:
+                    self._idle.set()
+        return tracked
 
     async def run_until_signalled(self) -> None:
         """Start, serve until SIGINT or SIGTERM, then stop cleanly."""
@@ -380,7 +408,8 @@ class CentralSystem:
             station_id=identity, version=version, pool=self.pool, config=self._block_config,
             log=slog, node_id=self.config.node_id,
         )
-        handlers = {action: session.gate.guard(action, functools.partial(fn, context))
+        handlers = {action: self._tracked(session.gate.guard(action,
+                                                             functools.partial(fn, context)))
                     for action, fn in self._handlers[version].items()}
         session.rpc = RpcConnection(websocket, version, handlers,
                                     call_timeout=self.config.call_timeout, log=slog)
