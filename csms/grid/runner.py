@@ -19,7 +19,7 @@ from typing import Any
 import asyncpg
 import structlog
 
-from csms.grid.calls import DISPATCH_PROFILE_BASE, DISPATCH_STACK_LEVEL, CallSender
+from csms.grid.calls import DISPATCH_STACK_LEVEL, CallSender, dispatch_profile_id
 from csms.grid.control import LoopSettings, LoopState, Observation, StepOutcome, control_step
 from csms.grid.fleet import load_fleet
 from csms.grid.forecast import capability
@@ -31,7 +31,6 @@ from csms.store.grid import fleet as fleet_store
 #: Reasons that keep an EV out of an event from its start.
 EXCLUDING = frozenset({"opted out", "leaves before the event ends",
                        "needs its charge for departure"})
-NEED_PROFILE_BASE = DISPATCH_PROFILE_BASE + 1000
 
 
 def utcnow() -> datetime:
@@ -129,7 +128,7 @@ class EventRunner:
         seconds = self.program.event_meter_interval_s
         results = await asyncio.gather(*(self.sender.set_meter_interval(
             s, seconds, self.call_timeout) for s in stations))
-        await fleet_store.save_event_evs(self.pool, self.event.id, [
+        await fleet_store.update_event_evs(self.pool, self.event.id, [
             {"station_id": m.station_id, "evse_id": m.evse_id,
              "meter_interval_restore": results[stations.index(m.station_id)][2]}
             for m in self.members.values()])
@@ -233,7 +232,7 @@ class EventRunner:
             shortfall_kw=a.shortfall_kw, correction_kw=self.state.correction_kw,
             setpoints=dict(self.state.setpoints), set_aside=outcome.set_aside)
         aside = {**self.state.uncontrolled, **self.state.gone}
-        await fleet_store.save_event_evs(self.pool, self.event.id, [
+        await fleet_store.update_event_evs(self.pool, self.event.id, [
             {"station_id": m.station_id, "evse_id": m.evse_id,
              "state": "set_aside" if m.key in aside else "in", "reason": aside.get(m.key),
              "setpoint_kw": self.state.setpoints.get(m.key)} for m in self.members.values()])
@@ -258,7 +257,7 @@ class EventRunner:
                                for s, v in restores.items()))
         evs, _ = await self._observe(now)
         await asyncio.gather(*(self._charge_for_departure(ev, now) for ev in evs.values()))
-        await fleet_store.save_event_evs(self.pool, self.event.id, [
+        await fleet_store.update_event_evs(self.pool, self.event.id, [
             {"station_id": m.station_id, "evse_id": m.evse_id, "finished": True,
              "setpoint_kw": 0.0} for m in members])
         await store.mark_finished(self.pool, self.event.id,
@@ -266,6 +265,8 @@ class EventRunner:
         self.log.info("grid.event_finished", cancelled=cancelled, steps=self.step_no)
 
     async def _charge_for_departure(self, ev: EV, now: datetime) -> None:
+        """K15: a TxProfile that meets the departure need, in the dispatch profile's place (one
+        TxProfile per stack level and transaction, K01.FR.39), so the next event replaces it."""
         if ev.departure is None or ev.departure_soc is None or ev.departure <= now:
             return
         missing = ev.departure_soc - ev.soc
@@ -277,7 +278,7 @@ class EventRunner:
                 ev.version, evse_id=ev.evse_id, transaction_id=ev.transaction_id,
                 energy_wh=energy_wh, departure=ev.departure,
                 max_power_w=ev.max_charge_kw * 1000.0, now=now,
-                profile_id=NEED_PROFILE_BASE + ev.evse_id, stack_level=DISPATCH_STACK_LEVEL)
+                profile_id=dispatch_profile_id(ev.evse_id), stack_level=DISPATCH_STACK_LEVEL)
         except (ProfileRuleError, ValueError) as exc:
             self.log.warning("grid.need_profile_failed", key=ev.key, error=str(exc))
             return

@@ -221,6 +221,20 @@ async def save_event_evs(db: Db, event_id: int, rows: Iterable[dict[str, Any]]) 
         [(event_id, *(r[c] for c in cols)) for r in rows])
 
 
+async def update_event_evs(db: Db, event_id: int, rows: Iterable[dict[str, Any]]) -> None:
+    """Change some columns of EVs already in an event (each dict has station_id, evse_id and
+    the columns to set, the same in every dict)."""
+    rows = list(rows)
+    if not rows:
+        return
+    cols = [c for c in EV_COLUMNS if c in rows[0] and c not in ("station_id", "evse_id")]
+    sets = ", ".join(f"{c} = ${i}" for i, c in enumerate(cols, start=4))
+    await db.executemany(
+        f"UPDATE grid_event_evs SET {sets}, updated_at = now()"
+        " WHERE event_id = $1 AND station_id = $2 AND evse_id = $3",
+        [(event_id, r["station_id"], r["evse_id"], *(r[c] for c in cols)) for r in rows])
+
+
 async def event_evs(db: Db, event_id: int) -> list[dict[str, Any]]:
     """The EVs of an event, by station."""
     rows = await db.fetch(f"SELECT {', '.join(EV_COLUMNS)} FROM grid_event_evs"
