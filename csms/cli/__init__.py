@@ -10,7 +10,18 @@ from __future__ import annotations
 
 import typer
 
-from csms.cli import certs, meter_values, station_commands, stations, tokens, transactions
+from csms.cli import (
+    certs,
+    drivers,
+    events,
+    fleet,
+    meter_values,
+    programs,
+    station_commands,
+    stations,
+    tokens,
+    transactions,
+)
 from csms.cli.base import CsmsGroup
 from csms.cli.calls import call
 from csms.cli.demo import demo
@@ -33,6 +44,10 @@ app.command("call", rich_help_panel=station_commands.PANEL)(call)
 station_commands.register(app)
 app.add_typer(profiles_app, name="profiles", rich_help_panel=station_commands.PANEL)
 app.add_typer(certs.app, name="certs", rich_help_panel="Server")
+app.add_typer(programs.app, name="programs", rich_help_panel="Grid")
+app.add_typer(events.app, name="events", rich_help_panel="Grid")
+app.add_typer(fleet.app, name="fleet", rich_help_panel="Grid")
+app.add_typer(drivers.app, name="drivers", rich_help_panel="Grid")
 
 app.command("serve", rich_help_panel="Server")(serve)
 app.command("demo", rich_help_panel="Server")(demo)

@@ -1,0 +1,98 @@
+"""``csms fleet``: what the plugged-in fleet can give (capacity forecast) and station groups."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import asyncpg
+import typer
+
+from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, with_store
+from csms.cli.errors import not_found, usage
+from csms.cli.output import print_fields, print_json, print_table
+from csms.cli.times import parse_time
+from csms.grid.forecast import FleetCapacity
+from csms.grid.model import GridInputError
+from csms.grid.service import forecast, program_or_default
+from csms.store.grid.events import add_to_group, list_groups
+
+app = typer.Typer(help="Fleet capacity forecast and station groups.", no_args_is_help=True)
+
+
+@app.command("capacity")
+def capacity(
+    start: Annotated[str, typer.Option("--from", metavar="T", help="Window start (now, +1h,"
+                                                                   " ISO 8601).")],
+    until: Annotated[str, typer.Option("--until", metavar="T", help="Window end.")],
+    program: Annotated[str | None, typer.Option(help="Program whose rules apply.")] = None,
+    group: Annotated[str | None, typer.Option(help="Only this station group.")] = None,
+    json_out: JsonOption = False,
+    database_url: DatabaseUrlOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """How many kW the EVs plugged in now can hold over the window, per EV and in total,
+    and the firm figure to nominate (total less a reserve)."""
+    try:
+        begin = parse_time(start)
+    except ValueError as exc:
+        raise usage(f"--from: {exc}") from None
+    try:
+        end = parse_time(until)
+    except ValueError as exc:
+        raise usage(f"--until: {exc}") from None
+    if end <= begin:
+        raise usage("--until: must be after --from")
+
+    async def go(db: asyncpg.Pool) -> FleetCapacity:
+        try:
+            chosen = await program_or_default(db, program)
+            return await forecast(db, chosen, begin, end, group)
+        except GridInputError as exc:
+            raise usage(str(exc)) from None
+        except LookupError as exc:
+            raise not_found(str(exc)) from None
+
+    cap = with_store(database_url, data_dir, go)
+    rows: list[dict[str, Any]] = [
+        {"ev": c.key, "soc": round(c.ev.soc * 100, 1), "keep_soc": round(c.keep_soc * 100, 1),
+         "departure": c.ev.departure, "kw": round(c.kw, 2), "kwh": round(c.energy_kwh, 2),
+         "note": c.reason} for c in cap.capabilities]
+    totals = {"from": begin, "until": end, "evs": len(rows), "eligible": cap.eligible,
+              "capacity_kw": round(cap.total_kw, 1), "reserve_kw": round(cap.reserve_kw, 1),
+              "firm_kw": round(cap.firm_kw, 1), "energy_kwh": round(cap.energy_kwh, 1)}
+    if json_out:
+        print_json(totals | {"by_ev": rows})
+        return
+    print_table(rows, ["ev", "soc", "keep_soc", "departure", "kw", "kwh", "note"],
+                empty="no EV is plugged in")
+    typer.echo("")
+    print_fields(totals)
+
+
+@app.command("group-add")
+def group_add(
+    group: Annotated[str, typer.Argument(help="Group name.")],
+    stations: Annotated[list[str], typer.Argument(metavar="STATION...", help="Station ids.")],
+    database_url: DatabaseUrlOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Put stations in a group (events can be limited to a group with --group)."""
+    if not 0 < len(group) <= 64:
+        raise usage("GROUP: must be 1 to 64 characters")
+    unknown = with_store(database_url, data_dir, lambda db: add_to_group(db, group, stations))
+    if unknown:
+        raise not_found(f"unknown station(s): {', '.join(unknown)} (the others were added)")
+    typer.echo(f"{len(stations)} station(s) in group {group}")
+
+
+@app.command("groups")
+def groups(json_out: JsonOption = False, database_url: DatabaseUrlOption = None,
+           data_dir: DataDirOption = None) -> None:
+    """List the station groups."""
+    found = with_store(database_url, data_dir, list_groups)
+    if json_out:
+        print_json(found)
+        return
+    print_table([{"group": g, "stations": len(s), "members": " ".join(s)}
+                 for g, s in found.items()], ["group", "stations", "members"],
+                empty="no groups")

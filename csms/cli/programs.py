@@ -1,0 +1,156 @@
+"""``csms programs``: demand-response programs (event windows, baseline, compensation)."""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import typer
+
+from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, with_store
+from csms.cli.errors import CliError, ExitCode, not_found, usage
+from csms.cli.output import print_fields, print_json, print_table
+from csms.cli.times import parse_duration
+from csms.grid.model import BASELINES, COMPENSATIONS, GridInputError, Program
+from csms.grid.rates import DSGS_2025_RATES, DSGS_RATE_SOURCE
+from csms.store.grid.events import ProgramExists, get_program, list_programs, save_program
+
+app = typer.Typer(help="Manage demand-response programs (grid event rules and pay).",
+                  no_args_is_help=True)
+
+_WINDOW = re.compile(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})")
+
+
+def parse_window(text: str) -> tuple[time, time]:
+    """``HH:MM-HH:MM`` as two times; ValueError for anything else."""
+    m = _WINDOW.fullmatch(text.strip())
+    if not m:
+        raise ValueError(f"{text!r} is not HH:MM-HH:MM (e.g. 16:00-21:00)")
+    h1, m1, h2, m2 = (int(g) for g in m.groups())
+    try:
+        start, end = time(h1, m1), time(h2, m2)
+    except ValueError as exc:
+        raise ValueError(f"{text!r}: {exc}") from None
+    if end <= start:
+        raise ValueError(f"{text!r}: the window must end after it starts")
+    return start, end
+
+
+def percent(value: float | None, option: str) -> float | None:
+    """A percentage option as a fraction."""
+    if value is None:
+        return None
+    if not 0 <= value <= 100:
+        raise usage(f"{option}: must be a percentage from 0 to 100, got {value}")
+    return value / 100.0
+
+
+@app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="Program name, e.g. CEC-DSGS.")],
+    baseline: Annotated[str, typer.Option(
+        help=f"Baseline method: {', '.join(BASELINES)}.")] = "zero",
+    baseline_percent: Annotated[float, typer.Option(
+        help="Prescriptive baseline, % of nameplate discharge kW.")] = 10.8,
+    compensation: Annotated[str, typer.Option(
+        help=f"{' or '.join(COMPENSATIONS)}: $ per exported kWh, or DSGS $/kW-month of "
+             "demonstrated capacity.")
+    ] = "per-kwh",
+    rate_per_kwh: Annotated[float, typer.Option(help="$ per net exported kWh.")] = 0.0,
+    driver_share: Annotated[float, typer.Option(help="Drivers' share of the pay, %.")] = 80.0,
+    floor: Annotated[float, typer.Option(help="Default SoC floor, %.")] = 20.0,
+    departure_soc: Annotated[float | None, typer.Option(
+        help="Default SoC wanted at departure, % (when neither EV nor driver says).")] = None,
+    control_interval: Annotated[str, typer.Option(
+        help="Closed-loop period, e.g. 30s, 1m.")] = "30s",
+    settle: Annotated[str, typer.Option(
+        help="Time a charger gets to reach a new setpoint (latency + ramp).")] = "20s",
+    meter_interval: Annotated[str, typer.Option(
+        help="Meter-value interval stations are set to during events.")] = "5s",
+    reserve: Annotated[float, typer.Option(
+        help="Reserve kept back from the forecast, % (at least one EV's worth).")] = 5.0,
+    window: Annotated[str | None, typer.Option(
+        help="Local time window for events, HH:MM-HH:MM (e.g. 16:00-21:00).")] = None,
+    timezone: Annotated[str, typer.Option(help="Time zone of --window.")] = "UTC",
+    max_duration: Annotated[str | None, typer.Option(help="Longest event, e.g. 4h.")] = None,
+    replace: Annotated[bool, typer.Option(help="Replace a program of that name.")] = False,
+    database_url: DatabaseUrlOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Add a program (DSGS example: --compensation dsgs --baseline prescriptive --window
+    16:00-21:00 --timezone America/Los_Angeles)."""
+    try:
+        start, end = parse_window(window) if window else (None, None)
+    except ValueError as exc:
+        raise usage(f"--window: {exc}") from None
+    durations = {}
+    for option, text in (("--control-interval", control_interval), ("--settle", settle),
+                         ("--meter-interval", meter_interval), ("--max-duration", max_duration)):
+        if text is None:
+            continue
+        try:
+            durations[option] = parse_duration(text).total_seconds()
+        except ValueError as exc:
+            raise usage(f"{option}: {exc}") from None
+    try:
+        ZoneInfo(timezone)
+    except (ValueError, KeyError, OSError):
+        raise usage(f"--timezone: unknown time zone {timezone!r}") from None
+    try:
+        program = Program(
+            name=name, baseline=baseline, baseline_percent=baseline_percent,
+            compensation=compensation, rate_per_kwh=rate_per_kwh,
+            driver_share=percent(driver_share, "--driver-share") or 0.0,
+            floor_soc=percent(floor, "--floor") or 0.0,
+            departure_soc=percent(departure_soc, "--departure-soc"),
+            control_interval_s=int(durations["--control-interval"]),
+            settle_s=durations["--settle"],
+            event_meter_interval_s=int(durations["--meter-interval"]),
+            reserve_fraction=percent(reserve, "--reserve") or 0.0, window_start=start,
+            window_end=end, timezone=timezone,
+            max_duration_s=int(durations["--max-duration"]) if max_duration else None)
+    except GridInputError as exc:
+        raise usage(str(exc)) from None
+
+    async def go(db: asyncpg.Pool) -> None:
+        try:
+            await save_program(db, program, replace=replace)
+        except ProgramExists as exc:
+            raise CliError(f"{exc} (use --replace)", ExitCode.CONFLICT) from None
+
+    with_store(database_url, data_dir, go)
+    typer.echo(f"program {name} saved")
+
+
+@app.command("list")
+def list_(json_out: JsonOption = False, database_url: DatabaseUrlOption = None,
+          data_dir: DataDirOption = None) -> None:
+    """List the programs."""
+    programs = with_store(database_url, data_dir, list_programs)
+    if json_out:
+        print_json(programs)
+        return
+    print_table([vars(p) for p in programs],
+                ["name", "compensation", "baseline", "driver_share", "floor_soc",
+                 "control_interval_s", "window_start", "window_end", "timezone"],
+                empty="no programs")
+
+
+@app.command("show")
+def show(name: Annotated[str, typer.Argument(help="Program name.")],
+         json_out: JsonOption = False, database_url: DatabaseUrlOption = None,
+         data_dir: DataDirOption = None) -> None:
+    """Show a program; DSGS programs also show the $/kW-month rates in use."""
+    program = with_store(database_url, data_dir, lambda db: get_program(db, name))
+    if program is None:
+        raise not_found(f"no program {name!r}")
+    data = vars(program) | ({"dsgs_rates": {**DSGS_2025_RATES, **program.monthly_rates},
+                             "dsgs_rate_source": DSGS_RATE_SOURCE}
+                            if program.compensation == "dsgs" else {})
+    if json_out:
+        print_json(data)
+    else:
+        print_fields(data)
