@@ -134,8 +134,12 @@ class Evse:
         message[1]["idToken"] = id_token
         return [message]
 
-    def end_transaction(self, now: float, trigger: str, reason: str) -> list[Message]:
-        """End the running transaction (E06 stop points); power stops at once."""
+    def end_transaction(self, now: float, trigger: str, reason: str,
+                        battery: Battery | None = None) -> list[Message]:
+        """End the running transaction (E06 stop points); power stops at once.
+
+        ``battery`` is the car just unplugged, whose registers the Ended event still reports.
+        """
         tx = self.tx
         if tx is None:
             return []
@@ -144,7 +148,7 @@ class Evse:
         tx.charging_state = "EVConnected" if self.visit is not None else "Idle"
         message = self._event("Ended", trigger, now,
                               meter=self.meter_values(now, "Transaction.End",
-                                                      self.ended_measurands),
+                                                      self.ended_measurands, battery),
                               stoppedReason=reason,
                               timeSpentCharging=int(tx.time_charging_s))
         message[1]["transactionInfo"].pop("remoteStartId", None)
@@ -179,10 +183,13 @@ class Evse:
         return out
 
     def unplug(self, now: float, trigger: str = "EVDeparted") -> list[Message]:
-        """The car leaves: the transaction ends (StopTxOnEVSideDisconnect), connector frees."""
-        self.train.unplug()
+        """The car leaves: the transaction ends (StopTxOnEVSideDisconnect), connector frees.
+
+        The Ended event carries the meter registers as they stood when the cable came out.
+        """
+        battery = self.train.unplug()
         self.visit = None
-        out = self.end_transaction(now, trigger, "EVDisconnected")
+        out = self.end_transaction(now, trigger, "EVDisconnected", battery)
         out.append(self.status_notification(now))
         return out
 
@@ -292,12 +299,16 @@ class Evse:
 
     # -- metering -----------------------------------------------------------------------
 
-    def meter_values(self, now: float, context: str,
-                     measurands: list[str] | None = None) -> list[dict[str, Any]]:
-        """One MeterValue with the given (default: TxUpdated) measurands, in W, Wh, A, V, %."""
+    def meter_values(self, now: float, context: str, measurands: list[str] | None = None,
+                     battery: Battery | None = None) -> list[dict[str, Any]]:
+        """One MeterValue with the given (default: TxUpdated) measurands, in W, Wh, A, V, %.
+
+        The registers are those of ``battery``, else of the car plugged in or visiting.
+        """
         train = self.train
-        battery = train.battery if train.battery is not None else (
-            self.visit.battery if self.visit else None)
+        if battery is None:
+            battery = train.battery if train.battery is not None else (
+                self.visit.battery if self.visit else None)
         power_w = train.power_kw * 1000.0
         if self.noise and power_w:
             power_w *= 1.0 + self.rng.gauss(0.0, self.noise)
