@@ -8,16 +8,18 @@ then NOTIFYs ``csms_command_done``. This works whatever process, or machine, hol
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 
-from csms.store.db import Db
+from csms.store.db import Db, connection
 
 COMMAND_CHANNEL = "csms_command"
 DONE_CHANNEL = "csms_command_done"
@@ -41,6 +43,13 @@ class CommandResult:
     response: dict[str, Any] | None
     error_code: str | None
     error_description: str | None
+
+
+@contextlib.asynccontextmanager
+async def _transaction(db: Db) -> AsyncIterator[asyncpg.Connection]:
+    """A transaction on ``db`` (a pool: on one of its connections)."""
+    async with connection(db) as conn, conn.transaction():
+        yield conn
 
 
 async def register_node(db: Db, node_id: str) -> None:
@@ -238,28 +247,3 @@ async def wait_for_command(
                 pass
     finally:
         await conn.close()
-
-
-class _transaction:
-    """``async with`` a transaction on a pool or a connection."""
-
-    def __init__(self, db: Db):
-        self.db = db
-        self._conn: Any = None
-        self._tx: Any = None
-
-    async def __aenter__(self) -> asyncpg.Connection:
-        if isinstance(self.db, asyncpg.Pool):
-            self._conn = await self.db.acquire()
-        else:
-            self._conn = self.db
-        self._tx = self._conn.transaction()
-        await self._tx.__aenter__()
-        return self._conn
-
-    async def __aexit__(self, *exc: Any) -> None:
-        try:
-            await self._tx.__aexit__(*exc)
-        finally:
-            if isinstance(self.db, asyncpg.Pool):
-                await self.db.release(self._conn)
