@@ -118,8 +118,7 @@ class GridDispatcher:
                 if now < event.start:
                     continue
                 if now >= event.end:
-                    await store.mark_finished(self.pool, event.id,
-                                              "missed: no dispatcher ran during the event")
+                    await store.mark_missed(self.pool, event.id)
                     continue
                 if not await store.mark_active(self.pool, event.id):
                     continue

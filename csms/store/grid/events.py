@@ -238,6 +238,14 @@ async def mark_finished(db: Db, event_id: int, note: str | None = None) -> None:
         " note = coalesce($2, note) WHERE id = $1", event_id, note)
 
 
+async def mark_missed(db: Db, event_id: int) -> None:
+    """A scheduled event whose window passed with no dispatcher running: cancelled, noted."""
+    await db.execute(
+        "UPDATE grid_events SET status = 'cancelled', finished_at = now(), updated_at = now(),"
+        " note = 'missed: no dispatcher ran during the event' WHERE id = $1"
+        " AND status = 'scheduled'", event_id)
+
+
 async def event_revision(db: Db, event_id: int) -> tuple[str, int, float | None, datetime]:
     """(status, revision, target kW, end) of an event, read at every control step."""
     row = await db.fetchrow(
