@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from csms.config import ServerConfig
 from csms.server import CentralSystem
+from tests.reliability.helpers import plain_logging
+
+
+@pytest.fixture(autouse=True)
+def _plain_logs() -> Iterator[None]:
+    with plain_logging():
+        yield
 
 
 @pytest.fixture

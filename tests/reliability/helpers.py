@@ -10,9 +10,11 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+import structlog
 
 #: Generous: the machine running the tests may be loaded; nothing asserts on speed.
 DEADLINE_S = 60.0
@@ -32,6 +34,23 @@ async def until(predicate: Callable[[], Any | Awaitable[Any]], timeout: float = 
         if loop.time() > deadline:
             raise AssertionError(f"{what} not reached within {timeout:g} s")
         await asyncio.sleep(step)
+
+
+@contextlib.contextmanager
+def plain_logging() -> Iterator[None]:
+    """Log as plain key=value lines while the block runs.
+
+    Faults make the CSMS log many tracebacks; the default console renderer draws each one
+    with rich, which costs seconds of CPU apiece.
+    """
+    saved = structlog.get_config()
+    structlog.configure(processors=[
+        structlog.processors.add_log_level, structlog.processors.format_exc_info,
+        structlog.processors.KeyValueRenderer(key_order=["event", "level"])])
+    try:
+        yield
+    finally:
+        structlog.configure(**saved)
 
 
 def free_port() -> int:
