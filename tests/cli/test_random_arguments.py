@@ -13,9 +13,14 @@ from tests.cli.conftest import run_cli, with_db
 # (command words, options appended so that no example waits long for anything)
 COMMANDS = [
     (["stations", "add"], []),
+    (["stations", "list"], []),
     (["stations", "show"], []),
-    (["stations", "set-password"], []),
+    (["stations", "remove"], []),
+    (["stations", "import"], ["--count", "2"]),  # the last --count wins: few hashes
+    (["stations", "set-password"], ["--timeout", "0.2"]),
+    (["stations", "set-password", "CP-1"], ["--timeout", "0.2"]),
     (["tokens", "add"], []),
+    (["tokens", "list"], []),
     (["tokens", "remove"], []),
     (["transactions", "list"], []),
     (["transactions", "show"], []),
@@ -28,6 +33,9 @@ COMMANDS = [
     (["unlock", "CP-1"], ["--timeout", "0.2"]),
     (["change-availability", "CP-1"], ["--timeout", "0.2"]),
     (["start-transaction", "CP-1"], ["--timeout", "0.2"]),
+    (["stop-transaction", "CP-1"], ["--timeout", "0.2"]),
+    (["transaction-status", "CP-1"], ["--timeout", "0.2"]),
+    (["get-base-report", "CP-1"], ["--timeout", "0.2"]),
     ([], []),
 ]
 OPTIONS = [
@@ -55,6 +63,10 @@ OPTIONS = [
     "--token-type",
     "--operative",
     "--inoperative",
+    "--offline",
+    "--id-prefix",
+    "--count",
+    "--first",
     "--help",
     "--bogus",
     "-x",
