@@ -51,9 +51,9 @@ async def test_sigkill_mid_transactions_loses_nothing_and_counts_nothing_twice(
         running.unplug_all()
         await until(lambda: all_ended(pool, stations), what="transactions ended")
         figures = await verify_transactions(pool, stations)
-        print(f"\nSIGKILL: {figures['events']} events, {replayed} replayed offline, reconnect "
+        print(f"\nSIGKILL: {figures.events} events, {replayed} replayed offline, reconnect "
               f"after {back[0]:.2f}..{back[-1]:.2f} s (median {statistics.median(back):.2f}),"
-              f" largest energy difference {figures['largest_energy_error_wh']:.4f} Wh")
+              f" largest energy difference {figures.largest_energy_error_wh:.4f} Wh")
     finally:
         await running.stop()
         await csms.stop()

