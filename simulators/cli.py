@@ -18,6 +18,7 @@ from simulators.fleet import (
     Fleet,
     FleetOptions,
     build_configs,
+    station_ids,
     summary_line,
 )
 from simulators.scenario import Scenario, ScenarioError, load_scenario
@@ -60,6 +61,12 @@ def run(
     auth: Annotated[str, typer.Option(
         help="none: transactions start without authorization; rfid: drivers present the token "
              "TOK-<station id>, which the CSMS must know.")] = "none",
+    ca: Annotated[Path | None, typer.Option(
+        help="wss://: the CA certificate to trust (PEM), e.g. the ca.pem of csms certs init.")
+    ] = None,
+    cert_dir: Annotated[Path | None, typer.Option(
+        help="Security profile 3: directory with <id>.pem and <id>.key for every station "
+             "(csms certs station <id>).")] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "warning",
 ) -> None:
     """Run N stations in this process, each with a LEAF plugged in unless a scenario says
@@ -80,6 +87,15 @@ def run(
         raise _fail("--log-level", f"must be one of {', '.join(LOG_LEVELS)}")
     if password is not None and not 16 <= len(password) <= 40:
         raise _fail("--password", "OCPP security profile 1 passwords are 16 to 40 characters")
+    if (ca is not None or cert_dir is not None) and not url.startswith("wss://"):
+        raise _fail("--ca" if ca is not None else "--cert-dir", "needs a wss:// --url")
+    if ca is not None and not ca.is_file():
+        raise _fail("--ca", f"no such file: {ca}")
+    if cert_dir is not None:
+        missing = [f"{i}.{kind}" for i in station_ids(id_prefix, stations)
+                   for kind in ("pem", "key") if not (cert_dir / f"{i}.{kind}").is_file()]
+        if missing:
+            raise _fail("--cert-dir", f"no {missing[0]} in {cert_dir} (csms certs station ID)")
     try:
         plan = load_scenario(scenario) if scenario is not None else Scenario()
     except ScenarioError as exc:
@@ -87,7 +103,9 @@ def run(
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(
         LOG_LEVELS[log_level]), logger_factory=structlog.PrintLoggerFactory(sys.stderr))
     options = FleetOptions(url=url, stations=stations, id_prefix=id_prefix, password=password,
-                           ocpp=ocpp, seed=seed, duration_s=duration, authorization=auth)
+                           ocpp=ocpp, seed=seed, duration_s=duration, authorization=auth,
+                           ca_file=str(ca) if ca else None,
+                           cert_dir=str(cert_dir) if cert_dir else None)
     summary = asyncio.run(_run(options, plan, interval))
     typer.echo("", err=True)
     if summary_json is not None:

@@ -12,6 +12,7 @@ import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from simulators.battery import Battery
@@ -50,6 +51,9 @@ class FleetOptions:
     duration_s: float | None = None
     control_interval_s: float = 1.0
     authorization: str = "none"
+    #: TLS: CA file to trust; directory holding <id>.pem and <id>.key client certificates.
+    ca_file: str | None = None
+    cert_dir: str | None = None
 
 
 def build_configs(options: FleetOptions, scenario: Scenario,
@@ -72,8 +76,11 @@ def build_configs(options: FleetOptions, scenario: Scenario,
                         target_soc=scenario.target_soc.draw(rng),
                         id_token=token_for(station_id) if rfid else "",
                         token_type="ISO14443" if rfid else "NoAuthorization")
+        cert = Path(options.cert_dir) / station_id if options.cert_dir else None
         configs.append(StationConfig(
             station_id=station_id, url=options.url, password=options.password,
+            ca_file=options.ca_file, cert_file=f"{cert}.pem" if cert else None,
+            key_file=f"{cert}.key" if cert else None,
             version=scenario.ocpp or options.ocpp, charger=chargers[index],
             meter_interval_s=scenario.meter_interval_s,
             control_interval_s=options.control_interval_s, seed=options.seed, faults=faults,

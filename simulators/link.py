@@ -13,6 +13,7 @@ import asyncio
 import base64
 import contextlib
 import random
+import ssl
 import time
 from collections import deque
 from typing import Any
@@ -73,6 +74,16 @@ class Link:
         doubled = config.backoff_min_s * 2 ** min(attempt, config.backoff_repeat_times)
         return doubled + self.rng.uniform(0.0, config.backoff_random_s)
 
+    def _tls_context(self) -> ssl.SSLContext | None:
+        """For a wss:// URL: trust ``ca_file`` (else the system's CAs) and, for security
+        profile 3, present ``cert_file`` / ``key_file``."""
+        if not self.url.startswith("wss://"):
+            return None
+        context = ssl.create_default_context(cafile=self.config.ca_file)
+        if self.config.cert_file:
+            context.load_cert_chain(self.config.cert_file, self.config.key_file)
+        return context
+
     async def _connection_loop(self) -> None:
         attempt = 0
         while not self._stopping.is_set():
@@ -84,6 +95,7 @@ class Link:
             try:
                 async with connect(self.url, subprotocols=[SUBPROTOCOL[self.version]],
                                    additional_headers=headers, proxy=None,
+                                   ssl=self._tls_context(),
                                    compression="deflate" if self.config.compression else None,
                                    ping_interval=self.config.ping_interval_s,
                                    open_timeout=self.config.call_timeout_s) as ws:
@@ -92,6 +104,7 @@ class Link:
                     attempt = 0
                     await self._connected(ws)
             except (OSError, TimeoutError, WebSocketException) as exc:
+                self.stats.connect_failures += 1
                 self.log.info("station.connect_failed", error=str(exc), attempt=attempt)
             self._went_offline()
             if self._stopping.is_set():

@@ -38,6 +38,11 @@ class StationConfig:
     backoff_repeat_times: int = 5
     #: Seconds to wait for the CSMS's answer (OCPPCommCtrlr.MessageTimeout).
     call_timeout_s: float = 30.0
+    #: TLS (wss://): the CA to trust (default: the system's), and for security profile 3 the
+    #: station's client certificate and key (PEM files).
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
     #: E13: transmissions of a TransactionEvent the CSMS fails to process
     #: (MessageAttemptsTransactionEvent) and the wait unit between them
     #: (MessageAttemptIntervalTransactionEvent, seconds).
@@ -75,6 +80,7 @@ class StationStats:
     """Counters a fleet summary adds up."""
 
     connects: int = 0
+    connect_failures: int = 0
     drops: int = 0
     boots: int = 0
     sent: int = 0
