@@ -39,6 +39,10 @@ class ServerConfig:
     auth_failure_window: float = 60.0
     #: Database connections in this node's pool.
     pool_size: int = 10
+    #: Pending TCP connections the kernel queues (a boot storm arrives all at once).
+    backlog: int = 4096
+    #: Share the port with other processes (``csms serve --workers N``, SO_REUSEPORT).
+    reuse_port: bool = False
     node_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     tls_cert: str | None = None
     tls_key: str | None = None

@@ -17,8 +17,10 @@ import base64
 import binascii
 import contextlib
 import functools
+import os
 import signal
 import ssl
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -39,7 +41,7 @@ from csms.security.ratelimit import FailureLimiter
 from csms.security.tls import is_tls, peer_common_name, server_context
 from csms.store import rotation, stations
 from csms.store.db import open_pool
-from csms.store.passwords import hash_password, verify_password
+from csms.store.passwords import VerifiedPasswords, hash_password, verify_password
 
 log = structlog.get_logger("csms.server")
 
@@ -169,6 +171,11 @@ class CentralSystem:
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._auth_failures = FailureLimiter(config.max_auth_failures, config.auth_failure_window)
+        # scrypt runs in threads (it releases the GIL), one per core: more would only queue
+        # 16 MiB hashes in memory while handshakes wait the same.
+        self._hashing = ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
+                                           thread_name_prefix="csms-scrypt")
+        self._verified = VerifiedPasswords()
         self.log = log.bind(node_id=config.node_id)
 
     @property
@@ -205,6 +212,8 @@ class CentralSystem:
             close_timeout=self.config.close_timeout,
             server_header=None,
             ssl=self._tls_context(),
+            backlog=self.config.backlog,
+            reuse_port=self.config.reuse_port,
         )
         self.log.info("listening", host=self.config.host, port=self.port,
                       tls=bool(self.config.tls_cert),
@@ -232,6 +241,7 @@ class CentralSystem:
             task.cancel()
         if self.pool is not None:
             await self.pool.close()
+        self._hashing.shutdown(wait=False, cancel_futures=True)
         self.log.info("stopped")
 
     async def _drain(self) -> None:
@@ -344,19 +354,15 @@ class CentralSystem:
             return "username_differs_from_identity"
         if not known.password_hash:
             return "no_password_set"
-        loop = asyncio.get_running_loop()
-        matches = await loop.run_in_executor(
-            None, functools.partial(verify_password, password, known.password_hash)
-        )
-        if matches:
+        if await self._verify(identity, password, known.password_hash):
             return None
         # A01: during a rotation the station may already use the new password; logging in
         # with it proves the station has it, so the new one becomes current. Both hashes are
         # read again together: the rotation may have completed since the first read.
         current, pending = await rotation.password_hashes(self.pool, identity)
         for candidate in (pending, current):
-            if candidate and candidate != known.password_hash and await loop.run_in_executor(
-                None, functools.partial(verify_password, password, candidate)
+            if candidate and candidate != known.password_hash and await self._verify(
+                identity, password, candidate
             ):
                 if candidate == pending:
                     await rotation.accept_password_change(self.pool, identity, pending)
@@ -378,13 +384,26 @@ class CentralSystem:
         if len(password) not in PASSWORD_LENGTH:
             return "password_length"
         loop = asyncio.get_running_loop()
-        hashed = await loop.run_in_executor(None, hash_password, password)
+        hashed = await loop.run_in_executor(self._hashing, hash_password, password)
         try:
             await stations.register_station(self.pool, identity, None, password_hash=hashed)
         except stations.StationExists:
             return "registration_race"
+        self._verified.remember(identity, password, hashed)
         self.log.warning("station_auto_registered", station_id=identity, remote=remote)
         return None
+
+    async def _verify(self, identity: str, password: str, stored: str) -> bool:
+        """scrypt verification off the event loop, skipped for a password scrypt already
+        accepted against the same stored hash (a reconnect; see VerifiedPasswords)."""
+        if self._verified.known(identity, password, stored):
+            return True
+        loop = asyncio.get_running_loop()
+        matches = await loop.run_in_executor(
+            self._hashing, functools.partial(verify_password, password, stored))
+        if matches:
+            self._verified.remember(identity, password, stored)
+        return matches
 
     # -- a station's session ---------------------------------------------------------------
 

@@ -61,3 +61,45 @@ def verify_password(password: str, stored: str) -> bool:
         return False
     actual = _scrypt(password, salt, log2_n, r, p, len(expected))
     return hmac.compare_digest(actual, expected)
+
+
+class VerifiedPasswords:
+    """Remembers, for the life of the process, which passwords scrypt has already accepted.
+
+    A station that reconnects (after a network outage: thousands at once) presents the password
+    scrypt accepted before; paying ~50 ms of CPU again per station would make a boot storm take
+    minutes. This cache keeps no password and no password hash: only
+    HMAC-SHA256(process key, identity, password, stored hash), where the key is random, made at
+    start and never written anywhere. An entry matches only the same identity, the same password
+    and the same stored hash, so a password change (a new salted hash) invalidates it. Failed
+    verifications are never cached: a wrong password always costs a full scrypt. At most
+    ``max_entries`` entries are kept (about 100 bytes each), the least recently used dropped
+    first.
+    """
+
+    def __init__(self, max_entries: int = 200_000):
+        self.max_entries = max_entries
+        self._key = secrets.token_bytes(32)
+        self._tags: dict[bytes, None] = {}
+
+    def _tag(self, identity: str, password: str, stored: str) -> bytes:
+        message = b"\x00".join(v.encode("utf-8") for v in (identity, password, stored))
+        return hmac.new(self._key, message, hashlib.sha256).digest()
+
+    def known(self, identity: str, password: str, stored: str) -> bool:
+        """True when this password was verified against this stored hash for ``identity``."""
+        tag = self._tag(identity, password, stored)
+        if tag not in self._tags:
+            return False
+        del self._tags[tag]
+        self._tags[tag] = None  # most recently used last
+        return True
+
+    def remember(self, identity: str, password: str, stored: str) -> None:
+        """Record that ``password`` verified against ``stored`` for ``identity``."""
+        self._tags[self._tag(identity, password, stored)] = None
+        while len(self._tags) > self.max_entries:
+            del self._tags[next(iter(self._tags))]
+
+    def __len__(self) -> int:
+        return len(self._tags)
