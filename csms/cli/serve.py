@@ -64,6 +64,10 @@ def serve(
         typer.Option(help="CA (PEM) that station client certificates must chain to "
                      "(security profile 3).", exists=True, dir_okay=False),
     ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="Server processes sharing the port "
+                          "(SO_REUSEPORT), each an independent node on the database.")
+    ] = 1,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     log_format: Annotated[str, typer.Option(help="console or json.")] = "console",
 ) -> None:
@@ -81,9 +85,7 @@ def serve(
     if tls_client_ca is not None and tls_cert is None:
         raise typer.BadParameter("needs --tls-cert and --tls-key", param_hint="--tls-client-ca")
     configure_logging(log_level, log_format)
-    from csms.server import CentralSystem
     from csms.store.embedded import resolve_database_url
-    from csms.store.migrate import MigrationError
 
     try:
         url = resolve_database_url(database_url, data_dir)
@@ -99,20 +101,45 @@ def serve(
         tls_key=str(tls_key) if tls_key else None,
         tls_client_ca=str(tls_client_ca) if tls_client_ca else None,
     )
+    if workers > 1:
+        from csms.workers import run_workers
+
+        try:
+            status = run_workers(config, workers, run_node, log_level=log_level,
+                                 log_format=log_format)
+        except OSError as exc:
+            typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror}", err=True)
+            raise typer.Exit(ExitCode.USAGE) from None
+    else:
+        status = run_node(config)
+    if status:
+        raise typer.Exit(status)
+
+
+def run_node(config: ServerConfig) -> int:
+    """Run one CSMS node in this process until SIGTERM; returns the exit status.
+
+    Failures to start print one line on stderr (never a traceback).
+    """
+    from csms.server import CentralSystem
+    from csms.store.migrate import MigrationError
+
     try:
         asyncio.run(CentralSystem(config).run_until_signalled())
     except ssl.SSLError as exc:
         typer.echo(f"error: TLS certificate or key: {exc}", err=True)
-        raise typer.Exit(ExitCode.USAGE) from None
+        return ExitCode.USAGE
     except MigrationError as exc:
         typer.echo(f"error: database schema: {exc}", err=True)
-        raise typer.Exit(ExitCode.DATABASE) from None
+        return ExitCode.DATABASE
     except (OSError, asyncpg.PostgresError) as exc:
         if isinstance(exc, OSError) and exc.errno in (errno.EADDRINUSE, errno.EACCES,
                                                       errno.EADDRNOTAVAIL):
-            typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror}", err=True)
-            raise typer.Exit(ExitCode.USAGE) from None
+            typer.echo(f"error: cannot listen on {config.host}:{config.port}: {exc.strerror}",
+                       err=True)
+            return ExitCode.USAGE
         typer.echo(f"error: database: {exc}", err=True)
-        raise typer.Exit(ExitCode.DATABASE) from None
+        return ExitCode.DATABASE
     except KeyboardInterrupt:
-        raise typer.Exit(ExitCode.INTERRUPTED) from None
+        return ExitCode.INTERRUPTED
+    return 0
