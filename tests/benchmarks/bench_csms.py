@@ -1,0 +1,363 @@
+"""Benchmark: ``csms serve`` under a fleet, against a bare echo floor and the ``ocpp`` package.
+
+Every server runs as a process of its own on 127.0.0.1, so its CPU time (read from /proc through
+psutil, its worker processes included) is its own; the load generator
+(:mod:`tests.benchmarks.loadgen`) runs in this process. One run prints:
+
+- boot storm: all stations connect at once and send BootNotification (each password verified
+  with scrypt), then the reconnect storm (every socket dropped and reopened);
+- resident memory per connected station;
+- sustained ingest at ``--rate`` messages/s (MeterValues with 4 sampled values, TransactionEvents
+  with 4 sampled values, Heartbeats): CPU seconds per 1,000 messages, latency p50/p99;
+- saturation: messages/s with ``--saturate-stations`` stations each sending as soon as answered;
+- dispatch: a SetChargingProfile to every connected station through the command table, until
+  all are answered;
+- the same sustained and saturated load against the echo floor and the ``ocpp`` baseline.
+
+Reproduce (figures in docs/performance.md)::
+
+    python tests/benchmarks/bench_csms.py --stations 10000 --rate 2000 --duration 30
+    python tests/benchmarks/bench_csms.py --stations 2000 --workers 2
+
+Smoke size: ``--stations 20 --rate 100 --duration 2 --saturate-stations 10``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import socket
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import psutil
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from csms.store.db import open_pool
+from csms.store.passwords import hash_password
+from tests.benchmarks.loadgen import Fleet, percentile
+
+PASSWORD = "bench-password-0123456789"
+PROFILE = {"evseId": 1, "chargingProfile": {
+    "id": 90, "stackLevel": 0, "chargingProfilePurpose": "TxDefaultProfile",
+    "chargingProfileKind": "Relative", "chargingSchedule": [{
+        "id": 1, "chargingRateUnit": "W",
+        "chargingSchedulePeriod": [{"startPeriod": 0, "limit": -7000.0}]}]}}
+HERE = Path(__file__).resolve().parent
+
+
+class Measured:
+    """A server process tree whose CPU time and memory we read."""
+
+    def __init__(self, process: asyncio.subprocess.Process):
+        self.process = process
+        self.root = psutil.Process(process.pid)
+
+    def tree(self) -> list[psutil.Process]:
+        with contextlib.suppress(psutil.Error):
+            return [self.root, *self.root.children(recursive=True)]
+        return []
+
+    def cpu(self) -> float:
+        """User + system CPU seconds of the tree (exited children included)."""
+        total = 0.0
+        for p in self.tree():
+            with contextlib.suppress(psutil.Error):
+                t = p.cpu_times()
+                total += t.user + t.system + t.children_user + t.children_system
+        return total
+
+    def rss(self) -> int:
+        total = 0
+        for p in self.tree():
+            with contextlib.suppress(psutil.Error):
+                total += p.memory_info().rss
+        return total
+
+    async def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            self.process.terminate()
+        try:
+            await asyncio.wait_for(self.process.wait(), 30)
+        except TimeoutError:
+            for p in reversed(self.tree()):
+                with contextlib.suppress(psutil.Error):
+                    p.kill()
+            await self.process.wait()
+
+
+class Postgres:
+    """CPU time of the PostgreSQL server (postmaster, backends, reaped backends)."""
+
+    def __init__(self, pid: int | None):
+        self.proc = psutil.Process(pid) if pid else None
+
+    def cpu(self) -> float:
+        if self.proc is None:
+            return float("nan")
+        return Measured.cpu(self)  # type: ignore[arg-type]
+
+    def tree(self) -> list[psutil.Process]:
+        assert self.proc is not None
+        with contextlib.suppress(psutil.Error):
+            return [self.proc, *self.proc.children()]
+        return []
+
+
+@dataclass
+class Load:
+    """Figures of one load phase against one server."""
+
+    messages: int = 0
+    seconds: float = 0.0
+    cpu: float = 0.0
+    db_cpu: float = float("nan")
+    p50_ms: float = float("nan")
+    p99_ms: float = float("nan")
+    errors: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.messages / self.seconds if self.seconds else 0.0
+
+    @property
+    def cpu_per_1000(self) -> float:
+        return 1000 * self.cpu / self.messages if self.messages else float("nan")
+
+
+@dataclass
+class Report:
+    figures: dict[str, Any] = field(default_factory=dict)
+    loads: dict[str, Load] = field(default_factory=dict)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def wait_listening(port: int, process: asyncio.subprocess.Process, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.returncode is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.1)
+            continue
+        writer.close()
+        return
+    raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
+
+
+async def start(args: list[str], port: int) -> Measured:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, *args, stdout=asyncio.subprocess.DEVNULL,
+        stderr=None if os.environ.get("BENCH_VERBOSE") else asyncio.subprocess.DEVNULL)
+    await wait_listening(port, process, 60)
+    return Measured(process)
+
+
+async def measure(fleet: Fleet, server: Measured, pg: Postgres, run: Any) -> Load:
+    """Run the load coroutine ``run`` and return what it cost ``server``."""
+    fleet.stats.reset()
+    cpu0, db0, t0 = server.cpu(), pg.cpu(), time.perf_counter()
+    await run
+    await asyncio.sleep(0.3)  # let the last answers in
+    seconds = time.perf_counter() - t0
+    stats = fleet.stats
+    lat = stats.latencies
+    return Load(messages=stats.answered, seconds=seconds, cpu=server.cpu() - cpu0,
+                db_cpu=pg.cpu() - db0, p50_ms=1000 * percentile(lat, 0.5),
+                p99_ms=1000 * percentile(lat, 0.99), errors=stats.errors)
+
+
+async def register(url: str, n: int, cost: int) -> list[str]:
+    """Register stations BENCH-00000.. sharing one scrypt hash (computed once) of cost 2**cost."""
+    ids = [f"BENCH-{i:05d}" for i in range(n)]
+    hashed = hash_password(PASSWORD, log2_n=cost)
+    pool = await open_pool(url, max_size=2)
+    try:
+        await pool.copy_records_to_table(
+            "stations", records=[(i, hashed, 1) for i in ids],
+            columns=["id", "password_hash", "security_profile"])
+    finally:
+        await pool.close()
+    return ids
+
+
+async def dispatch(url: str, fleet: Fleet, ids: list[str]) -> tuple[float, int]:
+    """SetChargingProfile to every station through the command table; (seconds, answered)."""
+    from csms.store.batch import submit_commands
+
+    conn = await asyncpg.connect(url)
+    try:
+        fleet.stats.reset()
+        t0 = time.perf_counter()
+        command_ids = await submit_commands(conn, ids, "SetChargingProfile", PROFILE)
+        while True:
+            final = await conn.fetchval(
+                "SELECT count(*) FROM commands WHERE id = ANY($1::bigint[])"
+                " AND status NOT IN ('pending', 'sent')", command_ids)
+            if final >= len(command_ids) or time.perf_counter() - t0 > 120:
+                break
+            await asyncio.sleep(0.05)
+        seconds = time.perf_counter() - t0
+        answered = await conn.fetchval(
+            "SELECT count(*) FROM commands WHERE id = ANY($1::bigint[]) AND status = 'answered'",
+            command_ids)
+    finally:
+        await conn.close()
+    return seconds, answered
+
+
+async def bench_csms(opts: argparse.Namespace, url: str, pg: Postgres, report: Report) -> None:
+    ids = await register(url, opts.stations, opts.hash_cost)
+    port = free_port()
+    server = await start(["-m", "csms", "serve", "--host", "127.0.0.1", "--port", str(port),
+                          "--database-url", url, "--log-level", "warning",
+                          "--workers", str(opts.workers)], port)
+    fleet = Fleet("127.0.0.1", port, password=PASSWORD, deflate=opts.deflate,
+                  sources=opts.sources)
+    f = report.figures
+    try:
+        await asyncio.sleep(1.0)
+        rss0, cpu0 = server.rss(), server.cpu()
+        f["boot_storm_s"], f["boot_storm_retries"] = await fleet.storm(ids)
+        f["boot_storm_cpu_s"] = server.cpu() - cpu0
+        await asyncio.sleep(2.0)
+        f["rss_mb"] = server.rss() / 2**20
+        f["rss_per_station_kb"] = (server.rss() - rss0) / 1024 / len(ids)
+        report.loads["csms sustained"] = await measure(
+            fleet, server, pg, fleet.run_rate(opts.rate, opts.duration))
+        report.loads["csms saturated"] = await measure(
+            fleet, server, pg, fleet.run_closed(opts.duration / 2, opts.saturate_stations))
+        f["dispatch_s"], f["dispatch_answered"] = await dispatch(url, fleet, ids)
+        fleet.close_all()
+        await asyncio.sleep(3.0)
+        f["reconnect_storm_s"], f["reconnect_retries"] = await fleet.storm(ids)
+        f["rss_after_mb"] = server.rss() / 2**20
+    finally:
+        fleet.close_all()
+        await server.stop()
+
+
+async def bench_reference(kind: str, opts: argparse.Namespace, url: str, pg: Postgres,
+                          report: Report) -> None:
+    port = free_port()
+    server = await start([str(HERE / "bench_servers.py"), kind, "--port", str(port),
+                          "--database-url", url], port)
+    fleet = Fleet("127.0.0.1", port, deflate=opts.deflate, sources=opts.sources)
+    ids = [f"REF-{i:05d}" for i in range(min(opts.stations, opts.floor_stations))]
+    try:
+        await fleet.storm(ids)
+        report.loads[f"{kind} sustained"] = await measure(
+            fleet, server, pg, fleet.run_rate(opts.rate, opts.duration))
+        report.loads[f"{kind} saturated"] = await measure(
+            fleet, server, pg, fleet.run_closed(opts.duration / 2, opts.saturate_stations))
+    finally:
+        fleet.close_all()
+        await server.stop()
+
+
+def print_report(opts: argparse.Namespace, report: Report) -> None:
+    f = report.figures
+    print(f"stations={opts.stations} rate={opts.rate:g}/s duration={opts.duration:g}s "
+          f"workers={opts.workers} deflate={opts.deflate} hash_cost=2**{opts.hash_cost} "
+          f"cpus={os.cpu_count()}")
+    for key, value in f.items():
+        print(f"{key:24} {value:10.3f}" if isinstance(value, float) else f"{key:24} {value:>10}")
+    print(f"{'load':18} {'msgs':>8} {'msg/s':>8} {'cpu_s/1k':>9} {'db_cpu/1k':>9} "
+          f"{'p50_ms':>8} {'p99_ms':>8} {'errors':>6}")
+    for name, load in report.loads.items():
+        print(f"{name:18} {load.messages:8d} {load.rate:8.0f} {load.cpu_per_1000:9.3f} "
+              f"{1000 * load.db_cpu / max(load.messages, 1):9.3f} {load.p50_ms:8.1f} "
+              f"{load.p99_ms:8.1f} {load.errors:6d}")
+    ratios = {}
+    loads = report.loads
+    for shape in ("sustained", "saturated"):
+        csms = loads.get(f"csms {shape}")
+        for ref in ("echo", "ocpp"):
+            other = loads.get(f"{ref} {shape}")
+            if csms and other and csms.messages and other.messages:
+                ratios[f"cpu csms/{ref} {shape}"] = csms.cpu_per_1000 / other.cpu_per_1000
+                ratios[f"rate csms/{ref} {shape}"] = csms.rate / other.rate
+    for key, value in ratios.items():
+        print(f"{key:28} {value:8.2f}")
+    if opts.json:
+        out = {"figures": f, "ratios": ratios,
+               "loads": {k: {**vars(v), "rate": v.rate, "cpu_per_1000": v.cpu_per_1000}
+                         for k, v in loads.items()}}
+        Path(opts.json).write_text(json.dumps(out, indent=2, default=str))
+
+
+async def run(opts: argparse.Namespace) -> Report:
+    report = Report()
+    with tempfile.TemporaryDirectory(prefix="csms-bench-") as tmp:
+        if opts.database_url:
+            server_url, pid = opts.database_url, None
+        else:
+            from csms.store.embedded import start_embedded
+            server_url = start_embedded(Path(tmp), cleanup_mode="delete")
+            pid = int((Path(tmp) / "pgdata" / "postmaster.pid").read_text().split()[0])
+        pg = Postgres(pid)
+        urls = {}
+        admin = await asyncpg.connect(server_url)
+        try:
+            for name in ("bench_csms", "bench_ocpp"):
+                await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+                await admin.execute(f"CREATE DATABASE {name}")
+                parts = urlsplit(server_url)
+                urls[name] = urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query,
+                                         parts.fragment))
+        finally:
+            await admin.close()
+        await bench_csms(opts, urls["bench_csms"], pg, report)
+        if not opts.skip_echo:
+            await bench_reference("echo", opts, "", pg, report)
+        if not opts.skip_ocpp:
+            await open_pool(urls["bench_ocpp"], max_size=1)
+            await bench_reference("ocpp", opts, urls["bench_ocpp"], pg, report)
+    return report
+
+
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--stations", type=int, default=2000)
+    p.add_argument("--rate", type=float, default=2000.0, help="sustained messages/s")
+    p.add_argument("--duration", type=float, default=20.0, help="seconds of sustained load")
+    p.add_argument("--saturate-stations", type=int, default=500)
+    p.add_argument("--floor-stations", type=int, default=1000,
+                   help="stations connected to the echo and ocpp servers")
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--hash-cost", type=int, default=14, help="log2 of scrypt n for passwords")
+    p.add_argument("--deflate", action="store_true", help="negotiate permessage-deflate")
+    p.add_argument("--sources", type=int, default=4, help="source addresses 127.0.0.2..")
+    p.add_argument("--skip-echo", action="store_true")
+    p.add_argument("--skip-ocpp", action="store_true")
+    p.add_argument("--database-url", default="", help="PostgreSQL server (default: embedded)")
+    p.add_argument("--json", default="", help="also write the figures to this file")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    opts = parse(argv)
+    report = asyncio.run(run(opts))
+    print_report(opts, report)
+
+
+if __name__ == "__main__":
+    main()
