@@ -7,6 +7,11 @@ before the station receives the response.
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
+import asyncpg
+
 from csms.blocks import (
     authorization,
     availability,
@@ -22,6 +27,7 @@ from csms.blocks import (
     transactions,
 )
 from csms.blocks.context import BlockConfig, BlockHandler, StationContext
+from csms.ocppj import OCPPError
 
 _COMMON = (
     provisioning,
@@ -54,7 +60,21 @@ def handlers_for(version: str) -> dict[str, BlockHandler]:
     if version == "2.1":
         for module in _V21_ONLY:
             handlers.update(module.HANDLERS_V21)
-    return handlers
+    return {action: _storable(handler) for action, handler in handlers.items()}
+
+
+def _storable(handler: BlockHandler) -> BlockHandler:
+    """``handler``, answering a value the schema allows but the database cannot hold (an EVSE
+    id beyond 2^31, a year beyond 294276) with a PropertyConstraintViolation, not an
+    InternalError: the payload, not the CSMS, is at fault (found by tests/fuzz)."""
+    @functools.wraps(handler)
+    async def storable(context: StationContext, payload: dict[str, Any]) -> Any:
+        try:
+            return await handler(context, payload)
+        except asyncpg.DataError as exc:
+            raise OCPPError("PropertyConstraintViolation",
+                            f"a value cannot be stored: {exc}") from None
+    return storable
 
 
 __all__ = ["VERSIONS", "BlockConfig", "BlockHandler", "StationContext", "handlers_for"]
