@@ -48,7 +48,7 @@ class RunSettings:
     window_s: float = 30.0
     #: station number -> seconds after the first event's end when its car leaves; its target
     #: SoC is set to its SoC at arrival (so the dispatcher must bring it back)
-    departures: dict[int, float] = field(default_factory=lambda: {9: 40.0, 17: 40.0})
+    departures: dict[int, float] = field(default_factory=lambda: {9: 25.0, 17: 25.0})
 
 
 @dataclass
@@ -146,7 +146,8 @@ async def run(database_url: str, settings: RunSettings) -> RunResult:
 
         total = (o_end - datetime.now(UTC)).total_seconds()
         await _wait(finished, total + 60)
-        await asyncio.sleep(2.0)
+        last_departure = t_end + timedelta(seconds=max(settings.departures.values(), default=0))
+        await asyncio.sleep(max(2.0, (last_departure - datetime.now(UTC)).total_seconds() + 3))
         summary = fleet.summary()
     finally:
         for station in fleet.stations:
