@@ -71,7 +71,7 @@ def _storable(handler: BlockHandler) -> BlockHandler:
     async def storable(context: StationContext, payload: dict[str, Any]) -> Any:
         try:
             return await handler(context, payload)
-        except asyncpg.DataError as exc:
+        except (asyncpg.DataError, OverflowError) as exc:  # out of range, server or client side
             raise OCPPError("PropertyConstraintViolation",
                             f"a value cannot be stored: {exc}") from None
     return storable

@@ -346,6 +346,8 @@ EXAMPLES = int(os.environ.get("CSMS_FUZZ_EXAMPLES", "400"))
 # Found by this test: a schema-valid EVSE id beyond the database's integer was an InternalError.
 @example(item=Input("mutated-call", "2.0.1", _dumps([2, "big-evse", "TransactionEvent", {
     **BASES["TransactionEvent"], "evse": {"id": -(2**63), "connectorId": 1}}])))
+@example(item=Input("mutated-call", "2.0.1", _dumps([2, "big-evse", "MeterValues", {
+    **BASES["MeterValues"], "evseId": -(2**63)}])))
 async def test_hostile_frames_are_answered_or_dropped_and_disturb_nobody(
         harness: Harness, item: Input) -> None:
     harness.tried[item.kind] += 1

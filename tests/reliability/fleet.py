@@ -109,7 +109,7 @@ class Audit:
     energy_mismatches: list[str] = field(default_factory=list)
     largest_energy_error_wh: float = 0.0
     energy_wh: float = 0.0
-    #: Events a station gave up on (E13.FR.04) or still holds.
+    #: TransactionEvents a station gave up on (E13.FR.04) or still holds.
     discarded: int = 0
     queued: int = 0
 
@@ -124,7 +124,7 @@ async def audit(pool: asyncpg.Pool, stations: list[Station]) -> Audit:
     """Compare every station's transaction in the CSMS with the simulator's own account."""
     report = Audit(stations=len(stations))
     for station in stations:
-        report.queued += len(station.outbox)
+        report.queued += sum(1 for item in station.outbox if item.durable)
         report.discarded += station.stats.discarded
         battery = station.config.arrivals[0][1].battery
         report.energy_wh += battery.import_wh
