@@ -1,9 +1,10 @@
-"""Calls to stations on the dispatcher's behalf: discharge, hold and charge profiles, clearing
-them, and the meter-value rate, sent through the commands table to whichever node holds each
-station's socket.
+"""Calls to stations on the dispatcher's behalf, through the commands table to whichever node
+holds each station's socket.
 
-One LISTEN connection serves every outstanding call (a control step sends one call per EV at
-once), instead of one connection per wait.
+Profiles go through the smart-charging block (:mod:`csms.blocks.smartcharging`): it builds them
+in the station's dialect, checks the K01 rules and device-model limits, and keeps the CSMS's
+record of installed profiles. The meter-value rate (GetVariables / SetVariables) is sent here,
+with one LISTEN connection for every outstanding call.
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ from typing import Any
 import asyncpg
 import structlog
 
-from csms.smartcharging import charge_profile, discharge_profile, set_charging_profile
+from csms.blocks.smartcharging import (
+    DISPATCH_STACK_LEVEL,
+    ProfileResult,
+    charge,
+    clear_profiles,
+    discharge,
+    send_profile,
+)
 from csms.store.commands import (
     DONE_CHANNEL,
     CommandResult,
@@ -27,9 +35,11 @@ from csms.store.commands import (
 
 log = structlog.get_logger("csms.grid.calls")
 
-#: Dispatch profiles: one TxProfile per EVSE, replaced in place at each change (K01.FR.05).
+#: Dispatch profiles: one TxProfile per EVSE, replaced in place at each change (K01.FR.05), at
+#: the smart-charging block's dispatch stack level (above the need profile it installs on
+#: NotifyEVChargingNeeds, which applies again once the dispatch profile is cleared).
 DISPATCH_PROFILE_BASE = 900_000
-DISPATCH_STACK_LEVEL = 5
+__all__ = ["DISPATCH_STACK_LEVEL", "CallSender", "dispatch_profile_id"]
 
 
 def dispatch_profile_id(evse_id: int) -> int:
@@ -112,33 +122,38 @@ class CallSender:
         finally:
             self._waiting.pop(command_id, None)
 
-    async def set_power(self, station_id: str, version: str, evse_id: int, transaction_id: str,
-                        export_kw: float, start: datetime, end: datetime | None,
+    async def set_power(self, station_id: str, evse_id: int, export_kw: float,
+                        start: datetime, end: datetime | None,
                         timeout: float = 30.0) -> tuple[bool, str]:
-        """Install the dispatch TxProfile: discharge ``export_kw`` (> 0), or charge at most
-        ``-export_kw`` (0 holds the EV), from ``start`` to ``end``, in the station's dialect.
+        """Install the dispatch TxProfile for the running transaction: discharge ``export_kw``
+        (> 0), or charge at most ``-export_kw`` (0 holds the EV), from ``start`` to ``end``.
 
-        Returns (accepted, why not)."""
-        common = dict(evse_id=evse_id, transaction_id=transaction_id, start=start, end=end,
-                      profile_id=dispatch_profile_id(evse_id), stack_level=DISPATCH_STACK_LEVEL)
-        if export_kw > 0:
-            profile = discharge_profile(version, power_w=export_kw * 1000.0, **common)
-        else:
-            profile = charge_profile(version, power_w=-export_kw * 1000.0, **common)
-        result = await self.call(station_id, "SetChargingProfile",
-                                 set_charging_profile(evse_id, profile), timeout)
-        return _accepted(result)
+        Returns (accepted, why not); why not starts with the lower-cased status (offline,
+        timeout, rejected, invalid, callerror).
+        """
+        build = discharge if export_kw > 0 else charge
+        result = await build(self.pool, self.database_url, station_id, evse_id,
+                             abs(export_kw) * 1000.0, start, end,
+                             profile_id=dispatch_profile_id(evse_id),
+                             stack_level=DISPATCH_STACK_LEVEL, timeout=timeout)
+        return _outcome(result)
+
+    async def send_dispatch_profile(self, station_id: str, evse_id: int, profile: dict[str, Any],
+                                    timeout: float = 30.0) -> tuple[bool, str]:
+        """Install a ready-made profile (e.g. departure charging) in the dispatch profile's
+        place."""
+        return _outcome(await send_profile(self.pool, self.database_url, station_id, evse_id,
+                                           profile, timeout=timeout))
 
     async def clear_dispatch(self, station_id: str, evse_id: int,
                              timeout: float = 30.0) -> tuple[bool, str]:
-        """Remove the dispatch TxProfile (K10 ClearChargingProfile by id)."""
-        result = await self.call(station_id, "ClearChargingProfile",
-                                 {"chargingProfileId": dispatch_profile_id(evse_id)}, timeout)
-        ok, why = _accepted(result)
-        # Unknown: the profile is gone already (the transaction ended, or it was never taken).
-        if not ok and result.response and result.response.get("status") == "Unknown":
+        """Remove the dispatch TxProfile (K10 ClearChargingProfile by id); Unknown means it is
+        gone already (the transaction ended, or it was never taken)."""
+        result = await clear_profiles(self.pool, self.database_url, station_id,
+                                      profile_id=dispatch_profile_id(evse_id), timeout=timeout)
+        if result.status == "Unknown":
             return True, ""
-        return ok, why
+        return _outcome(result)
 
     async def set_meter_interval(self, station_id: str, seconds: int,
                                  timeout: float = 30.0) -> tuple[bool, str, str | None]:
@@ -161,12 +176,7 @@ class CallSender:
         return status == "Accepted", status, old
 
 
-def _accepted(result: CommandResult) -> tuple[bool, str]:
-    if result.status != "answered":
-        return False, f"{result.status}: {result.error_code or ''} " \
-                      f"{result.error_description or ''}".strip()
-    status = (result.response or {}).get("status")
-    if status == "Accepted":
+def _outcome(result: ProfileResult) -> tuple[bool, str]:
+    if result.accepted:
         return True, ""
-    info = (result.response or {}).get("statusInfo") or {}
-    return False, f"{status} {info.get('reasonCode', '')} {info.get('additionalInfo', '')}".strip()
+    return False, f"{result.status.lower()}: {result.reason or ''}".strip()

@@ -24,7 +24,7 @@ from csms.grid.control import LoopSettings, LoopState, Observation, StepOutcome,
 from csms.grid.fleet import load_fleet
 from csms.grid.forecast import capability
 from csms.grid.model import EV, GridEvent, Program
-from csms.smartcharging import ProfileRuleError, profile_for_need, set_charging_profile
+from csms.smartcharging import ProfileRuleError, profile_for_need
 from csms.store.grid import events as store
 from csms.store.grid import fleet as fleet_store
 
@@ -199,8 +199,8 @@ class EventRunner:
             m = self.members[key]
             try:
                 return await self.sender.set_power(
-                    m.station_id, m.version, m.evse_id, m.transaction_id, outcome.send[key],
-                    start, self.end, self.call_timeout)
+                    m.station_id, m.evse_id, outcome.send[key], start, self.end,
+                    self.call_timeout)
             except (ProfileRuleError, ValueError) as exc:
                 return False, str(exc)
 
@@ -282,8 +282,7 @@ class EventRunner:
         except (ProfileRuleError, ValueError) as exc:
             self.log.warning("grid.need_profile_failed", key=ev.key, error=str(exc))
             return
-        result = await self.sender.call(ev.station_id, "SetChargingProfile",
-                                        set_charging_profile(ev.evse_id, profile),
-                                        self.call_timeout)
+        ok, why = await self.sender.send_dispatch_profile(ev.station_id, ev.evse_id, profile,
+                                                          self.call_timeout)
         self.log.info("grid.charging_for_departure", key=ev.key, energy_wh=round(energy_wh),
-                      status=result.status)
+                      accepted=ok, why=why or None)
