@@ -20,6 +20,7 @@ import functools
 import os
 import signal
 import ssl
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -33,8 +34,9 @@ from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
 from csms.blocks import handlers_for
-from csms.blocks.context import BlockConfig, StationContext
+from csms.blocks.context import BlockConfig, BlockHandler, StationContext
 from csms.config import ServerConfig
+from csms.grid.dispatcher import GridDispatcher
 from csms.node import Node
 from csms.ocppj import SUBPROTOCOLS, Handler, OCPPError, RpcConnection, get_validator
 from csms.security.ratelimit import FailureLimiter
@@ -142,6 +144,33 @@ class BootGate:
         return gated
 
 
+class SessionHandlers(Mapping[str, Handler]):
+    """A station's handlers, each bound to the station's context when a message arrives.
+
+    A connection holds this one small object instead of a closure chain per action (about
+    25 KB per station less with 60 actions).
+    """
+
+    __slots__ = ("_bind", "_table")
+
+    def __init__(self, table: Mapping[str, BlockHandler],
+                 bind: Callable[[str, BlockHandler], Handler]):
+        self._table = table
+        self._bind = bind
+
+    def __getitem__(self, action: str) -> Handler:
+        return self._bind(action, self._table[action])
+
+    def __contains__(self, action: object) -> bool:
+        return action in self._table
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table)
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+
 @dataclass(eq=False)
 class StationSession:
     """A station's live connection on this node."""
@@ -162,6 +191,7 @@ class CentralSystem:
         self.pool: asyncpg.Pool | None = None
         self.sessions: dict[str, StationSession] = {}
         self.node: Node | None = None
+        self.grid: GridDispatcher | None = None
         self._server: Server | None = None
         self._block_config = BlockConfig(
             heartbeat_interval=config.heartbeat_interval, boot_policy=config.boot_policy
@@ -191,6 +221,9 @@ class CentralSystem:
         self.pool = await open_pool(self.config.database_url, max_size=self.config.pool_size)
         self.node = Node(self)
         await self.node.start()
+        # Every node runs a dispatcher; the one holding the grid advisory lock leads.
+        self.grid = GridDispatcher(self.pool, self.config.database_url, self.config.node_id)
+        await self.grid.start()
         if self.config.auto_register:
             self.log.warning(
                 "auto_register_enabled",
@@ -235,6 +268,8 @@ class CentralSystem:
             await self._drain()
             self._server.close()
             await self._server.wait_closed()
+        if self.grid is not None:
+            await self.grid.stop()
         if self.node is not None:
             await self.node.stop()
         for task in list(self._closing):
@@ -427,9 +462,10 @@ class CentralSystem:
             station_id=identity, version=version, pool=self.pool, config=self._block_config,
             log=slog, node_id=self.config.node_id,
         )
-        handlers = {action: self._tracked(session.gate.guard(action,
-                                                             functools.partial(fn, context)))
-                    for action, fn in self._handlers[version].items()}
+        def bind(action: str, fn: BlockHandler) -> Handler:
+            return self._tracked(session.gate.guard(action, functools.partial(fn, context)))
+
+        handlers = SessionHandlers(self._handlers[version], bind)
         session.rpc = RpcConnection(websocket, version, handlers,
                                     call_timeout=self.config.call_timeout, log=slog)
         session.ready.set()

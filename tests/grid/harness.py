@@ -16,7 +16,6 @@ from typing import Any
 import asyncpg
 
 from csms.config import ServerConfig
-from csms.grid.dispatcher import GridDispatcher
 from csms.grid.model import Program
 from csms.grid.mv import RegisterSample, net_export_kwh
 from csms.grid.report import EventReport, build_report
@@ -105,8 +104,6 @@ async def run(database_url: str, settings: RunSettings) -> RunResult:
     await system.start()
     assert system.pool is not None
     pool = system.pool
-    dispatcher = GridDispatcher(pool, database_url, "grid-test", tick_s=0.5, call_timeout=8.0)
-    await dispatcher.start()
     scenario = load_scenario(SCENARIO)
     options = FleetOptions(url=f"ws://127.0.0.1:{system.port}/ocpp", stations=settings.stations,
                            password=PASSWORD, seed=settings.seed, control_interval_s=0.5)
@@ -154,7 +151,6 @@ async def run(database_url: str, settings: RunSettings) -> RunResult:
             station.stop()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.wait_for(task, 20)
-        await dispatcher.stop()
     try:
         return await _collect(pool, on_target, above, t_start, o_end, targets, summary)
     finally:
