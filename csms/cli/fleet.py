@@ -64,7 +64,7 @@ def capacity(
         print_json(totals | {"by_ev": rows})
         return
     print_table(rows, ["ev", "soc", "keep_soc", "departure", "kw", "kwh", "note"],
-                empty="no EV is plugged in")
+                empty="no EV is plugged in at a connected station")
     typer.echo("")
     print_fields(totals)
 

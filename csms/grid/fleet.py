@@ -10,7 +10,13 @@ from zoneinfo import ZoneInfo
 from csms.grid.model import EV, DriverSettings, Program
 from csms.smartcharging import ChargingNeed, ProfileFormatError, parse_charging_needs
 from csms.store.db import Db
-from csms.store.grid.fleet import PluggedIn, event_opt_outs, get_driver_settings, plugged_in
+from csms.store.grid.fleet import (
+    PluggedIn,
+    event_opt_outs,
+    get_driver_settings,
+    online_stations,
+    plugged_in,
+)
 
 
 def version_of(subprotocol: str | None) -> str:
@@ -104,8 +110,14 @@ async def load_fleet(db: Db, program: Program, now: datetime, *, group: str | No
     """Every running transaction (of ``group``) with its EV, or None and why it cannot be used.
     """
     opt_outs = await event_opt_outs(db, event_id) if event_id is not None else set()
-    out = []
-    for row in await plugged_in(db, group):
+    rows = await plugged_in(db, group)
+    online = await online_stations(db, [row.station_id for row in rows])
+    out: list[tuple[PluggedIn, EV | None, str | None]] = []
+    for row in rows:
+        if row.station_id not in online:
+            # A transaction the station left open while it is not connected: nothing to control.
+            out.append((row, None, "station offline"))
+            continue
         settings = None
         if row.id_token:
             settings = await get_driver_settings(db, "token", row.id_token)
