@@ -14,7 +14,6 @@ from csms.store.grid.fleet import (
     PluggedIn,
     event_opt_outs,
     get_driver_settings,
-    online_stations,
     plugged_in,
 )
 
@@ -110,11 +109,9 @@ async def load_fleet(db: Db, program: Program, now: datetime, *, group: str | No
     """Every running transaction (of ``group``) with its EV, or None and why it cannot be used.
     """
     opt_outs = await event_opt_outs(db, event_id) if event_id is not None else set()
-    rows = await plugged_in(db, group)
-    online = await online_stations(db, [row.station_id for row in rows])
     out: list[tuple[PluggedIn, EV | None, str | None]] = []
-    for row in rows:
-        if row.station_id not in online:
+    for row in await plugged_in(db, group):
+        if not row.online:
             # A transaction the station left open while it is not connected: nothing to control.
             out.append((row, None, "station offline"))
             continue
