@@ -1,4 +1,4 @@
-"""Times and durations as operators type them: ISO 8601, ``now``, ``+2h``, ``-30m``, ``90s``.
+"""Times and durations as operators type them: ISO 8601, ``16:00``, ``now``, ``+2h``, ``-30m``.
 
 Every time the CLI returns is timezone-aware UTC. An ISO 8601 time without an offset is read as
 UTC, the time zone OCPP uses on the wire.
@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
 _DURATION = re.compile(r"(?:\d+(?:\.\d+)?[smhdw])+")
+_CLOCK = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?z?")
 
 
 def parse_duration(text: str) -> timedelta:
@@ -38,7 +39,8 @@ def parse_duration(text: str) -> timedelta:
 
 
 def parse_time(text: str, *, now: datetime | None = None) -> datetime:
-    """Read a point in time: ISO 8601, ``now``, or ``now`` plus or minus a duration (``+2h``).
+    """Read a point in time: ISO 8601, a time of day today (``16:00``, UTC), ``now``, or
+    ``now`` plus or minus a duration (``+2h``).
 
     ``now`` defaults to the current time. A relative form is ``[now]+DURATION`` or
     ``[now]-DURATION`` with the duration syntax of :func:`parse_duration`. Raises ``ValueError``
@@ -59,6 +61,14 @@ def parse_time(text: str, *, now: datetime | None = None) -> datetime:
             return base + delta if rest[0] == "+" else base - delta
         except OverflowError:
             raise ValueError(f"{text!r} is out of range") from None
+    clock = _CLOCK.fullmatch(lowered)
+    if clock:
+        # A time of day alone (16:00, 16:00Z) is that time today, UTC.
+        hour, minute, second = int(clock[1]), int(clock[2]), int(clock[3] or 0)
+        if hour > 23 or minute > 59 or second > 59:
+            raise ValueError(_time_hint(text))
+        return base.astimezone(UTC).replace(hour=hour, minute=minute, second=second,
+                                            microsecond=0)
     try:
         parsed = datetime.fromisoformat(s.replace("z", "Z"))
     except ValueError:
@@ -72,4 +82,5 @@ def parse_time(text: str, *, now: datetime | None = None) -> datetime:
 
 
 def _time_hint(text: str) -> str:
-    return f"{text!r} is not a time (examples: 2026-11-05T16:00:00Z, 2026-11-05, now, +2h, -30m)"
+    return (f"{text!r} is not a time (examples: 2026-11-05T16:00:00Z, 2026-11-05, 16:00, now, "
+            "+2h, -30m)")

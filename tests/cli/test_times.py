@@ -82,3 +82,16 @@ def test_parsers_fail_only_with_value_error(text: str) -> None:
 def test_relative_time_round_trip(seconds: int) -> None:
     assert parse_time(f"+{seconds}s", now=NOW) - NOW == timedelta(seconds=seconds)
     assert NOW - parse_time(f"-{seconds}", now=NOW) == timedelta(seconds=seconds)
+
+
+def test_time_of_day_is_today_utc() -> None:
+    from datetime import UTC, datetime
+
+    from csms.cli.times import parse_time
+
+    base = datetime(2026, 7, 15, 9, 30, tzinfo=UTC)
+    assert parse_time("16:00", now=base) == datetime(2026, 7, 15, 16, 0, tzinfo=UTC)
+    assert parse_time("16:00:30Z", now=base) == datetime(2026, 7, 15, 16, 0, 30, tzinfo=UTC)
+    for bad in ("24:00", "16:60", "1600"):
+        with pytest.raises(ValueError, match=bad):
+            parse_time(bad, now=base)
