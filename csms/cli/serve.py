@@ -123,7 +123,9 @@ def run_node(config: ServerConfig) -> int:
     """
     from csms.server import CentralSystem
     from csms.store.migrate import MigrationError
+    from csms.workers import tune_process
 
+    tune_process()
     try:
         asyncio.run(CentralSystem(config).run_until_signalled())
     except ssl.SSLError as exc:

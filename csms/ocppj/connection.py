@@ -28,6 +28,14 @@ from csms.ocppj.validation import get_validator
 
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any] | None]]
 
+# One frozenset per distinct set of supported actions, shared by every connection that has it
+# (a server holds thousands of connections with the same few sets).
+_ACTION_SETS: dict[frozenset[str], frozenset[str]] = {}
+
+
+def _shared(actions: frozenset[str]) -> frozenset[str]:
+    return _ACTION_SETS.setdefault(actions, actions)
+
 
 class RpcConnection:
     """OCPP-J over one websocket, for either side (CSMS or charging station).
@@ -47,10 +55,11 @@ class RpcConnection:
     ):
         self.websocket = websocket
         self.version = version
-        self.handlers = dict(handlers)
+        # Kept as given (not copied): a server may pass a mapping that binds on lookup.
+        self.handlers = handlers
         self.call_timeout = call_timeout
         self.log = log if log is not None else structlog.get_logger("csms.ocppj")
-        self.protocol = RpcProtocol(get_validator(version), frozenset(self.handlers))
+        self.protocol = RpcProtocol(get_validator(version), _shared(frozenset(handlers)))
         self._calls: asyncio.Queue[IncomingCall | IncomingSend | None] = asyncio.Queue()
         self._call_lock = asyncio.Lock()
         self._waiter: tuple[str, asyncio.Future[CallCompleted]] | None = None

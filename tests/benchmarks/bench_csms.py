@@ -33,6 +33,7 @@ import socket
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -314,24 +315,32 @@ async def run(opts: argparse.Namespace) -> Report:
             server_url = start_embedded(Path(tmp), cleanup_mode="delete")
             pid = int((Path(tmp) / "pgdata" / "postmaster.pid").read_text().split()[0])
         pg = Postgres(pid)
-        urls = {}
-        admin = await asyncpg.connect(server_url)
+        suffix = uuid.uuid4().hex[:8]
+        names = {"csms": f"bench_csms_{suffix}", "ocpp": f"bench_ocpp_{suffix}"}
+        parts = urlsplit(server_url)
+        urls = {k: urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query,
+                               parts.fragment)) for k, name in names.items()}
+        await _admin(server_url, [f"CREATE DATABASE {name}" for name in names.values()])
         try:
-            for name in ("bench_csms", "bench_ocpp"):
-                await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-                await admin.execute(f"CREATE DATABASE {name}")
-                parts = urlsplit(server_url)
-                urls[name] = urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query,
-                                         parts.fragment))
+            await bench_csms(opts, urls["csms"], pg, report)
+            if not opts.skip_echo:
+                await bench_reference("echo", opts, "", pg, report)
+            if not opts.skip_ocpp:
+                (await open_pool(urls["ocpp"], max_size=1)).terminate()
+                await bench_reference("ocpp", opts, urls["ocpp"], pg, report)
         finally:
-            await admin.close()
-        await bench_csms(opts, urls["bench_csms"], pg, report)
-        if not opts.skip_echo:
-            await bench_reference("echo", opts, "", pg, report)
-        if not opts.skip_ocpp:
-            await open_pool(urls["bench_ocpp"], max_size=1)
-            await bench_reference("ocpp", opts, urls["bench_ocpp"], pg, report)
+            await _admin(server_url, [f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                                      for name in names.values()])
     return report
+
+
+async def _admin(url: str, statements: list[str]) -> None:
+    admin = await asyncpg.connect(url)
+    try:
+        for sql in statements:
+            await admin.execute(sql)
+    finally:
+        await admin.close()
 
 
 def parse(argv: list[str] | None = None) -> argparse.Namespace:
