@@ -23,7 +23,7 @@ from websockets.exceptions import ConnectionClosed
 
 from csms.blocks.responses import record_response
 from csms.ocppj import CallError, CallTimeout, OCPPError
-from csms.store import commands, rotation
+from csms.store import batch, commands, rotation
 
 if TYPE_CHECKING:
     from csms.server import CentralSystem, StationSession
@@ -45,6 +45,7 @@ class Node:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._heartbeat: asyncio.Task[None] | None = None
         self._station_locks: dict[str, asyncio.Lock] = {}
+        self._notified: list[int] = []
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -93,7 +94,11 @@ class Node:
 
     def _on_notify(self, _conn: Any, _pid: int, channel: str, payload: str) -> None:
         if channel == commands.COMMAND_CHANNEL:
-            self._spawn(self._on_command(int(payload)))
+            # A fleet-wide command arrives as thousands of notifications at once: they are
+            # looked up together, in one query, by a single task.
+            self._notified.append(int(payload))
+            if len(self._notified) == 1:
+                self._spawn(self._on_commands())
         elif channel == CONNECTED_CHANNEL:
             node_id, _, station_id = payload.partition(" ")
             if node_id != self.node_id and station_id in self.system.sessions:
@@ -105,10 +110,12 @@ class Node:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _on_command(self, command_id: int) -> None:
-        station_id = await commands.command_station(self.pool, command_id)
-        if station_id is not None and station_id in self.system.sessions:
-            await self._run(command_id, station_id)
+    async def _on_commands(self) -> None:
+        await asyncio.sleep(0)  # let the rest of the burst in
+        command_ids, self._notified = self._notified, []
+        for command_id, station_id in await batch.pending_stations(self.pool, command_ids):
+            if station_id in self.system.sessions:
+                self._spawn(self._run(command_id, station_id))
 
     async def _run(self, command_id: int, station_id: str) -> None:
         # Commands for one station go out one after the other, in the order they were claimed.
@@ -136,25 +143,27 @@ class Node:
         try:
             response = await session.rpc.call(command.action, command.payload)
         except CallError as exc:
-            await commands.finish_command(self.pool, command.id, "error",
-                                          error_code=exc.code, error_description=exc.description)
+            await self._finish(command.id, "error",
+                               error_code=exc.code, error_description=exc.description)
         except CallTimeout as exc:
-            await commands.finish_command(self.pool, command.id, "timeout",
-                                          error_description=str(exc))
+            await self._finish(command.id, "timeout", error_description=str(exc))
         except OCPPError as exc:
-            await commands.finish_command(self.pool, command.id, "error", error_code=exc.code,
-                                          error_description=exc.description)
+            await self._finish(command.id, "error", error_code=exc.code,
+                               error_description=exc.description)
         except ConnectionClosed:
-            await commands.finish_command(self.pool, command.id, "error",
-                                          error_code="ConnectionClosed",
-                                          error_description="the station disconnected")
+            await self._finish(command.id, "error", error_code="ConnectionClosed",
+                               error_description="the station disconnected")
         else:
             await record_response(self.pool, command.station_id, command.action,
                                   command.payload, response)
-            await commands.finish_command(self.pool, command.id, "answered", response=response)
+            await self._finish(command.id, "answered", response=response)
             clog.info("command_answered")
             return
         clog.info("command_failed")
+
+    async def _finish(self, command_id: int, status: str, **outcome: Any) -> None:
+        # Outcomes of many commands share one transaction (and its NOTIFYs): group commit.
+        await batch.writer(self.pool).finish_command(command_id, status, **outcome)
 
     async def _beat(self) -> None:
         while True:

@@ -237,6 +237,15 @@ async def submit_commands(
     return ids
 
 
+async def pending_stations(db: Db, command_ids: Sequence[int]) -> list[tuple[int, str]]:
+    """``(command id, station id)`` of those of ``command_ids`` still pending, oldest first
+    (one query for a burst of notifications)."""
+    rows = await db.fetch(
+        "SELECT id, station_id FROM commands WHERE id = ANY($1::bigint[]) AND status = 'pending'"
+        " ORDER BY id", list(command_ids))
+    return [(r[0], r[1]) for r in rows]
+
+
 _WRITERS: dict[int, tuple[asyncpg.Pool, GroupCommit]] = {}
 
 
