@@ -17,7 +17,7 @@ psutil, its worker processes included) is its own; the load generator
 Reproduce (figures in docs/performance.md)::
 
     python tests/benchmarks/bench_csms.py --stations 10000 --rate 2000 --duration 30
-    python tests/benchmarks/bench_csms.py --stations 2000 --workers 2
+    python tests/benchmarks/bench_csms.py --stations 2000 --scaling
 
 Smoke size: ``--stations 20 --rate 100 --duration 2 --saturate-stations 10``.
 """
@@ -256,6 +256,27 @@ async def bench_csms(opts: argparse.Namespace, url: str, pg: Postgres, report: R
         await server.stop()
 
 
+async def bench_scaling(opts: argparse.Namespace, url: str, pg: Postgres, report: Report) -> None:
+    """Saturated throughput of 1 and of 2 workers, each on a fresh server."""
+    ids = [f"BENCH-{i:05d}" for i in range(min(opts.stations, opts.saturate_stations))]
+    for workers in (1, 2):
+        port = free_port()
+        server = await start(["-m", "csms", "serve", "--host", "127.0.0.1", "--port",
+                              str(port), "--database-url", url, "--log-level", "warning",
+                              "--workers", str(workers)], port)
+        fleet = Fleet("127.0.0.1", port, password=PASSWORD, deflate=opts.deflate,
+                      sources=opts.sources)
+        try:
+            await asyncio.sleep(2.0)  # every worker listening
+            await fleet.storm(ids)
+            report.loads[f"csms {workers}w saturated"] = await measure(
+                fleet, server, pg, fleet.run_closed(opts.duration / 2, len(ids)))
+        finally:
+            fleet.close_all()
+            await server.stop()
+        await asyncio.sleep(1.0)
+
+
 async def bench_reference(kind: str, opts: argparse.Namespace, url: str, pg: Postgres,
                           report: Report) -> None:
     port = free_port()
@@ -296,6 +317,9 @@ def print_report(opts: argparse.Namespace, report: Report) -> None:
             if csms and other and csms.messages and other.messages:
                 ratios[f"cpu csms/{ref} {shape}"] = csms.cpu_per_1000 / other.cpu_per_1000
                 ratios[f"rate csms/{ref} {shape}"] = csms.rate / other.rate
+    one, two = loads.get("csms 1w saturated"), loads.get("csms 2w saturated")
+    if one and two and one.messages:
+        ratios["rate 2 workers/1 worker"] = two.rate / one.rate
     for key, value in ratios.items():
         print(f"{key:28} {value:8.2f}")
     if opts.json:
@@ -323,6 +347,8 @@ async def run(opts: argparse.Namespace) -> Report:
         await _admin(server_url, [f"CREATE DATABASE {name}" for name in names.values()])
         try:
             await bench_csms(opts, urls["csms"], pg, report)
+            if opts.scaling:
+                await bench_scaling(opts, urls["csms"], pg, report)
             if not opts.skip_echo:
                 await bench_reference("echo", opts, "", pg, report)
             if not opts.skip_ocpp:
@@ -355,6 +381,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--hash-cost", type=int, default=14, help="log2 of scrypt n for passwords")
     p.add_argument("--deflate", action="store_true", help="negotiate permessage-deflate")
     p.add_argument("--sources", type=int, default=4, help="source addresses 127.0.0.2..")
+    p.add_argument("--scaling", action="store_true",
+                   help="also compare the saturated throughput of 1 and 2 workers")
     p.add_argument("--skip-echo", action="store_true")
     p.add_argument("--skip-ocpp", action="store_true")
     p.add_argument("--database-url", default="", help="PostgreSQL server (default: embedded)")
