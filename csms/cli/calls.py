@@ -148,6 +148,7 @@ async def _submit(
     if station is None:
         raise not_found(f"unknown station {station_id!r}")
     validate(version_of(station.subprotocol), action, payload, field_names)
+    refuse_password_change(action, payload)
     online = await station_online(db, station_id)
     if not online and queue_for is None:
         raise CliError(
@@ -157,6 +158,20 @@ async def _submit(
         )
     queue_until = datetime.now(UTC) + queue_for if queue_for is not None else None
     return await submit_command(db, station_id, action, payload, queue_until=queue_until)
+
+
+def refuse_password_change(action: str, payload: dict[str, Any]) -> None:
+    """Refuse a SetVariables of the station's Basic auth password outside
+    ``csms stations set-password``: the CSMS would not know the new password and would lock
+    the station out."""
+    if action != "SetVariables":
+        return
+    for item in payload.get("setVariableData", []):
+        if (item.get("component", {}).get("name"), item.get("variable", {}).get("name")) == (
+            "SecurityCtrlr", "BasicAuthPassword"
+        ):
+            raise usage("SecurityCtrlr.BasicAuthPassword: change a station's password with "
+                        "'csms stations set-password', which keeps the CSMS's copy in step")
 
 
 def _outcome(target: Target, action: str, command_id: int, result: Any) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from csms.cli.errors import CliError, ExitCode, usage
 from csms.security import pki
 
 app = typer.Typer(help="Create a development CA, server and station certificates.",
@@ -21,14 +22,13 @@ def init(
     force: Annotated[bool, typer.Option(help="Replace an existing CA.")] = False,
 ) -> None:
     """Write ca.pem, ca.key, server.pem and server.key (valid for 127.0.0.1 and localhost)."""
+    if (directory / "ca.key").exists() and not force:
+        raise CliError(f"--dir {directory}: a CA exists already (ca.key); --force replaces it "
+                       "and invalidates every certificate it signed", ExitCode.CONFLICT)
     try:
         paths = pki.init_ca(directory, overwrite=force)
-    except FileExistsError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
     except OSError as exc:
-        typer.echo(f"error: --dir {directory}: {exc.strerror or exc}", err=True)
-        raise typer.Exit(2) from None
+        raise usage(f"--dir {directory}: {exc.strerror or exc}") from None
     for path in paths.values():
         typer.echo(str(path))
 
@@ -41,12 +41,13 @@ def station(
 ) -> None:
     """Write ID.pem and ID.key: a client certificate for security profile 3."""
     if not 0 < len(station_id) <= 48 or ":" in station_id or "/" in station_id:
-        typer.echo("error: STATION_ID must be 1 to 48 characters without ':' or '/'", err=True)
-        raise typer.Exit(2)
+        raise usage("STATION_ID: must be 1 to 48 characters without ':' or '/'")
     if not (directory / "ca.key").exists():
-        typer.echo(f"error: --dir {directory}: no ca.key; run 'csms certs init' first",
-                   err=True)
-        raise typer.Exit(2)
-    files = pki.issue_station(directory, station_id, days=days)
+        raise usage(f"--dir {directory}: no ca.key; run 'csms certs init --dir {directory}' "
+                    "first")
+    try:
+        files = pki.issue_station(directory, station_id, days=days)
+    except (OSError, ValueError) as exc:
+        raise usage(f"--dir {directory}: {getattr(exc, 'strerror', None) or exc}") from None
     typer.echo(str(files.certificate))
     typer.echo(str(files.key))

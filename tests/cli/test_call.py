@@ -206,3 +206,19 @@ def test_unreachable_database_is_exit_9() -> None:
     result = run_cli("stations", "list", "--database-url", "postgresql://u:secret@127.0.0.1:1/none")
     line = assert_error(result, 9, "cannot open the database")
     assert "secret" not in line
+
+
+def test_password_changes_outside_set_password_are_refused(
+    csms: Invoke, database_url: str
+) -> None:
+    _offline(database_url)
+    payload = json.dumps({"setVariableData": [{
+        "attributeValue": "a-brand-new-password-1", "component": {"name": "SecurityCtrlr"},
+        "variable": {"name": "BasicAuthPassword"}}]})
+    line = assert_error(csms("call", "CP-1", "SetVariables", "--payload", payload), 2,
+                        "set-password")
+    assert "a-brand-new-password-1" not in line
+    assert_error(csms("set-variables", "CP-1",
+                      "SecurityCtrlr.BasicAuthPassword=a-brand-new-password-1", "--queue-for",
+                      "10m"), 2, "set-password")
+    assert with_db(database_url, lambda db: pending_commands(db, "CP-1")) == []
