@@ -11,7 +11,7 @@ from typing import Annotated
 import asyncpg
 import typer
 
-from csms.cli.errors import ExitCode
+from csms.cli.errors import CliError, ExitCode
 from csms.config import ServerConfig
 from csms.logging import FORMATS, LEVELS, configure_logging
 
@@ -50,6 +50,22 @@ def serve(
     ping_interval: Annotated[
         float, typer.Option(min=1.0, help="Websocket ping interval and timeout (s).")
     ] = 30.0,
+    max_message_size: Annotated[
+        int, typer.Option(min=1024, help="Largest OCPP message accepted (bytes); a larger one "
+                          "closes the station's socket with 1009.")
+    ] = 1024 * 1024,
+    handshake_timeout: Annotated[
+        float, typer.Option(min=0.5, help="Seconds allowed for the TCP, TLS and websocket "
+                            "opening handshake.")
+    ] = 10.0,
+    max_auth_failures: Annotated[
+        int, typer.Option(min=1, help="Failed logins per address and per identity within a "
+                          "minute before HTTP 429.")
+    ] = 10,
+    shutdown_grace: Annotated[
+        float, typer.Option(min=0.0, help="Seconds in-flight station messages get to finish "
+                            "on SIGTERM before sockets close with 1001.")
+    ] = 10.0,
     tls_cert: Annotated[
         Path | None,
         typer.Option(help="Server certificate (PEM): serve TLS 1.2+ (security profiles 2, 3).",
@@ -90,13 +106,15 @@ def serve(
     try:
         url = resolve_database_url(database_url, data_dir)
     except Exception as exc:  # the embedded server could not start: say why in one line
-        typer.echo(f"error: cannot start the embedded PostgreSQL: {exc}", err=True)
-        raise typer.Exit(ExitCode.DATABASE) from None
+        raise CliError(f"cannot start the embedded PostgreSQL: {exc}",
+                       ExitCode.DATABASE) from None
     config = ServerConfig(
         host=host, port=port, database_url=url, auto_register=auto_register,
         heartbeat_interval=heartbeat_interval, boot_policy=boot_policy,
         call_timeout=call_timeout, max_connections=max_connections,
         ping_interval=ping_interval, ping_timeout=ping_interval,
+        max_message_size=max_message_size, handshake_timeout=handshake_timeout,
+        max_auth_failures=max_auth_failures, shutdown_grace=shutdown_grace,
         tls_cert=str(tls_cert) if tls_cert else None,
         tls_key=str(tls_key) if tls_key else None,
         tls_client_ca=str(tls_client_ca) if tls_client_ca else None,
