@@ -171,6 +171,7 @@ class Node:
             try:
                 await commands.node_heartbeat(self.pool, self.node_id)
                 await commands.expire_queued(self.pool)
+                await commands.fail_orphaned(self.pool)
                 if self._listener is None or self._listener.is_closed():
                     self.log.warning("listener_reconnecting")
                     await self._listen()

@@ -187,6 +187,24 @@ async def expire_queued(db: Db) -> int:
     return len(rows)
 
 
+async def fail_orphaned(db: Db) -> int:
+    """Close the commands sent by a node that died before the answer came; returns how many.
+
+    Whether the station carried such a command out is unknown, so it ends as a timeout.
+    """
+    rows = await db.fetch(
+        "UPDATE commands c SET status = 'timeout', answered_at = now(),"
+        " error_description = 'the server node that sent it stopped before the answer'"
+        " FROM nodes n WHERE c.status = 'sent' AND n.node_id = c.node_id"
+        f" AND (n.stopped_at IS NOT NULL"
+        f" OR n.heartbeat_at < now() - interval '{NODE_STALE_SECONDS} seconds')"
+        " RETURNING c.id"
+    )
+    for row in rows:
+        await db.execute("SELECT pg_notify($1, $2)", DONE_CHANNEL, f"{row[0]}")
+    return len(rows)
+
+
 async def expire_command(db: Db, command_id: int, status: str, reason: str) -> bool:
     """Close a command still pending (offline station, queue time over); False if it moved on."""
     async with _transaction(db) as conn:

@@ -149,3 +149,18 @@ async def test_reconnect_to_another_node_closes_the_old_socket(
     finally:
         await node_b.stop()
         await node_a.stop()
+
+
+async def test_command_sent_by_a_node_that_died_ends_as_a_timeout(
+    csms: CentralSystem, station_id: str, database_url: str
+):
+    await commands.register_node(csms.pool, "dead-node")
+    command_id = await commands.submit_command(csms.pool, station_id, "Reset",
+                                               {"type": "Immediate"})
+    claimed = await commands.claim_command(csms.pool, command_id, "dead-node")
+    assert claimed is not None
+    assert await commands.fail_orphaned(csms.pool) == 0  # its node is still alive
+    await commands.node_stopped(csms.pool, "dead-node")
+    assert await commands.fail_orphaned(csms.pool) == 1
+    result = await commands.wait_for_command(database_url, command_id, 2)
+    assert result.status == "timeout" and "stopped" in result.error_description
