@@ -21,7 +21,7 @@ import os
 import signal
 import ssl
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -434,11 +434,18 @@ class CentralSystem:
         if self._verified.known(identity, password, stored):
             return True
         loop = asyncio.get_running_loop()
-        matches = await loop.run_in_executor(
-            self._hashing, functools.partial(verify_password, password, stored))
-        if matches:
-            self._verified.remember(identity, password, stored)
-        return matches
+        job = self._hashing.submit(verify_password, password, stored)
+
+        def done(job: Future[bool]) -> None:
+            # Remembered even if this handshake timed out meanwhile (a boot storm): the
+            # station's retry then costs nothing instead of another scrypt.
+            if not job.cancelled() and job.exception() is None and job.result():
+                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                    loop.call_soon_threadsafe(self._verified.remember, identity, password,
+                                              stored)
+
+        job.add_done_callback(done)
+        return await asyncio.wrap_future(job)
 
     # -- a station's session ---------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import re
 import time
 import zlib
 from collections.abc import Callable
@@ -120,8 +121,11 @@ class Station(asyncio.Protocol):
             del self.buf[: end + 4]
             ok = head.startswith("HTTP/1.1 101")
             if ok and "permessage-deflate" in head.lower():
+                # Compress with the window the server allows (client_max_window_bits).
+                agreed = re.search(r"client_max_window_bits=(\d+)", head)
+                window = min(self.fleet.client_window, int(agreed[1]) if agreed else 15)
                 self.inflater = zlib.decompressobj(-15)
-                self.deflater = zlib.compressobj(6, zlib.DEFLATED, -self.fleet.client_window,
+                self.deflater = zlib.compressobj(6, zlib.DEFLATED, -window,
                                                  self.fleet.client_mem_level)
             self.open = ok
             if self.opened is not None and not self.opened.done():
