@@ -39,6 +39,10 @@ class ServerConfig:
     auth_failure_window: float = 60.0
     #: Database connections in this node's pool.
     pool_size: int = 10
+    #: permessage-deflate window (2**bits bytes, 9-15) for both directions, and zlib memLevel
+    #: (1-9) of the compressor: about 2**(bits+2) + 2**(mem_level+9) bytes per connection.
+    deflate_window_bits: int = 10
+    deflate_mem_level: int = 4
     #: Pending TCP connections the kernel queues (a boot storm arrives all at once).
     backlog: int = 4096
     #: Share the port with other processes (``csms serve --workers N``, SO_REUSEPORT).

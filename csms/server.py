@@ -31,6 +31,7 @@ import asyncpg
 import structlog
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
+from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 from websockets.http11 import Request, Response
 
 from csms.blocks import handlers_for
@@ -237,7 +238,13 @@ class CentralSystem:
             process_request=self._process_request,
             select_subprotocol=lambda _conn, offered: choose_subprotocol(list(offered)),
             subprotocols=list(SUBPROTOCOLS),
-            compression="deflate",
+            # RFC 7692 permessage-deflate, with small windows: OCPP messages are small, and
+            # each connection keeps its compressor and decompressor (docs/performance.md).
+            compression=None,
+            extensions=[ServerPerMessageDeflateFactory(
+                server_max_window_bits=self.config.deflate_window_bits,
+                client_max_window_bits=self.config.deflate_window_bits,
+                compress_settings={"memLevel": self.config.deflate_mem_level})],
             max_size=self.config.max_message_size,
             open_timeout=self.config.handshake_timeout,
             ping_interval=self.config.ping_interval,

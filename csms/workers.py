@@ -58,7 +58,7 @@ def worker_configs(config: ServerConfig, workers: int, port: int) -> list[Server
 
 
 #: Garbage-collector thresholds of a server process; see :func:`tune_process`.
-GC_THRESHOLDS = (20_000, 20, 100)
+GC_THRESHOLDS = (100_000, 10, 1000)
 
 
 def tune_process() -> None:

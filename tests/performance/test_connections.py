@@ -1,6 +1,9 @@
-"""Reconnects skip scrypt: the verified-password cache, alone and in a live server."""
+"""Connection costs: reconnects skip scrypt (the verified-password cache, alone and in a live
+server), and permessage-deflate is negotiated with small windows."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 from websockets.exceptions import InvalidStatus
@@ -9,7 +12,7 @@ from csms import server as server_module
 from csms.server import CentralSystem
 from csms.store import stations
 from csms.store.passwords import VerifiedPasswords, hash_password, verify_password
-from tests.server.conftest import PASSWORD, csms, open_station, server_config
+from tests.server.conftest import BOOT, PASSWORD, csms, open_station, server_config
 
 __all__ = ["csms", "server_config"]
 
@@ -60,3 +63,14 @@ async def test_reconnect_skips_scrypt_and_a_wrong_password_still_fails(
         await open_station(csms, "CP-1")
     async with await open_station(csms, "CP-1", password="another-password-0123"):
         pass
+
+
+async def test_deflate_is_negotiated_with_small_windows(csms: CentralSystem):
+    await stations.register_station(csms.pool, "CP-1", PASSWORD)
+    async with await open_station(csms, "CP-1") as ws:
+        agreed = ws.response.headers.get("Sec-WebSocket-Extensions", "")
+        assert "permessage-deflate" in agreed
+        assert "server_max_window_bits=10" in agreed
+        assert "client_max_window_bits=10" in agreed
+        await ws.send(json.dumps([2, "1", "BootNotification", BOOT]))
+        assert json.loads(await ws.recv())[2]["status"] == "Accepted"
