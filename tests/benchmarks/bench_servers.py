@@ -22,8 +22,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection, serve
+from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
+
+from csms.config import ServerConfig
 
 MAX_SIZE = 1024 * 1024
+
+
+def _settings() -> dict[str, Any]:
+    """The websockets settings of ``csms serve`` (csms.config.ServerConfig defaults)."""
+    config = ServerConfig()
+    return {"subprotocols": ["ocpp2.0.1"], "compression": None, "max_size": MAX_SIZE,
+            "ping_interval": 30, "ping_timeout": 30, "backlog": 4096,
+            "extensions": [ServerPerMessageDeflateFactory(
+                server_max_window_bits=config.deflate_window_bits,
+                client_max_window_bits=config.deflate_window_bits,
+                compress_settings={"memLevel": config.deflate_mem_level})]}
 
 
 async def _until_signalled() -> None:
@@ -42,8 +56,7 @@ async def run_echo(port: int) -> None:
         async for message in ws:
             await ws.send(message)
 
-    async with serve(echo, "127.0.0.1", port, subprotocols=["ocpp2.0.1"], compression="deflate",
-                     max_size=MAX_SIZE, ping_interval=30, ping_timeout=30, backlog=4096):
+    async with serve(echo, "127.0.0.1", port, **_settings()):
         await _until_signalled()
 
 
@@ -105,9 +118,7 @@ async def run_ocpp(port: int, database_url: str) -> None:
         except Exception:  # the socket closed: ChargePoint.start only ends so
             return
 
-    async with serve(handle, "127.0.0.1", port, subprotocols=["ocpp2.0.1"],
-                     compression="deflate", max_size=MAX_SIZE, ping_interval=30,
-                     ping_timeout=30, backlog=4096):
+    async with serve(handle, "127.0.0.1", port, **_settings()):
         await _until_signalled()
     await pool.close()
 
