@@ -1,6 +1,6 @@
 """Grid event benchmark: the ``grid_event`` scenario through a longer event; prints figures.
 
-    /work/venv/bin/python -m tests.benchmarks.bench_grid_event [--event-s 300] [--ci 15]
+    .venv/bin/python -m tests.benchmarks.bench_grid_event [--event-s 300] [--ci 15]
 
 30 simulated FE-20 stations (one stuck at zero, one rejecting profiles, one dropping its
 connection), an event on target, then one above what the fleet can give. Prints the measured

@@ -6,7 +6,7 @@ CSMS stored. The faults, evenly spread over the run: SIGKILL of the CSMS (restar
 ``--outage`` seconds), a database stop/start (down ``--db-outage`` seconds), SIGKILL again.
 Reproduce with::
 
-    /work/venv/bin/python -m tests.benchmarks.bench_soak --stations 200 --duration 240
+    .venv/bin/python -m tests.benchmarks.bench_soak --stations 200 --duration 240
 
 It prints, per fault, how the fleet came back (reconnect delays after the CSMS was listening
 again, the busiest second, the replayed offline events; for the database, the CALLERRORs the

@@ -3,7 +3,7 @@
 Runs the minimal test CSMS in this process and ``csms-sim run`` in a child process, then prints
 the child's CPU time and peak memory and the message rate the CSMS saw. Reproduce with::
 
-    /work/venv/bin/python -m tests.simulators.bench_fleet --stations 2000 --duration 60
+    .venv/bin/python -m tests.simulators.bench_fleet --stations 2000 --duration 60
 
 The minimal CSMS answers at once, so the figures are the simulator's own cost, not a CSMS's.
 """
