@@ -124,6 +124,8 @@ class Load:
     seconds: float = 0.0
     cpu: float = 0.0
     db_cpu: float = float("nan")
+    #: CPU of the load generator (this process)
+    gen_cpu: float = float("nan")
     p50_ms: float = float("nan")
     p99_ms: float = float("nan")
     errors: int = 0
@@ -175,14 +177,16 @@ async def start(args: list[str], port: int) -> Measured:
 async def measure(fleet: Fleet, server: Measured, pg: Postgres, run: Any) -> Load:
     """Run the load coroutine ``run`` and return what it cost ``server``."""
     fleet.stats.reset()
-    cpu0, db0, t0 = server.cpu(), pg.cpu(), time.perf_counter()
+    me = psutil.Process()
+    cpu0, db0, gen0, t0 = server.cpu(), pg.cpu(), sum(me.cpu_times()[:2]), time.perf_counter()
     await run
     await asyncio.sleep(0.3)  # let the last answers in
     seconds = time.perf_counter() - t0
     stats = fleet.stats
     lat = stats.latencies
     return Load(messages=stats.answered, seconds=seconds, cpu=server.cpu() - cpu0,
-                db_cpu=pg.cpu() - db0, p50_ms=1000 * percentile(lat, 0.5),
+                db_cpu=pg.cpu() - db0, gen_cpu=sum(me.cpu_times()[:2]) - gen0,
+                p50_ms=1000 * percentile(lat, 0.5),
                 p99_ms=1000 * percentile(lat, 0.99), errors=stats.errors)
 
 
@@ -303,10 +307,11 @@ def print_report(opts: argparse.Namespace, report: Report) -> None:
     for key, value in f.items():
         print(f"{key:24} {value:10.3f}" if isinstance(value, float) else f"{key:24} {value:>10}")
     print(f"{'load':18} {'msgs':>8} {'msg/s':>8} {'cpu_s/1k':>9} {'db_cpu/1k':>9} "
-          f"{'p50_ms':>8} {'p99_ms':>8} {'errors':>6}")
+          f"{'gen_cpu/1k':>10} {'p50_ms':>8} {'p99_ms':>8} {'errors':>6}")
     for name, load in report.loads.items():
         print(f"{name:18} {load.messages:8d} {load.rate:8.0f} {load.cpu_per_1000:9.3f} "
-              f"{1000 * load.db_cpu / max(load.messages, 1):9.3f} {load.p50_ms:8.1f} "
+              f"{1000 * load.db_cpu / max(load.messages, 1):9.3f} "
+              f"{1000 * load.gen_cpu / max(load.messages, 1):10.3f} {load.p50_ms:8.1f} "
               f"{load.p99_ms:8.1f} {load.errors:6d}")
     ratios = {}
     loads = report.loads
