@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from csms.store.commands import NODE_STALE_SECONDS
 from csms.store.db import Db, connection
 from csms.store.passwords import hash_password
 from csms.store.records import StationExists, StationNotFound
@@ -64,10 +65,15 @@ class StationDetail(StationSummary):
     active_transactions: list[str] = field(default_factory=list)
 
 
-_SUMMARY_COLUMNS = """
+# Connected: a live node holds the socket (a node killed without a clean stop stops writing its
+# heartbeat, and its stations read as offline within NODE_STALE_SECONDS).
+_SUMMARY_COLUMNS = f"""
     id, security_profile, vendor_name, model, serial_number, firmware_version, boot_status,
-    last_boot_at, last_heartbeat_at, node_id IS NOT NULL AS connected, node_id, subprotocol,
-    remote_address, connected_at, disconnected_at, created_at
+    last_boot_at, last_heartbeat_at,
+    coalesce(node_id IN (SELECT n.node_id FROM nodes n WHERE n.stopped_at IS NULL
+             AND n.heartbeat_at > now() - interval '{NODE_STALE_SECONDS} seconds'), false)
+        AS connected,
+    node_id, subprotocol, remote_address, connected_at, disconnected_at, created_at
 """
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from csms.store import metering, stations
+from csms.store import commands, metering, stations
 from csms.store.metering import MeterSample
 from csms.store.passwords import verify_password
 from csms.store.records import jsonable
@@ -41,6 +41,8 @@ async def test_set_password_replaces_the_hash(pool: asyncpg.Pool, station: str):
 
 
 async def test_disconnect_only_by_the_node_that_holds_the_station(pool: asyncpg.Pool, station: str):
+    await commands.register_node(pool, "node-a")
+    await commands.register_node(pool, "node-b")
     await stations.mark_connected(pool, station, "node-a", "ocpp2.0.1", "127.0.0.1:5000")
     await stations.mark_connected(pool, station, "node-b", "ocpp2.1", "127.0.0.1:5001")
     assert not await stations.mark_disconnected(pool, station, "node-a")
@@ -49,6 +51,18 @@ async def test_disconnect_only_by_the_node_that_holds_the_station(pool: asyncpg.
     assert await stations.mark_disconnected(pool, station, "node-b")
     summary = (await stations.list_stations(pool))[0]
     assert not summary.connected and summary.disconnected_at is not None
+
+
+async def test_station_of_a_node_that_stopped_heartbeating_reads_offline(
+    pool: asyncpg.Pool, station: str
+):
+    await commands.register_node(pool, "node-k")
+    await stations.mark_connected(pool, station, "node-k", "ocpp2.0.1", None)
+    assert (await stations.get_station(pool, station)).connected
+    # The node was killed: it never cleared its stations, and its heartbeat went stale.
+    await pool.execute("UPDATE nodes SET heartbeat_at = now() - interval '1 minute'")
+    detail = await stations.get_station(pool, station)
+    assert not detail.connected and detail.node_id == "node-k"
 
 
 async def test_older_connector_status_does_not_overwrite_newer(pool: asyncpg.Pool, station: str):
