@@ -26,7 +26,8 @@ from csms.ocppj import CallError, CallTimeout, OCPPError
 from csms.store import batch, commands, rotation
 
 if TYPE_CHECKING:
-    from csms.server import CentralSystem, StationSession
+    from csms.server import CentralSystem
+    from csms.session import StationSession
 
 log = structlog.get_logger("csms.node")
 

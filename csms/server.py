@@ -13,19 +13,14 @@ auth over TLS) and 3 (client certificate) together; each station's profile is st
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 import functools
 import os
 import signal
 import ssl
-from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import unquote
 
 import asyncpg
 import structlog
@@ -38,150 +33,24 @@ from csms.blocks import handlers_for
 from csms.blocks.context import BlockConfig, BlockHandler, StationContext
 from csms.config import ServerConfig
 from csms.grid.dispatcher import GridDispatcher
+from csms.handshake import (
+    PASSWORD_LENGTH,
+    basic_credentials,
+    choose_subprotocol,
+    identity_from_path,
+    offered_subprotocols,
+)
 from csms.node import Node
-from csms.ocppj import SUBPROTOCOLS, Handler, OCPPError, RpcConnection, get_validator
+from csms.ocppj import SUBPROTOCOLS, Handler, RpcConnection, get_validator
 from csms.security.ratelimit import FailureLimiter
 from csms.security.tls import is_tls, peer_common_name, server_context
+from csms.session import SessionHandlers, StationSession
 from csms.store import rotation, stations
 from csms.store.db import open_pool
 from csms.store.passwords import VerifiedPasswords, hash_password, verify_password
 
 log = structlog.get_logger("csms.server")
 
-MAX_IDENTITY = 48
-PASSWORD_LENGTH = range(16, 41)
-
-
-def identity_from_path(path: str) -> str | None:
-    """The station identity in a request path, or None when the path carries no valid one."""
-    path = path.split("?", 1)[0]
-    segment = path.rsplit("/", 1)[-1]
-    identity = unquote(segment, errors="strict") if "%" in segment else segment
-    if not 0 < len(identity) <= MAX_IDENTITY or ":" in identity:
-        return None
-    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in identity):
-        return None
-    return identity
-
-
-def offered_subprotocols(headers: Headers) -> list[str]:
-    """The subprotocols the client offers, in its order of preference."""
-    offered: list[str] = []
-    for value in headers.get_all("Sec-WebSocket-Protocol"):
-        offered.extend(p.strip() for p in value.split(",") if p.strip())
-    return offered
-
-
-def choose_subprotocol(offered: list[str]) -> str | None:
-    """The client's most preferred subprotocol that this CSMS speaks."""
-    return next((p for p in offered if p in SUBPROTOCOLS), None)
-
-
-def basic_credentials(headers: Headers) -> tuple[str, str] | None:
-    """``(username, password)`` from an ``Authorization: Basic`` header, or None."""
-    value = headers.get("Authorization")
-    if not value:
-        return None
-    scheme, _, token = value.partition(" ")
-    if scheme.lower() != "basic":
-        return None
-    try:
-        decoded = base64.b64decode(token.strip(), validate=True).decode("utf-8")
-    except (binascii.Error, UnicodeDecodeError):
-        return None
-    username, sep, password = decoded.partition(":")
-    return (username, password) if sep else None
-
-
-#: TriggerMessage's requestedMessage values and the action each makes the station send.
-TRIGGERED_ACTIONS = {
-    "SignChargingStationCertificate": "SignCertificate",
-    "SignV2GCertificate": "SignCertificate",
-    "SignCombinedCertificate": "SignCertificate",
-    "SignV2G20Certificate": "SignCertificate",
-}
-
-
-@dataclass
-class BootGate:
-    """What a station may send while its boot is not Accepted (B02.FR.09, B03.FR.07).
-
-    After a Pending or Rejected BootNotification answer, every CALL but BootNotification gets
-    a SecurityError (TC_B_30_CSMS), except, while Pending, the messages the CSMS asked for:
-    NotifyReport (GetBaseReport / GetReport) and what a TriggerMessage requested (TC_B_31).
-    A station that never booted, or whose last boot was Accepted, is not restricted.
-    """
-
-    status: str | None = None
-    triggered: set[str] = field(default_factory=set)
-
-    def check(self, action: str) -> None:
-        """Raise SecurityError if ``action`` is not allowed now."""
-        if action == "BootNotification" or self.status not in ("Pending", "Rejected"):
-            return
-        if self.status == "Pending" and (action == "NotifyReport" or action in self.triggered):
-            return
-        raise OCPPError("SecurityError",
-                        f"{action} is not allowed while the boot status is {self.status}")
-
-    def triggered_by(self, requested_message: str) -> None:
-        """Allow the message a TriggerMessage the station accepted asked for."""
-        self.triggered.add(TRIGGERED_ACTIONS.get(requested_message, requested_message))
-
-    def guard(self, action: str, handler: Handler) -> Handler:
-        """``handler`` behind this gate; a BootNotification answer updates the gate."""
-        if action == "BootNotification":
-            async def boot(payload: dict[str, Any]) -> dict[str, Any] | None:
-                response = await handler(payload)
-                if response is not None:
-                    self.status = response.get("status")
-                    self.triggered.clear()
-                return response
-            return boot
-
-        async def gated(payload: dict[str, Any]) -> dict[str, Any] | None:
-            self.check(action)
-            return await handler(payload)
-        return gated
-
-
-class SessionHandlers(Mapping[str, Handler]):
-    """A station's handlers, each bound to the station's context when a message arrives.
-
-    A connection holds this one small object instead of a closure chain per action (about
-    25 KB per station less with 60 actions).
-    """
-
-    __slots__ = ("_bind", "_table")
-
-    def __init__(self, table: Mapping[str, BlockHandler],
-                 bind: Callable[[str, BlockHandler], Handler]):
-        self._table = table
-        self._bind = bind
-
-    def __getitem__(self, action: str) -> Handler:
-        return self._bind(action, self._table[action])
-
-    def __contains__(self, action: object) -> bool:
-        return action in self._table
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._table)
-
-    def __len__(self) -> int:
-        return len(self._table)
-
-
-@dataclass(eq=False)
-class StationSession:
-    """A station's live connection on this node."""
-
-    station_id: str
-    version: str
-    websocket: ServerConnection
-    rpc: RpcConnection | None = None
-    ready: asyncio.Event = field(default_factory=asyncio.Event)
-    gate: BootGate = field(default_factory=BootGate)
 
 
 class CentralSystem:

@@ -8,7 +8,8 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from csms.server import CentralSystem, choose_subprotocol, identity_from_path
+from csms.handshake import choose_subprotocol, identity_from_path
+from csms.server import CentralSystem
 from csms.store import stations
 from tests.server.conftest import BOOT, exchange, open_station, url
 
