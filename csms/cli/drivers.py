@@ -12,13 +12,13 @@ from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, with_sto
 from csms.cli.errors import not_found, usage
 from csms.cli.output import print_json, print_table
 from csms.cli.programs import percent
-from csms.grid.model import DriverSettings, GridInputError
 from csms.store.grid.events import get_event
 from csms.store.grid.fleet import (
     list_driver_settings,
     opt_out_of_event,
     save_driver_settings,
 )
+from csms.store.grid.records import DriverSettings, GridInputError
 
 app = typer.Typer(help="Drivers' wishes: SoC floor, departure, need, opting out.",
                   no_args_is_help=True)

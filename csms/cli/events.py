@@ -15,11 +15,11 @@ from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, with_sto
 from csms.cli.errors import CliError, ExitCode, not_found, usage
 from csms.cli.output import print_fields, print_json, print_table
 from csms.cli.times import parse_duration, parse_time
-from csms.grid.model import EVENT_STATUSES, GridInputError
 from csms.grid.report import EventReport, build_report, write_csv, write_png
 from csms.grid.service import create_event, import_dispatch
 from csms.store.grid import events as store
 from csms.store.grid import fleet as fleet_store
+from csms.store.grid.records import EVENT_STATUSES, GridInputError
 
 app = typer.Typer(help="Create, import, follow and verify grid events.", no_args_is_help=True)
 

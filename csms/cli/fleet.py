@@ -12,9 +12,9 @@ from csms.cli.errors import not_found, usage
 from csms.cli.output import print_fields, print_json, print_table
 from csms.cli.times import parse_time
 from csms.grid.forecast import FleetCapacity
-from csms.grid.model import GridInputError
 from csms.grid.service import forecast, program_or_default
 from csms.store.grid.events import add_to_group, list_groups
+from csms.store.grid.records import GridInputError
 
 app = typer.Typer(help="Fleet capacity forecast and station groups.", no_args_is_help=True)
 

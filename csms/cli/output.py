@@ -2,49 +2,23 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal
-from enum import Enum
+from collections.abc import Mapping, Sequence
 from typing import Any
-from uuid import UUID
 
 import typer
 
-
-def to_jsonable(value: Any) -> Any:
-    """Turn store records (dataclasses, mappings, datetimes, decimals) into plain JSON values."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping) or (hasattr(value, "items") and hasattr(value, "keys")):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, Enum):
-        return to_jsonable(value.value)
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    if isinstance(value, Iterable):
-        return [to_jsonable(v) for v in value]
-    return str(value)
+from csms.store.records import jsonable
 
 
 def print_json(value: Any) -> None:
     """Print ``value`` as indented JSON on stdout."""
-    typer.echo(json.dumps(to_jsonable(value), indent=2, ensure_ascii=False))
+    typer.echo(json.dumps(jsonable(value), indent=2, ensure_ascii=False))
 
 
 def format_cell(value: Any) -> str:
     """One table cell: empty for None, ISO seconds for times, compact JSON for structures."""
-    value = to_jsonable(value)
+    value = jsonable(value)
     if value is None:
         return ""
     if isinstance(value, dict | list):
@@ -87,5 +61,5 @@ def flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
 
 def print_fields(value: Any) -> None:
     """Print a record as ``key: value`` lines, nested fields as dotted paths."""
-    for key, v in flatten(to_jsonable(value)):
+    for key, v in flatten(jsonable(value)):
         typer.echo(f"{key}: {format_cell(v)}")

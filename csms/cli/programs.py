@@ -14,9 +14,9 @@ from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, with_sto
 from csms.cli.errors import CliError, ExitCode, not_found, usage
 from csms.cli.output import print_fields, print_json, print_table
 from csms.cli.times import parse_duration
-from csms.grid.model import BASELINES, COMPENSATIONS, GridInputError, Program
 from csms.grid.rates import DSGS_2025_RATES, DSGS_RATE_SOURCE
 from csms.store.grid.events import ProgramExists, get_program, list_programs, save_program
+from csms.store.grid.records import BASELINES, COMPENSATIONS, GridInputError, Program
 
 app = typer.Typer(help="Manage demand-response programs (grid event rules and pay).",
                   no_args_is_help=True)

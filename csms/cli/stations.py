@@ -21,7 +21,7 @@ from csms.cli.base import (
 )
 from csms.cli.calls import DEFAULT_TIMEOUT, TimeoutOption
 from csms.cli.errors import CliError, ExitCode, not_found, usage
-from csms.cli.output import format_cell, print_json, print_table, to_jsonable
+from csms.cli.output import format_cell, print_json, print_table
 from csms.store import rotation
 from csms.store.commands import (
     CommandResult,
@@ -30,7 +30,7 @@ from csms.store.commands import (
     wait_for_command,
 )
 from csms.store.passwords import hash_password
-from csms.store.records import StationExists, StationNotFound
+from csms.store.records import StationExists, StationNotFound, jsonable
 from csms.store.stations import (
     existing_station_ids,
     get_station,
@@ -127,7 +127,7 @@ def list_(
     if json_out:
         print_json(stations)
         return
-    rows = [to_jsonable(s) for s in stations]
+    rows = [jsonable(s) for s in stations]
     for row in rows:
         row["state"] = "online" if row["connected"] else "offline"
         row["ocpp"] = (row["subprotocol"] or "").removeprefix("ocpp")
@@ -149,7 +149,7 @@ def show(
     station = with_store(database_url, data_dir, lambda db: get_station(db, station_id))
     if station is None:
         raise not_found(f"unknown station {station_id!r}")
-    data = to_jsonable(station)
+    data = jsonable(station)
     if json_out:
         print_json(data)
         return

@@ -9,9 +9,9 @@ import typer
 
 from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, with_store
 from csms.cli.errors import not_found, usage
-from csms.cli.output import print_fields, print_json, print_table, to_jsonable
+from csms.cli.output import print_fields, print_json, print_table
 from csms.cli.times import parse_time
-from csms.store.records import StoreError
+from csms.store.records import StoreError, jsonable
 from csms.store.transactions import get_transaction, list_transactions
 
 app = typer.Typer(help="See charging sessions and what they delivered.", no_args_is_help=True)
@@ -86,7 +86,7 @@ def show(
     if tx is None:
         where = f" on station {station_id!r}" if station_id else ""
         raise not_found(f"unknown transaction {transaction_id!r}{where}")
-    data = to_jsonable(tx)
+    data = jsonable(tx)
     if json_out:
         print_json(data)
         return

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from csms.grid.model import GridInputError
+from csms.store.grid.records import GridInputError
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from csms.grid.model import EV, DriverSettings, Program
+from csms.grid.model import EV
 from csms.smartcharging import ChargingNeed, ProfileFormatError, parse_charging_needs
 from csms.store.db import Db
 from csms.store.grid.fleet import (
@@ -16,6 +16,7 @@ from csms.store.grid.fleet import (
     get_driver_settings,
     plugged_in,
 )
+from csms.store.grid.records import DriverSettings, Program
 
 
 def version_of(subprotocol: str | None) -> str:

@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from csms.grid.model import EV, GridInputError
+from csms.grid.model import EV
+from csms.store.grid.records import GridInputError
 
 #: Plan the recharge after an event at this fraction of the charger's rate (charge taper near
 #: full, setpoint latency): the departure need is then met with a margin.

@@ -14,14 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-
-@dataclass(frozen=True)
-class RegisterSample:
-    """Both energy registers of one EVSE at one time, in Wh."""
-
-    at: datetime
-    export_wh: float
-    import_wh: float
+from csms.store.grid.records import RegisterSample
 
 
 def register_at(samples: Sequence[RegisterSample], when: datetime) -> tuple[float, float]:

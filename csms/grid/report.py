@@ -15,12 +15,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from csms.grid.model import GridEvent, Program, to_jsonable
 from csms.grid.mv import (
     DriverResult,
     Interval,
     MonthlyCapacity,
-    RegisterSample,
     demonstrated_capacity,
     driver_earnings,
     intervals,
@@ -32,6 +30,8 @@ from csms.grid.rates import month_key, monthly_rate
 from csms.store.db import Db
 from csms.store.grid import events as store
 from csms.store.grid import fleet as fleet_store
+from csms.store.grid.records import GridEvent, Program, RegisterSample
+from csms.store.records import jsonable
 
 BASELINE_WINDOW_S = 3600.0
 
@@ -61,7 +61,7 @@ class EventReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return to_jsonable({k: getattr(self, k) for k in self.__dataclass_fields__})
+        return jsonable({k: getattr(self, k) for k in self.__dataclass_fields__})
 
 
 def _key(station_id: str, evse_id: int) -> str:

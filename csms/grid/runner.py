@@ -23,10 +23,11 @@ from csms.grid.calls import DISPATCH_STACK_LEVEL, CallSender, dispatch_profile_i
 from csms.grid.control import LoopSettings, LoopState, Observation, StepOutcome, control_step
 from csms.grid.fleet import load_fleet
 from csms.grid.forecast import capability
-from csms.grid.model import EV, GridEvent, Program
+from csms.grid.model import EV
 from csms.smartcharging import ProfileRuleError, profile_for_need
 from csms.store.grid import events as store
 from csms.store.grid import fleet as fleet_store
+from csms.store.grid.records import GridEvent, Program
 
 #: Reasons that keep an EV out of an event from its start.
 EXCLUDING = frozenset({"opted out", "leaves before the event ends",

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 from csms.grid.dispatch import parse_dispatch
 from csms.grid.fleet import usable_evs
 from csms.grid.forecast import FleetCapacity, fleet_capacity
-from csms.grid.model import GridInputError, Program
 from csms.store.db import Db
 from csms.store.grid import events as store
+from csms.store.grid.records import GridInputError, Program
 
 DEFAULT_PROGRAM = "default"
 

@@ -16,13 +16,13 @@ from typing import Any
 import asyncpg
 
 from csms.config import ServerConfig
-from csms.grid.model import Program
-from csms.grid.mv import RegisterSample, net_export_kwh
+from csms.grid.mv import net_export_kwh
 from csms.grid.report import EventReport, build_report
 from csms.grid.service import Created, create_event
 from csms.server import CentralSystem
 from csms.store.grid import events as grid_events
 from csms.store.grid import fleet as grid_fleet
+from csms.store.grid.records import Program, RegisterSample
 from simulators.fleet import Fleet, FleetOptions, build_configs
 from simulators.scenario import load_scenario
 

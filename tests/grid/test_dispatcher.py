@@ -8,9 +8,9 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from csms.grid.dispatcher import GridDispatcher
-from csms.grid.model import Program
 from csms.store.db import open_pool
 from csms.store.grid import events as store
+from csms.store.grid.records import Program
 
 
 async def test_one_leader_and_takeover(database_url: str) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from csms.grid.fleet import load_fleet
-from csms.grid.model import Program
 from csms.store import commands, stations, transactions
 from csms.store.db import open_pool
+from csms.store.grid.records import Program
 from csms.store.metering import MeterSample
 from csms.store.transactions import TxEvent
 

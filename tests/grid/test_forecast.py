@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from csms.grid.forecast import RECHARGE_DERATE, capability, fleet_capacity, keep_soc
-from csms.grid.model import GridInputError
+from csms.store.grid.records import GridInputError
 from tests.grid.factories import at, ev
 
 

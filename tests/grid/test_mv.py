@@ -9,7 +9,6 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from csms.grid.mv import (
-    RegisterSample,
     demonstrated_capacity,
     driver_earnings,
     intervals,
@@ -19,6 +18,7 @@ from csms.grid.mv import (
     register_at,
 )
 from csms.grid.rates import DSGS_2025_RATES, monthly_rate
+from csms.store.grid.records import RegisterSample
 from tests.grid.factories import at
 
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, fields
 from datetime import datetime, time
 from typing import Any
 
-from csms.grid.model import GridEvent, Program, to_jsonable
 from csms.store.db import Db, connection
-from csms.store.records import StoreError
+from csms.store.grid.records import GridEvent, Program
+from csms.store.records import StoreError, jsonable
 
 GRID_CHANNEL = "csms_grid"
 #: Advisory lock held by the one node that runs the dispatcher.
@@ -38,7 +38,7 @@ def _program_from(name: str, settings: dict[str, Any]) -> Program:
 
 async def save_program(db: Db, program: Program, *, replace: bool = False) -> None:
     """Store a program; raises ProgramExists unless ``replace``."""
-    settings = {k: v for k, v in to_jsonable(program).items() if k != "name"}
+    settings = {k: v for k, v in jsonable(program).items() if k != "name"}
     if replace:
         await db.execute(
             "INSERT INTO grid_programs (name, settings) VALUES ($1, $2) ON CONFLICT (name)"

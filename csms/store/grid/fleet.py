@@ -10,10 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from csms.grid.model import DriverSettings
-from csms.grid.mv import RegisterSample
 from csms.store.commands import NODE_STALE_SECONDS
 from csms.store.db import Db
+from csms.store.grid.records import DriverSettings, RegisterSample
 
 EXPORT_REGISTER = "Energy.Active.Export.Register"
 IMPORT_REGISTER = "Energy.Active.Import.Register"
