@@ -32,6 +32,7 @@ from websockets.http11 import Request, Response
 from csms.blocks import handlers_for
 from csms.blocks.context import BlockConfig, BlockHandler, StationContext
 from csms.config import ServerConfig
+from csms.gcpolicy import GcPolicy
 from csms.grid.dispatcher import GridDispatcher
 from csms.handshake import (
     PASSWORD_LENGTH,
@@ -42,6 +43,7 @@ from csms.handshake import (
 )
 from csms.node import Node
 from csms.ocppj import SUBPROTOCOLS, Handler, RpcConnection, get_validator
+from csms.ocppj.push import PushConnection
 from csms.security.ratelimit import FailureLimiter
 from csms.security.tls import is_tls, peer_common_name, server_context
 from csms.session import SessionHandlers, StationSession
@@ -105,6 +107,8 @@ class CentralSystem:
             self.config.host,
             self.config.port,
             process_request=self._process_request,
+            # Messages are pushed to each session, no task waits on a quiet station.
+            create_connection=PushConnection,
             select_subprotocol=lambda _conn, offered: choose_subprotocol(list(offered)),
             subprotocols=list(SUBPROTOCOLS),
             # RFC 7692 permessage-deflate, with small windows: OCPP messages are small, and
@@ -354,9 +358,14 @@ class CentralSystem:
         session.ready.set()
         slog.info("station_connected", subprotocol=websocket.subprotocol, remote=remote)
         pending = asyncio.create_task(self.node.deliver_pending(identity))
+        gc_policy = GcPolicy.current
+        if gc_policy is not None:
+            gc_policy.connection_opened()
         try:
             await session.rpc.run()
         finally:
+            if gc_policy is not None:
+                gc_policy.connection_closed()
             pending.cancel()
             if self.sessions.get(identity) is session:
                 del self.sessions[identity]

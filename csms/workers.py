@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import gc
 import multiprocessing
 import resource
 import signal
@@ -57,20 +56,11 @@ def worker_configs(config: ServerConfig, workers: int, port: int) -> list[Server
     ]
 
 
-#: Garbage-collector thresholds of a server process; see :func:`tune_process`.
-GC_THRESHOLDS = (100_000, 10, 1000)
-
-
 def tune_process() -> None:
     """Settings of a long-running server process that holds thousands of connections.
 
     - File descriptors: the soft limit is raised to the hard one (one per station socket).
-    - Garbage collector: with the default thresholds (700, 10, 10), the objects of 10,000
-      connections are scanned again and again, in full collections of 100 to 300 ms that stall
-      every station's answer (measured: p99 340 ms at 2,000 messages/s, and a third of the
-      CPU). The objects made at start (modules, compiled validators) are frozen out of every
-      collection, and collections run far less often; reference counting still frees almost
-      everything at once, and cycles are still collected.
+    - Garbage collector: see :class:`GcPolicy`.
     """
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard == resource.RLIM_INFINITY or soft < hard:
@@ -80,9 +70,9 @@ def tune_process() -> None:
 
     for version in SUBPROTOCOLS.values():
         get_validator(version).warm()
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
+    from csms.gcpolicy import GcPolicy
+
+    GcPolicy().install()
 
 
 def _worker_main(config: ServerConfig, log_level: str, log_format: str,

@@ -12,6 +12,17 @@ from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
 from csms.ocppj import CallError, CallTimeout, OCPPError, RpcConnection
+from csms.ocppj.push import PushConnection
+
+#: The server side's websockets connection class in the current test (see ``server_kind``).
+_SERVER_CONNECTION: list[type | None] = [None]
+
+
+@pytest.fixture(autouse=True, params=["pulled", "pushed"])
+def server_kind(request: pytest.FixtureRequest) -> None:
+    """Every test runs with the server side reading by iteration (any websockets connection,
+    as the simulators do) and with messages pushed by a PushConnection (as the CSMS does)."""
+    _SERVER_CONNECTION[0] = PushConnection if request.param == "pushed" else None
 
 
 @contextlib.asynccontextmanager
@@ -24,7 +35,8 @@ async def pair(server_handlers, client_handlers, version="2.0.1") -> AsyncIterat
         server_side.set_result(rpc)
         await rpc.run()
 
-    async with serve(handle, "127.0.0.1", 0, subprotocols=[f"ocpp{version}"]) as server:
+    async with serve(handle, "127.0.0.1", 0, subprotocols=[f"ocpp{version}"],
+                     create_connection=_SERVER_CONNECTION[0]) as server:
         port = server.sockets[0].getsockname()[1]
         async with connect(f"ws://127.0.0.1:{port}/x", subprotocols=[f"ocpp{version}"]) as ws:
             client = RpcConnection(ws, version, client_handlers, call_timeout=2)

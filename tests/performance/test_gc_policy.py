@@ -1,0 +1,85 @@
+"""The server's garbage-collector policy (csms.gcpolicy), in a fresh interpreter each: it
+takes over the collector of its whole process."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+
+def run(script: str, *, stderr: bool = False) -> str:
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(script)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return (result.stderr if stderr else result.stdout).strip()
+
+
+def test_survivors_of_a_young_collection_are_frozen_and_their_cycles_wait_for_a_full_one() -> None:
+    out = run("""
+        import gc, weakref
+        from csms.gcpolicy import GcPolicy
+
+        class Node:
+            pass
+
+        policy = GcPolicy(max_interval=3600)
+        policy.install()
+        node = Node()
+        node.me = node                      # a cycle
+        ref = weakref.ref(node)
+        frozen = gc.get_freeze_count()
+        gc.collect(0)                       # node survives (still referenced): frozen
+        assert gc.get_freeze_count() > frozen, "survivors not frozen"
+        del node                            # now cyclic garbage among frozen objects
+        gc.collect(0); gc.collect(1)
+        assert ref() is not None, "a frozen cycle was collected by a young collection"
+        policy.collect_all()
+        assert ref() is None, "the full collection missed the cycle"
+        assert policy.pauses[3][0] == 1
+        print("ok")
+    """)
+    assert out == "ok"
+
+
+def test_closed_connections_trigger_a_full_collection_in_the_background() -> None:
+    out = run("""
+        import gc, time, weakref
+        from csms.gcpolicy import GcPolicy
+
+        class Node:
+            pass
+
+        policy = GcPolicy(closed_share=0.5, closed_min=10, max_interval=3600)
+        policy.install()
+        node = Node(); node.me = node; ref = weakref.ref(node)
+        gc.collect(0); del node
+        for _ in range(40):
+            policy.connection_opened()
+        for _ in range(19):                 # below half of the peak of 40
+            policy.connection_closed()
+        time.sleep(0.5)
+        assert policy.pauses[3][0] == 0 and ref() is not None, "full collection too early"
+        policy.connection_closed()          # the 20th
+        deadline = time.monotonic() + 10
+        while policy.pauses[3][0] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert policy.pauses[3][0] == 1, "no full collection"
+        assert ref() is None
+        print("ok", policy.open_connections, policy.peak_connections)
+    """)
+    assert out == "ok 20 40"
+
+
+def test_a_slow_collection_is_logged() -> None:
+    out = run("""
+        import gc
+        from csms.logging import configure_logging
+        from csms.gcpolicy import GcPolicy
+
+        configure_logging("info", "json")
+        policy = GcPolicy(slow_ms=0.0)      # every collection counts as slow
+        policy.install()
+        gc.collect(0)
+    """, stderr=True)
+    assert '"event": "gc_pause"' in out and '"generation": 0' in out
