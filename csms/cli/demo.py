@@ -55,10 +55,12 @@ async def _demo(url: str, count: int, port: int, ocpp: str, discharge_w: float,
     from csms.config import ServerConfig
     from csms.server import CentralSystem
     from csms.store import metering, stations, transactions
+    from csms.store.passwords import GENERATED_LOG2_N, generate_password, hash_password
     from simulators.fleet import Fleet, FleetOptions, build_configs, station_ids
     from simulators.scenario import Scenario
 
-    password = secrets.token_urlsafe(18)
+    password = generate_password()
+    hashed = hash_password(password, log2_n=GENERATED_LOG2_N)
     system = CentralSystem(ServerConfig(host="127.0.0.1", port=port, database_url=url,
                                         heartbeat_interval=60))
     await system.start()
@@ -67,9 +69,9 @@ async def _demo(url: str, count: int, port: int, ocpp: str, discharge_w: float,
     ids = station_ids(PREFIX, count)
     for station_id in ids:
         try:
-            await stations.register_station(pool, station_id, password)
+            await stations.register_station(pool, station_id, None, password_hash=hashed)
         except stations.StationExists:
-            await stations.set_password(pool, station_id, password)
+            await stations.set_password(pool, station_id, password, log2_n=GENERATED_LOG2_N)
     endpoint = f"ws://127.0.0.1:{system.port}/ocpp"
     typer.echo(f"CSMS listening on {endpoint}/<station id>; {count} stations {ids[0]}.."
                f"{ids[-1]} registered (OCPP {ocpp}, security profile 1)")

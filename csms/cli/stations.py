@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import csv
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, TextIO
 
 import asyncpg
 import typer
@@ -29,7 +31,12 @@ from csms.store.commands import (
     submit_command,
     wait_for_command,
 )
-from csms.store.passwords import hash_password
+from csms.store.passwords import (
+    CHOSEN_LOG2_N,
+    GENERATED_LOG2_N,
+    generate_password,
+    hash_password,
+)
 from csms.store.records import StationExists, StationNotFound, jsonable
 from csms.store.stations import (
     existing_station_ids,
@@ -96,24 +103,48 @@ def add(
             help="0: no auth (labs only), 1: Basic auth, 2: TLS + Basic auth, 3: mutual TLS.",
         ),
     ] = 1,
+    generate: Annotated[
+        bool,
+        typer.Option("--generate-password",
+                     help="Let the CSMS make a random password (printed once) instead of "
+                     "--password."),
+    ] = False,
     database_url: DatabaseUrlOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Register a station so it may connect (profiles 1 and 2 need --password)."""
+    """Register a station so it may connect (profiles 1 and 2 need --password or
+    --generate-password)."""
     check_identity(station_id)
-    if password is not None:
-        check_password(password)
-    elif security_profile in (1, 2):
-        raise usage(f"--password: required for security profile {security_profile}")
+    password, log2_n = password_choice(password, generate, "--generate-password")
+    if password is None and security_profile in (1, 2):
+        raise usage(f"--password: required for security profile {security_profile} "
+                    "(or --generate-password)")
+    hashed = None if password is None else hash_password(password, log2_n=log2_n)
 
     async def go(db: asyncpg.Pool) -> None:
         try:
-            await register_station(db, station_id, password, security_profile)
+            await register_station(db, station_id, None, security_profile,
+                                   password_hash=hashed)
         except StationExists:
             raise CliError(f"station {station_id!r} already exists", ExitCode.CONFLICT) from None
 
     with_store(database_url, data_dir, go)
     typer.echo(f"station {station_id} added (security profile {security_profile})")
+    if generate:
+        typer.echo(f"password: {password}  (shown once; configure the station with it)")
+
+
+def password_choice(password: str | None, generate: bool,
+                    flag: str) -> tuple[str | None, int]:
+    """The password to store and its hash cost: the one given (checked), or a generated one
+    when ``flag`` was given; not both."""
+    if generate:
+        if password is not None:
+            raise usage(f"{flag}: give either --password or {flag}, not both")
+        return generate_password(), GENERATED_LOG2_N
+    if password is not None:
+        check_password(password)
+    return password, CHOSEN_LOG2_N
 
 
 @app.command("list")
@@ -211,12 +242,18 @@ def remove(
 def set_password(
     station_id: StationId,
     password: Annotated[
-        str,
+        str | None,
         typer.Option(
             "--password",
             help=f"New HTTP Basic password, {MIN_PASSWORD} to {MAX_PASSWORD} characters.",
         ),
-    ],
+    ] = None,
+    generate: Annotated[
+        bool,
+        typer.Option("--generate",
+                     help="Let the CSMS make a random password instead of --password (with "
+                     "--offline it is printed once, to configure the station with)."),
+    ] = False,
     offline: Annotated[
         bool,
         typer.Option(
@@ -236,12 +273,17 @@ def set_password(
     until then both passwords are accepted. A station that is not connected is refused unless
     --offline is given.
     """
-    check_password(password)
+    new_password, log2_n = password_choice(password, generate, "--generate")
+    if new_password is None:
+        raise usage("--password: required (or --generate)")
     url = resolve_url(database_url, data_dir)
-    typer.echo(run(_rotate(url, station_id, password, offline, timeout)))
+    typer.echo(run(_rotate(url, station_id, new_password, offline, timeout, log2_n)))
+    if generate and offline:
+        typer.echo(f"password: {new_password}  (shown once; configure the station with it)")
 
 
-async def _rotate(url: str, station_id: str, password: str, offline: bool, timeout: float) -> str:
+async def _rotate(url: str, station_id: str, password: str, offline: bool, timeout: float,
+                  log2_n: int) -> str:
     """Change the password as ``set-password`` promises; returns the line to print."""
     async with open_store(url) as db:
         if await get_station_credentials(db, station_id) is None:
@@ -252,7 +294,7 @@ async def _rotate(url: str, station_id: str, password: str, offline: bool, timeo
                 raise usage(f"--offline: station {station_id!r} is connected; leave out "
                             "--offline to give it the new password through its connection")
             try:
-                await store_set_password(db, station_id, password)
+                await store_set_password(db, station_id, password, log2_n=log2_n)
             except StationNotFound:
                 raise not_found(f"unknown station {station_id!r}") from None
             return (f"stored password of station {station_id} changed; the station must be "
@@ -263,7 +305,8 @@ async def _rotate(url: str, station_id: str, password: str, offline: bool, timeo
                 "password; use --offline to change only the stored password",
                 ExitCode.OFFLINE,
             )
-        hashed = await asyncio.get_running_loop().run_in_executor(None, hash_password, password)
+        hashed = await asyncio.get_running_loop().run_in_executor(
+            None, lambda: hash_password(password, log2_n=log2_n))
         await rotation.begin_password_change(db, station_id, hashed)
         command_id = await submit_command(db, station_id, "SetVariables", {"setVariableData": [{
             "component": {"name": "SecurityCtrlr"}, "variable": {"name": "BasicAuthPassword"},
@@ -316,10 +359,17 @@ def import_(
     ],
     count: Annotated[int, typer.Option("--count", min=1, max=100_000, help="How many.")],
     password: Annotated[
-        str,
+        str | None,
         typer.Option("--password", help=f"HTTP Basic password for every station, {MIN_PASSWORD}"
                      f" to {MAX_PASSWORD} characters."),
-    ],
+    ] = None,
+    generate_to: Annotated[
+        Path | None,
+        typer.Option("--generate-passwords", metavar="FILE",
+                     help="Give every station a random password of its own instead of "
+                     "--password, written to FILE as CSV (station_id,password; readable by "
+                     "the owner only) for installing them."),
+    ] = None,
     first: Annotated[int, typer.Option("--first", min=0, help="Number of the first.")] = 1,
     database_url: DatabaseUrlOption = None,
     data_dir: DataDirOption = None,
@@ -328,22 +378,54 @@ def import_(
 
     Stations that exist already are left as they are and counted as skipped.
     """
-    check_password(password)
+    if (password is None) == (generate_to is None):
+        raise usage("--password: give either --password or --generate-passwords FILE")
+    if password is not None:
+        check_password(password)
+    if generate_to is not None and generate_to.exists():
+        raise usage(f"--generate-passwords: {generate_to} exists; it is never overwritten")
     ids = [check_identity(f"{id_prefix}{n}") for n in range(first, first + count)]
+    generated: dict[str, str] = {}
 
-    async def go(db: asyncpg.Pool) -> tuple[int, int]:
+    def hashed_for(station_id: str) -> str:
+        if password is not None:
+            return hash_password(password, log2_n=CHOSEN_LOG2_N)
+        return hash_password(generated[station_id], log2_n=GENERATED_LOG2_N)
+
+    async def go(db: asyncpg.Pool, out: TextIO | None) -> tuple[int, int]:
         existing = await existing_station_ids(db, ids)
         todo = [i for i in ids if i not in existing]
+        if out is not None:
+            generated.update((i, generate_password()) for i in todo)
+            # On disk before any station is stored with it: no password can be lost.
+            writer = csv.writer(out)
+            writer.writerow(["station_id", "password"])
+            writer.writerows(generated.items())
+            out.flush()
+            os.fsync(out.fileno())
         # scrypt is slow on purpose; hash on every core, off the event loop.
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            hashes = list(pool.map(lambda _id: hash_password(password), todo))
+            hashes = list(pool.map(hashed_for, todo))
+        added = 0
         for station_id, hashed in zip(todo, hashes, strict=True):
             try:
                 await register_station(db, station_id, None, 1, password_hash=hashed)
-            except StationExists:
+                added += 1
+            except StationExists:  # registered meanwhile by someone else: theirs stays
                 existing.add(station_id)
-        return len(todo), len(existing)
+        return added, len(existing)
 
-    added, skipped = with_store(database_url, data_dir, go)
+    if generate_to is None:
+        added, skipped = with_store(database_url, data_dir, lambda db: go(db, None))
+    else:
+        try:
+            fd = os.open(generate_to, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except OSError as exc:
+            raise usage(f"--generate-passwords: cannot create {generate_to}: "
+                        f"{exc.strerror}") from None
+        with os.fdopen(fd, "w", newline="") as out:
+            added, skipped = with_store(database_url, data_dir, lambda db: go(db, out))
     typer.echo(f"{added} stations added, {skipped} skipped (already registered): "
                f"{ids[0]} .. {ids[-1]}")
+    if generate_to is not None:
+        typer.echo(f"their passwords: {generate_to}")

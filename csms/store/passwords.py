@@ -1,7 +1,16 @@
-"""Station passwords (security profile 1): stored only as salted scrypt hashes.
+"""Station passwords (security profiles 1 and 2): stored only as salted scrypt hashes.
 
 The stored form is self-describing: ``scrypt$<log2 n>$<r>$<p>$<salt b64>$<hash b64>``, so the
-cost can be raised later without invalidating existing hashes.
+cost can be raised later without invalidating existing hashes, and hashes of different costs
+coexist.
+
+The cost follows where the password came from. A password a person chose may be guessable, and
+the hash's cost is what slows guessing: ``CHOSEN_LOG2_N`` (n = 2**14, RFC 7914's
+interactive-login setting, about 50 ms of CPU per check). A password the CSMS generated
+(:func:`generate_password`: 192 random bits) cannot be guessed at any hash speed, so its hash
+only has to keep it out of the database in clear: ``GENERATED_LOG2_N`` (n = 2**10, about 3 ms).
+That is what lets a fleet of 10,000 stations log in at once after a restart within a minute on
+two cores, where 10,000 checks at 2**14 alone take four minutes (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -11,9 +20,11 @@ import hashlib
 import hmac
 import secrets
 
-# scrypt parameters: n = 2**14, r = 8, p = 1 (RFC 7914's interactive-login recommendation),
-# 16-byte salt, 32-byte key. About 16 MiB of memory per hash.
-_LOG2_N = 14
+#: scrypt cost (log2 n) of a password a person chose (about 16 MiB of memory per check).
+CHOSEN_LOG2_N = 14
+#: scrypt cost of a password :func:`generate_password` made (about 1 MiB per check).
+GENERATED_LOG2_N = 10
+# r = 8, p = 1, 16-byte salt, 32-byte key.
 _R = 8
 _P = 1
 _SALT_BYTES = 16
@@ -31,10 +42,17 @@ def _scrypt(password: str, salt: bytes, log2_n: int, r: int, p: int, length: int
     )
 
 
-def hash_password(password: str, *, log2_n: int = _LOG2_N) -> str:
+def generate_password() -> str:
+    """A new station password: 32 characters of URL-safe base64 (192 random bits), within
+    OCPP's 16 to 40 characters and safe in an HTTP Basic header."""
+    return secrets.token_urlsafe(24)
+
+
+def hash_password(password: str, *, log2_n: int = CHOSEN_LOG2_N) -> str:
     """Return a salted scrypt hash of ``password`` as a self-describing string.
 
-    ``log2_n`` sets the cost (n = 2**log2_n, 10 to 20); the default suits interactive logins.
+    ``log2_n`` sets the cost (n = 2**log2_n, 10 to 20): the default suits a password a person
+    chose; pass ``GENERATED_LOG2_N`` for one :func:`generate_password` made.
     """
     if not 10 <= log2_n <= 20:
         raise ValueError("log2_n must be between 10 and 20")

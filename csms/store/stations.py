@@ -8,7 +8,7 @@ from datetime import datetime
 
 from csms.store.commands import NODE_STALE_SECONDS
 from csms.store.db import Db, connection
-from csms.store.passwords import hash_password
+from csms.store.passwords import CHOSEN_LOG2_N, hash_password
 from csms.store.records import StationExists, StationNotFound
 
 
@@ -105,10 +105,13 @@ async def register_station(
         raise StationExists(station_id)
 
 
-async def set_password(db: Db, station_id: str, password: str) -> None:
-    """Replace a station's password (hashed). Raises StationNotFound for an unknown station."""
+async def set_password(db: Db, station_id: str, password: str, *,
+                       log2_n: int = CHOSEN_LOG2_N) -> None:
+    """Replace a station's password (hashed at cost ``log2_n``, see csms.store.passwords).
+    Raises StationNotFound for an unknown station."""
     status = await db.execute(
-        "UPDATE stations SET password_hash = $2 WHERE id = $1", station_id, hash_password(password)
+        "UPDATE stations SET password_hash = $2 WHERE id = $1", station_id,
+        hash_password(password, log2_n=log2_n)
     )
     if status == "UPDATE 0":
         raise StationNotFound(station_id)

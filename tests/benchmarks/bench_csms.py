@@ -46,10 +46,12 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from csms.store.db import open_pool
-from csms.store.passwords import hash_password
+from csms.store.passwords import CHOSEN_LOG2_N, GENERATED_LOG2_N, hash_password
 from tests.benchmarks.loadgen import Fleet, percentile
 
-PASSWORD = "bench-password-0123456789"
+#: The stations' password, as the CSMS generates them (csms.store.passwords.generate_password);
+#: all stations share it so that the load generator needs only one.
+PASSWORD = "k3W9q_ZpT0vYc7LmR2xNf8HsJd5Ub1Ae"
 PROFILE = {"evseId": 1, "chargingProfile": {
     "id": 90, "stackLevel": 0, "chargingProfilePurpose": "TxDefaultProfile",
     "chargingProfileKind": "Relative", "chargingSchedule": [{
@@ -383,7 +385,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--floor-stations", type=int, default=1000,
                    help="stations connected to the echo and ocpp servers")
     p.add_argument("--workers", type=int, default=1)
-    p.add_argument("--hash-cost", type=int, default=14, help="log2 of scrypt n for passwords")
+    p.add_argument("--hash-cost", type=int, default=GENERATED_LOG2_N,
+                   help="log2 of scrypt n of the stored password hash (default: the cost of "
+                   f"a generated password, {GENERATED_LOG2_N}; {CHOSEN_LOG2_N}: one a person "
+                   "chose)")
     p.add_argument("--deflate", action="store_true", help="negotiate permessage-deflate")
     p.add_argument("--sources", type=int, default=4, help="source addresses 127.0.0.2..")
     p.add_argument("--scaling", action="store_true",

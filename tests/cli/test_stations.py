@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import stat
 from datetime import UTC, datetime
+from pathlib import Path
 
 import asyncpg
 
-from csms.store.passwords import verify_password
+from csms.store.passwords import CHOSEN_LOG2_N, GENERATED_LOG2_N, verify_password
 from csms.store.stations import (
     get_station_credentials,
     mark_connected,
@@ -137,3 +140,61 @@ def test_import_refuses_a_bad_password_and_registers_nothing(csms: Invoke) -> No
     assert_error(csms("stations", "import", "--id-prefix", "SIM", "--count", "3",
                       "--password", "short"), 2, "--password")
     assert json.loads(assert_ok(csms("stations", "list", "--json")).stdout) == []
+
+
+def _cost(stored_hash: str) -> int:
+    return int(stored_hash.split("$")[1])
+
+
+def test_add_with_a_generated_password_prints_it_once_and_hashes_it_at_the_generated_cost(
+        csms: Invoke, database_url: str) -> None:
+    out = assert_ok(csms("stations", "add", "CP-G", "--generate-password")).stdout
+    password = out.split("password: ", 1)[1].split()[0]
+    assert len(password) == 32
+    creds = with_db(database_url, lambda db: get_station_credentials(db, "CP-G"))
+    assert verify_password(password, creds.password_hash)
+    assert _cost(creds.password_hash) == GENERATED_LOG2_N
+    # A password a person chose keeps the full cost.
+    assert_ok(csms("stations", "add", "CP-H", "--password", PASSWORD))
+    chosen = with_db(database_url, lambda db: get_station_credentials(db, "CP-H"))
+    assert _cost(chosen.password_hash) == CHOSEN_LOG2_N
+    assert_error(csms("stations", "add", "CP-X", "--password", PASSWORD, "--generate-password"),
+                 2, "--generate-password", "not both")
+
+
+def test_import_with_generated_passwords_writes_them_for_the_installer(
+        csms: Invoke, database_url: str, tmp_path: Path) -> None:
+    assert_ok(csms("stations", "add", "GEN2", "--password", "another-password-99"))
+    target = tmp_path / "fleet-passwords.csv"
+    out = assert_ok(csms("stations", "import", "--id-prefix", "GEN", "--count", "4",
+                         "--generate-passwords", str(target))).stdout
+    assert "3 stations added, 1 skipped" in out
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    with target.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["station_id"] for r in rows] == ["GEN1", "GEN3", "GEN4"]  # not the skipped one
+    assert len({r["password"] for r in rows}) == 3
+    for row in rows:
+        creds = with_db(database_url, lambda db, i=row["station_id"]:
+                        get_station_credentials(db, i))
+        assert verify_password(row["password"], creds.password_hash)
+        assert _cost(creds.password_hash) == GENERATED_LOG2_N
+    # The file is never overwritten, and one password source is required.
+    assert_error(csms("stations", "import", "--id-prefix", "NEW", "--count", "1",
+                      "--generate-passwords", str(target)), 2, "--generate-passwords", "exists")
+    assert_error(csms("stations", "import", "--id-prefix", "NEW", "--count", "1"),
+                 2, "--password")
+    assert_error(csms("stations", "import", "--id-prefix", "NEW", "--count", "1",
+                      "--password", PASSWORD, "--generate-passwords", str(tmp_path / "x.csv")),
+                 2, "--password")
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_set_password_offline_with_a_generated_password(csms: Invoke, database_url: str) -> None:
+    assert_ok(csms("stations", "add", "CP-O", "--password", PASSWORD))
+    out = assert_ok(csms("stations", "set-password", "CP-O", "--generate", "--offline")).stdout
+    password = out.split("password: ", 1)[1].split()[0]
+    creds = with_db(database_url, lambda db: get_station_credentials(db, "CP-O"))
+    assert verify_password(password, creds.password_hash)
+    assert not verify_password(PASSWORD, creds.password_hash)
+    assert _cost(creds.password_hash) == GENERATED_LOG2_N
