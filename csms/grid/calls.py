@@ -9,8 +9,6 @@ with one LISTEN connection for every outstanding call.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from datetime import datetime
 from typing import Any
 
@@ -25,13 +23,7 @@ from csms.blocks.smartcharging import (
     discharge,
     send_profile,
 )
-from csms.store.commands import (
-    DONE_CHANNEL,
-    CommandResult,
-    expire_command,
-    get_result,
-    submit_command,
-)
+from csms.store.commands import CommandResult, CommandWaiter, submit_command
 
 log = structlog.get_logger("csms.grid.calls")
 
@@ -48,79 +40,30 @@ def dispatch_profile_id(evse_id: int) -> int:
 
 
 class CallSender:
-    """Sends calls and waits for their outcome; a call not claimed within ``offline_grace``
-    seconds fails as "offline"."""
+    """Sends calls and waits for their outcome over one shared LISTEN connection
+    (:class:`~csms.store.commands.CommandWaiter`); a call not claimed within
+    ``offline_grace`` seconds fails as "offline"."""
 
     def __init__(self, pool: asyncpg.Pool, database_url: str, *, offline_grace: float = 3.0):
         self.pool = pool
         self.database_url = database_url
         self.offline_grace = offline_grace
-        self._listener: asyncpg.Connection | None = None
-        self._waiting: dict[int, asyncio.Future[CommandResult]] = {}
-        self._poller: asyncio.Task[None] | None = None
+        self.waiter = CommandWaiter(pool, database_url)
 
     async def start(self) -> None:
         """Open the LISTEN connection."""
-        self._listener = await asyncpg.connect(self.database_url)
-        await self._listener.add_listener(DONE_CHANNEL, self._on_done)
-        self._poller = asyncio.create_task(self._poll())
+        await self.waiter.start()
 
     async def stop(self) -> None:
-        """Close it; calls still waiting fail as "timeout"."""
-        if self._poller is not None:
-            self._poller.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._poller
-        for command_id, future in list(self._waiting.items()):
-            if not future.done():
-                future.set_result(CommandResult(command_id, "timeout", None, None, "stopped"))
-        if self._listener is not None:
-            with contextlib.suppress(Exception):
-                await self._listener.close()
-
-    def _on_done(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        with contextlib.suppress(ValueError):
-            command_id = int(payload)
-            if command_id in self._waiting:
-                asyncio.get_running_loop().create_task(self._collect(command_id))
-
-    async def _collect(self, command_id: int) -> None:
-        result = await get_result(self.pool, command_id)
-        future = self._waiting.get(command_id)
-        if result is not None and future is not None and not future.done():
-            future.set_result(result)
-
-    async def _poll(self) -> None:
-        """Catch missed notifications (e.g. while the listener reconnects)."""
-        while True:
-            await asyncio.sleep(1.0)
-            for command_id in list(self._waiting):
-                with contextlib.suppress(asyncpg.PostgresError, OSError):
-                    await self._collect(command_id)
+        """Close it."""
+        await self.waiter.stop()
 
     async def call(self, station_id: str, action: str, payload: dict[str, Any],
                    timeout: float = 30.0) -> CommandResult:
         """Send ``action`` to a station and return the outcome (answered, error, offline,
         timeout)."""
         command_id = await submit_command(self.pool, station_id, action, payload)
-        future: asyncio.Future[CommandResult] = asyncio.get_running_loop().create_future()
-        self._waiting[command_id] = future
-        try:
-            try:
-                return await asyncio.wait_for(asyncio.shield(future), self.offline_grace)
-            except TimeoutError:
-                # Still unclaimed: no node holds the station's socket.
-                if await expire_command(self.pool, command_id, "offline",
-                                        "station is not connected"):
-                    return CommandResult(command_id, "offline", None, None,
-                                         "station is not connected")
-            try:
-                return await asyncio.wait_for(future, max(0.1, timeout - self.offline_grace))
-            except TimeoutError:
-                return CommandResult(command_id, "timeout", None, None,
-                                     f"no answer within {timeout:g} s")
-        finally:
-            self._waiting.pop(command_id, None)
+        return await self.waiter.wait(command_id, timeout, offline_grace=self.offline_grace)
 
     async def set_power(self, station_id: str, evse_id: int, export_kw: float,
                         start: datetime, end: datetime | None,
@@ -132,7 +75,7 @@ class CallSender:
         timeout, rejected, invalid, callerror).
         """
         build = discharge if export_kw > 0 else charge
-        result = await build(self.pool, self.database_url, station_id, evse_id,
+        result = await build(self.pool, self.waiter, station_id, evse_id,
                              abs(export_kw) * 1000.0, start, end,
                              profile_id=dispatch_profile_id(evse_id),
                              stack_level=DISPATCH_STACK_LEVEL, timeout=timeout)
@@ -142,14 +85,14 @@ class CallSender:
                                     timeout: float = 30.0) -> tuple[bool, str]:
         """Install a ready-made profile (e.g. departure charging) in the dispatch profile's
         place."""
-        return _outcome(await send_profile(self.pool, self.database_url, station_id, evse_id,
+        return _outcome(await send_profile(self.pool, self.waiter, station_id, evse_id,
                                            profile, timeout=timeout))
 
     async def clear_dispatch(self, station_id: str, evse_id: int,
                              timeout: float = 30.0) -> tuple[bool, str]:
         """Remove the dispatch TxProfile (K10 ClearChargingProfile by id); Unknown means it is
         gone already (the transaction ended, or it was never taken)."""
-        result = await clear_profiles(self.pool, self.database_url, station_id,
+        result = await clear_profiles(self.pool, self.waiter, station_id,
                                       profile_id=dispatch_profile_id(evse_id), timeout=timeout)
         if result.status == "Unknown":
             return True, ""

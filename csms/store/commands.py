@@ -218,50 +218,118 @@ async def expire_command(db: Db, command_id: int, status: str, reason: str) -> b
     return done is not None
 
 
-async def wait_for_command(
-    database_url: str, command_id: int, timeout: float, *, offline_grace: float = 3.0
-) -> CommandResult:
-    """Wait until the command has an outcome and return it.
+class CommandWaiter:
+    """Waits for the outcome of any number of commands over one LISTEN connection.
 
-    A command that is not queued fails as "offline" when no node has claimed it within
-    ``offline_grace`` seconds. After ``timeout`` seconds a queued command still waiting for its
-    station is reported as "queued" (it stays queued), and a sent one as "timeout" (the node
-    may still record a late answer).
+    A node or a long-running task that sends many commands (the grid dispatcher, a fleet-wide
+    profile) shares one; :func:`wait_for_command` opens one for a single wait (the CLI).
+    Queries go through ``db`` (a pool, so that waits run concurrently); a missed notification
+    (while the listener reconnects, say) is caught by a check every ``poll_s`` seconds.
     """
-    conn = await asyncpg.connect(database_url)
-    woken = asyncio.Event()
-    try:
-        await conn.add_listener(DONE_CHANNEL, lambda *args: woken.set())
+
+    def __init__(self, db: Db, database_url: str, *, poll_s: float = 1.0):
+        self.db = db
+        self.database_url = database_url
+        self.poll_s = poll_s
+        self._listener: asyncpg.Connection | None = None
+        self._owns_listener = False
+        self._woken: dict[int, asyncio.Event] = {}
+
+    async def start(self, listener: asyncpg.Connection | None = None) -> None:
+        """LISTEN on ``listener`` (left open by :meth:`stop`), or on a connection of its own."""
+        self._owns_listener = listener is None
+        self._listener = listener or await asyncpg.connect(self.database_url)
+        await self._listener.add_listener(DONE_CHANNEL, self._on_done)
+
+    async def stop(self) -> None:
+        for event in self._woken.values():
+            event.set()
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.remove_listener(DONE_CHANNEL, self._on_done)
+                if self._owns_listener:
+                    await self._listener.close()
+            self._listener = None
+
+    async def __aenter__(self) -> CommandWaiter:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def _on_done(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        with contextlib.suppress(ValueError):
+            event = self._woken.get(int(payload))
+            if event is not None:
+                event.set()
+
+    async def wait(self, command_id: int, timeout: float, *,
+                   offline_grace: float = 3.0) -> CommandResult:
+        """Wait until the command has an outcome and return it.
+
+        A command that is not queued fails as "offline" when no node has claimed it within
+        ``offline_grace`` seconds. After ``timeout`` seconds a queued command still waiting
+        for its station is reported as "queued" (it stays queued), and a sent one as
+        "timeout" (the node may still record a late answer).
+        """
+        woken = self._woken.setdefault(command_id, asyncio.Event())
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         grace_end = loop.time() + offline_grace
-        while True:
-            result = await get_result(conn, command_id)
-            if result is not None:
-                return result
-            now = loop.time()
-            if now >= grace_end:
-                queued = await conn.fetchval(
-                    "SELECT queue_until IS NOT NULL FROM commands WHERE id = $1", command_id
-                )
-                if not queued and await expire_command(
-                    conn, command_id, "offline", "station is not connected"
-                ):
-                    continue
-                grace_end = float("inf")
-            if now >= deadline:
-                status = await conn.fetchval(
-                    "SELECT status FROM commands WHERE id = $1", command_id
-                )
-                if status == "pending":
-                    return CommandResult(command_id, "queued", None, None,
-                                         "waiting for the station to connect")
-                return CommandResult(command_id, "timeout", None, None,
-                                     f"no answer within {timeout:g} s")
-            woken.clear()
-            try:
-                await asyncio.wait_for(woken.wait(), min(deadline, grace_end) - now + 0.05)
-            except TimeoutError:
-                pass
+        try:
+            while True:
+                woken.clear()
+                result = await get_result(self.db, command_id)
+                if result is not None:
+                    return result
+                now = loop.time()
+                if now >= grace_end:
+                    queued = await self.db.fetchval(
+                        "SELECT queue_until IS NOT NULL FROM commands WHERE id = $1", command_id
+                    )
+                    if not queued and await expire_command(
+                        self.db, command_id, "offline", "station is not connected"
+                    ):
+                        continue
+                    grace_end = float("inf")
+                if now >= deadline:
+                    status = await self.db.fetchval(
+                        "SELECT status FROM commands WHERE id = $1", command_id
+                    )
+                    if status == "pending":
+                        return CommandResult(command_id, "queued", None, None,
+                                             "waiting for the station to connect")
+                    return CommandResult(command_id, "timeout", None, None,
+                                         f"no answer within {timeout:g} s")
+                wake_at = min(deadline, grace_end, now + self.poll_s)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(woken.wait(), wake_at - now + 0.05)
+        finally:
+            self._woken.pop(command_id, None)
+
+
+async def wait_for_command(
+    database_url: str, command_id: int, timeout: float, *, offline_grace: float = 3.0
+) -> CommandResult:
+    """:meth:`CommandWaiter.wait` on a connection of its own, for a single wait (the CLI)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        waiter = CommandWaiter(conn, database_url)
+        await waiter.start(listener=conn)
+        return await waiter.wait(command_id, timeout, offline_grace=offline_grace)
     finally:
         await conn.close()
+
+
+#: How a caller waits for its commands: with a database URL (one LISTEN connection per wait,
+#: fine for one command) or a shared :class:`CommandWaiter` (for many).
+Waiting = str | CommandWaiter
+
+
+async def wait_for(waiting: Waiting, command_id: int, timeout: float, *,
+                   offline_grace: float = 3.0) -> CommandResult:
+    """Wait for a command's outcome through ``waiting`` (see :data:`Waiting`)."""
+    if isinstance(waiting, CommandWaiter):
+        return await waiting.wait(command_id, timeout, offline_grace=offline_grace)
+    return await wait_for_command(waiting, command_id, timeout, offline_grace=offline_grace)

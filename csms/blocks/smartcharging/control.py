@@ -31,7 +31,7 @@ DISPATCH_STACK_LEVEL = 1
 
 
 async def send_profile(
-    pool: Any, database_url: str, station_id: str, evse_id: int, profile: dict[str, Any], *,
+    pool: Any, waiting: commands.Waiting, station_id: str, evse_id: int, profile: dict[str, Any], *,
     timeout: float = 30.0,
 ) -> ProfileResult:
     """Send SetChargingProfile with ``profile`` (a ChargingProfileType dict in the station's
@@ -63,13 +63,13 @@ async def send_profile(
     command_id = await commands.submit_command(pool, station_id, "SetChargingProfile", payload)
     await charging.record_pending_profile(pool, command_id, station_id, evse_id,
                                           station.version, payload["chargingProfile"])
-    result = await commands.wait_for_command(database_url, command_id, timeout)
+    result = await commands.wait_for(waiting, command_id, timeout)
     await charging.settle_pending_profiles(pool, station_id)
     return outcome(result, parsed.id, payload, command_id)
 
 
 async def _power(
-    pool: Any, database_url: str, station_id: str, evse_id: int, power_w: float,
+    pool: Any, waiting: commands.Waiting, station_id: str, evse_id: int, power_w: float,
     start: datetime, end: datetime | None, *, discharging: bool, profile_id: int | None,
     stack_level: int, purpose: str, timeout: float,
 ) -> ProfileResult:
@@ -105,11 +105,11 @@ async def _power(
                      limits=station.limits)
     except (ProfileRuleError, ValueError) as exc:
         return refused("Invalid", str(exc), profile_id)
-    return await send_profile(pool, database_url, station_id, evse_id, wire, timeout=timeout)
+    return await send_profile(pool, waiting, station_id, evse_id, wire, timeout=timeout)
 
 
 async def discharge(
-    pool: Any, database_url: str, station_id: str, evse_id: int, power_w: float,
+    pool: Any, waiting: commands.Waiting, station_id: str, evse_id: int, power_w: float,
     start: datetime, end: datetime | None, *, profile_id: int | None = None,
     stack_level: int = DISPATCH_STACK_LEVEL, purpose: str = "TxProfile", timeout: float = 30.0,
 ) -> ProfileResult:
@@ -124,26 +124,26 @@ async def discharge(
     Another ``purpose`` (e.g. TxDefaultProfile) builds the same schedule without a
     transaction.
     """
-    return await _power(pool, database_url, station_id, evse_id, power_w, start, end,
+    return await _power(pool, waiting, station_id, evse_id, power_w, start, end,
                         discharging=True, profile_id=profile_id, stack_level=stack_level,
                         purpose=purpose, timeout=timeout)
 
 
 async def charge(
-    pool: Any, database_url: str, station_id: str, evse_id: int, power_w: float,
+    pool: Any, waiting: commands.Waiting, station_id: str, evse_id: int, power_w: float,
     start: datetime, end: datetime | None, *, profile_id: int | None = None,
     stack_level: int = DISPATCH_STACK_LEVEL, purpose: str = "TxProfile", timeout: float = 30.0,
 ) -> ProfileResult:
     """Limit charging on ``evse_id`` to ``power_w`` watts (>= 0; 0 pauses) from ``start`` to
     ``end``; otherwise exactly as :func:`discharge`."""
-    return await _power(pool, database_url, station_id, evse_id, power_w, start, end,
+    return await _power(pool, waiting, station_id, evse_id, power_w, start, end,
                         discharging=False, profile_id=profile_id, stack_level=stack_level,
                         purpose=purpose, timeout=timeout)
 
 
 
 async def clear_profiles(
-    pool: Any, database_url: str, station_id: str, *, profile_id: int | None = None,
+    pool: Any, waiting: commands.Waiting, station_id: str, *, profile_id: int | None = None,
     evse_id: int | None = None, purpose: str | None = None, stack_level: int | None = None,
     timeout: float = 30.0,
 ) -> ProfileResult:
@@ -177,7 +177,7 @@ async def clear_profiles(
     if offline is not None:
         return offline
     command_id = await commands.submit_command(pool, station_id, "ClearChargingProfile", payload)
-    result = await commands.wait_for_command(database_url, command_id, timeout)
+    result = await commands.wait_for(waiting, command_id, timeout)
     done = outcome(result, profile_id, payload, command_id)
     if done.status in ("Accepted", "Unknown"):
         await charging.settle_pending_profiles(pool, station_id)

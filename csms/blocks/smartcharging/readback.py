@@ -52,7 +52,7 @@ class ProfilesReport:
 
 
 async def station_profiles(
-    pool: Any, database_url: str, station_id: str, *, evse_id: int | None = None,
+    pool: Any, waiting: commands.Waiting, station_id: str, *, evse_id: int | None = None,
     reconcile: bool = False, timeout: float = 30.0,
 ) -> ProfilesReport:
     """Ask the station for its profiles (GetChargingProfiles, K09) and compare them with what
@@ -79,7 +79,7 @@ async def station_profiles(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     command_id = await commands.submit_command(pool, station_id, "GetChargingProfiles", payload)
-    result = await commands.wait_for_command(database_url, command_id, timeout)
+    result = await commands.wait_for(waiting, command_id, timeout)
     answer = outcome(result, None, payload, command_id, accept=("Accepted", "NoProfiles"))
     if not answer.accepted:
         return ProfilesReport(answer.status, answer.reason, believed, None)
@@ -123,7 +123,7 @@ class CompositeComparison:
 
 
 async def compare_composite(
-    pool: Any, database_url: str, station_id: str, evse_id: int, duration: int, *,
+    pool: Any, waiting: commands.Waiting, station_id: str, evse_id: int, duration: int, *,
     rate_unit: str = "W", timeout: float = 30.0,
 ) -> CompositeComparison:
     """Ask for the composite schedule of ``evse_id`` for ``duration`` seconds
@@ -149,7 +149,7 @@ async def compare_composite(
         return CompositeComparison(offline.status, offline.reason,
                                    expect(datetime.now(UTC), duration), None)
     command_id = await commands.submit_command(pool, station_id, "GetCompositeSchedule", payload)
-    result = await commands.wait_for_command(database_url, command_id, timeout)
+    result = await commands.wait_for(waiting, command_id, timeout)
     answer = outcome(result, None, payload, command_id)
     schedule = (result.response or {}).get("schedule")
     if not answer.accepted or schedule is None:
