@@ -289,7 +289,7 @@ async def bench_reference(kind: str, opts: argparse.Namespace, url: str, pg: Pos
     server = await start([str(HERE / "bench_servers.py"), kind, "--port", str(port),
                           "--database-url", url], port)
     fleet = Fleet("127.0.0.1", port, deflate=opts.deflate, sources=opts.sources)
-    ids = [f"REF-{i:05d}" for i in range(min(opts.stations, opts.floor_stations))]
+    ids = [f"REF-{i:05d}" for i in range(min(opts.stations, opts.floor_stations or opts.stations))]
     try:
         await fleet.storm(ids)
         report.loads[f"{kind} sustained"] = await measure(
@@ -382,8 +382,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--rate", type=float, default=2000.0, help="sustained messages/s")
     p.add_argument("--duration", type=float, default=20.0, help="seconds of sustained load")
     p.add_argument("--saturate-stations", type=int, default=500)
-    p.add_argument("--floor-stations", type=int, default=1000,
-                   help="stations connected to the echo and ocpp servers")
+    p.add_argument("--floor-stations", type=int, default=0,
+                   help="stations connected to the echo and ocpp servers (default: as many as "
+                   "to the CSMS, the same load shape)")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--hash-cost", type=int, default=GENERATED_LOG2_N,
                    help="log2 of scrypt n of the stored password hash (default: the cost of "
