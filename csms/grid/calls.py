@@ -3,8 +3,9 @@ holds each station's socket.
 
 Profiles go through the smart-charging block (:mod:`csms.blocks.smartcharging`): it builds them
 in the station's dialect, checks the K01 rules and device-model limits, and keeps the CSMS's
-record of installed profiles. The meter-value rate (GetVariables / SetVariables) is sent here,
-with one LISTEN connection for every outstanding call.
+record of installed profiles. The meter-value rate (GetVariables / SetVariables) is sent here.
+All of them wait for their outcome through one LISTEN connection (a shared
+:class:`~csms.store.commands.CommandWaiter`).
 """
 
 from __future__ import annotations

@@ -233,6 +233,7 @@ class CommandWaiter:
         self.poll_s = poll_s
         self._listener: asyncpg.Connection | None = None
         self._owns_listener = False
+        self._stopped = False
         self._woken: dict[int, asyncio.Event] = {}
 
     async def start(self, listener: asyncpg.Connection | None = None) -> None:
@@ -242,6 +243,8 @@ class CommandWaiter:
         await self._listener.add_listener(DONE_CHANNEL, self._on_done)
 
     async def stop(self) -> None:
+        """Stop listening; waits still in progress end as "timeout" (stopped)."""
+        self._stopped = True
         for event in self._woken.values():
             event.set()
         if self._listener is not None:
@@ -283,6 +286,8 @@ class CommandWaiter:
                 result = await get_result(self.db, command_id)
                 if result is not None:
                     return result
+                if self._stopped:
+                    return CommandResult(command_id, "timeout", None, None, "stopped")
                 now = loop.time()
                 if now >= grace_end:
                     queued = await self.db.fetchval(

@@ -66,3 +66,15 @@ async def test_a_missed_notification_is_caught_by_the_poll(
                            " response = '{}'::jsonb WHERE id = $1", command_id)
         result = await asyncio.wait_for(wait, 3)
     assert result.status == "answered"
+
+
+async def test_waits_in_progress_end_when_the_waiter_stops(
+        pool: asyncpg.Pool, station: str, migrated_url: str) -> None:
+    command_id = await commands.submit_command(pool, station, "Reset", {"type": "Immediate"})
+    waiter = commands.CommandWaiter(pool, migrated_url)
+    await waiter.start()
+    wait = asyncio.create_task(waiter.wait(command_id, timeout=30, offline_grace=30))
+    await asyncio.sleep(0.2)
+    await waiter.stop()
+    result = await asyncio.wait_for(wait, 3)
+    assert (result.status, result.error_description) == ("timeout", "stopped")
