@@ -11,8 +11,9 @@ milliseconds at 10,000 stations: the latency tail of docs/performance.md).
 straight to the sink :class:`~csms.ocppj.connection.RpcConnection` attaches. A quiet connection
 then holds no task and no coroutine at all for receiving, and a message costs no task switch
 before it is parsed. Everything else (the opening handshake, TLS, close handshake, pings,
-limits, UTF-8 checks, which websockets' sans-I/O protocol does before a frame reaches us) is
-websockets' own.
+size limits, which websockets' sans-I/O protocol does before a frame reaches us) is websockets'
+own; a text message that is not UTF-8 closes the connection with 1007 here, as websockets'
+``recv()`` would.
 
 Flow control: messages that arrive before a sink is attached (between the handshake and the
 session's start) are kept, up to ``max_queue``, and reading pauses beyond that; the sink can
@@ -25,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection
-from websockets.frames import Frame, Opcode
+from websockets.frames import CloseCode, Frame, Opcode
 from websockets.protocol import State
 
 #: Receives each complete message: ``str`` for a text message, ``bytes`` for a binary one.
@@ -112,8 +113,21 @@ class PushConnection(ServerConnection):
             self.acknowledge_pings(bytes(event.data))
 
     def _deliver(self, data: bytes | bytearray | memoryview, text: bool) -> None:
-        # Text frames were checked to be UTF-8 by websockets' protocol already.
-        message: str | bytes = bytes(data).decode() if text else bytes(data)
+        message: str | bytes
+        if text:
+            try:
+                message = bytes(data).decode()
+            except UnicodeDecodeError as exc:
+                # RFC 6455 8.1: a text message that is not UTF-8 fails the connection (1007),
+                # as websockets' own recv() does.
+                self.set_connection_exc(exc)
+                if self.protocol.state is State.OPEN:
+                    self.protocol.fail(CloseCode.INVALID_DATA,
+                                       f"{exc.reason} at position {exc.start}")
+                    self.send_data()
+                return
+        else:
+            message = bytes(data)
         if self._sink is not None:
             self._sink(message)
             return

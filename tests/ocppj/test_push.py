@@ -7,8 +7,10 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import serve
+from websockets.exceptions import ConnectionClosed
 
 from csms.ocppj import RpcConnection
 from csms.ocppj.connection import INBOX_HIGH
@@ -109,3 +111,17 @@ async def test_a_malformed_frame_is_answered_at_once_while_a_call_is_in_progress
             assert error[0] == 4 and error[2] == "FormatViolation"
             release.set()
             assert json.loads(await asyncio.wait_for(ws.recv(), 5))[1] == "slow"
+
+
+async def test_a_text_message_that_is_not_utf8_closes_the_connection_with_1007() -> None:
+    """RFC 6455 8.1, as websockets' own recv() does (found by tests/fuzz)."""
+    async def heartbeat(payload: dict[str, Any]) -> dict[str, Any]:
+        return HEARTBEAT_ANSWER
+
+    async with await serve_rpc({"Heartbeat": heartbeat}) as server:
+        port = server.sockets[0].getsockname()[1]
+        async with connect(f"ws://127.0.0.1:{port}/x", subprotocols=["ocpp2.0.1"]) as ws:
+            await ws.send(b"\x80", text=True)
+            with pytest.raises(ConnectionClosed) as closed:
+                await asyncio.wait_for(ws.recv(), 5)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1007

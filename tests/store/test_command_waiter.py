@@ -26,11 +26,11 @@ async def test_many_waits_share_one_listener_and_each_gets_its_own_outcome(
         waits = [asyncio.create_task(waiter.wait(i, timeout=10, offline_grace=10)) for i in ids]
         await asyncio.sleep(0.2)
         assert await _listeners(pool) == 1
-        for n, command_id in enumerate(ids):  # a node answers them, in reverse order
-            claimed = await commands.claim_command(pool, ids[-1 - n], "node-a")
+        for command_id in reversed(ids):  # a node answers them, in reverse order
+            claimed = await commands.claim_command(pool, command_id, "node-a")
             assert claimed is not None
-            await commands.finish_command(pool, ids[-1 - n], "answered",
-                                          response={"status": f"s{ids[-1 - n]}"})
+            await commands.finish_command(pool, command_id, "answered",
+                                          response={"status": f"s{command_id}"})
         results = await asyncio.wait_for(asyncio.gather(*waits), 10)
     assert [r.id for r in results] == ids
     assert [r.response for r in results] == [{"status": f"s{i}"} for i in ids]
