@@ -10,8 +10,23 @@ from websockets.datastructures import Headers
 
 from csms.ocppj import SUBPROTOCOLS
 
+#: Part 4: a station identity has at most 48 characters.
 MAX_IDENTITY = 48
+#: Security profiles 1 and 2: HTTP Basic passwords of 16 to 40 characters
+#: (SecurityCtrlr.BasicAuthPassword, A00.FR.205).
 PASSWORD_LENGTH = range(16, 41)
+
+
+def identity_problem(identity: str) -> str | None:
+    """Why ``identity`` cannot be a station identity, or None when it can: 1 to 48 characters
+    and no ':' (Part 4), no space or control character (none can reach us in a URL path)."""
+    if not 0 < len(identity) <= MAX_IDENTITY:
+        return f"a station identity has 1 to {MAX_IDENTITY} characters, got {len(identity)}"
+    if ":" in identity:
+        return f"a station identity may not contain ':' ({identity!r})"
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in identity):
+        return f"a station identity may not contain spaces or control characters ({identity!r})"
+    return None
 
 
 def identity_from_path(path: str) -> str | None:
@@ -19,11 +34,7 @@ def identity_from_path(path: str) -> str | None:
     path = path.split("?", 1)[0]
     segment = path.rsplit("/", 1)[-1]
     identity = unquote(segment, errors="strict") if "%" in segment else segment
-    if not 0 < len(identity) <= MAX_IDENTITY or ":" in identity:
-        return None
-    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in identity):
-        return None
-    return identity
+    return None if identity_problem(identity) else identity
 
 
 def offered_subprotocols(headers: Headers) -> list[str]:

@@ -54,7 +54,6 @@ from csms.store.passwords import VerifiedPasswords, hash_password, verify_passwo
 log = structlog.get_logger("csms.server")
 
 
-
 class CentralSystem:
     """One CSMS node: the websocket listener, the station sessions and the command router."""
 

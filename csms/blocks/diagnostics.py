@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from csms.blocks.context import StationContext
+from csms.blocks.notifications import keep
 from csms.blocks.wire import component_fields, time_field
 from csms.store import reports
 from csms.store.reports import MonitoredVariable, StationEvent
@@ -120,14 +121,6 @@ async def close_periodic_event_stream(
     return {}
 
 
-async def notify_periodic_event_stream(
-    ctx: StationContext, payload: dict[str, Any]
-) -> dict[str, Any]:
-    """Store the values of a periodic event stream (2.1; a SEND, so nothing is answered)."""
-    await reports.store_notification(ctx.pool, ctx.station_id, "NotifyPeriodicEventStream", payload)
-    return {}
-
-
 HANDLERS = {
     "NotifyEvent": notify_event,
     "NotifyMonitoringReport": notify_monitoring_report,
@@ -138,5 +131,6 @@ HANDLERS = {
 HANDLERS_V21 = {
     "OpenPeriodicEventStream": open_periodic_event_stream,
     "ClosePeriodicEventStream": close_periodic_event_stream,
-    "NotifyPeriodicEventStream": notify_periodic_event_stream,
+    # The values of a periodic event stream are kept as received (a SEND: nothing is answered).
+    "NotifyPeriodicEventStream": keep("NotifyPeriodicEventStream"),
 }

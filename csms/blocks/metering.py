@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from csms.blocks.context import StationContext
@@ -30,6 +31,7 @@ _DEFAULT_UNITS = (
 )
 
 
+@functools.lru_cache(maxsize=128)  # measurands are a schema enum: a few dozen names
 def default_unit(measurand: str) -> str | None:
     """The unit assumed for ``measurand`` when a sampled value has no unitOfMeasure."""
     for prefix, unit in _DEFAULT_UNITS:
@@ -50,6 +52,8 @@ def samples_from(
             measurand = sv.get("measurand", DEFAULT_MEASURAND)
             unit_of_measure = sv.get("unitOfMeasure") or {}
             multiplier = unit_of_measure.get("multiplier", 0)
+            # Looked up only when missing: this runs for every sampled value.
+            unit = unit_of_measure["unit"] if "unit" in unit_of_measure else default_unit(measurand)
             samples.append(
                 MeterSample(
                     evse_id=evse_id,
@@ -58,7 +62,7 @@ def samples_from(
                     measurand=measurand,
                     phase=sv.get("phase"),
                     location=sv.get("location", DEFAULT_LOCATION),
-                    unit=unit_of_measure.get("unit", default_unit(measurand)),
+                    unit=unit,
                     context=sv.get("context", DEFAULT_CONTEXT),
                     value=float(sv["value"]) * 10.0**multiplier,
                     signed_meter_value=sv.get("signedMeterValue"),

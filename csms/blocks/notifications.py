@@ -10,7 +10,9 @@ from csms.blocks.context import BlockHandler, StationContext
 from csms.store import reports
 
 
-def _keep(action: str) -> BlockHandler:
+def keep(action: str) -> BlockHandler:
+    """A handler that stores ``action`` as received and answers an empty response."""
+
     async def handler(ctx: StationContext, payload: dict[str, Any]) -> dict[str, Any]:
         await reports.store_notification(ctx.pool, ctx.station_id, action, payload)
         return {}
@@ -21,11 +23,11 @@ def _keep(action: str) -> BlockHandler:
 
 
 HANDLERS = {
-    action: _keep(action) for action in ("NotifyDisplayMessages", "ReservationStatusUpdate")
+    action: keep(action) for action in ("NotifyDisplayMessages", "ReservationStatusUpdate")
 }
 
 HANDLERS_V21 = {
-    action: _keep(action)
+    action: keep(action)
     for action in (
         "NotifyDERAlarm",
         "NotifyDERStartStop",

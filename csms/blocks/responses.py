@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from csms.blocks.wire import component_fields
 from csms.store.db import Db
 from csms.store.devicemodel import VariableAttribute, upsert_variable_attributes
 
@@ -21,12 +22,8 @@ def _attribute(component: dict[str, Any], variable: dict[str, Any], attribute_ty
                value: str | None) -> VariableAttribute | None:
     if (component.get("name"), variable.get("name")) in SECRET_VARIABLES:
         return None
-    evse = component.get("evse") or {}
-    return VariableAttribute(
-        component_name=component["name"], variable_name=variable["name"],
-        component_instance=component.get("instance"), evse_id=evse.get("id"),
-        connector_id=evse.get("connectorId"), variable_instance=variable.get("instance"),
-        attribute_type=attribute_type or "Actual", value=value)
+    return VariableAttribute(**component_fields(component, variable),
+                             attribute_type=attribute_type or "Actual", value=value)
 
 
 def learned_attributes(action: str, request: dict[str, Any],

@@ -45,6 +45,7 @@ DatabaseUrlOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+StationId = Annotated[str, typer.Argument(metavar="ID", help="The station's identity.")]
 
 
 def one_line(text: str) -> str:
@@ -169,10 +170,20 @@ def with_store(
     database_url: str | None, data_dir: Path | None, fn: Callable[[asyncpg.Pool], Awaitable[T]]
 ) -> T:
     """Resolve the database, open the store, run ``fn(pool)`` and return its result."""
+    return with_store_url(database_url, data_dir, lambda pool, _url: fn(pool))
+
+
+def with_store_url(
+    database_url: str | None,
+    data_dir: Path | None,
+    fn: Callable[[asyncpg.Pool, str], Awaitable[T]],
+) -> T:
+    """As :func:`with_store`, for work that also needs the database URL: ``fn(pool, url)``
+    (waiting for a station's answer listens on a connection of its own)."""
     url = resolve_url(database_url, data_dir)
 
     async def _go() -> T:
         async with open_store(url) as pool:
-            return await fn(pool)
+            return await fn(pool, url)
 
     return run(_go())

@@ -21,19 +21,18 @@ from csms.cli.base import (
     DatabaseUrlOption,
     DataDirOption,
     JsonOption,
+    StationId,
     open_store,
     resolve_url,
     run,
 )
 from csms.cli.errors import CliError, ExitCode, not_found, usage
 from csms.cli.output import print_fields, print_json
-from csms.cli.times import parse_duration
-from csms.ocppj import OCPPError, get_validator
+from csms.cli.times import duration_option
+from csms.ocppj import OCPPError, get_validator, version_of
 from csms.store.commands import station_online, submit_command, wait_for_command
 from csms.store.stations import get_station
 
-#: The version assumed for a station that has never connected.
-DEFAULT_VERSION = "2.0.1"
 DEFAULT_TIMEOUT = 30.0
 
 TimeoutOption = Annotated[
@@ -63,12 +62,6 @@ class Target:
     timeout: float = DEFAULT_TIMEOUT
     queue_for: str | None = None
 
-
-def version_of(subprotocol: str | None) -> str:
-    """The OCPP version of a negotiated websocket subprotocol (2.0.1 when none is known)."""
-    if subprotocol and subprotocol.removeprefix("ocpp") in ("2.0.1", "2.1"):
-        return subprotocol.removeprefix("ocpp")
-    return DEFAULT_VERSION
 
 
 def validate(
@@ -100,10 +93,7 @@ def parse_queue_for(queue_for: str | None) -> timedelta | None:
     """The ``--queue-for`` duration, or None when the command must not be queued."""
     if queue_for is None:
         return None
-    try:
-        duration = parse_duration(queue_for)
-    except ValueError as exc:
-        raise usage(f"--queue-for: {exc}") from None
+    duration = duration_option("--queue-for", queue_for)
     if duration <= timedelta(0):
         raise usage("--queue-for: must be longer than zero")
     return duration
@@ -151,11 +141,7 @@ async def _submit(
     refuse_password_change(action, payload)
     online = await station_online(db, station_id)
     if not online and queue_for is None:
-        raise CliError(
-            f"station {station_id!r} is not connected"
-            " (use --queue-for DURATION to send the command when it reconnects)",
-            ExitCode.OFFLINE,
-        )
+        raise _offline(station_id)
     queue_until = datetime.now(UTC) + queue_for if queue_for is not None else None
     return await submit_command(db, station_id, action, payload, queue_until=queue_until)
 
@@ -174,6 +160,14 @@ def refuse_password_change(action: str, payload: dict[str, Any]) -> None:
                         "'csms stations set-password', which keeps the CSMS's copy in step")
 
 
+def _offline(station_id: str) -> CliError:
+    return CliError(
+        f"station {station_id!r} is not connected"
+        " (use --queue-for DURATION to send the command when it reconnects)",
+        ExitCode.OFFLINE,
+    )
+
+
 def _outcome(target: Target, action: str, command_id: int, result: Any) -> dict[str, Any]:
     station_id = target.station_id
     if result.status == "answered":
@@ -186,11 +180,7 @@ def _outcome(target: Target, action: str, command_id: int, result: Any) -> dict[
             ExitCode.CALL_ERROR,
         )
     if result.status == "offline":
-        raise CliError(
-            f"station {station_id!r} is not connected"
-            " (use --queue-for DURATION to send the command when it reconnects)",
-            ExitCode.OFFLINE,
-        )
+        raise _offline(station_id)
     if result.status == "queued":
         raise CliError(
             f"station {station_id!r} is offline; {action} (command {command_id}) stays queued"
@@ -221,7 +211,7 @@ def print_response(response: dict[str, Any], json_out: bool) -> None:
 
 
 def call(
-    station_id: Annotated[str, typer.Argument(metavar="ID", help="The station's identity.")],
+    station_id: StationId,
     action: Annotated[
         str, typer.Argument(metavar="ACTION", help="OCPP action, e.g. Reset or GetVariables.")
     ],

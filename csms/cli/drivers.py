@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import time
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 
@@ -12,6 +11,7 @@ from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, with_sto
 from csms.cli.errors import not_found, usage
 from csms.cli.output import print_json, print_table
 from csms.cli.programs import percent
+from csms.cli.times import timezone_option
 from csms.store.grid.events import get_event
 from csms.store.grid.fleet import (
     list_driver_settings,
@@ -64,10 +64,7 @@ def set_(
             leaving = time.fromisoformat(departure)
         except ValueError:
             raise usage(f"--departure: {departure!r} is not HH:MM") from None
-    try:
-        ZoneInfo(timezone)
-    except (ValueError, KeyError, OSError):
-        raise usage(f"--timezone: unknown time zone {timezone!r}") from None
+    timezone_option("--timezone", timezone)
     try:
         settings = DriverSettings(kind, key, floor_soc=percent(floor, "--floor"),
                                   departure=leaving, timezone=timezone,

@@ -14,7 +14,7 @@ import typer
 from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, with_store
 from csms.cli.errors import CliError, ExitCode, not_found, usage
 from csms.cli.output import print_fields, print_json, print_table
-from csms.cli.times import parse_duration, parse_time
+from csms.cli.times import duration_option, time_option
 from csms.grid.report import EventReport, build_report, write_csv, write_png
 from csms.grid.service import create_event, import_dispatch
 from csms.store.grid import events as store
@@ -53,14 +53,8 @@ def create(
         raise usage("give exactly one of --target-kw KW and --max")
     if target_kw is not None and not 0 < target_kw < 1e7:
         raise usage(f"--target-kw: must be a positive number of kW, got {target_kw}")
-    try:
-        begin = parse_time(start)
-    except ValueError as exc:
-        raise usage(f"--start: {exc}") from None
-    try:
-        length = parse_duration(duration)
-    except ValueError as exc:
-        raise usage(f"--duration: {exc}") from None
+    begin = time_option("--start", start)
+    length = duration_option("--duration", duration)
     if length.total_seconds() <= 0:
         raise usage("--duration: must be positive")
 
@@ -200,10 +194,7 @@ def report(
 ) -> None:
     """Delivered export per interval and per hour against target and baseline, performance,
     DSGS demonstrated capacity and payment, and each driver's energy and earnings."""
-    try:
-        seconds = parse_duration(interval).total_seconds()
-    except ValueError as exc:
-        raise usage(f"--interval: {exc}") from None
+    seconds = duration_option("--interval", interval).total_seconds()
     if seconds < 1:
         raise usage("--interval: must be at least 1s")
 

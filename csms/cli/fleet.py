@@ -10,7 +10,7 @@ import typer
 from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, with_store
 from csms.cli.errors import not_found, usage
 from csms.cli.output import print_fields, print_json, print_table
-from csms.cli.times import parse_time
+from csms.cli.times import time_option
 from csms.grid.forecast import FleetCapacity
 from csms.grid.service import forecast, program_or_default
 from csms.store.grid.events import add_to_group, list_groups
@@ -32,14 +32,8 @@ def capacity(
 ) -> None:
     """How many kW the EVs plugged in now can hold over the window, per EV and in total,
     and the firm figure to nominate (total less a reserve)."""
-    try:
-        begin = parse_time(start)
-    except ValueError as exc:
-        raise usage(f"--from: {exc}") from None
-    try:
-        end = parse_time(until)
-    except ValueError as exc:
-        raise usage(f"--until: {exc}") from None
+    begin = time_option("--from", start)
+    end = time_option("--until", until)
     if end <= begin:
         raise usage("--until: must be after --from")
 

@@ -13,7 +13,7 @@ import typer
 
 from csms.cli.base import DatabaseUrlOption, DataDirOption, with_store
 from csms.cli.errors import usage
-from csms.cli.times import parse_time
+from csms.cli.times import time_option
 from csms.store.metering import MeterValueRow, stream_meter_values
 
 app = typer.Typer(help="Export the sampled meter values.", no_args_is_help=True)
@@ -68,14 +68,8 @@ def export(
 ) -> None:
     """Write meter values as CSV (station, evse, transaction, timestamp, measurand, phase,
     location, unit, value), ordered by station and time."""
-    try:
-        since_at = parse_time(since) if since is not None else None
-    except ValueError as exc:
-        raise usage(f"--from: {exc}") from None
-    try:
-        until_at = parse_time(until) if until is not None else None
-    except ValueError as exc:
-        raise usage(f"--until: {exc}") from None
+    since_at = time_option("--from", since)
+    until_at = time_option("--until", until)
     if since_at is not None and until_at is not None and until_at <= since_at:
         raise usage("--until: must be later than --from")
 

@@ -7,10 +7,8 @@ one fails with one line naming the rule, exit status 2.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import asyncpg
 import typer
@@ -20,24 +18,21 @@ from csms.cli.base import (
     DatabaseUrlOption,
     DataDirOption,
     JsonOption,
-    open_store,
-    resolve_url,
-    run,
+    StationId,
+    with_store_url,
 )
 from csms.cli.calls import DEFAULT_TIMEOUT, TimeoutOption
 from csms.cli.errors import CliError, ExitCode, usage
 from csms.cli.output import print_json, print_table
-from csms.cli.times import parse_time
+from csms.cli.times import time_option
 from csms.smartcharging import CompositeSchedule, InstalledProfiles
 
-T = TypeVar("T")
 MAX_INT = 2**31 - 1
 PURPOSES = ("TxProfile", "TxDefaultProfile", "ChargingStationMaxProfile")
 CLEAR_PURPOSES = (*PURPOSES, "PriorityCharging", "LocalGeneration")
 
 app = typer.Typer(help="Set, clear, list and compose charging profiles.", no_args_is_help=True)
 
-StationId = Annotated[str, typer.Argument(metavar="ID", help="The station's identity.")]
 EvseRequired = Annotated[int, typer.Option("--evse", min=0, max=MAX_INT, help="EVSE id.")]
 EvseFilter = Annotated[int | None, typer.Option("--evse", min=0, max=MAX_INT,
                                                 help="Only this EVSE.")]
@@ -50,31 +45,11 @@ _EXIT = {"Invalid": ExitCode.USAGE, "UnknownStation": ExitCode.NOT_FOUND,
          "Expired": ExitCode.EXPIRED}
 
 
-def _with_store(database_url: str | None, data_dir: Path | None,
-                fn: Callable[[asyncpg.Pool, str], Awaitable[T]]) -> T:
-    url = resolve_url(database_url, data_dir)
-
-    async def go() -> T:
-        async with open_store(url) as pool:
-            return await fn(pool, url)
-
-    return run(go())
-
-
 def _fail(status: str, reason: str | None) -> CliError:
     """CALLERROR and a station's Rejected share CALL_ERROR: the station said no."""
     code = _EXIT.get(status, ExitCode.CALL_ERROR)
     label = "rejected by the station" if status == "Rejected" else status
     return CliError(f"{label}: {reason or 'no reason given'}", code)
-
-
-def _time(option: str, text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        return parse_time(text)
-    except ValueError as exc:
-        raise usage(f"{option}: {exc}") from None
 
 
 def _finish(result: sc.ProfileResult, json_out: bool) -> None:
@@ -116,8 +91,8 @@ def set_profile(
         raise usage(f"--purpose: {purpose!r} is not one of {', '.join(PURPOSES)}")
     if discharge_kw is not None and discharge_kw <= 0:
         raise usage("--discharge-kw: must be more than 0")
-    begin = _time("--from", start) or datetime.now().astimezone()
-    end = _time("--until", until)
+    begin = time_option("--from", start) or datetime.now().astimezone()
+    end = time_option("--until", until)
     if end is not None and end <= begin:
         raise usage("--until: must be later than --from")
     level = sc.DISPATCH_STACK_LEVEL if stack_level is None else stack_level
@@ -128,7 +103,7 @@ def set_profile(
         return await fn(pool, url, station_id, evse, watts, begin, end, stack_level=level,
                         purpose=purpose, timeout=timeout)
 
-    _finish(_with_store(database_url, data_dir, go), json_out)
+    _finish(with_store_url(database_url, data_dir, go), json_out)
 
 
 @app.command("clear")
@@ -156,7 +131,7 @@ def clear(
                                        evse_id=evse, purpose=purpose,
                                        stack_level=stack_level, timeout=timeout)
 
-    result = _with_store(database_url, data_dir, go)
+    result = with_store_url(database_url, data_dir, go)
     if json_out:
         print_json(result)
     if result.status not in ("Accepted", "Unknown"):
@@ -204,7 +179,7 @@ def list_profiles(
         return await sc.station_profiles(pool, url, station_id, evse_id=evse,
                                          reconcile=reconcile, timeout=timeout)
 
-    report = _with_store(database_url, data_dir, go)
+    report = with_store_url(database_url, data_dir, go)
     if report.status == "UnknownStation":
         raise _fail(report.status, report.reason)
     if json_out:
@@ -214,19 +189,29 @@ def list_profiles(
                     "differences": [str(d) for d in report.differences],
                     "reconciled": report.reconciled})
     else:
-        typer.echo("Believed installed:")
-        print_table(_rows(report.believed), _COLUMNS, empty="(none)")
-        typer.echo("Reported by the station:")
-        if report.reported is None:
-            typer.echo(f"(not available: {report.status}: {report.reason})")
-        else:
-            print_table(_rows(report.reported), _COLUMNS, empty="(none)")
-            for difference in report.differences:
-                typer.echo(f"differs: {difference}")
-            if report.reconciled:
-                typer.echo("reconciled: the record now holds what the station reported")
+        _print_against_station("Believed installed:", _rows(report.believed), "(none)",
+                               None if report.reported is None else _rows(report.reported),
+                               _COLUMNS, report)
+        if report.reported is not None and report.reconciled:
+            typer.echo("reconciled: the record now holds what the station reported")
     if report.reported is None:
         raise _fail(report.status, report.reason)
+
+
+def _print_against_station(title: str, ours: list[dict[str, Any]], empty: str,
+                           theirs: list[dict[str, Any]] | None, columns: list[str],
+                           result: sc.ProfilesReport | sc.CompositeComparison) -> None:
+    """The CSMS's view under ``title``, then the station's (or why it is missing) and where
+    the two differ."""
+    typer.echo(title)
+    print_table(ours, columns, empty=empty)
+    typer.echo("Reported by the station:")
+    if theirs is None:
+        typer.echo(f"(not available: {result.status}: {result.reason})")
+        return
+    print_table(theirs, columns, empty="(none)")
+    for difference in result.differences:
+        typer.echo(f"differs: {difference}")
 
 
 def _periods(schedule: CompositeSchedule | None) -> list[dict[str, Any]]:
@@ -262,7 +247,7 @@ def composite(
         return await sc.compare_composite(pool, url, station_id, evse, duration,
                                           rate_unit=unit, timeout=timeout)
 
-    result = _with_store(database_url, data_dir, go)
+    result = with_store_url(database_url, data_dir, go)
     if result.status == "UnknownStation":
         raise _fail(result.status, result.reason)
     columns = ["start", "offset_s", "limit", "setpoint", "discharge_limit", "mode"]
@@ -271,14 +256,8 @@ def composite(
                     "expected": _periods(result.expected), "reported": _periods(result.reported),
                     "differences": result.differences})
     else:
-        typer.echo("Expected:")
-        print_table(_periods(result.expected), columns, empty="(nothing expected)")
-        typer.echo("Reported by the station:")
-        if result.reported is None:
-            typer.echo(f"(not available: {result.status}: {result.reason})")
-        else:
-            print_table(_periods(result.reported), columns, empty="(none)")
-            for difference in result.differences:
-                typer.echo(f"differs: {difference}")
+        _print_against_station("Expected:", _periods(result.expected), "(nothing expected)",
+                               None if result.reported is None else _periods(result.reported),
+                               columns, result)
     if result.reported is None:
         raise _fail(result.status, result.reason)

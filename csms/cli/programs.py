@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from datetime import time
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import typer
@@ -13,7 +12,7 @@ import typer
 from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, with_store
 from csms.cli.errors import CliError, ExitCode, not_found, usage
 from csms.cli.output import print_fields, print_json, print_table
-from csms.cli.times import parse_duration
+from csms.cli.times import duration_option, timezone_option
 from csms.grid.rates import DSGS_2025_RATES, DSGS_RATE_SOURCE
 from csms.store.grid.events import ProgramExists, get_program, list_programs, save_program
 from csms.store.grid.records import BASELINES, COMPENSATIONS, GridInputError, Program
@@ -86,19 +85,11 @@ def add(
         start, end = parse_window(window) if window else (None, None)
     except ValueError as exc:
         raise usage(f"--window: {exc}") from None
-    durations = {}
-    for option, text in (("--control-interval", control_interval), ("--settle", settle),
-                         ("--meter-interval", meter_interval), ("--max-duration", max_duration)):
-        if text is None:
-            continue
-        try:
-            durations[option] = parse_duration(text).total_seconds()
-        except ValueError as exc:
-            raise usage(f"{option}: {exc}") from None
-    try:
-        ZoneInfo(timezone)
-    except (ValueError, KeyError, OSError):
-        raise usage(f"--timezone: unknown time zone {timezone!r}") from None
+    durations = {option: duration_option(option, text).total_seconds()
+                 for option, text in (("--control-interval", control_interval),
+                                      ("--settle", settle), ("--meter-interval", meter_interval),
+                                      ("--max-duration", max_duration)) if text is not None}
+    timezone_option("--timezone", timezone)
     try:
         program = Program(
             name=name, baseline=baseline, baseline_percent=baseline_percent,

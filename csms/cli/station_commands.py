@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from csms.cli import payloads
-from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption
+from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, StationId
 from csms.cli.calls import (
     DEFAULT_TIMEOUT,
     QueueForOption,
@@ -28,7 +28,6 @@ PANEL = "Station commands"
 #: OCPP integers are 32-bit signed.
 MAX_INT = 2**31 - 1
 
-StationId = Annotated[str, typer.Argument(metavar="ID", help="The station's identity.")]
 EvseOption = Annotated[
     int | None,
     typer.Option("--evse", min=0, max=MAX_INT, help="EVSE id (default: the whole station)."),

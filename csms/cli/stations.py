@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -12,53 +11,34 @@ from typing import Annotated, TextIO
 import asyncpg
 import typer
 
-from csms.cli.base import (
-    DatabaseUrlOption,
-    DataDirOption,
-    JsonOption,
-    open_store,
-    resolve_url,
-    run,
-    with_store,
-)
-from csms.cli.calls import DEFAULT_TIMEOUT, TimeoutOption
+from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, StationId, with_store
 from csms.cli.errors import CliError, ExitCode, not_found, usage
 from csms.cli.output import format_cell, print_json, print_table
-from csms.store import rotation
-from csms.store.commands import (
-    CommandResult,
-    station_online,
-    submit_command,
-    wait_for_command,
+from csms.cli.station_passwords import (
+    MAX_PASSWORD,
+    MIN_PASSWORD,
+    check_password,
+    password_choice,
+    set_password,
 )
+from csms.handshake import identity_problem
 from csms.store.passwords import (
     CHOSEN_LOG2_N,
     GENERATED_LOG2_N,
     generate_password,
     hash_password,
 )
-from csms.store.records import StationExists, StationNotFound, jsonable
+from csms.store.records import StationExists, jsonable
 from csms.store.stations import (
     existing_station_ids,
     get_station,
-    get_station_credentials,
     list_stations,
     register_station,
     remove_station,
 )
-from csms.store.stations import (
-    set_password as store_set_password,
-)
 
 app = typer.Typer(help="Register charging stations and see their state.", no_args_is_help=True)
 
-#: Part 4: the identity is at most 48 characters and never contains ':'.
-MAX_IDENTITY = 48
-#: Security profiles 1 and 2 use HTTP Basic auth with a password of 16 to 40 characters
-#: (OCPPCommCtrlr/SecurityCtrlr BasicAuthPassword, A00.FR.205).
-MIN_PASSWORD, MAX_PASSWORD = 16, 40
-
-StationId = Annotated[str, typer.Argument(metavar="ID", help="The station's identity.")]
 PasswordOption = Annotated[
     str | None,
     typer.Option(
@@ -68,26 +48,11 @@ PasswordOption = Annotated[
 
 
 def check_identity(station_id: str) -> str:
-    """Refuse an identity a station could never connect with (Part 4: max 48 chars, no ':')."""
-    if not station_id or len(station_id) > MAX_IDENTITY:
-        raise usage(
-            f"ID: a station identity has 1 to {MAX_IDENTITY} characters, got {len(station_id)}"
-        )
-    if ":" in station_id:
-        raise usage(f"ID: a station identity may not contain ':' ({station_id!r})")
-    if not station_id.isprintable():
-        raise usage(f"ID: a station identity must be printable ({station_id!r})")
+    """Refuse an identity a station could never connect with (the server's own rule)."""
+    problem = identity_problem(station_id)
+    if problem is not None:
+        raise usage(f"ID: {problem}")
     return station_id
-
-
-def check_password(password: str) -> str:
-    """Refuse a Basic auth password outside the 16 to 40 characters OCPP allows."""
-    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise usage(
-            f"--password: must have {MIN_PASSWORD} to {MAX_PASSWORD} characters,"
-            f" got {len(password)}"
-        )
-    return password
 
 
 @app.command("add")
@@ -132,19 +97,6 @@ def add(
     typer.echo(f"station {station_id} added (security profile {security_profile})")
     if generate:
         typer.echo(f"password: {password}  (shown once; configure the station with it)")
-
-
-def password_choice(password: str | None, generate: bool,
-                    flag: str) -> tuple[str | None, int]:
-    """The password to store and its hash cost: the one given (checked), or a generated one
-    when ``flag`` was given; not both."""
-    if generate:
-        if password is not None:
-            raise usage(f"{flag}: give either --password or {flag}, not both")
-        return generate_password(), GENERATED_LOG2_N
-    if password is not None:
-        check_password(password)
-    return password, CHOSEN_LOG2_N
 
 
 @app.command("list")
@@ -238,118 +190,7 @@ def remove(
     typer.echo(f"station {station_id} removed")
 
 
-@app.command("set-password")
-def set_password(
-    station_id: StationId,
-    password: Annotated[
-        str | None,
-        typer.Option(
-            "--password",
-            help=f"New HTTP Basic password, {MIN_PASSWORD} to {MAX_PASSWORD} characters.",
-        ),
-    ] = None,
-    generate: Annotated[
-        bool,
-        typer.Option("--generate",
-                     help="Let the CSMS make a random password instead of --password (with "
-                     "--offline it is printed once, to configure the station with)."),
-    ] = False,
-    offline: Annotated[
-        bool,
-        typer.Option(
-            "--offline",
-            help="The station is not connected: change only the stored password. The station "
-            "keeps its old one until it is given the new one by other means.",
-        ),
-    ] = False,
-    timeout: TimeoutOption = DEFAULT_TIMEOUT,
-    database_url: DatabaseUrlOption = None,
-    data_dir: DataDirOption = None,
-) -> None:
-    """Change a station's Basic auth password, through the station itself (A01).
-
-    A connected station is sent SetVariables SecurityCtrlr.BasicAuthPassword. The stored
-    password changes only when the station answers Accepted (or logs in with the new one);
-    until then both passwords are accepted. A station that is not connected is refused unless
-    --offline is given.
-    """
-    new_password, log2_n = password_choice(password, generate, "--generate")
-    if new_password is None:
-        raise usage("--password: required (or --generate)")
-    url = resolve_url(database_url, data_dir)
-    typer.echo(run(_rotate(url, station_id, new_password, offline, timeout, log2_n)))
-    if generate and offline:
-        typer.echo(f"password: {new_password}  (shown once; configure the station with it)")
-
-
-async def _rotate(url: str, station_id: str, password: str, offline: bool, timeout: float,
-                  log2_n: int) -> str:
-    """Change the password as ``set-password`` promises; returns the line to print."""
-    async with open_store(url) as db:
-        if await get_station_credentials(db, station_id) is None:
-            raise not_found(f"unknown station {station_id!r}")
-        online = await station_online(db, station_id)
-        if offline:
-            if online:
-                raise usage(f"--offline: station {station_id!r} is connected; leave out "
-                            "--offline to give it the new password through its connection")
-            try:
-                await store_set_password(db, station_id, password, log2_n=log2_n)
-            except StationNotFound:
-                raise not_found(f"unknown station {station_id!r}") from None
-            return (f"stored password of station {station_id} changed; the station must be "
-                    "given the new password by other means before it can log in again")
-        if not online:
-            raise CliError(
-                f"station {station_id!r} is not connected, so it cannot be given the new "
-                "password; use --offline to change only the stored password",
-                ExitCode.OFFLINE,
-            )
-        hashed = await asyncio.get_running_loop().run_in_executor(
-            None, lambda: hash_password(password, log2_n=log2_n))
-        await rotation.begin_password_change(db, station_id, hashed)
-        command_id = await submit_command(db, station_id, "SetVariables", {"setVariableData": [{
-            "component": {"name": "SecurityCtrlr"}, "variable": {"name": "BasicAuthPassword"},
-            "attributeValue": password}]})
-    try:
-        result = await wait_for_command(url, command_id, timeout)
-    finally:
-        async with open_store(url) as db:
-            await rotation.redact_command_secrets(db, command_id)
-    async with open_store(url) as db:
-        return await _conclude(db, station_id, hashed, result)
-
-
-async def _conclude(db: asyncpg.Pool, station_id: str, hashed: str, result: CommandResult) -> str:
-    status = None
-    if result.status == "answered":
-        results = (result.response or {}).get("setVariableResult") or [{}]
-        status = results[0].get("attributeStatus")
-    if status == "Accepted":
-        # TC_A_09: the station took the new password; the old one stops working now.
-        await rotation.accept_password_change(db, station_id, hashed)
-        return f"password of station {station_id} changed (the station accepted it)"
-    if status == "RebootRequired":
-        return (f"station {station_id} takes the new password at its next reboot; until it "
-                "logs in with it, both passwords are accepted")
-    if result.status == "timeout":
-        raise CliError(
-            f"station {station_id!r} did not answer within the timeout; until it logs in with "
-            "the new password (or set-password runs again), both passwords are accepted",
-            ExitCode.TIMEOUT,
-        )
-    # TC_A_10: refused, or never delivered: the old password stays the only one.
-    await rotation.cancel_password_change(db, station_id, hashed)
-    if status is not None:
-        reason = f"answered {status}"
-        code = ExitCode.CALL_ERROR
-    elif result.status == "error":
-        reason = f"answered {result.error_code}: {result.error_description or ''}".rstrip(": ")
-        code = ExitCode.CALL_ERROR
-    else:
-        reason = f"could not be reached ({result.status})"
-        code = ExitCode.OFFLINE
-    raise CliError(f"station {station_id!r} {reason}; its password is unchanged", code)
+app.command("set-password")(set_password)
 
 
 @app.command("import")

@@ -1,13 +1,18 @@
 """Times and durations as operators type them: ISO 8601, ``16:00``, ``now``, ``+2h``, ``-30m``.
 
 Every time the CLI returns is timezone-aware UTC. An ISO 8601 time without an offset is read as
-UTC, the time zone OCPP uses on the wire.
+UTC, the time zone OCPP uses on the wire. The ``*_option`` functions read an option's value and
+turn a bad one into a usage error that names the option.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from typing import overload
+from zoneinfo import ZoneInfo
+
+from csms.cli.errors import usage
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
@@ -84,3 +89,34 @@ def parse_time(text: str, *, now: datetime | None = None) -> datetime:
 def _time_hint(text: str) -> str:
     return (f"{text!r} is not a time (examples: 2026-11-05T16:00:00Z, 2026-11-05, 16:00, now, "
             "+2h, -30m)")
+
+
+@overload
+def time_option(option: str, text: str) -> datetime: ...
+@overload
+def time_option(option: str, text: None) -> None: ...
+def time_option(option: str, text: str | None) -> datetime | None:
+    """``text`` read by :func:`parse_time` (None stays None); a usage error naming ``option``."""
+    if text is None:
+        return None
+    try:
+        return parse_time(text)
+    except ValueError as exc:
+        raise usage(f"{option}: {exc}") from None
+
+
+def duration_option(option: str, text: str) -> timedelta:
+    """``text`` read by :func:`parse_duration`; a usage error naming ``option``."""
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise usage(f"{option}: {exc}") from None
+
+
+def timezone_option(option: str, name: str) -> str:
+    """``name`` if it is a time zone this system knows; a usage error naming ``option``."""
+    try:
+        ZoneInfo(name)
+    except (ValueError, KeyError, OSError):
+        raise usage(f"{option}: unknown time zone {name!r}") from None
+    return name

@@ -10,7 +10,7 @@ import typer
 from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, with_store
 from csms.cli.errors import not_found, usage
 from csms.cli.output import print_json, print_table
-from csms.cli.times import parse_time
+from csms.cli.times import time_option
 from csms.store.tokens import TOKEN_STATUSES, add_token, list_tokens, remove_token
 
 app = typer.Typer(help="Manage the ID tokens the CSMS authorizes.", no_args_is_help=True)
@@ -69,10 +69,7 @@ def add(
         raise usage(f"--status: {status!r} is not one of {', '.join(TOKEN_STATUSES)}")
     if group is not None:
         check_token(group)
-    try:
-        expires_at = parse_time(expires) if expires is not None else None
-    except ValueError as exc:
-        raise usage(f"--expires: {exc}") from None
+    expires_at = time_option("--expires", expires)
 
     async def go(db: asyncpg.Pool) -> None:
         await add_token(

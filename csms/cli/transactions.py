@@ -10,7 +10,7 @@ import typer
 from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, with_store
 from csms.cli.errors import not_found, usage
 from csms.cli.output import print_fields, print_json, print_table
-from csms.cli.times import parse_time
+from csms.cli.times import time_option
 from csms.store.records import StoreError, jsonable
 from csms.store.transactions import get_transaction, list_transactions
 
@@ -49,10 +49,7 @@ def list_(
     data_dir: DataDirOption = None,
 ) -> None:
     """List transactions, newest first, with energy imported and exported (Wh)."""
-    try:
-        since_at = parse_time(since) if since is not None else None
-    except ValueError as exc:
-        raise usage(f"--since: {exc}") from None
+    since_at = time_option("--since", since)
 
     async def go(db: asyncpg.Pool) -> list[Any]:
         return await list_transactions(

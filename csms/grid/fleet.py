@@ -8,20 +8,16 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from csms.grid.model import EV
+from csms.ocppj import version_of
 from csms.smartcharging import ChargingNeed, ProfileFormatError, parse_charging_needs
 from csms.store.db import Db
 from csms.store.grid.fleet import (
     PluggedIn,
+    driver_settings_for,
     event_opt_outs,
-    get_driver_settings,
     plugged_in,
 )
 from csms.store.grid.records import DriverSettings, Program
-
-
-def version_of(subprotocol: str | None) -> str:
-    """OCPP version of a negotiated subprotocol (2.0.1 when unknown)."""
-    return "2.1" if subprotocol == "ocpp2.1" else "2.0.1"
 
 
 def next_departure(settings: DriverSettings, now: datetime) -> datetime | None:
@@ -110,17 +106,26 @@ async def load_fleet(db: Db, program: Program, now: datetime, *, group: str | No
     """Every running transaction (of ``group``) with its EV, or None and why it cannot be used.
     """
     opt_outs = await event_opt_outs(db, event_id) if event_id is not None else set()
+    rows = await plugged_in(db, group)
+    # One query for every EV's settings rather than one or two per EV at each control step.
+    wanted: list[tuple[str, str]] = []
+    for row in rows:
+        if row.online:
+            if row.id_token:
+                wanted.append(("token", row.id_token))
+            wanted.append(("station", row.station_id))
+    drivers = await driver_settings_for(db, wanted)
     out: list[tuple[PluggedIn, EV | None, str | None]] = []
-    for row in await plugged_in(db, group):
+    for row in rows:
         if not row.online:
             # A transaction the station left open while it is not connected: nothing to control.
             out.append((row, None, "station offline"))
             continue
         settings = None
         if row.id_token:
-            settings = await get_driver_settings(db, "token", row.id_token)
+            settings = drivers.get(("token", row.id_token))
         if settings is None:
-            settings = await get_driver_settings(db, "station", row.station_id)
+            settings = drivers.get(("station", row.station_id))
         opted = ("station", row.station_id) in opt_outs or (
             row.id_token is not None and ("token", row.id_token.lower()) in opt_outs)
         ev, reason = build_ev(row, program, settings, now, opted_out=opted)

@@ -129,9 +129,10 @@ class EventRunner:
         seconds = self.program.event_meter_interval_s
         results = await asyncio.gather(*(self.sender.set_meter_interval(
             s, seconds, self.call_timeout) for s in stations))
+        old = {s: result[2] for s, result in zip(stations, results, strict=True)}
         await fleet_store.update_event_evs(self.pool, self.event.id, [
             {"station_id": m.station_id, "evse_id": m.evse_id,
-             "meter_interval_restore": results[stations.index(m.station_id)][2]}
+             "meter_interval_restore": old[m.station_id]}
             for m in self.members.values()])
 
     # -- the loop --------------------------------------------------------------------------

@@ -10,8 +10,17 @@ from csms.ocppj.errors import ERROR_CODES, CallError, CallTimeout, OCPPError
 from csms.ocppj.validation import VERSIONS, Validator, get_validator
 
 SUBPROTOCOLS = {"ocpp2.0.1": "2.0.1", "ocpp2.1": "2.1"}
+#: The version assumed for a station whose subprotocol is not known (it never connected).
+DEFAULT_VERSION = "2.0.1"
+
+
+def version_of(subprotocol: str | None) -> str:
+    """The OCPP version of a negotiated websocket subprotocol (2.0.1 when none is known)."""
+    return SUBPROTOCOLS.get(subprotocol or "", DEFAULT_VERSION)
+
 
 __all__ = [
+    "DEFAULT_VERSION",
     "ERROR_CODES",
     "SUBPROTOCOLS",
     "VERSIONS",
@@ -22,4 +31,5 @@ __all__ = [
     "RpcConnection",
     "Validator",
     "get_validator",
+    "version_of",
 ]

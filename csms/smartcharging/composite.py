@@ -161,11 +161,8 @@ def _combine(
     return tx_level, caps
 
 
-def _evaluate(
-    sel: _Selection, evse_id: int, t: datetime, tx_start: datetime | None, el: Electrical
-) -> CompositePeriod:
-    """The composite values at ``t`` in watts (start_period left at 0)."""
-    tx_level, caps = _combine(sel, evse_id, t, tx_start, el)
+def _evaluate(tx_level: _Level | None, caps: list[_Level]) -> CompositePeriod:
+    """The composite values of the levels :func:`_combine` found, in watts (start_period 0)."""
     levels = ([tx_level] if tx_level is not None else []) + caps
     limits = [lvl.limit for lvl in levels if lvl.limit is not None]
     discharges = [lvl.discharge_limit for lvl in levels if lvl.discharge_limit is not None]
@@ -227,7 +224,8 @@ def composite_schedule(
                 offsets.add(whole)
     periods: list[CompositePeriod] = []
     for offset in sorted(offsets):
-        value = _evaluate(sel, evse_id, start + timedelta(seconds=offset), tx_start, el)
+        value = _evaluate(*_combine(sel, evse_id, start + timedelta(seconds=offset), tx_start,
+                                    el))
         value = _to_unit(value, rate_unit, el, default_limit)
         if periods and periods[-1].same_values(value):
             continue
@@ -301,8 +299,8 @@ def setpoint_at(
         tx_start = require_aware(tx_start, "tx_start")
     el = electrical or Electrical()
     sel = _select(installed, evse_id, transaction_id)
-    value = _evaluate(sel, evse_id, t, tx_start, el)
-    tx_level, _caps = _combine(sel, evse_id, t, tx_start, el)
+    tx_level, caps = _combine(sel, evse_id, t, tx_start, el)
+    value = _evaluate(tx_level, caps)
     mode = value.operation_mode or "ChargingOnly"
     if mode == "Idle":
         power: float | None = 0.0

@@ -145,19 +145,17 @@ class InstalledProfiles:
         given criteria (none given: all). External constraints stay unless
         ``include_external`` (the CSMS cannot clear what an external actor set, K10).
         """
-        removed: list[InstalledProfile] = []
-        for entry in list(self):
-            p = entry.profile
-            if p.purpose == "ChargingStationExternalConstraints" and not include_external:
-                continue
-            if profile_id is not None:
-                selected = p.id == profile_id
-            else:
-                selected = ((evse_id is None or entry.evse_id == evse_id)
-                            and (purpose is None or p.purpose == purpose)
-                            and (stack_level is None or p.stack_level == stack_level))
-            if selected:
-                removed.append(self._by_id.pop(p.id))
+        if profile_id is not None:
+            selected = self.matching(profile_ids=(profile_id,))
+        else:
+            selected = self.matching(evse_id=evse_id, purpose=purpose, stack_level=stack_level)
+        return self._remove(e for e in selected if include_external
+                            or e.profile.purpose != "ChargingStationExternalConstraints")
+
+    def _remove(self, entries: Iterable[InstalledProfile]) -> list[InstalledProfile]:
+        removed = list(entries)
+        for entry in removed:
+            del self._by_id[entry.profile.id]
         return removed
 
     def clear_request(self, payload: Mapping[str, Any]) -> dict[str, str]:
@@ -176,20 +174,14 @@ class InstalledProfiles:
 
     def end_transaction(self, transaction_id: str) -> list[InstalledProfile]:
         """Remove the TxProfiles of a transaction that ended; return them."""
-        removed = [e for e in self._by_id.values()
-                   if e.profile.purpose == "TxProfile"
-                   and e.profile.transaction_id == transaction_id]
-        for entry in removed:
-            del self._by_id[entry.profile.id]
-        return removed
+        return self._remove([e for e in self._by_id.values()
+                             if e.profile.purpose == "TxProfile"
+                             and e.profile.transaction_id == transaction_id])
 
     def drop_expired(self, now: datetime) -> list[InstalledProfile]:
         """Remove profiles whose validTo has passed; return them."""
-        removed = [e for e in self._by_id.values()
-                   if e.profile.valid_to is not None and e.profile.valid_to <= now]
-        for entry in removed:
-            del self._by_id[entry.profile.id]
-        return removed
+        return self._remove([e for e in self._by_id.values()
+                             if e.profile.valid_to is not None and e.profile.valid_to <= now])
 
     def matching(
         self,

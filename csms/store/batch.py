@@ -30,7 +30,13 @@ import asyncpg
 import structlog
 
 from csms.store import stations
-from csms.store.commands import COMMAND_CHANNEL, DONE_CHANNEL, FINAL_STATUSES
+from csms.store.commands import (
+    COMMAND_CHANNEL,
+    FINAL_STATUSES,
+    NOTIFY_EACH,
+    Outcome,
+    record_outcomes,
+)
 from csms.store.db import Db, connection
 from csms.store.metering import MeterSample, copy_meter_values
 from csms.store.transactions import TxEvent, record_transaction_events
@@ -47,8 +53,7 @@ class _Write:
     future: asyncio.Future[Any]
     event: TxEvent | None = None
     samples: list[MeterSample] = field(default_factory=list)
-    #: COMMAND_DONE: (command id, status, response, error code, error description)
-    outcome: tuple[int, str, dict[str, Any] | None, str | None, str | None] | None = None
+    outcome: Outcome | None = None  # COMMAND_DONE
 
 
 class GroupCommit:
@@ -192,30 +197,8 @@ async def _write(conn: asyncpg.Connection, batch: list[_Write]) -> list[Any]:
         await stations.record_heartbeats(conn, heartbeats)
     outcomes = [w.outcome for w in batch if w.kind == COMMAND_DONE and w.outcome is not None]
     if outcomes:
-        await _finish_commands(conn, outcomes)
+        await record_outcomes(conn, outcomes)
     return results
-
-
-_FINISH = """
-UPDATE commands c SET status = o.status, answered_at = now(), response = o.response::jsonb,
-       error_code = o.error_code, error_description = o.error_description
-  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[])
-       AS o(id, status, response, error_code, error_description)
- WHERE c.id = o.id
-"""
-
-
-async def _finish_commands(
-    conn: asyncpg.Connection,
-    outcomes: list[tuple[int, str, dict[str, Any] | None, str | None, str | None]],
-) -> None:
-    ids = [o[0] for o in outcomes]
-    await conn.execute(
-        _FINISH, ids, [o[1] for o in outcomes],
-        [None if o[2] is None else json.dumps(o[2]) for o in outcomes],
-        [o[3] for o in outcomes], [o[4] for o in outcomes])
-    await conn.execute("SELECT pg_notify($1, id::text) FROM unnest($2::bigint[]) AS id",
-                       DONE_CHANNEL, ids)
 
 
 async def submit_commands(
@@ -232,8 +215,7 @@ async def submit_commands(
             " ORDER BY n RETURNING id",
             list(station_ids), action, json.dumps(payload), queue_until)
         ids = [r[0] for r in rows]
-        await conn.execute("SELECT pg_notify($1, id::text) FROM unnest($2::bigint[]) AS id",
-                           COMMAND_CHANNEL, ids)
+        await conn.execute(NOTIFY_EACH, COMMAND_CHANNEL, ids)
     return ids
 
 

@@ -160,20 +160,29 @@ async def store_reported_profiles(
     evse_id: int,
     profiles: Sequence[dict[str, Any]],
     tbc: bool,
+    *,
+    version: str,
 ) -> None:
-    """Store the profiles of one ReportChargingProfiles message."""
-    await db.executemany(
-        """
-        INSERT INTO reported_charging_profiles (station_id, request_id, charging_limit_source,
-            evse_id, profile_id, stack_level, purpose, profile, tbc)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-        """,
-        [
-            (station_id, request_id, charging_limit_source, evse_id, p["id"], p.get("stackLevel"),
-             p.get("chargingProfilePurpose"), p, tbc)
+    """Store the profiles of one ReportChargingProfiles message (of OCPP ``version``) and record
+    them as installed, in one transaction: a profile with the same id replaces the CSMS's
+    entry."""
+    async with connection(db) as conn, conn.transaction():
+        await conn.executemany(
+            """
+            INSERT INTO reported_charging_profiles (station_id, request_id, charging_limit_source,
+                evse_id, profile_id, stack_level, purpose, profile, tbc)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+            """,
+            [
+                (station_id, request_id, charging_limit_source, evse_id, p["id"],
+                 p.get("stackLevel"), p.get("chargingProfilePurpose"), p, tbc)
+                for p in profiles
+            ],
+        )
+        await conn.executemany(_UPSERT, [
+            _upsert_args(station_id, evse_id, charging_limit_source, "report", version, p)
             for p in profiles
-        ],
-    )
+        ])
 
 
 async def reported_profiles(db: Db, station_id: str, request_id: int) -> list[dict[str, Any]]:
@@ -302,9 +311,10 @@ async def settle_pending_profiles(db: Db, station_id: str) -> int:
             station_id,
         )
         accepted = [r for r in rows if r["accepted"]]
-        for r in accepted:
-            await conn.execute(_UPSERT, *_upsert_args(station_id, r["evse_id"], "CSO", "set",
-                                                      r["version"], r["profile"]))
+        await conn.executemany(_UPSERT, [
+            _upsert_args(station_id, r["evse_id"], "CSO", "set", r["version"], r["profile"])
+            for r in accepted
+        ])
     return len(accepted)
 
 

@@ -28,6 +28,17 @@ FINAL_STATUSES = frozenset({"answered", "error", "timeout", "offline", "expired"
 NODE_STALE_SECONDS = 15
 
 
+def node_alive(alias: str = "n") -> str:
+    """SQL condition: the ``nodes`` row ``alias`` is a live node (not stopped, heartbeat not
+    older than NODE_STALE_SECONDS). A station is connected when a live node holds it."""
+    return (f"({alias}.stopped_at IS NULL"
+            f" AND {alias}.heartbeat_at > now() - interval '{NODE_STALE_SECONDS} seconds')")
+
+
+#: Notifies the waiters of every command id in the array $2 on channel $1, in one statement.
+NOTIFY_EACH = "SELECT pg_notify($1, id::text) FROM unnest($2::bigint[]) AS id"
+
+
 @dataclass(frozen=True)
 class Command:
     id: int
@@ -81,8 +92,7 @@ async def station_online(db: Db, station_id: str) -> bool:
     return bool(
         await db.fetchval(
             "SELECT EXISTS (SELECT 1 FROM stations s JOIN nodes n ON n.node_id = s.node_id"
-            " WHERE s.id = $1 AND n.stopped_at IS NULL"
-            f" AND n.heartbeat_at > now() - interval '{NODE_STALE_SECONDS} seconds')",
+            f" WHERE s.id = $1 AND {node_alive()})",
             station_id,
         )
     )
@@ -138,6 +148,29 @@ async def pending_commands(db: Db, station_id: str) -> list[int]:
     return [r[0] for r in rows]
 
 
+#: A command's outcome: (command id, final status, response, error code, error description).
+Outcome = tuple[int, str, dict[str, Any] | None, str | None, str | None]
+
+_RECORD_OUTCOMES = """
+UPDATE commands c SET status = o.status, answered_at = now(), response = o.response::jsonb,
+       error_code = o.error_code, error_description = o.error_description
+  FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[])
+       AS o(id, status, response, error_code, error_description)
+ WHERE c.id = o.id
+"""
+
+
+async def record_outcomes(conn: asyncpg.Connection, outcomes: list[Outcome]) -> None:
+    """Record commands' outcomes and notify their waiters, in the caller's transaction (two
+    statements however many outcomes)."""
+    ids = [o[0] for o in outcomes]
+    await conn.execute(
+        _RECORD_OUTCOMES, ids, [o[1] for o in outcomes],
+        [None if o[2] is None else json.dumps(o[2]) for o in outcomes],
+        [o[3] for o in outcomes], [o[4] for o in outcomes])
+    await conn.execute(NOTIFY_EACH, DONE_CHANNEL, ids)
+
+
 async def finish_command(
     db: Db,
     command_id: int,
@@ -151,13 +184,8 @@ async def finish_command(
     if status not in FINAL_STATUSES:
         raise ValueError(f"not a final command status: {status}")
     async with _transaction(db) as conn:
-        await conn.execute(
-            "UPDATE commands SET status = $2, answered_at = now(), response = $3::text::jsonb,"
-            " error_code = $4, error_description = $5 WHERE id = $1",
-            command_id, status, None if response is None else json.dumps(response),
-            error_code, error_description,
-        )
-        await conn.execute("SELECT pg_notify($1, $2)", DONE_CHANNEL, f"{command_id}")
+        await record_outcomes(conn, [(command_id, status, response, error_code,
+                                      error_description)])
 
 
 async def get_result(db: Db, command_id: int) -> CommandResult | None:
@@ -176,15 +204,13 @@ async def get_result(db: Db, command_id: int) -> CommandResult | None:
 
 async def expire_queued(db: Db) -> int:
     """Close the queued commands whose queue time is over; returns how many."""
-    rows = await db.fetch(
+    return await _close_and_notify(
+        db,
         "UPDATE commands SET status = 'expired', answered_at = now(),"
         " error_description = 'station did not connect in time'"
         " WHERE status = 'pending' AND queue_until IS NOT NULL AND queue_until <= now()"
         " RETURNING id"
     )
-    for row in rows:
-        await db.execute("SELECT pg_notify($1, $2)", DONE_CHANNEL, f"{row[0]}")
-    return len(rows)
 
 
 async def fail_orphaned(db: Db) -> int:
@@ -192,17 +218,23 @@ async def fail_orphaned(db: Db) -> int:
 
     Whether the station carried such a command out is unknown, so it ends as a timeout.
     """
-    rows = await db.fetch(
+    return await _close_and_notify(
+        db,
         "UPDATE commands c SET status = 'timeout', answered_at = now(),"
         " error_description = 'the server node that sent it stopped before the answer'"
-        " FROM nodes n WHERE c.status = 'sent' AND n.node_id = c.node_id"
-        f" AND (n.stopped_at IS NOT NULL"
-        f" OR n.heartbeat_at < now() - interval '{NODE_STALE_SECONDS} seconds')"
+        f" FROM nodes n WHERE c.status = 'sent' AND n.node_id = c.node_id AND NOT {node_alive()}"
         " RETURNING c.id"
     )
-    for row in rows:
-        await db.execute("SELECT pg_notify($1, $2)", DONE_CHANNEL, f"{row[0]}")
-    return len(rows)
+
+
+async def _close_and_notify(db: Db, update: str) -> int:
+    """Run ``update`` (an UPDATE of commands RETURNING their ids) and notify each closed
+    command's waiters, in one transaction; returns how many it closed."""
+    async with _transaction(db) as conn:
+        ids = [r[0] for r in await conn.fetch(update)]
+        if ids:
+            await conn.execute(NOTIFY_EACH, DONE_CHANNEL, ids)
+    return len(ids)
 
 
 async def expire_command(db: Db, command_id: int, status: str, reason: str) -> bool:

@@ -75,18 +75,17 @@ async def copy_meter_values(
     conn: asyncpg.Connection, samples: Sequence[tuple[str, MeterSample]]
 ) -> int:
     """Store many stations' samples, ``(station_id, sample)`` pairs, with one COPY (and one
-    INSERT for the rare signed ones); returns how many were stored."""
-    plain = [(station_id, s) for station_id, s in samples if s.signed_meter_value is None]
-    if plain:
-        await conn.copy_records_to_table(
-            "meter_values", columns=_COPY_COLUMNS,
-            records=[(station_id, s.evse_id, s.transaction_id, s.timestamp, s.measurand,
-                      s.phase, s.location, s.unit, s.context, s.value)
-                     for station_id, s in plain])
+    INSERT per station for the rare signed ones); returns how many were stored."""
+    records = []
     signed: dict[str, list[MeterSample]] = {}
     for station_id, s in samples:
-        if s.signed_meter_value is not None:
+        if s.signed_meter_value is None:
+            records.append((station_id, s.evse_id, s.transaction_id, s.timestamp, s.measurand,
+                            s.phase, s.location, s.unit, s.context, s.value))
+        else:
             signed.setdefault(station_id, []).append(s)
+    if records:
+        await conn.copy_records_to_table("meter_values", columns=_COPY_COLUMNS, records=records)
     for station_id, rows in signed.items():
         await insert_meter_values(conn, station_id, rows)
     return len(samples)

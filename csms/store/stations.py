@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from csms.store.commands import NODE_STALE_SECONDS
+from csms.store.commands import node_alive
 from csms.store.db import Db, connection
 from csms.store.passwords import CHOSEN_LOG2_N, hash_password
 from csms.store.records import StationExists, StationNotFound
+from csms.store.transactions import active_transaction_ids
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,7 @@ class StationDetail(StationSummary):
 _SUMMARY_COLUMNS = f"""
     id, security_profile, vendor_name, model, serial_number, firmware_version, boot_status,
     last_boot_at, last_heartbeat_at,
-    coalesce(node_id IN (SELECT n.node_id FROM nodes n WHERE n.stopped_at IS NULL
-             AND n.heartbeat_at > now() - interval '{NODE_STALE_SECONDS} seconds'), false)
+    coalesce(node_id IN (SELECT n.node_id FROM nodes n WHERE {node_alive()}), false)
         AS connected,
     node_id, subprotocol, remote_address, connected_at, disconnected_at, created_at
 """
@@ -283,14 +283,7 @@ async def get_station(db: Db, station_id: str) -> StationDetail | None:
         """,
         station_id,
     )
-    active = await db.fetch(
-        """
-        SELECT transaction_id FROM transactions
-         WHERE station_id = $1 AND ended_at IS NULL ORDER BY started_at
-        """,
-        station_id,
-    )
     detail = StationDetail(**dict(row))
     detail.connectors = [ConnectorStatus(**dict(c)) for c in connectors]
-    detail.active_transactions = [a["transaction_id"] for a in active]
+    detail.active_transactions = await active_transaction_ids(db, station_id)
     return detail

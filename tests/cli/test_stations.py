@@ -61,6 +61,8 @@ def test_add_refuses_bad_arguments(csms: Invoke) -> None:
     assert_error(csms("stations", "add", "CP-1", "--password", "x" * 41), 2, "--password")
     assert_error(csms("stations", "add", "CP-1"), 2, "--password", "required")
     assert_error(csms("stations", "add", "CP:1", "--password", PASSWORD), 2, "ID", "':'")
+    # The server's rule: a space could never reach it in the URL path, so it is refused here.
+    assert_error(csms("stations", "add", "CP 1", "--password", PASSWORD), 2, "ID", "spaces")
     assert_error(csms("stations", "add", "C" * 49, "--password", PASSWORD), 2, "ID", "48")
     assert_error(
         csms("stations", "add", "CP-1", "--password", PASSWORD, "--security-profile", "4"),

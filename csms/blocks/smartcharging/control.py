@@ -14,7 +14,7 @@ from csms.blocks.smartcharging.station import (
     outcome,
     refused,
 )
-from csms.ocppj import SUBPROTOCOLS
+from csms.ocppj import version_of
 from csms.smartcharging import (
     ChargingProfile,
     ProfileFormatError,
@@ -157,7 +157,7 @@ async def clear_profiles(
     known, subprotocol = await charging.station_subprotocol(pool, station_id)
     if not known:
         return refused("UnknownStation", f"no station {station_id!r} is registered")
-    version = SUBPROTOCOLS.get(subprotocol or "", "2.0.1")
+    version = version_of(subprotocol)
     if purpose == "ChargingStationExternalConstraints":
         return refused("Invalid", "chargingProfilePurpose: ChargingStationExternalConstraints "
                                   "are set by an external actor and cannot be cleared by the "

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from csms.blocks.context import StationContext
+from csms.blocks.notifications import keep
 from csms.blocks.smartcharging.station import ProfileResult, load_station
 from csms.blocks.wire import optional_time, status_info, time_field
 from csms.smartcharging import (
@@ -25,7 +26,7 @@ from csms.smartcharging import (
     profile_for_need,
     set_charging_profile,
 )
-from csms.store import charging, commands, reports
+from csms.store import charging, commands
 
 #: Stack level of the TxProfile that meets an EV's charging need by departure.
 NEED_STACK_LEVEL = 0
@@ -165,11 +166,8 @@ async def report_charging_profiles(ctx: StationContext, payload: dict[str, Any])
         payload["evseId"],
         payload["chargingProfile"],
         payload.get("tbc", False),
+        version=ctx.version,
     )
-    for profile in payload["chargingProfile"]:
-        await charging.record_installed(ctx.pool, ctx.station_id, payload["evseId"], ctx.version,
-                                        profile, source=payload["chargingLimitSource"],
-                                        origin="report")
     return {}
 
 
@@ -187,12 +185,6 @@ async def pull_dynamic_schedule_update(
     }
 
 
-async def notify_priority_charging(ctx: StationContext, payload: dict[str, Any]) -> dict[str, Any]:
-    """Store that priority charging was activated or ended for a transaction (2.1)."""
-    await reports.store_notification(ctx.pool, ctx.station_id, "NotifyPriorityCharging", payload)
-    return {}
-
-
 HANDLERS = {
     "NotifyEVChargingNeeds": notify_ev_charging_needs,
     "NotifyEVChargingSchedule": notify_ev_charging_schedule,
@@ -203,7 +195,6 @@ HANDLERS = {
 
 HANDLERS_V21 = {
     "PullDynamicScheduleUpdate": pull_dynamic_schedule_update,
-    "NotifyPriorityCharging": notify_priority_charging,
+    # Priority charging activated or ended for a transaction: kept as received.
+    "NotifyPriorityCharging": keep("NotifyPriorityCharging"),
 }
-
-

@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from csms.store.commands import NODE_STALE_SECONDS
+from csms.store.commands import node_alive
 from csms.store.db import Db
 from csms.store.grid.records import DriverSettings, RegisterSample
+from csms.store.transactions import EXPORT_REGISTER, IMPORT_REGISTER
 
-EXPORT_REGISTER = "Energy.Active.Export.Register"
-IMPORT_REGISTER = "Energy.Active.Import.Register"
 _UNIT_SCALE = {"W": 0.001, "kW": 1.0, "Wh": 1.0, "kWh": 1000.0}
 
 
@@ -37,8 +36,7 @@ class PluggedIn:
 
 _PLUGGED = f"""
 SELECT t.station_id, t.evse_id, t.transaction_id, t.id_token, t.started_at, s.subprotocol,
-       (s.node_id IS NOT NULL AND n.stopped_at IS NULL
-        AND n.heartbeat_at > now() - interval '{NODE_STALE_SECONDS} seconds') AS online,
+       (s.node_id IS NOT NULL AND {node_alive()}) AS online,
        soc.value, needs.charging_needs, needs.departure_time
   FROM transactions t
   JOIN stations s ON s.id = t.station_id
@@ -78,8 +76,7 @@ async def online_stations(db: Db, station_ids: Sequence[str]) -> set[str]:
     """Which of the stations a live node holds now."""
     rows = await db.fetch(
         "SELECT s.id FROM stations s JOIN nodes n ON n.node_id = s.node_id"
-        " WHERE s.id = ANY($1::text[]) AND n.stopped_at IS NULL"
-        f" AND n.heartbeat_at > now() - interval '{NODE_STALE_SECONDS} seconds'",
+        f" WHERE s.id = ANY($1::text[]) AND {node_alive()}",
         list(station_ids))
     return {r[0] for r in rows}
 
@@ -166,12 +163,27 @@ async def save_driver_settings(db: Db, settings: DriverSettings) -> None:
         settings.need_soc, settings.need_kwh, settings.capacity_kwh, settings.opt_out)
 
 
+async def driver_settings_for(
+    db: Db, keys: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], DriverSettings]:
+    """The settings of each (kind, key) asked that has some, in one query: keys match whatever
+    their case, the exact spelling first."""
+    if not keys:
+        return {}
+    columns = ", ".join(f"d.{c.strip()}" for c in _DRIVER_COLUMNS.split(","))
+    rows = await db.fetch(
+        f"SELECT DISTINCT ON (q.kind, q.key) q.kind, q.key, {columns}"
+        "  FROM unnest($1::text[], $2::text[]) AS q(kind, key)"
+        "  JOIN grid_driver_settings d ON d.kind = q.kind AND lower(d.key) = lower(q.key)"
+        " ORDER BY q.kind, q.key, d.key = q.key DESC",
+        [k for k, _ in keys], [v for _, v in keys])
+    return {(r[0], r[1]): DriverSettings(*r[2:]) for r in rows}
+
+
 async def get_driver_settings(db: Db, kind: str, key: str) -> DriverSettings | None:
-    """A driver's settings (tokens match whatever their case), or None."""
-    row = await db.fetchrow(
-        f"SELECT {_DRIVER_COLUMNS} FROM grid_driver_settings WHERE kind = $1"
-        " AND lower(key) = lower($2) ORDER BY key = $2 DESC LIMIT 1", kind, key)
-    return None if row is None else DriverSettings(*row)
+    """A driver's settings (keys match whatever their case, the exact spelling first), or
+    None."""
+    return (await driver_settings_for(db, [(kind, key)])).get((kind, key))
 
 
 async def list_driver_settings(db: Db) -> list[DriverSettings]:
@@ -192,8 +204,6 @@ async def event_opt_outs(db: Db, event_id: int) -> set[tuple[str, str]]:
     rows = await db.fetch("SELECT kind, key FROM grid_event_opt_outs WHERE event_id = $1",
                           event_id)
     return {(k, v.lower() if k == "token" else v) for k, v in rows}
-
-
 
 
 # -- the EVs of an event and the control steps ---------------------------------------------
