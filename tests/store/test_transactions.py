@@ -110,3 +110,42 @@ async def test_same_transaction_id_on_two_stations_needs_the_station(
         await transactions.get_transaction(pool, "tx-1")
     assert (await transactions.get_transaction(pool, "tx-1", station_id="CS-002")) is not None
     assert await transactions.get_transaction(pool, "nope") is None
+
+
+
+async def _hot_updates(pool: asyncpg.Pool, station: str, count: int, rounds: int) -> int:
+    """How many updates of ``transactions`` rows were HOT (heap-only: no index entry) while
+    ``count`` transactions were started and then each received ``rounds`` Updated events,
+    every round in a transaction of its own as group commit does."""
+    async with pool.acquire() as conn:
+        for seq in range(rounds + 1):
+            kind = "Started" if seq == 0 else "Updated"
+            items = [(station, TxEvent(
+                transaction_id=f"tx-{n}", seq_no=seq, event_type=kind,
+                timestamp=T0 + timedelta(minutes=seq), trigger_reason="MeterValuePeriodic",
+                evse_id=1 + n % 2, connector_id=1, charging_state="Charging"),
+                _register(seq, 1000.0 + seq, 0.0)) for n in range(count)]
+            async with conn.transaction():
+                assert all(await transactions.record_transaction_events(conn, items))
+        await conn.execute("SELECT pg_stat_force_next_flush()")
+        await conn.execute("SELECT 1")  # a transaction end: the counters are flushed
+        await conn.execute("SELECT pg_stat_clear_snapshot()")
+        row = await conn.fetchrow(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables"
+            " WHERE relname = 'transactions'")
+    # Every event folds into its row; the Started ones set indexed columns (started_at, the
+    # EVSE), so only the Updated ones can be HOT.
+    assert row["n_tup_upd"] == count * (rounds + 1)
+    return row["n_tup_hot_upd"]
+
+
+async def test_folding_events_updates_transactions_in_place(pool: asyncpg.Pool, station: str):
+    # The fold of every TransactionEvent rewrites its transaction's row. With half of each
+    # page left free (migration 0250) those rewrites stay on their page and touch no index.
+    assert await _hot_updates(pool, station, count=400, rounds=4) >= 0.95 * 400 * 4
+
+
+async def test_full_pages_would_move_the_rows(pool: asyncpg.Pool, station: str):
+    # The same load on full pages: most rewrites move to another page and add index entries.
+    await pool.execute("ALTER TABLE transactions SET (fillfactor = 100)")
+    assert await _hot_updates(pool, station, count=400, rounds=4) < 0.5 * 400 * 4
