@@ -128,6 +128,8 @@ class Load:
     db_cpu: float = float("nan")
     #: CPU of the load generator (this process)
     gen_cpu: float = float("nan")
+    #: cores busy on the whole machine (every process and the kernel), averaged over the phase
+    busy_cores: float = float("nan")
     p50_ms: float = float("nan")
     p99_ms: float = float("nan")
     errors: int = 0
@@ -145,6 +147,69 @@ class Load:
 class Report:
     figures: dict[str, Any] = field(default_factory=dict)
     loads: dict[str, Load] = field(default_factory=dict)
+
+
+class CpuCaps:
+    """One cgroup per worker process, each capped at ``cores`` of CPU time (the Linux CFS
+    quota; cgroup v2, or v1's ``cpu`` controller). Needs a writable cgroup file system (root).
+
+    With ``--scaling --worker-cores F`` every worker gets its own share of the machine, as on a
+    machine with a (slower) core for each worker, and PostgreSQL and the load generator keep
+    the rest: what is left to measure is how the workers themselves scale.
+    """
+
+    PERIOD_US = 100_000
+
+    def __init__(self, cores: float):
+        self.cores = cores
+        self.root = self._find_root()
+        self.made: list[Path] = []
+
+    @staticmethod
+    def _find_root() -> tuple[Path, int]:
+        v2 = Path("/sys/fs/cgroup")
+        if (v2 / "cgroup.controllers").exists() and "cpu" in (
+                v2 / "cgroup.subtree_control").read_text().split():
+            return v2, 2
+        v1 = Path("/sys/fs/cgroup/cpu")
+        if (v1 / "cpu.cfs_quota_us").exists():
+            return v1, 1
+        raise SystemExit("--worker-cores: no cgroup cpu controller found (cgroup v2 with the cpu "
+                         "controller enabled, or v1's /sys/fs/cgroup/cpu)")
+
+    def cap(self, pid: int) -> None:
+        """Put process ``pid`` into a cgroup of its own capped at ``cores``."""
+        base, version = self.root
+        group = base / f"csms-bench-{os.getpid()}-{len(self.made)}"
+        try:
+            group.mkdir()
+            self.made.append(group)
+            quota = int(self.cores * self.PERIOD_US)
+            if version == 2:
+                (group / "cpu.max").write_text(f"{quota} {self.PERIOD_US}")
+            else:
+                (group / "cpu.cfs_period_us").write_text(str(self.PERIOD_US))
+                (group / "cpu.cfs_quota_us").write_text(str(quota))
+            (group / "cgroup.procs").write_text(str(pid))
+        except OSError as exc:
+            raise SystemExit(f"--worker-cores: cannot set up {group}: {exc}") from exc
+
+    def remove(self) -> None:
+        """Remove the cgroups (their processes have exited)."""
+        for group in self.made:
+            with contextlib.suppress(OSError):
+                group.rmdir()
+        self.made.clear()
+
+
+def worker_pids(server: Measured) -> list[int]:
+    """The processes of ``server`` that serve stations: its spawned workers, else itself."""
+    workers = []
+    for p in server.tree()[1:]:
+        with contextlib.suppress(psutil.Error):
+            if "spawn_main" in " ".join(p.cmdline()):
+                workers.append(p.pid)
+    return workers or [server.root.pid]
 
 
 def free_port() -> int:
@@ -181,15 +246,25 @@ async def measure(fleet: Fleet, server: Measured, pg: Postgres, run: Any) -> Loa
     fleet.stats.reset()
     me = psutil.Process()
     cpu0, db0, gen0, t0 = server.cpu(), pg.cpu(), sum(me.cpu_times()[:2]), time.perf_counter()
+    busy0 = machine_busy()
     await run
     await asyncio.sleep(0.3)  # let the last answers in
     seconds = time.perf_counter() - t0
+    busy = (machine_busy() - busy0) / seconds
     stats = fleet.stats
     lat = stats.latencies
     return Load(messages=stats.answered, seconds=seconds, cpu=server.cpu() - cpu0,
                 db_cpu=pg.cpu() - db0, gen_cpu=sum(me.cpu_times()[:2]) - gen0,
                 p50_ms=1000 * percentile(lat, 0.5),
-                p99_ms=1000 * percentile(lat, 0.99), errors=stats.errors)
+                p99_ms=1000 * percentile(lat, 0.99), errors=stats.errors, busy_cores=busy)
+
+
+def machine_busy() -> float:
+    """CPU seconds the whole machine has spent busy (anything but idle and I/O wait)."""
+    t = psutil.cpu_times()
+    # on Linux guest time is counted in user time already
+    skip = ("idle", "iowait", "guest", "guest_nice")
+    return sum(v for k, v in t._asdict().items() if k not in skip)
 
 
 async def register(url: str, n: int, cost: int) -> list[str]:
@@ -265,6 +340,7 @@ async def bench_csms(opts: argparse.Namespace, url: str, pg: Postgres, report: R
 async def bench_scaling(opts: argparse.Namespace, url: str, pg: Postgres, report: Report) -> None:
     """Saturated throughput of 1 and of 2 workers, each on a fresh server."""
     ids = [f"BENCH-{i:05d}" for i in range(min(opts.stations, opts.saturate_stations))]
+    caps = CpuCaps(opts.worker_cores) if opts.worker_cores else None
     for workers in (1, 2):
         port = free_port()
         server = await start(["-m", "csms", "serve", "--host", "127.0.0.1", "--port",
@@ -274,12 +350,17 @@ async def bench_scaling(opts: argparse.Namespace, url: str, pg: Postgres, report
                       sources=opts.sources)
         try:
             await asyncio.sleep(2.0)  # every worker listening
+            if caps is not None:
+                for pid in worker_pids(server):
+                    caps.cap(pid)
             await fleet.storm(ids)
             report.loads[f"csms {workers}w saturated"] = await measure(
                 fleet, server, pg, fleet.run_closed(opts.duration / 2, len(ids)))
         finally:
             fleet.close_all()
             await server.stop()
+            if caps is not None:
+                caps.remove()
         await asyncio.sleep(1.0)
 
 
@@ -305,16 +386,17 @@ def print_report(opts: argparse.Namespace, report: Report) -> None:
     f = report.figures
     print(f"stations={opts.stations} rate={opts.rate:g}/s duration={opts.duration:g}s "
           f"workers={opts.workers} deflate={opts.deflate} hash_cost=2**{opts.hash_cost} "
-          f"cpus={os.cpu_count()}")
+          f"cpus={os.cpu_count()}"
+          + (f" worker_cores={opts.worker_cores:g}" if opts.worker_cores else ""))
     for key, value in f.items():
         print(f"{key:24} {value:10.3f}" if isinstance(value, float) else f"{key:24} {value:>10}")
     print(f"{'load':18} {'msgs':>8} {'msg/s':>8} {'cpu_s/1k':>9} {'db_cpu/1k':>9} "
-          f"{'gen_cpu/1k':>10} {'p50_ms':>8} {'p99_ms':>8} {'errors':>6}")
+          f"{'gen_cpu/1k':>10} {'p50_ms':>8} {'p99_ms':>8} {'errors':>6} {'busy':>5}")
     for name, load in report.loads.items():
         print(f"{name:18} {load.messages:8d} {load.rate:8.0f} {load.cpu_per_1000:9.3f} "
               f"{1000 * load.db_cpu / max(load.messages, 1):9.3f} "
               f"{1000 * load.gen_cpu / max(load.messages, 1):10.3f} {load.p50_ms:8.1f} "
-              f"{load.p99_ms:8.1f} {load.errors:6d}")
+              f"{load.p99_ms:8.1f} {load.errors:6d} {load.busy_cores:5.2f}")
     ratios = {}
     loads = report.loads
     for shape in ("sustained", "saturated"):
@@ -394,6 +476,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--sources", type=int, default=4, help="source addresses 127.0.0.2..")
     p.add_argument("--scaling", action="store_true",
                    help="also compare the saturated throughput of 1 and 2 workers")
+    p.add_argument("--worker-cores", type=float, default=0.0,
+                   help="with --scaling: cap every worker at this many cores (a cgroup each; "
+                   "needs root), so that the workers' scaling is measured apart from the "
+                   "cores PostgreSQL and the load generator take")
     p.add_argument("--skip-echo", action="store_true")
     p.add_argument("--skip-ocpp", action="store_true")
     p.add_argument("--database-url", default="", help="PostgreSQL server (default: embedded)")
