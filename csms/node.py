@@ -26,6 +26,8 @@ from csms.ocppj import CallError, CallTimeout, OCPPError
 from csms.store import batch, commands, rotation
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
     from csms.server import CentralSystem
     from csms.session import StationSession
 
@@ -33,6 +35,33 @@ log = structlog.get_logger("csms.node")
 
 CONNECTED_CHANNEL = "csms_station_connected"
 HEARTBEAT_SECONDS = 5.0
+
+
+class StationLocks:
+    """One lock per station, kept only while a command for it runs or waits its turn, so that
+    a node that commands every station of a fleet now and then holds no lock for any of them
+    in between."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    @contextlib.asynccontextmanager
+    async def hold(self, station_id: str) -> AsyncIterator[None]:
+        """Hold ``station_id``'s lock; holders come in the order they asked."""
+        lock, users = self._held.get(station_id) or (asyncio.Lock(), 0)
+        self._held[station_id] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._held[station_id]
+            if users == 1:
+                del self._held[station_id]
+            else:
+                self._held[station_id] = (lock, users - 1)
 
 
 class Node:
@@ -45,7 +74,7 @@ class Node:
         self._listener: asyncpg.Connection | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._heartbeat: asyncio.Task[None] | None = None
-        self._station_locks: dict[str, asyncio.Lock] = {}
+        self._station_locks = StationLocks()
         self._notified: list[int] = []
 
     @property
@@ -114,14 +143,13 @@ class Node:
     async def _on_commands(self) -> None:
         await asyncio.sleep(0)  # let the rest of the burst in
         command_ids, self._notified = self._notified, []
-        for command_id, station_id in await batch.pending_stations(self.pool, command_ids):
+        for command_id, station_id in await commands.pending_stations(self.pool, command_ids):
             if station_id in self.system.sessions:
                 self._spawn(self._run(command_id, station_id))
 
     async def _run(self, command_id: int, station_id: str) -> None:
         # Commands for one station go out one after the other, in the order they were claimed.
-        lock = self._station_locks.setdefault(station_id, asyncio.Lock())
-        async with lock:
+        async with self._station_locks.hold(station_id):
             session = self.system.sessions.get(station_id)
             if session is None:
                 return

@@ -12,18 +12,14 @@ it: a station's data is durable before the station receives its answer, as befor
 A batch that fails (a constraint violation, say) is retried write by write, so that one bad
 write fails alone and the others are stored.
 
-Operator commands in bulk live here too: :func:`submit_commands` queues one command for many
-stations in one transaction, and :meth:`GroupCommit.finish_command` records command outcomes
-in batches.
+Command outcomes go through it too: :meth:`GroupCommit.finish_command` records them in
+batches.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -31,13 +27,10 @@ import structlog
 
 from csms.store import stations
 from csms.store.commands import (
-    COMMAND_CHANNEL,
     FINAL_STATUSES,
-    NOTIFY_EACH,
     Outcome,
     record_outcomes,
 )
-from csms.store.db import Db, connection
 from csms.store.metering import MeterSample, copy_meter_values
 from csms.store.transactions import TxEvent, record_transaction_events
 
@@ -199,33 +192,6 @@ async def _write(conn: asyncpg.Connection, batch: list[_Write]) -> list[Any]:
     if outcomes:
         await record_outcomes(conn, outcomes)
     return results
-
-
-async def submit_commands(
-    db: Db, station_ids: Sequence[str], action: str, payload: dict[str, Any], *,
-    queue_until: datetime | None = None,
-) -> list[int]:
-    """Queue the same command for many stations in one transaction and wake the nodes (one
-    NOTIFY per command, as :func:`csms.store.commands.submit_command`); returns the ids in
-    the order of ``station_ids``."""
-    async with connection(db) as conn, conn.transaction():
-        rows = await conn.fetch(
-            "INSERT INTO commands (station_id, action, payload, queue_until)"
-            " SELECT s, $2, $3::text::jsonb, $4 FROM unnest($1::text[]) WITH ORDINALITY AS u(s, n)"
-            " ORDER BY n RETURNING id",
-            list(station_ids), action, json.dumps(payload), queue_until)
-        ids = [r[0] for r in rows]
-        await conn.execute(NOTIFY_EACH, COMMAND_CHANNEL, ids)
-    return ids
-
-
-async def pending_stations(db: Db, command_ids: Sequence[int]) -> list[tuple[int, str]]:
-    """``(command id, station id)`` of those of ``command_ids`` still pending, oldest first
-    (one query for a burst of notifications)."""
-    rows = await db.fetch(
-        "SELECT id, station_id FROM commands WHERE id = ANY($1::bigint[]) AND status = 'pending'"
-        " ORDER BY id", list(command_ids))
-    return [(r[0], r[1]) for r in rows]
 
 
 _WRITERS: dict[int, tuple[asyncpg.Pool, GroupCommit]] = {}

@@ -12,7 +12,7 @@ import contextlib
 import json
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -107,14 +107,35 @@ async def submit_command(
     queue_until: datetime | None = None,
 ) -> int:
     """Insert a command and wake the nodes; returns its id."""
+    (command_id,) = await submit_commands(db, [station_id], action, payload,
+                                          queue_until=queue_until)
+    return command_id
+
+
+async def submit_commands(
+    db: Db, station_ids: Sequence[str], action: str, payload: dict[str, Any], *,
+    queue_until: datetime | None = None,
+) -> list[int]:
+    """Queue the same command for many stations in one transaction and wake the nodes (one
+    NOTIFY per command); returns the ids in the order of ``station_ids``."""
     async with _transaction(db) as conn:
-        command_id = await conn.fetchval(
+        rows = await conn.fetch(
             "INSERT INTO commands (station_id, action, payload, queue_until)"
-            " VALUES ($1, $2, $3::text::jsonb, $4) RETURNING id",
-            station_id, action, json.dumps(payload), queue_until,
-        )
-        await conn.execute("SELECT pg_notify($1, $2)", COMMAND_CHANNEL, f"{command_id}")
-    return int(command_id)
+            " SELECT s, $2, $3::text::jsonb, $4 FROM unnest($1::text[]) WITH ORDINALITY AS u(s, n)"
+            " ORDER BY n RETURNING id",
+            list(station_ids), action, json.dumps(payload), queue_until)
+        ids = [int(r[0]) for r in rows]
+        await conn.execute(NOTIFY_EACH, COMMAND_CHANNEL, ids)
+    return ids
+
+
+async def pending_stations(db: Db, command_ids: Sequence[int]) -> list[tuple[int, str]]:
+    """``(command id, station id)`` of those of ``command_ids`` still pending, oldest first
+    (one query for a burst of notifications)."""
+    rows = await db.fetch(
+        "SELECT id, station_id FROM commands WHERE id = ANY($1::bigint[]) AND status = 'pending'"
+        " ORDER BY id", list(command_ids))
+    return [(r[0], r[1]) for r in rows]
 
 
 async def claim_command(db: Db, command_id: int, node_id: str) -> Command | None:

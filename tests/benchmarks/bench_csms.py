@@ -283,7 +283,7 @@ async def register(url: str, n: int, cost: int) -> list[str]:
 
 async def dispatch(url: str, fleet: Fleet, ids: list[str]) -> tuple[float, int]:
     """SetChargingProfile to every station through the command table; (seconds, answered)."""
-    from csms.store.batch import submit_commands
+    from csms.store.commands import submit_commands
 
     conn = await asyncpg.connect(url)
     try:

@@ -113,7 +113,7 @@ async def test_bulk_commands_are_queued_notified_and_finished(
 
     await listener.add_listener(commands.COMMAND_CHANNEL, notified)
     try:
-        ids = await batch.submit_commands(pool, stations[:5], "Reset", {"type": "OnIdle"})
+        ids = await commands.submit_commands(pool, stations[:5], "Reset", {"type": "OnIdle"})
         for _ in range(50):
             if len(woken) == 5:
                 break
