@@ -3,23 +3,21 @@ changes a password through the station itself (A01) so the station and the CSMS 
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 import asyncpg
 import typer
 
+from csms.blocks.security import change_station_password
 from csms.cli.base import DatabaseUrlOption, DataDirOption, StationId, with_store_url
 from csms.cli.calls import DEFAULT_TIMEOUT, TimeoutOption
 from csms.cli.errors import CliError, ExitCode, not_found, usage
 from csms.handshake import PASSWORD_LENGTH
-from csms.store import rotation
-from csms.store.commands import CommandResult, station_online, submit_command, wait_for_command
+from csms.store.commands import station_online
 from csms.store.passwords import (
     CHOSEN_LOG2_N,
     GENERATED_LOG2_N,
     generate_password,
-    hash_password,
 )
 from csms.store.records import StationNotFound
 from csms.store.stations import get_station_credentials
@@ -116,46 +114,21 @@ async def _rotate(db: asyncpg.Pool, url: str, station_id: str, password: str, of
             "password; use --offline to change only the stored password",
             ExitCode.OFFLINE,
         )
-    hashed = await asyncio.get_running_loop().run_in_executor(
-        None, lambda: hash_password(password, log2_n=log2_n))
-    await rotation.begin_password_change(db, station_id, hashed)
-    command_id = await submit_command(db, station_id, "SetVariables", {"setVariableData": [{
-        "component": {"name": "SecurityCtrlr"}, "variable": {"name": "BasicAuthPassword"},
-        "attributeValue": password}]})
     try:
-        result = await wait_for_command(url, command_id, timeout)
-    finally:
-        await rotation.redact_command_secrets(db, command_id)
-    return await _conclude(db, station_id, hashed, result)
-
-
-async def _conclude(db: asyncpg.Pool, station_id: str, hashed: str, result: CommandResult) -> str:
-    status = None
-    if result.status == "answered":
-        results = (result.response or {}).get("setVariableResult") or [{}]
-        status = results[0].get("attributeStatus")
-    if status == "Accepted":
-        # TC_A_09: the station took the new password; the old one stops working now.
-        await rotation.accept_password_change(db, station_id, hashed)
+        change = await change_station_password(db, url, station_id, password, log2_n=log2_n,
+                                               timeout=timeout)
+    except StationNotFound:
+        raise not_found(f"unknown station {station_id!r}") from None
+    if change.outcome == "accepted":
         return f"password of station {station_id} changed (the station accepted it)"
-    if status == "RebootRequired":
+    if change.outcome == "reboot_required":
         return (f"station {station_id} takes the new password at its next reboot; until it "
                 "logs in with it, both passwords are accepted")
-    if result.status == "timeout":
+    if change.outcome == "timeout":
         raise CliError(
             f"station {station_id!r} did not answer within the timeout; until it logs in with "
             "the new password (or set-password runs again), both passwords are accepted",
             ExitCode.TIMEOUT,
         )
-    # TC_A_10: refused, or never delivered: the old password stays the only one.
-    await rotation.cancel_password_change(db, station_id, hashed)
-    if status is not None:
-        reason = f"answered {status}"
-        code = ExitCode.CALL_ERROR
-    elif result.status == "error":
-        reason = f"answered {result.error_code}: {result.error_description or ''}".rstrip(": ")
-        code = ExitCode.CALL_ERROR
-    else:
-        reason = f"could not be reached ({result.status})"
-        code = ExitCode.OFFLINE
-    raise CliError(f"station {station_id!r} {reason}; its password is unchanged", code)
+    code = ExitCode.OFFLINE if change.outcome == "unreachable" else ExitCode.CALL_ERROR
+    raise CliError(f"station {station_id!r} {change.detail}; its password is unchanged", code)

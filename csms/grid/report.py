@@ -138,11 +138,12 @@ async def build_report(db: Db, event_id: int, *, interval_s: float = 300.0,
         payment = program.rate_per_kwh * max(0.0, net * hours)
     net_energy = {k: v - baseline.get(k, 0.0) * hours for k, v in energy.items()}
     earnings = driver_earnings(net_energy, payment or 0.0, program.driver_share)
+    socs = await fleet_store.soc_between(
+        db, [(r["station_id"], r["transaction_id"]) for r in rows], event.start, end)
     drivers = []
     for r in rows:
         key = _key(r["station_id"], r["evse_id"])
-        soc0, soc1 = await fleet_store.soc_between(db, r["station_id"], r["transaction_id"],
-                                                   event.start, end)
+        soc0, soc1 = socs[(r["station_id"], r["transaction_id"])]
         drivers.append(DriverResult(key, r["id_token"], round(energy[key], 4),
                                     earnings.get(key, 0.0), soc0, soc1))
     target = event.target_kw

@@ -97,25 +97,25 @@ async def import_dispatch(db: Db, data: object, default_program: str | None) -> 
     nothing is imported.
     """
     _, slots = parse_dispatch(data)
-    known = {p.name for p in await store.list_programs(db)}
-    chosen = []
+    programs = {p.name: p for p in await store.list_programs(db)}
+    chosen: list[Program] = []
     for i, slot in enumerate(slots):
-        name = next((p for p in slot.programs if p in known), None)
+        name = next((p for p in slot.programs if p in programs), None)
         if name is None:
             if default_program is None and slot.programs:
                 raise GridInputError(f"timeslots[{i}].programs: no program here is called "
                                      f"{', '.join(slot.programs)} (add it, or pass --program)")
             program = await program_or_default(db, default_program)
+            programs[program.name] = program
             name = program.name
-        chosen.append(name)
+        chosen.append(programs[name])
     out = []
-    for slot, name in zip(slots, chosen, strict=True):
+    for slot, program in zip(slots, chosen, strict=True):
         event_id, action = await store.import_slot(
-            db, slot.external_id, name, slot.start, slot.end, slot.target_kw,
+            db, slot.external_id, program.name, slot.start, slot.end, slot.target_kw,
             slot.nomination_kw, slot.cancelled, slot.raw)
         shortfall = None
         if action in ("created", "updated"):
-            program = await program_or_default(db, name)
             capacity = await forecast(db, program, slot.start, slot.end)
             shortfall = capacity.shortfall_kw(slot.target_kw)
             await store.set_forecast(db, event_id, capacity.total_kw, capacity.firm_kw,

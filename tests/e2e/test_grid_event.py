@@ -85,6 +85,13 @@ async def test_grid_event_holds_the_target_through_faults(result: RunResult) -> 
         result.report.energy_kwh, rel=1e-9)
     assert sum(d.energy_kwh for d in result.report.drivers) == pytest.approx(
         result.report.energy_kwh, abs=0.01)
+    # each driver's SoC over the event, as the car reported it: the ones that gave energy
+    # went down
+    gave = [d for d in result.report.drivers if d.energy_kwh > 0.1]
+    assert gave
+    for d in gave:
+        assert d.soc_start is not None and d.soc_end is not None, d
+        assert d.soc_end < d.soc_start, d
     month = result.report.month
     assert month is not None and month.hours >= 1 and month.demonstrated_kw > 0
 

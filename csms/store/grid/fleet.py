@@ -133,17 +133,22 @@ async def register_series(db: Db, keys: Sequence[tuple[str, str]], start: dateti
     return out
 
 
-async def soc_between(db: Db, station_id: str, transaction_id: str, start: datetime,
-                      end: datetime) -> tuple[float | None, float | None]:
-    """(first, last) SoC % reported for a transaction between ``start`` and ``end``."""
-    row = await db.fetchrow(
-        "SELECT (SELECT value FROM meter_values WHERE station_id = $1 AND transaction_id = $2"
-        "        AND measurand = 'SoC' AND timestamp BETWEEN $3 AND $4 ORDER BY timestamp"
-        "        LIMIT 1),"
-        "       (SELECT value FROM meter_values WHERE station_id = $1 AND transaction_id = $2"
-        "        AND measurand = 'SoC' AND timestamp BETWEEN $3 AND $4"
-        "        ORDER BY timestamp DESC LIMIT 1)", station_id, transaction_id, start, end)
-    return row[0], row[1]
+async def soc_between(db: Db, keys: Sequence[tuple[str, str]], start: datetime, end: datetime
+                      ) -> dict[tuple[str, str], tuple[float | None, float | None]]:
+    """(first, last) SoC % reported between ``start`` and ``end`` for each (station,
+    transaction) of ``keys``, in one query; (None, None) for one that reported none."""
+    rows = await db.fetch(
+        "SELECT k.station_id, k.transaction_id,"
+        "  (SELECT value FROM meter_values m WHERE m.station_id = k.station_id"
+        "     AND m.transaction_id = k.transaction_id AND measurand = 'SoC'"
+        "     AND timestamp BETWEEN $3 AND $4 ORDER BY timestamp LIMIT 1),"
+        "  (SELECT value FROM meter_values m WHERE m.station_id = k.station_id"
+        "     AND m.transaction_id = k.transaction_id AND measurand = 'SoC'"
+        "     AND timestamp BETWEEN $3 AND $4 ORDER BY timestamp DESC LIMIT 1)"
+        " FROM unnest($1::text[], $2::text[]) AS k(station_id, transaction_id)",
+        [k[0] for k in keys], [k[1] for k in keys], start, end)
+    found = {(r[0], r[1]): (r[2], r[3]) for r in rows}
+    return {k: found.get(k, (None, None)) for k in keys}
 
 
 # -- driver settings -----------------------------------------------------------------------
