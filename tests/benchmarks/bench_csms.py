@@ -133,6 +133,21 @@ class Load:
     p50_ms: float = float("nan")
     p99_ms: float = float("nan")
     errors: int = 0
+    #: every answer's latency, seconds
+    latencies: list[float] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def combine(cls, parts: list[Load]) -> Load:
+        """One load made of ``parts`` (slices of the same load at different times)."""
+        seconds = sum(p.seconds for p in parts)
+        latencies = [x for p in parts for x in p.latencies]
+        return cls(messages=sum(p.messages for p in parts), seconds=seconds,
+                   cpu=sum(p.cpu for p in parts), db_cpu=sum(p.db_cpu for p in parts),
+                   gen_cpu=sum(p.gen_cpu for p in parts),
+                   busy_cores=sum(p.busy_cores * p.seconds for p in parts) / seconds,
+                   p50_ms=1000 * percentile(latencies, 0.5),
+                   p99_ms=1000 * percentile(latencies, 0.99),
+                   errors=sum(p.errors for p in parts), latencies=latencies)
 
     @property
     def rate(self) -> float:
@@ -256,7 +271,8 @@ async def measure(fleet: Fleet, server: Measured, pg: Postgres, run: Any) -> Loa
     return Load(messages=stats.answered, seconds=seconds, cpu=server.cpu() - cpu0,
                 db_cpu=pg.cpu() - db0, gen_cpu=sum(me.cpu_times()[:2]) - gen0,
                 p50_ms=1000 * percentile(lat, 0.5),
-                p99_ms=1000 * percentile(lat, 0.99), errors=stats.errors, busy_cores=busy)
+                p99_ms=1000 * percentile(lat, 0.99), errors=stats.errors, busy_cores=busy,
+                latencies=list(lat))
 
 
 def machine_busy() -> float:
@@ -306,6 +322,86 @@ async def dispatch(url: str, fleet: Fleet, ids: list[str]) -> tuple[float, int]:
     return seconds, answered
 
 
+class Floor:
+    """The echo floor measured beside the CSMS: the echo server, and its fleet in a process
+    of its own (``fleet_process.py``), connected all along, loaded in alternating slices."""
+
+    def __init__(self, server: Measured, fleet: asyncio.subprocess.Process):
+        self.server = server
+        self.fleet = fleet
+        self.gen = psutil.Process(fleet.pid)
+
+    @classmethod
+    async def start(cls, opts: argparse.Namespace) -> Floor:
+        port = free_port()
+        server = await start([str(HERE / "bench_servers.py"), "echo", "--port", str(port)], port)
+        fleet = await asyncio.create_subprocess_exec(
+            sys.executable, str(HERE / "fleet_process.py"), "--port", str(port),
+            "--sources", str(opts.sources), *(["--deflate"] if opts.deflate else []),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**26)
+        return cls(server, fleet)
+
+    async def _ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        assert self.fleet.stdin is not None and self.fleet.stdout is not None
+        self.fleet.stdin.write(json.dumps(request).encode() + b"\n")
+        await self.fleet.stdin.drain()
+        line = await self.fleet.stdout.readline()
+        if not line:
+            raise RuntimeError("the floor's fleet process exited")
+        return json.loads(line)
+
+    async def storm(self, ids: list[str]) -> None:
+        await self._ask({"op": "storm", "ids": ids})
+
+    async def measure(self, pg: Postgres, rate: float, seconds: float) -> Load:
+        """``rate`` messages/s to the echo for ``seconds``: what it cost the echo."""
+        cpu0, db0, gen0 = self.server.cpu(), pg.cpu(), sum(self.gen.cpu_times()[:2])
+        busy0, t0 = machine_busy(), time.perf_counter()
+        answer = await self._ask({"op": "rate", "rate": rate, "seconds": seconds})
+        took = time.perf_counter() - t0
+        lat = answer["latencies"]
+        return Load(messages=answer["answered"], seconds=took, cpu=self.server.cpu() - cpu0,
+                    db_cpu=pg.cpu() - db0, gen_cpu=sum(self.gen.cpu_times()[:2]) - gen0,
+                    busy_cores=(machine_busy() - busy0) / took,
+                    p50_ms=1000 * percentile(lat, 0.5), p99_ms=1000 * percentile(lat, 0.99),
+                    errors=answer["errors"], latencies=lat)
+
+    async def stop(self) -> None:
+        if self.fleet.stdin is not None:
+            self.fleet.stdin.close()
+        try:
+            await asyncio.wait_for(self.fleet.wait(), 30)
+        except TimeoutError:
+            self.fleet.kill()
+        await self.server.stop()
+
+
+def floor_ids(opts: argparse.Namespace) -> list[str]:
+    return [f"REF-{i:05d}" for i in range(min(opts.stations, opts.floor_stations or opts.stations))]
+
+
+async def sustained(opts: argparse.Namespace, fleet: Fleet, server: Measured, pg: Postgres,
+                    report: Report) -> None:
+    """The sustained load on the CSMS; with the echo floor, in ``--rounds`` slices, each
+    followed by the same slice on the echo (the floor then is measured in the same minutes)."""
+    if opts.skip_echo:
+        report.loads["csms sustained"] = await measure(
+            fleet, server, pg, fleet.run_rate(opts.rate, opts.duration))
+        return
+    floor = await Floor.start(opts)
+    try:
+        await floor.storm(floor_ids(opts))
+        mine, echo = [], []
+        for _ in range(opts.rounds):
+            mine.append(await measure(
+                fleet, server, pg, fleet.run_rate(opts.rate, opts.duration / opts.rounds)))
+            echo.append(await floor.measure(pg, opts.rate, opts.duration / opts.rounds))
+        report.loads["csms sustained"] = Load.combine(mine)
+        report.loads["echo sustained"] = Load.combine(echo)
+    finally:
+        await floor.stop()
+
+
 async def bench_csms(opts: argparse.Namespace, url: str, pg: Postgres, report: Report) -> None:
     ids = await register(url, opts.stations, opts.hash_cost)
     port = free_port()
@@ -323,8 +419,7 @@ async def bench_csms(opts: argparse.Namespace, url: str, pg: Postgres, report: R
         await asyncio.sleep(2.0)
         f["rss_mb"] = server.rss() / 2**20
         f["rss_per_station_kb"] = (server.rss() - rss0) / 1024 / len(ids)
-        report.loads["csms sustained"] = await measure(
-            fleet, server, pg, fleet.run_rate(opts.rate, opts.duration))
+        await sustained(opts, fleet, server, pg, report)
         report.loads["csms saturated"] = await measure(
             fleet, server, pg, fleet.run_closed(opts.duration / 2, opts.saturate_stations))
         f["dispatch_s"], f["dispatch_answered"] = await dispatch(url, fleet, ids)
@@ -370,11 +465,11 @@ async def bench_reference(kind: str, opts: argparse.Namespace, url: str, pg: Pos
     server = await start([str(HERE / "bench_servers.py"), kind, "--port", str(port),
                           "--database-url", url], port)
     fleet = Fleet("127.0.0.1", port, deflate=opts.deflate, sources=opts.sources)
-    ids = [f"REF-{i:05d}" for i in range(min(opts.stations, opts.floor_stations or opts.stations))]
     try:
-        await fleet.storm(ids)
-        report.loads[f"{kind} sustained"] = await measure(
-            fleet, server, pg, fleet.run_rate(opts.rate, opts.duration))
+        await fleet.storm(floor_ids(opts))
+        if kind != "echo":  # the echo's sustained load ran beside the CSMS's
+            report.loads[f"{kind} sustained"] = await measure(
+                fleet, server, pg, fleet.run_rate(opts.rate, opts.duration))
         report.loads[f"{kind} saturated"] = await measure(
             fleet, server, pg, fleet.run_closed(opts.duration / 2, opts.saturate_stations))
     finally:
@@ -413,7 +508,8 @@ def print_report(opts: argparse.Namespace, report: Report) -> None:
         print(f"{key:28} {value:8.2f}")
     if opts.json:
         out = {"figures": f, "ratios": ratios,
-               "loads": {k: {**vars(v), "rate": v.rate, "cpu_per_1000": v.cpu_per_1000}
+               "loads": {k: {**{n: x for n, x in vars(v).items() if n != "latencies"},
+                             "rate": v.rate, "cpu_per_1000": v.cpu_per_1000}
                          for k, v in loads.items()}}
         Path(opts.json).write_text(json.dumps(out, indent=2, default=str))
 
@@ -467,6 +563,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--floor-stations", type=int, default=0,
                    help="stations connected to the echo and ocpp servers (default: as many as "
                    "to the CSMS, the same load shape)")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="slices of the sustained load, alternating between the CSMS and the "
+                   "echo floor (both connected all along), so that both are measured in the "
+                   "same minutes")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--hash-cost", type=int, default=GENERATED_LOG2_N,
                    help="log2 of scrypt n of the stored password hash (default: the cost of "
