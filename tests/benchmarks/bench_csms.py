@@ -12,12 +12,17 @@ psutil, its worker processes included) is its own; the load generator
 - saturation: messages/s with ``--saturate-stations`` stations each sending as soon as answered;
 - dispatch: a SetChargingProfile to every connected station through the command table, until
   all are answered;
-- the same sustained and saturated load against the echo floor and the ``ocpp`` baseline.
+- the same sustained and saturated load against the echo floor and the ``ocpp`` baseline; the
+  echo's sustained load alternates with the CSMS's in ``--rounds`` slices (both connected all
+  along), so that both are measured in the same minutes;
+- with ``--scaling``: the saturated throughput of 1 and 2 workers, and with ``--worker-cores``
+  each worker capped at a share of CPU of its own.
 
 Reproduce (figures in docs/performance.md)::
 
-    python tests/benchmarks/bench_csms.py --stations 10000 --rate 2000 --duration 30
-    python tests/benchmarks/bench_csms.py --stations 2000 --scaling
+    python tests/benchmarks/bench_csms.py --stations 10000 --rate 2000 --duration 30 \
+        --saturate-stations 1000 --scaling
+    python tests/benchmarks/bench_csms.py --stations 2000 --scaling --worker-cores 0.5  # root
 
 Smoke size: ``--stations 20 --rate 100 --duration 2 --saturate-stations 10``.
 """
@@ -584,7 +589,12 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--skip-ocpp", action="store_true")
     p.add_argument("--database-url", default="", help="PostgreSQL server (default: embedded)")
     p.add_argument("--json", default="", help="also write the figures to this file")
-    return p.parse_args(argv)
+    opts = p.parse_args(argv)
+    if opts.rounds < 1:
+        p.error("--rounds: must be at least 1")
+    if opts.worker_cores < 0 or opts.worker_cores > (os.cpu_count() or 1):
+        p.error(f"--worker-cores: must be between 0 and {os.cpu_count()}")
+    return opts
 
 
 def main(argv: list[str] | None = None) -> None:
