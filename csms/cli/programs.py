@@ -47,6 +47,17 @@ def percent(value: float | None, option: str) -> float | None:
     return value / 100.0
 
 
+#: the option that sets each field of a Program, to name it in an error
+_OPTIONS = {
+    "baseline_percent": "--baseline-percent", "rate_per_kwh": "--rate-per-kwh",
+    "driver_share": "--driver-share", "floor_soc": "--floor", "departure_soc": "--departure-soc",
+    "control_interval_s": "--control-interval", "settle_s": "--settle",
+    "event_meter_interval_s": "--meter-interval", "retry_s": "--retry",
+    "reserve_fraction": "--reserve", "baseline": "--baseline", "compensation": "--compensation",
+    "name": "NAME",
+}
+
+
 @app.command("add")
 def add(
     name: Annotated[str, typer.Argument(help="Program name, e.g. CEC-DSGS.")],
@@ -69,6 +80,9 @@ def add(
         help="Time a charger gets to reach a new setpoint (latency + ramp).")] = "20s",
     meter_interval: Annotated[str, typer.Option(
         help="Meter-value interval stations are set to during events.")] = "5s",
+    retry: Annotated[str, typer.Option(
+        help="Time an EV set aside during an event waits before it is tried again (twice as "
+             "long after each further failure).")] = "5m",
     reserve: Annotated[float, typer.Option(
         help="Reserve kept back from the forecast, % (at least one EV's worth).")] = 5.0,
     window: Annotated[str | None, typer.Option(
@@ -88,6 +102,7 @@ def add(
     durations = {option: duration_option(option, text).total_seconds()
                  for option, text in (("--control-interval", control_interval),
                                       ("--settle", settle), ("--meter-interval", meter_interval),
+                                      ("--retry", retry),
                                       ("--max-duration", max_duration)) if text is not None}
     timezone_option("--timezone", timezone)
     try:
@@ -100,11 +115,14 @@ def add(
             control_interval_s=int(durations["--control-interval"]),
             settle_s=durations["--settle"],
             event_meter_interval_s=int(durations["--meter-interval"]),
+            retry_s=durations["--retry"],
             reserve_fraction=percent(reserve, "--reserve") or 0.0, window_start=start,
             window_end=end, timezone=timezone,
             max_duration_s=int(durations["--max-duration"]) if max_duration else None)
     except GridInputError as exc:
-        raise usage(str(exc)) from None
+        message = str(exc)
+        field = message.split(" ", 1)[0]
+        raise usage(f"{_OPTIONS[field]}: {message}" if field in _OPTIONS else message) from None
 
     async def go(db: asyncpg.Pool) -> None:
         try:

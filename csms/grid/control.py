@@ -12,6 +12,13 @@ Per EV in the event:
 - delivering less than asked but more than half (a tapering car): kept, capped at what it was
   seen to deliver.
 
+An EV set aside (uncontrolled, or gone while offline) gets another chance after ``retry_s``,
+then after twice as long each further time: a hiccup (a profile refused while the station was
+busy, a gap in its meter values, a network outage) does not cost the fleet that EV for the
+rest of the event, and a station that keeps failing is retried ever more rarely. It must be
+online and plugged in; one set aside for sending no meter values must have sent a fresh one.
+An unplugged EV does not come back (its transaction is over).
+
 The controllable EVs then share ``target - uncontrolled + correction``, where ``correction`` is a
 bounded integral of the fleet's error, updated only when every setpoint has settled.
 """
@@ -50,6 +57,7 @@ class LoopSettings:
     offline_grace_s: float = 60.0
     stale_s: float = 60.0
     follow_ratio: float = 0.5
+    retry_s: float = 300.0
     significant_kw: float = 1.0
     integral_gain: float = 0.5
     max_correction_fraction: float = 0.1
@@ -65,6 +73,9 @@ class LoopState:
     gone: dict[str, str] = field(default_factory=dict)
     offline_since: dict[str, datetime] = field(default_factory=dict)
     limits: dict[str, float] = field(default_factory=dict)
+    #: when each EV now set aside was set aside, and how many times each EV has been
+    aside_at: dict[str, datetime] = field(default_factory=dict)
+    asides: dict[str, int] = field(default_factory=dict)
     correction_kw: float = 0.0
     capacity_limited: bool = False
 
@@ -72,12 +83,22 @@ class LoopState:
         """An independent copy (the step never changes its input)."""
         return replace(self, setpoints=dict(self.setpoints), changed_at=dict(self.changed_at),
                        uncontrolled=dict(self.uncontrolled), gone=dict(self.gone),
-                       offline_since=dict(self.offline_since), limits=dict(self.limits))
+                       offline_since=dict(self.offline_since), limits=dict(self.limits),
+                       aside_at=dict(self.aside_at), asides=dict(self.asides))
+
+    def retry_due(self, key: str, now: datetime, retry_s: float) -> bool:
+        """Whether an EV set aside has waited long enough for another chance."""
+        since = self.aside_at.get(key)
+        if since is None:
+            return False
+        wait = retry_s * 2 ** (self.asides.get(key, 1) - 1)
+        return (now - since).total_seconds() >= wait
 
 
 @dataclass(frozen=True)
 class StepOutcome:
-    """The step's decisions: setpoints to send (kW export, 0 = hold), EVs newly set aside."""
+    """The step's decisions: setpoints to send (kW export, 0 = hold), EVs newly set aside, EVs
+    set aside before and taking part again from this step (``readmitted``)."""
 
     allocation: Allocation
     send: dict[str, float]
@@ -85,6 +106,7 @@ class StepOutcome:
     measured_kw: float
     uncontrolled_kw: float
     state: LoopState
+    readmitted: tuple[str, ...] = ()
 
 
 def control_step(
@@ -105,6 +127,7 @@ def control_step(
     s = state.copy()
     keys = sorted({c.key for c in capabilities} | set(s.setpoints) | set(s.uncontrolled))
     set_aside: dict[str, str] = {}
+    readmitted: list[str] = []
     measured = uncontrolled_kw = fixed_kw = 0.0
     settled_all = True
     pool: list[str] = []
@@ -112,11 +135,35 @@ def control_step(
     def aside(key: str, reason: str, bucket: dict[str, str]) -> None:
         bucket[key] = reason
         set_aside[key] = reason
+        s.aside_at[key] = now
+        s.asides[key] = s.asides.get(key, 0) + 1
+
+    def readmit(key: str, obs: Observation) -> bool:
+        reason = s.gone.get(key) or s.uncontrolled.get(key)
+        if reason is None or reason == "unplugged" or not (obs.online and obs.plugged):
+            return False
+        if not s.retry_due(key, now, cfg.retry_s):
+            return False
+        if reason == "sends no meter values" and (obs.sample_at is None or (
+                now - obs.sample_at).total_seconds() > cfg.stale_s):
+            return False
+        s.gone.pop(key, None)
+        s.uncontrolled.pop(key, None)
+        s.setpoints.pop(key, None)  # a fresh start: a new share, judged once settled
+        s.changed_at.pop(key, None)
+        s.limits.pop(key, None)
+        s.offline_since.pop(key, None)
+        s.aside_at.pop(key, None)
+        readmitted.append(key)
+        return True
 
     for key in keys:
+        obs = observations.get(key, Observation(key, online=False))
+        if (key in s.gone or key in s.uncontrolled) and readmit(key, obs):
+            # the refusal it was set aside for was of an older profile
+            obs = replace(obs, rejected=False)
         if key in s.gone:
             continue
-        obs = observations.get(key, Observation(key, online=False))
         if not obs.plugged:
             aside(key, "unplugged", s.gone)
             continue
@@ -159,8 +206,8 @@ def control_step(
 
     fleet_measured = measured + uncontrolled_kw + fixed_kw
     # Integrate only a steady error: every setpoint settled and nothing newly set aside.
-    if (target_kw is not None and settled_all and not set_aside and s.setpoints
-            and not s.capacity_limited):
+    if (target_kw is not None and settled_all and not set_aside and not readmitted
+            and s.setpoints and not s.capacity_limited):
         bound = cfg.max_correction_fraction * target_kw
         s.correction_kw = max(-bound, min(bound, s.correction_kw + cfg.integral_gain * (
             target_kw - fleet_measured)))
@@ -181,4 +228,5 @@ def control_step(
         s.setpoints[key] = new
         if old is None or abs(new - old) >= max(cfg.significant_kw, 0.2 * old):
             s.changed_at[key] = now
-    return StepOutcome(allocation, send, set_aside, fleet_measured, uncontrolled_kw, s)
+    return StepOutcome(allocation, send, set_aside, fleet_measured, uncontrolled_kw, s,
+                       tuple(readmitted))

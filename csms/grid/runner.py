@@ -76,7 +76,8 @@ class EventRunner:
         self.revision = event.revision
         ci = program.control_interval_s
         self.settings = LoopSettings(settle_s=program.settle_s, offline_grace_s=2.0 * ci,
-                                     stale_s=max(3.0 * program.event_meter_interval_s, ci))
+                                     stale_s=max(3.0 * program.event_meter_interval_s, ci),
+                                     retry_s=program.retry_s)
 
     # -- start -----------------------------------------------------------------------------
 
@@ -120,6 +121,7 @@ class EventRunner:
                 self.members[member.key] = member
                 if row["state"] == "set_aside":
                     self.state.uncontrolled[member.key] = row["reason"] or "set aside"
+                    self.state.aside_at[member.key] = now
         self.step_no = len(await fleet_store.control_steps(self.pool, self.event.id))
         self.log.info("grid.event_resumed", taking_part=len(self.members))
         await self.step(now)
@@ -152,6 +154,7 @@ class EventRunner:
         outcome = control_step(self.state, caps, observations, self.target, hours, now,
                                self.settings)
         for _ in range(3):  # a refused profile is re-allocated at once, not a step later
+            self._readmitted(outcome, observations)
             refused = await self._send(outcome, now)
             self.state = outcome.state
             if not refused:
@@ -165,6 +168,15 @@ class EventRunner:
         self.step_no += 1
         self.next_at = now + timedelta(seconds=self.program.control_interval_s)
         return True
+
+    def _readmitted(self, outcome: StepOutcome, observations: dict[str, Observation]) -> None:
+        """EVs set aside before and given another chance: their old refusal is forgotten."""
+        for key in outcome.readmitted:
+            self.rejected.discard(key)
+            if key in observations:
+                observations[key] = replace(observations[key], rejected=False)
+        if outcome.readmitted:
+            self.log.info("grid.readmitted", evs=list(outcome.readmitted))
 
     async def _observe(self, now: datetime) -> tuple[dict[str, EV], dict[str, Observation]]:
         members = self.members.values()

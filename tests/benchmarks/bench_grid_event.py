@@ -39,6 +39,7 @@ async def main(args: argparse.Namespace) -> None:
     settings = RunSettings(stations=args.stations, seed=args.seed, event_s=args.event_s,
                            target_kw=args.target_kw, over_s=args.over_s,
                            control_interval_s=args.ci, settle_s=args.settle,
+                           retry_s=args.retry,
                            departures={9: 60.0, 17: 90.0})
     began = time.monotonic()
     result = await run(url, settings)
@@ -91,5 +92,8 @@ if __name__ == "__main__":
     parser.add_argument("--over-s", type=float, default=60.0)
     parser.add_argument("--ci", type=int, default=15)
     parser.add_argument("--settle", type=float, default=8.0)
+    parser.add_argument("--retry", type=float, default=300.0,
+                        help="seconds before an EV set aside is tried again (the program's "
+                        "default)")
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     asyncio.run(main(parser.parse_args()))

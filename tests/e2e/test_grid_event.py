@@ -47,6 +47,12 @@ async def test_grid_event_holds_the_target_through_faults(result: RunResult) -> 
     aside = result.report.set_aside
     assert aside.get("SIM5/1") == "not following its profile"
     assert aside.get("SIM12/1") == "rejected its profile"
+    # and were given another chance after retry_s, then twice as long: the station that
+    # refuses every profile refused it again, and was set aside again
+    refusals = [s["at"] for s in result.steps
+                if (s["set_aside"] or {}).get("SIM12/1") == "rejected its profile"]
+    assert len(refusals) >= 2, refusals
+    assert (refusals[1] - refusals[0]).total_seconds() >= SETTINGS.retry_s
 
     windows = result.windows(event.start, event.end, SETTINGS.control_interval_s,
                              SETTINGS.window_s)

@@ -43,6 +43,8 @@ class RunSettings:
     over_kw: float = 1000.0
     control_interval_s: int = 12
     settle_s: float = 7.0
+    #: an EV set aside gets another chance after this long (twice as long each further time)
+    retry_s: float = 30.0
     meter_interval_s: int = 2
     window_s: float = 30.0
     #: station number -> seconds after the first event's end when its car leaves; its target
@@ -129,7 +131,8 @@ async def run(database_url: str, settings: RunSettings) -> RunResult:
         await _wait(ready, settings.lead_s - 3)
         program = Program("grid-test", compensation="dsgs", control_interval_s=
                           settings.control_interval_s, settle_s=settings.settle_s,
-                          event_meter_interval_s=settings.meter_interval_s)
+                          event_meter_interval_s=settings.meter_interval_s,
+                          retry_s=settings.retry_s)
         await grid_events.save_program(pool, program, replace=True)
         on_target = await create_event(pool, program.name, t_start, t_end, settings.target_kw)
         o_start = t_end + timedelta(seconds=5)

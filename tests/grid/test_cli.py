@@ -41,15 +41,20 @@ def test_programs_add_list_show_and_conflict(csms) -> None:
     assert [p["name"] for p in listed] == ["CEC-DSGS"]
     shown = json.loads(ok(csms("programs", "show", "CEC-DSGS", "--json")).stdout)
     assert shown["window_start"] == "16:00:00" and shown["dsgs_rates"]["2025-08"] == 17.55
+    assert shown["retry_s"] == 300.0
+    ok(csms("programs", "add", "FAST", "--retry", "2m"))
+    assert json.loads(ok(csms("programs", "show", "FAST", "--json")).stdout)["retry_s"] == 120.0
     error(csms("programs", "add", "CEC-DSGS"), 8, "already exists")
     error(csms("programs", "show", "nope"), 3, "no program")
 
 
 @pytest.mark.parametrize(("args", "fragment"), [
     (["--window", "21:00-16:00"], "--window"),
-    (["--baseline", "guess"], "baseline"),
+    (["--baseline", "guess"], "--baseline:"),
     (["--floor", "120"], "--floor"),
-    (["--control-interval", "10s", "--settle", "20s"], "settle_s"),
+    (["--control-interval", "10s", "--settle", "20s"], "--settle:"),
+    (["--retry", "0s"], "--retry:"),
+    (["--retry", "soon"], "--retry"),
     (["--timezone", "Mars/Olympus"], "--timezone"),
 ])
 def test_program_argument_errors_name_the_argument(csms, args: list[str], fragment: str) -> None:

@@ -10,7 +10,7 @@ from csms.grid.control import LoopSettings, LoopState, Observation, control_step
 from csms.grid.forecast import capability
 from tests.grid.factories import at, ev
 
-SETTINGS = LoopSettings(settle_s=8.0, offline_grace_s=25.0, stale_s=20.0)
+SETTINGS = LoopSettings(settle_s=8.0, offline_grace_s=25.0, stale_s=20.0, retry_s=60.0)
 END = at(10)
 
 
@@ -130,3 +130,100 @@ def test_integral_correction_removes_a_steady_bias_within_bounds() -> None:
     delivered = sum(v * 0.96 for v in state.setpoints.values())
     assert delivered == pytest.approx(50.0, abs=0.5)
     assert abs(state.correction_kw) <= 5.0
+
+
+def _stuck_then_aside(evs, target=50.0):
+    """Step 1 allocates; at 10 s the EV with the largest share delivers nothing: set aside."""
+    first = step(LoopState(), evs, {e.key: Observation(e.key) for e in evs}, target, at(0))
+    stuck = max(first.state.setpoints, key=first.state.setpoints.__getitem__)
+    now = at(0) + timedelta(seconds=10)
+    out = step(first.state, evs, following(first, now, **{stuck: Observation(
+        stuck, measured_kw=0.0, sample_at=now)}), target, now)
+    assert out.set_aside == {stuck: "not following its profile"}
+    return stuck, out, now
+
+
+def test_a_set_aside_ev_gets_another_chance_later_and_ever_more_rarely() -> None:
+    evs = fleet()
+    stuck, out, aside_at = _stuck_then_aside(evs)
+    retry = timedelta(seconds=SETTINGS.retry_s)
+    # just before the retry time it stays out; what it does is counted, not controlled
+    now = aside_at + retry - timedelta(seconds=1)
+    out = step(out.state, evs, following(out, now, **{stuck: Observation(
+        stuck, measured_kw=0.0, sample_at=now)}), 50.0, now)
+    assert out.readmitted == () and stuck in out.state.uncontrolled
+    # at the retry time it is taken back with a share of its own
+    now = aside_at + retry
+    back = step(out.state, evs, following(out, now, **{stuck: Observation(
+        stuck, measured_kw=0.0, sample_at=now)}), 50.0, now)
+    assert back.readmitted == (stuck,)
+    assert stuck not in back.state.uncontrolled and back.send.get(stuck, 0.0) > 5.0
+    assert sum(back.state.setpoints.values()) == pytest.approx(50.0)
+    # still delivering nothing once settled: out again, and the next chance waits twice as long
+    now += timedelta(seconds=10)
+    again = step(back.state, evs, following(back, now, **{stuck: Observation(
+        stuck, measured_kw=0.0, sample_at=now)}), 50.0, now)
+    assert again.set_aside == {stuck: "not following its profile"}
+    later = now + retry
+    out = step(again.state, evs, following(again, later, **{stuck: Observation(
+        stuck, measured_kw=0.0, sample_at=later)}), 50.0, later)
+    assert out.readmitted == ()
+    latest = now + 2 * retry
+    out = step(out.state, evs, following(out, latest, **{stuck: Observation(
+        stuck, measured_kw=0.0, sample_at=latest)}), 50.0, latest)
+    assert out.readmitted == (stuck,)
+
+
+def test_a_refusal_is_not_held_against_the_ev_when_it_is_retried() -> None:
+    evs = fleet()
+    first = step(LoopState(), evs, {e.key: Observation(e.key) for e in evs}, 50.0, at(0))
+    victim = evs[0].key
+    now = at(0) + timedelta(seconds=10)
+    out = step(first.state, evs, following(first, now, **{victim: Observation(
+        victim, rejected=True, measured_kw=0.0, sample_at=now)}), 50.0, now)
+    assert out.set_aside == {victim: "rejected its profile"}
+    # the observation still says "rejected" (the last profile it was sent was refused)
+    now += timedelta(seconds=SETTINGS.retry_s)
+    back = step(out.state, evs, following(out, now, **{victim: Observation(
+        victim, rejected=True, measured_kw=0.0, sample_at=now)}), 50.0, now)
+    assert back.readmitted == (victim,) and back.set_aside == {}
+    assert victim in back.send
+
+
+def test_an_ev_without_meter_values_comes_back_only_with_a_fresh_one() -> None:
+    evs = fleet()
+    first = step(LoopState(), evs, {e.key: Observation(e.key) for e in evs}, 50.0, at(0))
+    silent = max(first.state.setpoints, key=first.state.setpoints.__getitem__)
+    now = at(0) + timedelta(seconds=30)  # settled, and no sample for longer than stale_s
+    out = step(first.state, evs, following(first, now, **{silent: Observation(silent)}),
+               50.0, now)
+    assert out.set_aside == {silent: "sends no meter values"}
+    now += timedelta(seconds=SETTINGS.retry_s)
+    old = now - timedelta(seconds=SETTINGS.stale_s + 5)
+    still = step(out.state, evs, following(out, now, **{silent: Observation(
+        silent, measured_kw=3.0, sample_at=old)}), 50.0, now)
+    assert still.readmitted == ()
+    back = step(still.state, evs, following(still, now, **{silent: Observation(
+        silent, measured_kw=3.0, sample_at=now)}), 50.0, now)
+    assert back.readmitted == (silent,)
+
+
+def test_an_ev_back_online_is_retried_but_an_unplugged_one_never() -> None:
+    evs = fleet()
+    first = step(LoopState(), evs, {e.key: Observation(e.key) for e in evs}, 50.0, at(0))
+    lost, left = evs[0].key, evs[1].key
+    now = at(0) + timedelta(seconds=10)
+    out = step(first.state, evs, following(first, now, **{
+        lost: Observation(lost, online=False), left: Observation(left, plugged=False)}),
+        50.0, now)
+    now += timedelta(seconds=SETTINGS.offline_grace_s + 1)
+    out = step(out.state, evs, following(out, now, **{
+        lost: Observation(lost, online=False), left: Observation(left, plugged=False)}),
+        50.0, now)
+    assert out.state.gone == {lost: "offline", left: "unplugged"}
+    now += timedelta(seconds=SETTINGS.retry_s)
+    back = step(out.state, evs, following(out, now, **{
+        lost: Observation(lost, measured_kw=0.0, sample_at=now),
+        left: Observation(left, plugged=False)}), 50.0, now)
+    assert back.readmitted == (lost,)
+    assert back.state.gone == {left: "unplugged"}

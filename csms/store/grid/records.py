@@ -48,7 +48,9 @@ class Program:
     ``driver_share`` is the fraction of the payment passed to drivers. ``control_interval_s``
     is the closed loop's period; ``settle_s`` how long a charger gets to reach a new setpoint
     before it is judged (latency plus ramp); ``event_meter_interval_s`` the meter-value
-    interval stations are set to during an event.
+    interval stations are set to during an event; ``retry_s`` how long an EV set aside during
+    an event (a refused profile, no meter values, not following, offline) waits before it is
+    given another chance, twice as long after each further failure.
     """
 
     name: str
@@ -63,6 +65,7 @@ class Program:
     control_interval_s: int = 30
     settle_s: float = 20.0
     event_meter_interval_s: int = 5
+    retry_s: float = 300.0
     reserve_fraction: float = 0.05
     window_start: time | None = None
     window_end: time | None = None
@@ -94,6 +97,8 @@ class Program:
         if not 1 <= self.event_meter_interval_s <= self.control_interval_s:
             raise GridInputError("event_meter_interval_s must be 1 to control_interval_s, got "
                                  f"{self.event_meter_interval_s}")
+        if not 1 <= self.retry_s <= 86400:
+            raise GridInputError(f"retry_s must be 1 to 86400, got {self.retry_s}")
         _check_positive(self.default_capacity_kwh, "default_capacity_kwh")
         _check_positive(self.default_charger_kw, "default_charger_kw")
         if not 0.3 <= self.round_trip_efficiency <= 1.0:
