@@ -132,45 +132,39 @@ def test_integral_correction_removes_a_steady_bias_within_bounds() -> None:
     assert abs(state.correction_kw) <= 5.0
 
 
-def _stuck_then_aside(evs, target=50.0):
-    """Step 1 allocates; at 10 s the EV with the largest share delivers nothing: set aside."""
-    first = step(LoopState(), evs, {e.key: Observation(e.key) for e in evs}, target, at(0))
-    stuck = max(first.state.setpoints, key=first.state.setpoints.__getitem__)
-    now = at(0) + timedelta(seconds=10)
-    out = step(first.state, evs, following(first, now, **{stuck: Observation(
-        stuck, measured_kw=0.0, sample_at=now)}), target, now)
-    assert out.set_aside == {stuck: "not following its profile"}
-    return stuck, out, now
+
+def after(prev, evs, now, key, target=50.0, **seen):
+    """The step after ``prev`` at ``now``: every EV delivers its setpoint but ``key``, which is
+    observed as ``seen`` (Observation fields)."""
+    return step(prev.state, evs, following(prev, now, **{key: Observation(key, **seen)}),
+                target, now)
 
 
 def test_a_set_aside_ev_gets_another_chance_later_and_ever_more_rarely() -> None:
     evs = fleet()
-    stuck, out, aside_at = _stuck_then_aside(evs)
+    first = step(LoopState(), evs, {e.key: Observation(e.key) for e in evs}, 50.0, at(0))
+    stuck = max(first.state.setpoints, key=first.state.setpoints.__getitem__)
+    aside_at = at(0) + timedelta(seconds=10)
+    out = after(first, evs, aside_at, stuck, measured_kw=0.0, sample_at=aside_at)
+    assert out.set_aside == {stuck: "not following its profile"}
     retry = timedelta(seconds=SETTINGS.retry_s)
     # just before the retry time it stays out; what it does is counted, not controlled
     now = aside_at + retry - timedelta(seconds=1)
-    out = step(out.state, evs, following(out, now, **{stuck: Observation(
-        stuck, measured_kw=0.0, sample_at=now)}), 50.0, now)
+    out = after(out, evs, now, stuck, measured_kw=0.0, sample_at=now)
     assert out.readmitted == () and stuck in out.state.uncontrolled
     # at the retry time it is taken back with a share of its own
     now = aside_at + retry
-    back = step(out.state, evs, following(out, now, **{stuck: Observation(
-        stuck, measured_kw=0.0, sample_at=now)}), 50.0, now)
+    back = after(out, evs, now, stuck, measured_kw=0.0, sample_at=now)
     assert back.readmitted == (stuck,)
     assert stuck not in back.state.uncontrolled and back.send.get(stuck, 0.0) > 5.0
     assert sum(back.state.setpoints.values()) == pytest.approx(50.0)
     # still delivering nothing once settled: out again, and the next chance waits twice as long
     now += timedelta(seconds=10)
-    again = step(back.state, evs, following(back, now, **{stuck: Observation(
-        stuck, measured_kw=0.0, sample_at=now)}), 50.0, now)
+    again = after(back, evs, now, stuck, measured_kw=0.0, sample_at=now)
     assert again.set_aside == {stuck: "not following its profile"}
-    later = now + retry
-    out = step(again.state, evs, following(again, later, **{stuck: Observation(
-        stuck, measured_kw=0.0, sample_at=later)}), 50.0, later)
+    out = after(again, evs, now + retry, stuck, measured_kw=0.0, sample_at=now + retry)
     assert out.readmitted == ()
-    latest = now + 2 * retry
-    out = step(out.state, evs, following(out, latest, **{stuck: Observation(
-        stuck, measured_kw=0.0, sample_at=latest)}), 50.0, latest)
+    out = after(out, evs, now + 2 * retry, stuck, measured_kw=0.0, sample_at=now + 2 * retry)
     assert out.readmitted == (stuck,)
 
 
@@ -179,13 +173,11 @@ def test_a_refusal_is_not_held_against_the_ev_when_it_is_retried() -> None:
     first = step(LoopState(), evs, {e.key: Observation(e.key) for e in evs}, 50.0, at(0))
     victim = evs[0].key
     now = at(0) + timedelta(seconds=10)
-    out = step(first.state, evs, following(first, now, **{victim: Observation(
-        victim, rejected=True, measured_kw=0.0, sample_at=now)}), 50.0, now)
+    out = after(first, evs, now, victim, rejected=True, measured_kw=0.0, sample_at=now)
     assert out.set_aside == {victim: "rejected its profile"}
     # the observation still says "rejected" (the last profile it was sent was refused)
     now += timedelta(seconds=SETTINGS.retry_s)
-    back = step(out.state, evs, following(out, now, **{victim: Observation(
-        victim, rejected=True, measured_kw=0.0, sample_at=now)}), 50.0, now)
+    back = after(out, evs, now, victim, rejected=True, measured_kw=0.0, sample_at=now)
     assert back.readmitted == (victim,) and back.set_aside == {}
     assert victim in back.send
 
@@ -195,16 +187,13 @@ def test_an_ev_without_meter_values_comes_back_only_with_a_fresh_one() -> None:
     first = step(LoopState(), evs, {e.key: Observation(e.key) for e in evs}, 50.0, at(0))
     silent = max(first.state.setpoints, key=first.state.setpoints.__getitem__)
     now = at(0) + timedelta(seconds=30)  # settled, and no sample for longer than stale_s
-    out = step(first.state, evs, following(first, now, **{silent: Observation(silent)}),
-               50.0, now)
+    out = after(first, evs, now, silent)
     assert out.set_aside == {silent: "sends no meter values"}
     now += timedelta(seconds=SETTINGS.retry_s)
     old = now - timedelta(seconds=SETTINGS.stale_s + 5)
-    still = step(out.state, evs, following(out, now, **{silent: Observation(
-        silent, measured_kw=3.0, sample_at=old)}), 50.0, now)
+    still = after(out, evs, now, silent, measured_kw=3.0, sample_at=old)
     assert still.readmitted == ()
-    back = step(still.state, evs, following(still, now, **{silent: Observation(
-        silent, measured_kw=3.0, sample_at=now)}), 50.0, now)
+    back = after(still, evs, now, silent, measured_kw=3.0, sample_at=now)
     assert back.readmitted == (silent,)
 
 
