@@ -205,7 +205,7 @@ def control_step(
         pool.append(key)
 
     fleet_measured = measured + uncontrolled_kw + fixed_kw
-    # Integrate only a steady error: every setpoint settled and nothing newly set aside.
+    # Integrate only a steady error: every setpoint settled, nothing newly set aside or back.
     if (target_kw is not None and settled_all and not set_aside and not readmitted
             and s.setpoints and not s.capacity_limited):
         bound = cfg.max_correction_fraction * target_kw
