@@ -164,7 +164,7 @@ def show(event_id: EventId, json_out: JsonOption = False,
     print_fields(data)
     typer.echo("")
     print_table(evs, ["station_id", "evse_id", "state", "reason", "soc_start", "floor_soc",
-                      "departure_at", "setpoint_kw"], empty="no EVs yet")
+                      "departure_at", "joined_at", "setpoint_kw"], empty="no EVs yet")
 
 
 @app.command("cancel")

@@ -81,17 +81,20 @@ def intervals(
     baseline_kw: Mapping[str, float] | None = None,
     *,
     aligned: bool = False,
+    present_from: Mapping[str, datetime] | None = None,
 ) -> list[Interval]:
     """Cut ``[start, end]`` into intervals of ``length_s`` and measure each.
 
     ``series`` maps a station (or EVSE) to its register samples. With ``aligned`` the cuts fall
     on multiples of ``length_s`` since midnight (clock hours, 5-minute marks); the first and last
     intervals are then partial. The target of an interval is the one in force at its start.
+    ``present_from`` gives the time an EV joined after ``start``: its baseline counts only from
+    then (in proportion within the interval it joined in).
     """
     if length_s <= 0:
         raise ValueError(f"interval length must be positive, got {length_s}")
     baseline_kw = baseline_kw or {}
-    base_total = sum(baseline_kw.get(k, 0.0) for k in series)
+    present_from = present_from or {}
     edges = [start]
     step = timedelta(seconds=length_s)
     if aligned:
@@ -113,10 +116,21 @@ def intervals(
         kwh = sum(by_station.values())
         kw = kwh / hours
         target = target_at(targets, a)
+        base_total = sum(baseline_kw.get(k, 0.0) * presence(present_from.get(k), a, b)
+                         for k in series)
         net = kw - base_total
         out.append(Interval(a, b, target, kwh, kw, base_total, net,
                             None if not target else net / target, by_station))
     return out
+
+
+def presence(joined: datetime | None, a: datetime, b: datetime) -> float:
+    """The fraction of ``[a, b]`` an EV that joined at ``joined`` (None: before) was there."""
+    if joined is None or joined <= a:
+        return 1.0
+    if joined >= b:
+        return 0.0
+    return (b - joined).total_seconds() / (b - a).total_seconds()
 
 
 def prescriptive_baseline(nameplate_kw: Mapping[str, float], percent: float) -> dict[str, float]:

@@ -25,6 +25,7 @@ from csms.grid.mv import (
     meter_before_after_baseline,
     net_export_kwh,
     prescriptive_baseline,
+    presence,
 )
 from csms.grid.rates import month_key, monthly_rate
 from csms.store.db import Db
@@ -88,7 +89,14 @@ async def _hourly_net(db: Db, event: GridEvent, program: Program,
     baseline = _baseline(program, rows, series, event.start, end)
     steps = await fleet_store.control_steps(db, event.id)
     targets = [(s["at"], s["target_kw"]) for s in steps] or [(event.start, event.target_kw)]
-    return intervals(series, event.start, end, 3600, targets, baseline, aligned=True)
+    return intervals(series, event.start, end, 3600, targets, baseline, aligned=True,
+                     present_from=_joined(rows))
+
+
+def _joined(rows: list[dict[str, Any]]) -> dict[str, datetime]:
+    """When each EV that joined a running event joined it."""
+    return {_key(r["station_id"], r["evse_id"]): r["joined_at"] for r in rows
+            if r.get("joined_at") is not None}
 
 
 def _baseline(program: Program, rows: list[dict[str, Any]],
@@ -121,14 +129,18 @@ async def build_report(db: Db, event_id: int, *, interval_s: float = 300.0,
     baseline = _baseline(program, rows, series, event.start, end)
     steps = await fleet_store.control_steps(db, event_id)
     targets = [(s["at"], s["target_kw"]) for s in steps] or [(event.start, event.target_kw)]
-    cut = intervals(series, event.start, end, interval_s, targets, baseline) \
-        if end > event.start else []
-    hourly = intervals(series, event.start, end, 3600, targets, baseline, aligned=True) \
-        if end > event.start else []
+    joined = _joined(rows)
+    cut = intervals(series, event.start, end, interval_s, targets, baseline,
+                    present_from=joined) if end > event.start else []
+    hourly = intervals(series, event.start, end, 3600, targets, baseline, aligned=True,
+                       present_from=joined) if end > event.start else []
     energy = {k: net_export_kwh(s, event.start, end) for k, s in series.items()}
     hours = (end - event.start).total_seconds() / 3600.0
     total = sum(energy.values())
-    base_total = sum(baseline.values())
+    # an EV that joined late counts its baseline from then on only
+    there = {k: presence(joined.get(k), event.start, end) if end > event.start else 1.0
+             for k in energy}
+    base_total = sum(v * there.get(k, 1.0) for k, v in baseline.items())
     average = total / hours if hours > 0 else 0.0
     net = average - base_total
     month = None
@@ -136,7 +148,7 @@ async def build_report(db: Db, event_id: int, *, interval_s: float = 300.0,
         month, payment = await _dsgs(db, event, program, hourly, now)
     else:
         payment = program.rate_per_kwh * max(0.0, net * hours)
-    net_energy = {k: v - baseline.get(k, 0.0) * hours for k, v in energy.items()}
+    net_energy = {k: v - baseline.get(k, 0.0) * hours * there[k] for k, v in energy.items()}
     earnings = driver_earnings(net_energy, payment or 0.0, program.driver_share)
     socs = await fleet_store.soc_between(
         db, [(r["station_id"], r["transaction_id"]) for r in rows], event.start, end)

@@ -27,6 +27,7 @@ from csms.grid.model import EV
 from csms.smartcharging import ProfileRuleError, profile_for_need
 from csms.store.grid import events as store
 from csms.store.grid import fleet as fleet_store
+from csms.store.grid.fleet import PluggedIn
 from csms.store.grid.records import GridEvent, Program
 
 #: Reasons that keep an EV out of an event from its start.
@@ -67,6 +68,8 @@ class EventRunner:
         self.call_timeout = call_timeout
         self.log = structlog.get_logger("csms.grid").bind(event_id=event.id)
         self.members: dict[str, Member] = {}
+        #: every EVSE with a row in the event (taking part, excluded or set aside)
+        self.known: set[str] = set()
         self.state = LoopState()
         self.rejected: set[str] = set()
         self.step_no = 0
@@ -83,38 +86,61 @@ class EventRunner:
 
     async def activate(self, now: datetime) -> None:
         """Choose the EVs taking part, raise their meter-value rate, and run the first step."""
-        rows = []
-        for plugged, ev, reason in await load_fleet(self.pool, self.program, now,
-                                                    group=self.event.group,
-                                                    event_id=self.event.id):
-            row: dict[str, Any] = {
-                "station_id": plugged.station_id, "evse_id": plugged.evse_id,
-                "transaction_id": plugged.transaction_id, "id_token": plugged.id_token,
-                "version": ev.version if ev else "2.0.1", "state": "excluded",
-                "reason": reason, "soc_start": ev.soc if ev else None,
-                "floor_soc": ev.floor_soc if ev else None,
-                "departure_at": ev.departure if ev else None,
-                "departure_soc": ev.departure_soc if ev else None,
-                "capacity_kwh": ev.capacity_kwh if ev else None,
-                "nameplate_kw": ev.nameplate_kw if ev else None}
-            if ev is not None:
-                why = capability(ev, now, self.end).reason
-                if why in EXCLUDING:
-                    row["reason"] = why
-                else:
-                    row["state"], row["reason"] = "in", None
-                    self.members[ev.key] = Member(ev.station_id, ev.evse_id, ev.transaction_id,
-                                                  ev.version)
-            rows.append(row)
+        rows = [self._enrol(plugged, ev, reason, now) for plugged, ev, reason in await load_fleet(
+            self.pool, self.program, now, group=self.event.group, event_id=self.event.id)]
         await fleet_store.save_event_evs(self.pool, self.event.id, rows)
         self.log.info("grid.event_active", taking_part=len(self.members),
                       excluded=len(rows) - len(self.members), target_kw=self.target)
-        await self._raise_meter_rate()
+        await self._raise_meter_rate(list(self.members.values()))
         await self.step(now)
+
+    def _enrol(self, plugged: PluggedIn, ev: EV | None, reason: str | None,
+               now: datetime) -> dict[str, Any]:
+        """The event's row for a plugged-in EV; one that can take part becomes a member."""
+        row: dict[str, Any] = {
+            "station_id": plugged.station_id, "evse_id": plugged.evse_id,
+            "transaction_id": plugged.transaction_id, "id_token": plugged.id_token,
+            "version": ev.version if ev else "2.0.1", "state": "excluded",
+            "reason": reason, "soc_start": ev.soc if ev else None,
+            "floor_soc": ev.floor_soc if ev else None,
+            "departure_at": ev.departure if ev else None,
+            "departure_soc": ev.departure_soc if ev else None,
+            "capacity_kwh": ev.capacity_kwh if ev else None,
+            "nameplate_kw": ev.nameplate_kw if ev else None}
+        self.known.add(f"{plugged.station_id}/{plugged.evse_id}")
+        if ev is not None:
+            why = capability(ev, now, self.end).reason
+            if why in EXCLUDING:
+                row["reason"] = why
+            else:
+                row["state"], row["reason"] = "in", None
+                self.members[ev.key] = Member(ev.station_id, ev.evse_id, ev.transaction_id,
+                                              ev.version)
+        return row
+
+    async def _join(self, fleet: list[tuple[PluggedIn, EV | None, str | None]],
+                    now: datetime) -> None:
+        """EVs plugged in since the event started join it once they can take part (their SoC
+        known, above their floor, not opted out, ...); until then they are looked at again at
+        every step."""
+        before = set(self.members)
+        rows = [{**self._enrol(plugged, ev, reason, now), "joined_at": now}
+                for plugged, ev, reason in fleet
+                if ev is not None and ev.key not in self.known
+                and capability(ev, now, self.end).reason not in EXCLUDING]
+        if not rows:
+            return
+        await fleet_store.save_event_evs(self.pool, self.event.id, rows)
+        joined = [m for k, m in self.members.items() if k not in before]
+        self.log.info("grid.joined", evs=[m.key for m in joined])
+        # a station already taking part has its meter-value rate raised (and its old one kept)
+        raised = {m.station_id for k, m in self.members.items() if k in before}
+        await self._raise_meter_rate([m for m in joined if m.station_id not in raised])
 
     async def resume(self, now: datetime) -> None:
         """Take over an active event (after another node stopped): members from the store."""
         for row in await fleet_store.event_evs(self.pool, self.event.id):
+            self.known.add(f"{row['station_id']}/{row['evse_id']}")
             if row["state"] != "excluded" and not row["finished"]:
                 member = Member(row["station_id"], row["evse_id"], row["transaction_id"],
                                 row["version"])
@@ -126,8 +152,10 @@ class EventRunner:
         self.log.info("grid.event_resumed", taking_part=len(self.members))
         await self.step(now)
 
-    async def _raise_meter_rate(self) -> None:
-        stations = sorted({m.station_id for m in self.members.values()})
+    async def _raise_meter_rate(self, members: list[Member]) -> None:
+        if not members:
+            return
+        stations = sorted({m.station_id for m in members})
         seconds = self.program.event_meter_interval_s
         results = await asyncio.gather(*(self.sender.set_meter_interval(
             s, seconds, self.call_timeout) for s in stations))
@@ -135,7 +163,7 @@ class EventRunner:
         await fleet_store.update_event_evs(self.pool, self.event.id, [
             {"station_id": m.station_id, "evse_id": m.evse_id,
              "meter_interval_restore": old[m.station_id]}
-            for m in self.members.values()])
+            for m in members])
 
     # -- the loop --------------------------------------------------------------------------
 
@@ -148,7 +176,7 @@ class EventRunner:
         if revision != self.revision:
             self.log.info("grid.event_changed", target_kw=target, end=end.isoformat())
             self.revision, self.target, self.end = revision, target, end
-        evs, observations = await self._observe(now)
+        evs, observations = await self._observe(now, join=True)
         hours = (self.end - now).total_seconds() / 3600.0
         caps = [capability(ev, now, self.end) for ev in evs.values()]
         outcome = control_step(self.state, caps, observations, self.target, hours, now,
@@ -178,7 +206,12 @@ class EventRunner:
         if outcome.readmitted:
             self.log.info("grid.readmitted", evs=list(outcome.readmitted))
 
-    async def _observe(self, now: datetime) -> tuple[dict[str, EV], dict[str, Observation]]:
+    async def _observe(self, now: datetime, *, join: bool = False
+                       ) -> tuple[dict[str, EV], dict[str, Observation]]:
+        fleet = await load_fleet(self.pool, self.program, now, group=self.event.group,
+                                 event_id=self.event.id)
+        if join:
+            await self._join(fleet, now)
         members = self.members.values()
         pairs = [(m.station_id, m.transaction_id) for m in members]
         stations = sorted({m.station_id for m in members})
@@ -186,9 +219,7 @@ class EventRunner:
         online = await fleet_store.online_stations(self.pool, stations)
         since = now - timedelta(seconds=max(120.0, 4 * self.program.control_interval_s))
         power = await fleet_store.latest_power(self.pool, stations, since)
-        current = {ev.key: ev for _, ev, _ in await load_fleet(
-            self.pool, self.program, now, group=self.event.group, event_id=self.event.id)
-            if ev is not None}
+        current = {ev.key: ev for _, ev, _ in fleet if ev is not None}
         evs: dict[str, EV] = {}
         observations: dict[str, Observation] = {}
         for m in members:

@@ -54,6 +54,19 @@ async def test_grid_event_holds_the_target_through_faults(result: RunResult) -> 
     assert len(refusals) >= 2, refusals
     assert (refusals[1] - refusals[0]).total_seconds() >= SETTINGS.retry_s
 
+    # the car that arrived during the event joined it at a control step soon after, got a
+    # share, and is a driver of the report, its baseline counted from when it joined
+    [late] = [r for r in result.participants
+              if f"{r['station_id']}/{r['evse_id']}" == result.late]
+    arrived = event.start + timedelta(seconds=SETTINGS.late_s)
+    assert late["state"] == "in" and late["joined_at"] is not None
+    assert arrived <= late["joined_at"] <= arrived + timedelta(
+        seconds=3 * SETTINGS.control_interval_s), (arrived, late["joined_at"])
+    assert any(s["setpoints"].get(result.late, 0.0) > 1.0 for s in result.steps
+               if s["at"] >= late["joined_at"])
+    [driver] = [d for d in result.report.drivers if d.key == result.late]
+    assert driver.energy_kwh > 0
+
     windows = result.windows(event.start, event.end, SETTINGS.control_interval_s,
                              SETTINGS.window_s)
     assert len(windows) >= 2

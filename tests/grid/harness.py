@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -50,6 +50,9 @@ class RunSettings:
     #: station number -> seconds after the first event's end when its car leaves; its target
     #: SoC is set to its SoC at arrival (so the dispatcher must bring it back)
     departures: dict[int, float] = field(default_factory=lambda: {9: 25.0, 17: 25.0})
+    #: seconds into the first event when one car (of a healthy station, well above its floor)
+    #: arrives: it must join the running event
+    late_s: float = 40.0
 
 
 @dataclass
@@ -66,6 +69,8 @@ class RunResult:
     above_series: dict[str, list[RegisterSample]]
     steps: list[dict[str, Any]]
     above_steps: list[dict[str, Any]]
+    #: the EV that arrived during the first event
+    late: str
     min_soc: dict[str, float]
     last_soc: dict[str, float]
     ended: dict[str, datetime]
@@ -112,6 +117,13 @@ async def run(database_url: str, settings: RunSettings) -> RunResult:
     t_start = datetime.now(UTC) + timedelta(seconds=settings.lead_s)
     t_end = t_start + timedelta(seconds=settings.event_s)
     configs = build_configs(options, scenario)
+    faulty = {f.station_id for f in scenario.scheduled}
+    late = next(i for i, c in enumerate(configs)
+                if int(c.station_id.removeprefix("SIM")) not in settings.departures
+                and c.station_id.removeprefix("SIM") not in faulty
+                and c.arrivals[0][1].battery.soc >= 0.5)
+    configs[late] = replace(configs[late], arrivals=[
+        (t_start.timestamp() + settings.late_s, configs[late].arrivals[0][1])])
     targets = {}
     for config in configs:
         visit = config.arrivals[0][1]
@@ -125,7 +137,7 @@ async def run(database_url: str, settings: RunSettings) -> RunResult:
     try:
         async def ready() -> bool:
             rows = await grid_fleet.plugged_in(pool)
-            return len(rows) == settings.stations and all(
+            return len(rows) == settings.stations - 1 and all(
                 r.soc_percent is not None and r.charging_needs for r in rows)
 
         await _wait(ready, settings.lead_s - 3)
@@ -155,14 +167,15 @@ async def run(database_url: str, settings: RunSettings) -> RunResult:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.wait_for(task, 20)
     try:
-        return await _collect(pool, on_target, above, t_start, o_end, targets, summary)
+        return await _collect(pool, on_target, above, t_start, o_end, targets, summary,
+                              f"{configs[late].station_id}/1")
     finally:
         await system.stop()
 
 
 async def _collect(pool: asyncpg.Pool, on_target: Created, above: Created, t_start: datetime,
                    o_end: datetime, targets: dict[str, float],
-                   summary: dict[str, Any]) -> RunResult:
+                   summary: dict[str, Any], late: str) -> RunResult:
     async def series_of(event_id: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         rows = await grid_fleet.event_evs(pool, event_id)
         pairs = [(r["station_id"], r["transaction_id"]) for r in rows
@@ -210,4 +223,4 @@ async def _collect(pool: asyncpg.Pool, on_target: Created, above: Created, t_sta
         above_steps=await grid_fleet.control_steps(pool, above.event_id),
         min_soc=min_soc, last_soc=last_soc, ended=ended, targets=targets, summary=summary,
         report=await build_report(pool, on_target.event_id, interval_s=30.0),
-        raw_registers=raw_registers)
+        raw_registers=raw_registers, late=late)

@@ -15,6 +15,7 @@ from csms.grid.mv import (
     meter_before_after_baseline,
     net_export_kwh,
     prescriptive_baseline,
+    presence,
     register_at,
 )
 from csms.grid.rates import DSGS_2025_RATES, monthly_rate
@@ -62,6 +63,32 @@ def test_baselines() -> None:
     assert baseline["A"] == pytest.approx(-4.0, rel=1e-3)
     out = intervals(before_after, at(0), at(10), 300, [(at(0), 5.0)], baseline)
     assert out[0].net_kw == pytest.approx(0.0, abs=1e-6)
+
+
+def test_an_ev_that_joined_late_counts_its_baseline_from_then_on() -> None:
+    # A from the start, B plugged in 4 minutes into a 10-minute event; both export 10 kW
+    # while there, each with a 2 kW deemed baseline.
+    series = {"A": steady(10.0, -1, 11), "B": steady(10.0, 4, 11)}
+    baseline = {"A": 2.0, "B": 2.0}
+    out = intervals(series, at(0), at(10), 300, [(at(0), 10.0)], baseline,
+                    present_from={"B": at(4)})
+    first, second = out
+    # first 5 minutes: A all along, B for the last minute of five
+    assert first.baseline_kw == pytest.approx(2.0 + 2.0 * 1 / 5)
+    assert first.delivered_kw == pytest.approx(10.0 + 10.0 * 1 / 5, rel=1e-3)
+    assert first.net_kw == pytest.approx(8.0 + 8.0 * 1 / 5, rel=1e-3)
+    assert second.baseline_kw == pytest.approx(4.0)
+    assert second.net_kw == pytest.approx(16.0, rel=1e-3)
+    # without the join time B would be charged a baseline for minutes it was not there
+    wrong = intervals(series, at(0), at(10), 300, [(at(0), 10.0)], baseline)
+    assert wrong[0].baseline_kw == pytest.approx(4.0)
+
+
+def test_presence_within_an_interval() -> None:
+    assert presence(None, at(0), at(5)) == 1.0
+    assert presence(at(-1), at(0), at(5)) == 1.0
+    assert presence(at(4), at(0), at(5)) == pytest.approx(0.2)
+    assert presence(at(6), at(0), at(5)) == 0.0
 
 
 def test_dsgs_capacity_and_payment_with_the_2025_rate() -> None:

@@ -216,7 +216,7 @@ async def event_opt_outs(db: Db, event_id: int) -> set[tuple[str, str]]:
 EV_COLUMNS = ("station_id", "evse_id", "transaction_id", "id_token", "version", "state",
               "reason", "soc_start", "floor_soc", "departure_at", "departure_soc",
               "capacity_kwh", "nameplate_kw", "setpoint_kw", "profile_id",
-              "meter_interval_restore", "finished")
+              "meter_interval_restore", "finished", "joined_at")
 
 
 async def save_event_evs(db: Db, event_id: int, rows: Iterable[dict[str, Any]]) -> None:
