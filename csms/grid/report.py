@@ -138,9 +138,8 @@ async def build_report(db: Db, event_id: int, *, interval_s: float = 300.0,
     hours = (end - event.start).total_seconds() / 3600.0
     total = sum(energy.values())
     # an EV that joined late counts its baseline from then on only
-    there = {k: presence(joined.get(k), event.start, end) if end > event.start else 1.0
-             for k in energy}
-    base_total = sum(v * there.get(k, 1.0) for k, v in baseline.items())
+    there = {k: presence(joined.get(k), event.start, end) for k in energy}
+    base_total = sum(v * there[k] for k, v in baseline.items())
     average = total / hours if hours > 0 else 0.0
     net = average - base_total
     month = None

@@ -261,23 +261,35 @@ async def start(args: list[str], port: int) -> Measured:
     return Measured(process)
 
 
+class Counters:
+    """CPU seconds of the server, PostgreSQL, the load generator and the whole machine at the
+    start of a phase; :meth:`load` turns them into the phase's figures."""
+
+    def __init__(self, server: Measured, pg: Postgres, gen: psutil.Process):
+        self.server, self.pg, self.gen = server, pg, gen
+        self.start = self._read()
+
+    def _read(self) -> tuple[float, float, float, float, float]:
+        return (self.server.cpu(), self.pg.cpu(), sum(self.gen.cpu_times()[:2]), machine_busy(),
+                time.perf_counter())
+
+    def load(self, answered: int, errors: int, latencies: list[float]) -> Load:
+        cpu, db, gen, busy, seconds = (b - a for a, b in zip(self.start, self._read(),
+                                                            strict=True))
+        return Load(messages=answered, seconds=seconds, cpu=cpu, db_cpu=db, gen_cpu=gen,
+                    busy_cores=busy / seconds, p50_ms=1000 * percentile(latencies, 0.5),
+                    p99_ms=1000 * percentile(latencies, 0.99), errors=errors,
+                    latencies=latencies)
+
+
 async def measure(fleet: Fleet, server: Measured, pg: Postgres, run: Any) -> Load:
     """Run the load coroutine ``run`` and return what it cost ``server``."""
     fleet.stats.reset()
-    me = psutil.Process()
-    cpu0, db0, gen0, t0 = server.cpu(), pg.cpu(), sum(me.cpu_times()[:2]), time.perf_counter()
-    busy0 = machine_busy()
+    counters = Counters(server, pg, psutil.Process())
     await run
     await asyncio.sleep(0.3)  # let the last answers in
-    seconds = time.perf_counter() - t0
-    busy = (machine_busy() - busy0) / seconds
     stats = fleet.stats
-    lat = stats.latencies
-    return Load(messages=stats.answered, seconds=seconds, cpu=server.cpu() - cpu0,
-                db_cpu=pg.cpu() - db0, gen_cpu=sum(me.cpu_times()[:2]) - gen0,
-                p50_ms=1000 * percentile(lat, 0.5),
-                p99_ms=1000 * percentile(lat, 0.99), errors=stats.errors, busy_cores=busy,
-                latencies=list(lat))
+    return counters.load(stats.answered, stats.errors, list(stats.latencies))
 
 
 def machine_busy() -> float:
@@ -360,16 +372,9 @@ class Floor:
 
     async def measure(self, pg: Postgres, rate: float, seconds: float) -> Load:
         """``rate`` messages/s to the echo for ``seconds``: what it cost the echo."""
-        cpu0, db0, gen0 = self.server.cpu(), pg.cpu(), sum(self.gen.cpu_times()[:2])
-        busy0, t0 = machine_busy(), time.perf_counter()
+        counters = Counters(self.server, pg, self.gen)
         answer = await self._ask({"op": "rate", "rate": rate, "seconds": seconds})
-        took = time.perf_counter() - t0
-        lat = answer["latencies"]
-        return Load(messages=answer["answered"], seconds=took, cpu=self.server.cpu() - cpu0,
-                    db_cpu=pg.cpu() - db0, gen_cpu=sum(self.gen.cpu_times()[:2]) - gen0,
-                    busy_cores=(machine_busy() - busy0) / took,
-                    p50_ms=1000 * percentile(lat, 0.5), p99_ms=1000 * percentile(lat, 0.99),
-                    errors=answer["errors"], latencies=lat)
+        return counters.load(answer["answered"], answer["errors"], answer["latencies"])
 
     async def stop(self) -> None:
         if self.fleet.stdin is not None:
