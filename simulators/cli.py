@@ -22,6 +22,7 @@ from simulators.fleet import (
     summary_line,
 )
 from simulators.scenario import Scenario, ScenarioError, load_scenario
+from simulators.stationconfig import ENERGY_UNITS
 
 main = typer.Typer(help="Simulated OCPP 2.0.1 / 2.1 bidirectional charging stations.",
                    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -68,6 +69,9 @@ def run(
         help="Security profile 3: directory with <id>.pem and <id>.key for every station "
              "(csms certs station <id>).")] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "warning",
+    energy_unit: Annotated[str, typer.Option(
+        help="Units of the energy and power readings: Wh (Wh and W) or kWh (kWh and kW, as "
+             "much field firmware sends them).")] = "Wh",
 ) -> None:
     """Run N stations in this process, each with a LEAF plugged in unless a scenario says
     otherwise, printing a live summary line; Ctrl-C or --duration ends the run."""
@@ -83,6 +87,8 @@ def run(
         raise _fail("--interval", f"must be positive, got {interval}")
     if auth not in AUTHORIZATION_MODES:
         raise _fail("--auth", f"must be one of {', '.join(AUTHORIZATION_MODES)}, got {auth!r}")
+    if energy_unit not in ENERGY_UNITS:
+        raise _fail("--energy-unit", f"must be Wh or kWh, got {energy_unit!r}")
     if log_level not in LOG_LEVELS:
         raise _fail("--log-level", f"must be one of {', '.join(LOG_LEVELS)}")
     if password is not None and not 16 <= len(password) <= 40:
@@ -105,7 +111,8 @@ def run(
     options = FleetOptions(url=url, stations=stations, id_prefix=id_prefix, password=password,
                            ocpp=ocpp, seed=seed, duration_s=duration, authorization=auth,
                            ca_file=str(ca) if ca else None,
-                           cert_dir=str(cert_dir) if cert_dir else None)
+                           cert_dir=str(cert_dir) if cert_dir else None,
+                           energy_unit=energy_unit)
     summary = asyncio.run(_run(options, plan, interval))
     typer.echo("", err=True)
     if summary_json is not None:

@@ -10,6 +10,7 @@ import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 from simulators.battery import Battery
@@ -67,6 +68,9 @@ class Evse:
     started_measurands: list[str] = field(default_factory=list)
     ended_measurands: list[str] = field(default_factory=list)
     noise: float = 0.0
+    #: "Wh": energy registers in Wh and power in W; "kWh": in kWh and kW, as much field
+    #: firmware reports them.
+    energy_unit: str = "Wh"
     rng: random.Random = field(default_factory=random.Random)
     visit: EVVisit | None = None
     tx: Transaction | None = None
@@ -301,7 +305,8 @@ class Evse:
 
     def meter_values(self, now: float, context: str, measurands: list[str] | None = None,
                      battery: Battery | None = None) -> list[dict[str, Any]]:
-        """One MeterValue with the given (default: TxUpdated) measurands, in W, Wh, A, V, %.
+        """One MeterValue with the given (default: TxUpdated) measurands, in W, Wh, A, V, %
+        (kW and kWh with ``energy_unit`` kWh: the same figures to the same Wh precision).
 
         The registers are those of ``battery``, else of the car plugged in or visiting.
         """
@@ -329,7 +334,10 @@ class Evse:
             if measurand not in readings:
                 continue
             value, unit, location = readings[measurand]
-            item: dict[str, Any] = {"value": round(value, 3), "measurand": measurand,
+            value = round(value, 3)
+            if self.energy_unit == "kWh" and unit in ("W", "Wh"):
+                value, unit = float(Decimal(repr(value)).scaleb(-3)), "k" + unit
+            item: dict[str, Any] = {"value": value, "measurand": measurand,
                                     "context": context, "unitOfMeasure": {"unit": unit}}
             if location is not None:
                 item["location"] = location

@@ -54,6 +54,7 @@ class FleetOptions:
     #: TLS: CA file to trust; directory holding <id>.pem and <id>.key client certificates.
     ca_file: str | None = None
     cert_dir: str | None = None
+    energy_unit: str = "Wh"
 
 
 def build_configs(options: FleetOptions, scenario: Scenario,
@@ -84,7 +85,7 @@ def build_configs(options: FleetOptions, scenario: Scenario,
             version=scenario.ocpp or options.ocpp, charger=chargers[index],
             meter_interval_s=scenario.meter_interval_s,
             control_interval_s=options.control_interval_s, seed=options.seed, faults=faults,
-            arrivals=[(start + arrival, visit)]))
+            energy_unit=options.energy_unit, arrivals=[(start + arrival, visit)]))
     return configs
 
 

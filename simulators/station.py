@@ -56,7 +56,7 @@ class Station(Link):
         self.model.set("OCPPCommCtrlr", "MessageAttemptInterval",
                        str(config.message_attempt_interval_s), instance="TransactionEvent")
         self.evse = Evse(PowerTrain(spec), config.version, rng=self.rng,
-                         noise=config.faults.noise_fraction
+                         energy_unit=config.energy_unit, noise=config.faults.noise_fraction
                          if config.faults.active("meter_noise", 0.0) else 0.0)
         self._apply_measurands()
         self.profiles = StationProfiles(config.version,

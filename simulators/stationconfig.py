@@ -17,6 +17,10 @@ class Offline(Exception):
     """The message could not be sent because the station is not connected."""
 
 
+#: The units a station may report its energy (and power) readings in.
+ENERGY_UNITS = ("Wh", "kWh")
+
+
 @dataclass
 class StationConfig:
     """Everything that makes one station; every figure can be chosen per station."""
@@ -52,6 +56,8 @@ class StationConfig:
     compression: bool = True
     report_grace_s: float = 5.0
     firmware_version: str = "1.4.2-sim"
+    #: Units of the energy and power readings: "Wh" (Wh and W) or "kWh" (kWh and kW).
+    energy_unit: str = "Wh"
     seed: int = 0
     faults: FaultPlan = field(default_factory=FaultPlan)
     arrivals: list[tuple[float, EVVisit]] = field(default_factory=list)
@@ -59,6 +65,8 @@ class StationConfig:
     def __post_init__(self) -> None:
         if self.version not in SUBPROTOCOL:
             raise ValueError(f"OCPP version must be 2.0.1 or 2.1, got {self.version!r}")
+        if self.energy_unit not in ENERGY_UNITS:
+            raise ValueError(f"energy_unit must be Wh or kWh, got {self.energy_unit!r}")
         if self.message_attempts < 1:
             raise ValueError(f"message_attempts must be at least 1, got {self.message_attempts}")
 

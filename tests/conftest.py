@@ -8,10 +8,12 @@ created empty and dropped afterwards.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -47,18 +49,27 @@ def pg_server_url() -> str:
     return start_embedded(Path(directory), cleanup_mode="delete")
 
 
-@pytest.fixture
-async def database_url(pg_server_url: str):
-    """A fresh, empty database for one test; dropped when the test ends."""
+@contextlib.asynccontextmanager
+async def new_database(pg_server_url: str) -> AsyncIterator[str]:
+    """A fresh, empty database on the test server, dropped on leaving; yields its URL."""
     name = "t_" + uuid.uuid4().hex[:16]
     admin = await asyncpg.connect(pg_server_url)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
     finally:
         await admin.close()
-    yield _with_database(pg_server_url, name)
-    admin = await asyncpg.connect(pg_server_url)
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        yield _with_database(pg_server_url, name)
     finally:
-        await admin.close()
+        admin = await asyncpg.connect(pg_server_url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+@pytest.fixture
+async def database_url(pg_server_url: str):
+    """A fresh, empty database for one test; dropped when the test ends."""
+    async with new_database(pg_server_url) as url:
+        yield url

@@ -44,11 +44,20 @@ def token_info(record: TokenRecord | None, id_token: dict[str, Any], now: dateti
     return info
 
 
+# Card readers report the UID of an RFID card as ISO14443 or ISO15693 whatever the card is
+# (docs/interop.md): a card registered under one of the two is found under the other.
+_RFID_TYPES = ("ISO14443", "ISO15693")
+
+
 async def lookup_token_info(db: Db, id_token: dict[str, Any]) -> dict[str, Any]:
     """Look ``id_token`` up in the store and return its IdTokenInfoType."""
     record = None
-    if id_token["type"] not in _ALWAYS_ACCEPTED_TYPES:
-        record = await tokens.get_token(db, id_token["idToken"], id_token["type"])
+    token_type = id_token["type"]
+    if token_type not in _ALWAYS_ACCEPTED_TYPES:
+        record = await tokens.get_token(db, id_token["idToken"], token_type)
+        if record is None and token_type in _RFID_TYPES:
+            other = _RFID_TYPES[1 - _RFID_TYPES.index(token_type)]
+            record = await tokens.get_token(db, id_token["idToken"], other)
     return token_info(record, id_token, datetime.now(UTC))
 
 

@@ -1,8 +1,9 @@
 """Functional block E, transactions: TransactionEvent.
 
-TransactionEvents can never be rejected (E01.FR.xx); a repeated one (same transaction and seqNo)
-is answered again without being stored twice, and queued events that arrive late with
-``offline: true`` are folded in by seqNo without overwriting newer live state.
+TransactionEvents can never be rejected (E01.FR.xx). A repeated one (same transaction, seqNo
+and content) is answered again without being stored twice; a different event that reuses a
+seqNo is stored like any other; queued events that arrive late with ``offline: true`` are folded
+in by (timestamp, seqNo) without overwriting newer live state. See docs/interop.md.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 from csms.blocks.authorization import lookup_token_info
 from csms.blocks.context import StationContext
-from csms.blocks.metering import samples_from
+from csms.blocks.metering import samples_from, warn_unconvertible
 from csms.blocks.wire import time_field
 from csms.store import batch
 from csms.store.transactions import TxEvent
@@ -22,11 +23,12 @@ def tx_event(payload: dict[str, Any]) -> TxEvent:
     info = payload["transactionInfo"]
     evse = payload.get("evse") or {}
     id_token = payload.get("idToken") or {}
+    timestamp = time_field(payload["timestamp"], "timestamp")
     return TxEvent(
         transaction_id=info["transactionId"],
         seq_no=payload["seqNo"],
         event_type=payload["eventType"],
-        timestamp=time_field(payload["timestamp"], "timestamp"),
+        timestamp=timestamp,
         trigger_reason=payload["triggerReason"],
         offline=payload.get("offline", False),
         charging_state=info.get("chargingState"),
@@ -46,6 +48,7 @@ async def transaction_event(ctx: StationContext, payload: dict[str, Any]) -> dic
     its idTokenInfo (E01.FR.xx, C01)."""
     event = tx_event(payload)
     samples = samples_from(payload.get("meterValue", []), event.evse_id, event.transaction_id)
+    warn_unconvertible(ctx, samples)
     # Committed together with other stations' writes, before the answer (group commit).
     stored = await batch.writer(ctx.pool).transaction_event(ctx.station_id, event, samples)
     # Periodic updates are the bulk of a fleet's traffic: log them at debug level only.

@@ -136,6 +136,8 @@ async def _dispatch(pool: Any, url: str, targets: list[str], ocpp: str,
 def _latest_by_station(rows: list[Any]) -> dict[str, float]:
     latest: dict[tuple[str, str], Any] = {}
     for row in rows:
+        if not row.unit_valid:
+            continue
         key = (row.station_id, row.measurand)
         if key not in latest or row.timestamp > latest[key].timestamp:
             latest[key] = row

@@ -1,7 +1,13 @@
 """Meter values: one row per sampled value, indexed by station and time.
 
-Values are stored scaled by their unitOfMeasure multiplier (``value * 10**multiplier``), so a
-reading of 5 kWh sent as ``value 5, unit Wh, multiplier 3`` is stored as 5000 Wh.
+Values are stored in the canonical unit of their measurand, after their multiplier (see
+:mod:`csms.blocks.units`): 5 kWh, or ``value 5, unit Wh, multiplier 3``, is stored as 5000 Wh,
+with the unit and multiplier as sent beside it. A value whose unit does not fit its measurand
+is stored as sent with ``unit_valid`` false; readers that compute leave it out.
+
+A sampled value identical to one stored before (same station, EVSE, transaction, timestamp,
+measurand, phase, location, context and value) is stored once: stations repeat readings (the
+Transaction.Begin value inside the Ended event, a MeterValues resent after a lost answer).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from datetime import datetime
 
 import asyncpg
 
-from csms.store.db import Db
+from csms.store.db import Db, connection
 
 
 @dataclass
@@ -29,6 +35,9 @@ class MeterSample:
     context: str
     value: float
     signed_meter_value: dict | None = None
+    sent_unit: str | None = None  #: the unit as the station sent it (None: not sent)
+    sent_multiplier: int | None = None  #: the multiplier as sent (None: not sent)
+    unit_valid: bool = True  #: False: the unit does not fit the measurand (stored as sent)
 
 
 @dataclass
@@ -40,17 +49,26 @@ class MeterValueRow(MeterSample):
 
 _INSERT = """
 INSERT INTO meter_values (station_id, evse_id, transaction_id, timestamp, measurand, phase,
-                          location, unit, context, value, signed_meter_value)
+                          location, unit, context, value, signed_meter_value, sent_unit,
+                          sent_multiplier, unit_valid)
 SELECT $1, * FROM unnest($2::integer[], $3::text[], $4::timestamptz[], $5::text[], $6::text[],
-                         $7::text[], $8::text[], $9::text[], $10::float8[], $11::jsonb[])
+                         $7::text[], $8::text[], $9::text[], $10::float8[], $11::jsonb[],
+                         $12::text[], $13::smallint[], $14::boolean[])
 """
 
 
 async def insert_meter_values(db: Db, station_id: str, samples: Sequence[MeterSample]) -> int:
-    """Store the samples of one station in one statement; return how many were stored."""
-    if not samples:
-        return 0
-    await db.execute(
+    """Store the samples of one station that are not stored yet (see the module docstring),
+    in one transaction; return how many were stored."""
+    async with connection(db) as conn, conn.transaction():
+        fresh = [s for _, s in await _new_samples(conn, [(station_id, s) for s in samples])]
+        if fresh:
+            await _insert(conn, station_id, fresh)
+    return len(fresh)
+
+
+async def _insert(conn: asyncpg.Connection, station_id: str, samples: list[MeterSample]) -> None:
+    await conn.execute(
         _INSERT,
         station_id,
         [s.evse_id for s in samples],
@@ -63,32 +81,72 @@ async def insert_meter_values(db: Db, station_id: str, samples: Sequence[MeterSa
         [s.context for s in samples],
         [s.value for s in samples],
         [s.signed_meter_value for s in samples],
+        [s.sent_unit for s in samples],
+        [s.sent_multiplier for s in samples],
+        [s.unit_valid for s in samples],
     )
-    return len(samples)
 
 
 _COPY_COLUMNS = ("station_id", "evse_id", "transaction_id", "timestamp", "measurand", "phase",
-                 "location", "unit", "context", "value")
+                 "location", "unit", "context", "value", "sent_unit", "sent_multiplier",
+                 "unit_valid")
 
 
 async def copy_meter_values(
     conn: asyncpg.Connection, samples: Sequence[tuple[str, MeterSample]]
 ) -> int:
-    """Store many stations' samples, ``(station_id, sample)`` pairs, with one COPY (and one
-    INSERT per station for the rare signed ones); returns how many were stored."""
+    """Store many stations' samples, ``(station_id, sample)`` pairs, that are not stored yet,
+    with one COPY (and one INSERT per station for the rare signed ones), inside the caller's
+    transaction; returns how many were stored."""
     records = []
     signed: dict[str, list[MeterSample]] = {}
-    for station_id, s in samples:
+    fresh = await _new_samples(conn, samples)
+    for station_id, s in fresh:
         if s.signed_meter_value is None:
             records.append((station_id, s.evse_id, s.transaction_id, s.timestamp, s.measurand,
-                            s.phase, s.location, s.unit, s.context, s.value))
+                            s.phase, s.location, s.unit, s.context, s.value, s.sent_unit,
+                            s.sent_multiplier, s.unit_valid))
         else:
             signed.setdefault(station_id, []).append(s)
     if records:
         await conn.copy_records_to_table("meter_values", columns=_COPY_COLUMNS, records=records)
     for station_id, rows in signed.items():
-        await insert_meter_values(conn, station_id, rows)
-    return len(samples)
+        await _insert(conn, station_id, rows)
+    return len(fresh)
+
+
+def _identity(station_id: str, s: MeterSample) -> tuple[object, ...]:
+    """What makes two sampled values the same reading (the columns of _AT_SAME_TIMES)."""
+    return (station_id, s.evse_id, s.transaction_id, s.timestamp, s.measurand, s.phase,
+            s.location, s.context, s.value)
+
+
+# Stored values at the (station, timestamp) of the new ones: the index on (station_id,
+# timestamp) finds them, and in the usual case there are none.
+_AT_SAME_TIMES = """
+SELECT m.station_id, m.evse_id, m.transaction_id, m.timestamp, m.measurand, m.phase, m.location,
+       m.context, m.value
+  FROM unnest($1::text[], $2::timestamptz[]) AS k(station_id, timestamp)
+  JOIN meter_values m ON m.station_id = k.station_id AND m.timestamp = k.timestamp
+"""
+
+
+async def _new_samples(
+    conn: asyncpg.Connection, samples: Sequence[tuple[str, MeterSample]]
+) -> list[tuple[str, MeterSample]]:
+    """``samples`` less those stored before and those repeated within ``samples``."""
+    if not samples:
+        return []
+    keys = {(station_id, s.timestamp) for station_id, s in samples}
+    rows = await conn.fetch(_AT_SAME_TIMES, [k[0] for k in keys], [k[1] for k in keys])
+    seen = {tuple(r) for r in rows}
+    fresh = []
+    for station_id, s in samples:
+        identity = _identity(station_id, s)
+        if identity not in seen:
+            seen.add(identity)
+            fresh.append((station_id, s))
+    return fresh
 
 
 def _filters(
@@ -116,7 +174,7 @@ def _filters(
 
 _SELECT = """
 SELECT station_id, evse_id, transaction_id, timestamp, measurand, phase, location, unit, context,
-       value, signed_meter_value
+       value, signed_meter_value, sent_unit, sent_multiplier, unit_valid
   FROM meter_values {where}
  ORDER BY station_id, timestamp, evse_id, measurand, phase NULLS FIRST
 """

@@ -1,24 +1,36 @@
 """Transactions and their TransactionEvents.
 
-Every event is kept (a retry with the same station, transaction id and seqNo is a no-op). The
-``transactions`` row is derived from the events: its live fields (EVSE, charging state, last
-trigger) come from the event with the highest seqNo seen so far, so an offline event that arrives
-late never overwrites newer state; start, end and the energy registers are taken from the
-earliest and latest times seen, whatever the arrival order.
+Every event is kept. A repeat is the same station, transaction and seqNo *and* the same content
+(its ``digest``: event type, timestamp, trigger reason, meter values); it changes nothing. A
+different event that reuses a seqNo (stations that number every event 0, or restart their
+counter) is stored and applied like any other, and the transaction is marked
+``seq_no_reused`` (with one warning). The ``transactions`` row is derived from the events:
+
+- its live fields (EVSE, charging state, last trigger) come from the latest event in
+  (timestamp, seqNo) order, so an offline event that arrives late never overwrites newer
+  state; once an Ended is applied, only a later Ended changes them, and the charging state is
+  the Ended's own (or none);
+- start, end and the energy registers are taken from the earliest and latest times seen,
+  whatever the arrival order, from values in Wh only (see :mod:`csms.store.metering`).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import asyncpg
+import orjson
+import structlog
 
 from csms.store.db import Db, connection
 from csms.store.metering import MeterSample, MeterValueRow, insert_meter_values, meter_values
 from csms.store.records import StoreError
+
+log = structlog.get_logger("csms.store.transactions")
 
 IMPORT_REGISTER = "Energy.Active.Import.Register"
 EXPORT_REGISTER = "Energy.Active.Export.Register"
@@ -67,7 +79,8 @@ class TransactionSummary:
 
 @dataclass
 class TransactionDetail(TransactionSummary):
-    """A transaction in full: its summary, its events in seqNo order and its meter values."""
+    """A transaction in full: its summary, its events in (timestamp, seqNo) order and its
+    meter values."""
 
     id_token_type: str | None = None
     stop_id_token: str | None = None
@@ -76,15 +89,29 @@ class TransactionDetail(TransactionSummary):
     energy_import_end: float | None = None
     energy_export_start: float | None = None
     energy_export_end: float | None = None
+    seq_no_reused: bool = False
     events: list[dict[str, Any]] = field(default_factory=list)
     meter_values: list[MeterValueRow] = field(default_factory=list)
+
+
+def content_digest(event: TxEvent, samples: Sequence[MeterSample]) -> int:
+    """A 64-bit hash of what tells two events with one seqNo apart: event type, time, trigger
+    reason and meter values (never 0, which marks events stored before digests)."""
+    content = orjson.dumps([
+        event.event_type, event.timestamp.timestamp(), event.trigger_reason,
+        [(s.timestamp.timestamp(), s.measurand, s.phase, s.location, s.context, s.unit, s.value)
+         for s in samples],
+    ])
+    digest = int.from_bytes(hashlib.blake2b(content, digest_size=8).digest(), "big", signed=True)
+    return digest or 1
 
 
 def _register_bounds(
     samples: list[MeterSample], measurand: str
 ) -> tuple[float | None, datetime | None, float | None, datetime | None]:
     """(first value, its time, last value, its time) of a register's totals among ``samples``."""
-    totals = [s for s in samples if s.measurand == measurand and s.phase is None]
+    totals = [s for s in samples
+              if s.measurand == measurand and s.phase is None and s.unit_valid]
     if not totals:
         return None, None, None, None
     first = min(totals, key=lambda s: s.timestamp)
@@ -92,24 +119,25 @@ def _register_bounds(
     return first.value, first.timestamp, last.value, last.timestamp
 
 
+# ``newer``: the event comes after the one the live fields were taken from, in (timestamp,
+# seqNo) order; ``live``: it sets them (an event after the Ended does not reopen anything).
 _APPLY = """
 UPDATE transactions t SET
     started_at = LEAST(t.started_at, e.ts),
-    ended_at = CASE WHEN e.event_type = 'Ended' THEN e.ts ELSE t.ended_at END,
-    stopped_reason = CASE WHEN e.event_type = 'Ended' THEN coalesce(e.stopped_reason, 'Local')
-                     ELSE t.stopped_reason END,
-    evse_id = CASE WHEN t.last_seq_no IS NULL OR e.seq_no > t.last_seq_no
-                   THEN coalesce(e.evse_id, t.evse_id) ELSE coalesce(t.evse_id, e.evse_id) END,
-    connector_id = CASE WHEN t.last_seq_no IS NULL OR e.seq_no > t.last_seq_no
-                   THEN coalesce(e.connector_id, t.connector_id)
+    ended_at = CASE WHEN e.event_type = 'Ended' AND (t.ended_at IS NULL OR e.newer)
+                    THEN e.ts ELSE t.ended_at END,
+    stopped_reason = CASE WHEN e.event_type = 'Ended' AND (t.ended_at IS NULL OR e.newer)
+                     THEN coalesce(e.stopped_reason, 'Local') ELSE t.stopped_reason END,
+    evse_id = CASE WHEN e.live THEN coalesce(e.evse_id, t.evse_id)
+                   ELSE coalesce(t.evse_id, e.evse_id) END,
+    connector_id = CASE WHEN e.live THEN coalesce(e.connector_id, t.connector_id)
                    ELSE coalesce(t.connector_id, e.connector_id) END,
-    charging_state = CASE WHEN t.last_seq_no IS NULL OR e.seq_no > t.last_seq_no
-                   THEN coalesce(e.charging_state, t.charging_state) ELSE t.charging_state END,
-    last_trigger_reason = CASE WHEN t.last_seq_no IS NULL OR e.seq_no > t.last_seq_no
-                   THEN e.trigger_reason ELSE t.last_trigger_reason END,
-    last_event_at = CASE WHEN t.last_seq_no IS NULL OR e.seq_no > t.last_seq_no
-                   THEN e.ts ELSE t.last_event_at END,
-    last_seq_no = GREATEST(t.last_seq_no, e.seq_no),
+    charging_state = CASE WHEN e.live AND e.event_type = 'Ended' THEN e.charging_state
+                   WHEN e.live THEN coalesce(e.charging_state, t.charging_state)
+                   ELSE t.charging_state END,
+    last_trigger_reason = CASE WHEN e.live THEN e.trigger_reason ELSE t.last_trigger_reason END,
+    last_event_at = CASE WHEN e.live THEN e.ts ELSE t.last_event_at END,
+    last_seq_no = CASE WHEN e.live THEN e.seq_no ELSE t.last_seq_no END,
     id_token = CASE WHEN e.id_token IS NULL OR e.event_type = 'Ended' THEN t.id_token
                     WHEN e.event_type = 'Started' OR t.id_token IS NULL THEN e.id_token
                     ELSE t.id_token END,
@@ -124,6 +152,7 @@ UPDATE transactions t SET
     remote_start_id = coalesce(t.remote_start_id, e.remote_start_id),
     reservation_id = coalesce(t.reservation_id, e.reservation_id),
     offline = t.offline OR e.offline,
+    seq_no_reused = t.seq_no_reused OR e.reused,
     energy_import_start = CASE WHEN e.imp_first_at IS NOT NULL AND
         (t.energy_import_start_at IS NULL OR e.imp_first_at < t.energy_import_start_at)
         THEN e.imp_first ELSE t.energy_import_start END,
@@ -141,19 +170,25 @@ UPDATE transactions t SET
         THEN e.exp_last ELSE t.energy_export_end END,
     energy_export_end_at = GREATEST(t.energy_export_end_at, e.exp_last_at),
     updated_at = now()
-FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], $5::text[], $6::text[],
-            $7::integer[], $8::integer[], $9::text[], $10::text[], $11::text[], $12::text[],
-            $13::integer[], $14::integer[], $15::boolean[], $16::float8[], $17::timestamptz[],
-            $18::float8[], $19::timestamptz[], $20::float8[], $21::timestamptz[],
-            $22::float8[], $23::timestamptz[])
-       AS e(station_id, transaction_id, seq_no, ts, event_type, stopped_reason, evse_id,
-            connector_id, charging_state, trigger_reason, id_token, id_token_type,
-            remote_start_id, reservation_id, offline, imp_first, imp_first_at, imp_last,
-            imp_last_at, exp_first, exp_first_at, exp_last, exp_last_at),
-     transactions old
+FROM (
+    SELECT e.*, n.newer, n.newer AND (e.event_type = 'Ended' OR o.ended_at IS NULL) AS live,
+           o.evse_id AS old_evse_id, o.seq_no_reused AS old_reused
+      FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], $5::text[],
+                  $6::text[], $7::integer[], $8::integer[], $9::text[], $10::text[], $11::text[],
+                  $12::text[], $13::integer[], $14::integer[], $15::boolean[], $16::boolean[],
+                  $17::float8[], $18::timestamptz[], $19::float8[], $20::timestamptz[],
+                  $21::float8[], $22::timestamptz[], $23::float8[], $24::timestamptz[])
+           AS e(station_id, transaction_id, seq_no, ts, event_type, stopped_reason, evse_id,
+                connector_id, charging_state, trigger_reason, id_token, id_token_type,
+                remote_start_id, reservation_id, offline, reused, imp_first, imp_first_at,
+                imp_last, imp_last_at, exp_first, exp_first_at, exp_last, exp_last_at)
+      JOIN transactions o ON o.station_id = e.station_id AND o.transaction_id = e.transaction_id
+     CROSS JOIN LATERAL (SELECT o.last_event_at IS NULL
+                                OR (e.ts, e.seq_no) >= (o.last_event_at, o.last_seq_no)) n(newer)
+) e
 WHERE t.station_id = e.station_id AND t.transaction_id = e.transaction_id
-  AND old.station_id = t.station_id AND old.transaction_id = t.transaction_id
-RETURNING t.station_id, t.transaction_id, t.evse_id, old.evse_id AS old_evse_id
+RETURNING t.station_id, t.transaction_id, t.evse_id, e.old_evse_id,
+          t.seq_no_reused AND NOT e.old_reused AS newly_reused
 """
 
 _OPEN = """
@@ -162,15 +197,27 @@ SELECT * FROM unnest($1::text[], $2::text[]) AS k(station_id, transaction_id) OR
 ON CONFLICT (station_id, transaction_id) DO NOTHING
 """
 
+# A repeat (same seqNo and digest, or an event stored before digests, digest 0) is skipped;
+# ``reused``: another event with this seqNo was stored before (the statement's snapshot does
+# not see the row it inserts).
 _INSERT_EVENTS = """
-INSERT INTO transaction_events (station_id, transaction_id, seq_no, event_type, timestamp,
-    trigger_reason, offline, charging_state, stopped_reason, evse_id, connector_id, id_token,
-    id_token_type, payload)
-SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::timestamptz[],
-    $6::text[], $7::boolean[], $8::text[], $9::text[], $10::integer[], $11::integer[],
-    $12::text[], $13::text[], $14::jsonb[])
-ON CONFLICT (station_id, transaction_id, seq_no) DO NOTHING
-RETURNING station_id, transaction_id
+INSERT INTO transaction_events AS n (station_id, transaction_id, seq_no, digest, event_type,
+    timestamp, trigger_reason, offline, charging_state, stopped_reason, evse_id, connector_id,
+    id_token, id_token_type, payload)
+SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[],
+    $6::timestamptz[], $7::text[], $8::boolean[], $9::text[], $10::text[], $11::integer[],
+    $12::integer[], $13::text[], $14::text[], $15::jsonb[])
+    AS e(station_id, transaction_id, seq_no, digest, event_type, timestamp, trigger_reason,
+         offline, charging_state, stopped_reason, evse_id, connector_id, id_token, id_token_type,
+         payload)
+ WHERE NOT EXISTS (SELECT 1 FROM transaction_events o
+                    WHERE o.station_id = e.station_id AND o.transaction_id = e.transaction_id
+                      AND o.seq_no = e.seq_no AND o.digest IN (e.digest, 0))
+ON CONFLICT (station_id, transaction_id, seq_no, digest) DO NOTHING
+RETURNING n.station_id, n.transaction_id,
+    EXISTS (SELECT 1 FROM transaction_events o
+             WHERE o.station_id = n.station_id AND o.transaction_id = n.transaction_id
+               AND o.seq_no = n.seq_no) AS reused
 """
 
 _RELABEL = """
@@ -189,7 +236,8 @@ async def record_transaction_event(
 ) -> bool:
     """Store a TransactionEvent and its sampled values, and fold it into the transaction.
 
-    Returns False, changing nothing, when this (station, transaction, seqNo) was stored before.
+    Returns False, changing nothing, when this event was stored before (same seqNo, same
+    content).
     Samples whose EVSE is not given take the transaction's EVSE, as soon as it is known.
     """
     async with connection(db) as conn, conn.transaction():
@@ -214,14 +262,15 @@ async def record_transaction_events(
     await conn.execute(_OPEN, [i[0] for i in items], [i[1].transaction_id for i in items])
     columns = (
         [i[0] for i in items], [i[1].transaction_id for i in items],
-        [i[1].seq_no for i in items], [i[1].event_type for i in items],
+        [i[1].seq_no for i in items], [content_digest(i[1], i[2]) for i in items],
+        [i[1].event_type for i in items],
         [i[1].timestamp for i in items], [i[1].trigger_reason for i in items],
         [i[1].offline for i in items], [i[1].charging_state for i in items],
         [i[1].stopped_reason for i in items], [i[1].evse_id for i in items],
         [i[1].connector_id for i in items], [i[1].id_token for i in items],
         [i[1].id_token_type for i in items], [i[1].payload for i in items],
     )
-    inserted = {(r[0], r[1]) for r in await conn.fetch(_INSERT_EVENTS, *columns)}
+    inserted = {(r[0], r[1]): r[2] for r in await conn.fetch(_INSERT_EVENTS, *columns)}
     new = [i for i in items if (i[0], i[1].transaction_id) in inserted]
     if not new:
         return [False] * len(items)
@@ -236,9 +285,15 @@ async def record_transaction_events(
         [i[1].trigger_reason for i in new], [i[1].id_token for i in new],
         [i[1].id_token_type for i in new], [i[1].remote_start_id for i in new],
         [i[1].reservation_id for i in new], [i[1].offline for i in new],
+        [inserted[(i[0], i[1].transaction_id)] for i in new],
         *([b[k] for b in bounds] for k in range(8)),
     )
     evses = {(r[0], r[1]): (r[2], r[3]) for r in rows}
+    for r in rows:
+        if r[4]:
+            log.warning("transaction_seq_no_reused", station_id=r[0], transaction_id=r[1],
+                        detail="events with one seqNo but different content: each is kept, "
+                               "applied in (timestamp, seqNo) order")
     relabel = [(k, v[0]) for k, v in evses.items() if v[0] is not None and v[1] is None]
     if relabel:
         # The EVSE became known only now (its event arrived late): label earlier samples.
@@ -293,7 +348,8 @@ async def list_transactions(
 async def get_transaction(
     db: Db, transaction_id: str, *, station_id: str | None = None
 ) -> TransactionDetail | None:
-    """A transaction with its events (seqNo order) and meter values (time order), or None.
+    """A transaction with its events ((timestamp, seqNo) order) and meter values (time order),
+    or None.
 
     Without ``station_id``, raises StoreError if several stations used that transaction id.
     """
@@ -304,7 +360,7 @@ async def get_transaction(
         where += " AND station_id = $2"
     rows = await db.fetch(
         f"""{_SUMMARY}, id_token_type, stop_id_token, remote_start_id, energy_import_start,
-            energy_import_end, energy_export_start, energy_export_end
+            energy_import_end, energy_export_start, energy_export_end, seq_no_reused
             FROM transactions WHERE {where}""",
         *args,
     )
@@ -321,7 +377,8 @@ async def get_transaction(
         """
         SELECT seq_no, event_type, timestamp, trigger_reason, offline, charging_state,
                stopped_reason, evse_id, connector_id, id_token, received_at
-          FROM transaction_events WHERE station_id = $1 AND transaction_id = $2 ORDER BY seq_no
+          FROM transaction_events WHERE station_id = $1 AND transaction_id = $2
+         ORDER BY timestamp, seq_no, received_at
         """,
         detail.station_id,
         transaction_id,

@@ -48,6 +48,15 @@ async def test_token_of_another_type_is_unknown(pool: asyncpg.Pool, call):
     assert response["idTokenInfo"]["status"] == "Unknown"
 
 
+@pytest.mark.parametrize("registered,presented", [("ISO14443", "ISO15693"),
+                                                   ("ISO15693", "ISO14443")])
+async def test_rfid_card_is_found_under_either_rfid_type(pool: asyncpg.Pool, call, registered,
+                                                         presented):
+    await tokens.add_token(pool, "04A2B3C4", registered, status="Blocked")
+    response = await call("Authorize", _authorize("04A2B3C4", presented))
+    assert response["idTokenInfo"]["status"] == "Blocked"
+
+
 async def test_no_authorization_token_is_accepted(call):
     response = await call("Authorize", _authorize("", "NoAuthorization"))
     assert response["idTokenInfo"]["status"] == "Accepted"

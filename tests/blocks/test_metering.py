@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from csms.blocks.metering import default_unit
+from csms.blocks.units import conversion
 from csms.store import metering
 
 
@@ -59,4 +59,4 @@ async def test_tc_j_11_signed_meter_value_in_transaction_is_kept(pool: asyncpg.P
     ("SoC", "Percent"), ("RPM", None),
 ])
 def test_default_units(measurand, unit):
-    assert default_unit(measurand) == unit
+    assert conversion(measurand, None).unit == unit

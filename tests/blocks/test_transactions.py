@@ -86,7 +86,7 @@ async def test_offline_events_out_of_order_are_applied_by_seq_no(pool: asyncpg.P
     tx = await transactions.get_transaction(pool, "TX-1")
     assert tx.ended_at is not None and tx.charging_state == "Idle" and tx.last_seq_no == 3
     assert tx.offline and tx.stop_id_token == "TAG-STOP"
-    assert tx.energy_imported_wh == 15.0 and tx.energy_exported_wh == 3.0
+    assert tx.energy_imported_wh == 15_000.0 and tx.energy_exported_wh == 3.0
     assert [e["seq_no"] for e in tx.events] == [0, 1, 2, 3]
     assert [e["offline"] for e in tx.events] == [False, True, True, True]
     assert {m.evse_id for m in tx.meter_values} == {2}

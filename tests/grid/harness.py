@@ -53,6 +53,10 @@ class RunSettings:
     #: seconds into the first event when one car (of a healthy station, well above its floor)
     #: arrives: it must join the running event
     late_s: float = 40.0
+    #: the stations' energy and power readings in Wh and W, or in kWh and kW
+    energy_unit: str = "Wh"
+    #: the program's compensation: DSGS $/kW-month, or $ per kWh at this rate
+    per_kwh: float | None = None
 
 
 @dataclass
@@ -113,7 +117,8 @@ async def run(database_url: str, settings: RunSettings) -> RunResult:
     pool = system.pool
     scenario = load_scenario(SCENARIO)
     options = FleetOptions(url=f"ws://127.0.0.1:{system.port}/ocpp", stations=settings.stations,
-                           password=PASSWORD, seed=settings.seed, control_interval_s=0.5)
+                           password=PASSWORD, seed=settings.seed, control_interval_s=0.5,
+                           energy_unit=settings.energy_unit)
     t_start = datetime.now(UTC) + timedelta(seconds=settings.lead_s)
     t_end = t_start + timedelta(seconds=settings.event_s)
     configs = build_configs(options, scenario)
@@ -141,7 +146,9 @@ async def run(database_url: str, settings: RunSettings) -> RunResult:
                 r.soc_percent is not None and r.charging_needs for r in rows)
 
         await _wait(ready, settings.lead_s - 3)
-        program = Program("grid-test", compensation="dsgs", control_interval_s=
+        program = Program("grid-test", compensation="dsgs" if settings.per_kwh is None
+                          else "per-kwh", rate_per_kwh=settings.per_kwh or 0.0,
+                          control_interval_s=
                           settings.control_interval_s, settle_s=settings.settle_s,
                           event_meter_interval_s=settings.meter_interval_s,
                           retry_s=settings.retry_s)

@@ -109,3 +109,47 @@ async def test_pool_round_trips_jsonb_as_python_values(database_url: str):
         assert await pool.fetchval("SELECT $1::jsonb", value) == value
     finally:
         await pool.close()
+
+
+async def test_0350_brings_stored_kwh_readings_to_wh_and_fixes_transaction_totals(
+        database_url: str):
+    """Rows stored before units were converted: kWh registers become Wh, a misfit is flagged,
+    and the transaction's energy totals are recomputed from the converted values."""
+    before = [m for m in load_migrations() if m.version < 350]
+    conn = await asyncpg.connect(database_url)
+    try:
+        await migrate(conn, before)
+        await conn.execute("INSERT INTO stations (id, password_hash) VALUES ('CS-1', 'x')")
+        await conn.execute(
+            "INSERT INTO transactions (station_id, transaction_id, energy_import_start,"
+            " energy_import_end) VALUES ('CS-1', 'TX', 10, 12.5)")
+        await conn.execute(
+            "INSERT INTO transaction_events (station_id, transaction_id, seq_no, event_type,"
+            " timestamp, trigger_reason, payload) VALUES ('CS-1', 'TX', 0, 'Started', now(),"
+            " 'Authorized', '{}')")
+        await conn.executemany(
+            "INSERT INTO meter_values (station_id, evse_id, transaction_id, timestamp,"
+            " measurand, location, unit, context, value) VALUES ('CS-1', 1, 'TX',"
+            " '2026-06-01T16:00:00Z'::timestamptz + $1 * interval '1 minute', $2, 'Outlet', $3,"
+            " 'Sample.Periodic', $4)",
+            [(0, "Energy.Active.Import.Register", "kWh", 10.0),
+             (1, "Energy.Active.Import.Register", "kWh", 12.5),
+             (1, "Power.Active.Import", "kW", 7.4),
+             (1, "Power.Active.Import", "kWh", 3.0),
+             (1, "SoC", "Percent", 55.0)])
+        await migrate(conn)
+        rows = await conn.fetch("SELECT measurand, unit, value, sent_unit, unit_valid"
+                                " FROM meter_values ORDER BY timestamp, measurand, unit")
+        assert [tuple(r) for r in rows] == [
+            ("Energy.Active.Import.Register", "Wh", 10_000.0, "kWh", True),
+            ("Energy.Active.Import.Register", "Wh", 12_500.0, "kWh", True),
+            ("Power.Active.Import", "W", 7_400.0, "kW", True),
+            ("Power.Active.Import", "kWh", 3.0, "kWh", False),
+            ("SoC", "Percent", 55.0, None, True)]
+        totals = await conn.fetchrow("SELECT energy_import_start, energy_import_end"
+                                     " FROM transactions")
+        assert tuple(totals) == (10_000.0, 12_500.0)
+        # the event stored before digests matches any later event with its seqNo
+        assert await conn.fetchval("SELECT digest FROM transaction_events") == 0
+    finally:
+        await conn.close()

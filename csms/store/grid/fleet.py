@@ -15,8 +15,6 @@ from csms.store.db import Db
 from csms.store.grid.records import DriverSettings, RegisterSample
 from csms.store.transactions import EXPORT_REGISTER, IMPORT_REGISTER
 
-_UNIT_SCALE = {"W": 0.001, "kW": 1.0, "Wh": 1.0, "kWh": 1000.0}
-
 
 @dataclass(frozen=True)
 class PluggedIn:
@@ -44,7 +42,7 @@ SELECT t.station_id, t.evse_id, t.transaction_id, t.id_token, t.started_at, s.su
   LEFT JOIN LATERAL (
        SELECT value FROM meter_values m
         WHERE m.station_id = t.station_id AND m.transaction_id = t.transaction_id
-          AND m.measurand = 'SoC' ORDER BY m.timestamp DESC LIMIT 1) soc ON true
+          AND m.measurand = 'SoC' AND m.unit_valid ORDER BY m.timestamp DESC LIMIT 1) soc ON true
   LEFT JOIN LATERAL (
        SELECT charging_needs, departure_time FROM ev_charging_needs e
         WHERE e.station_id = t.station_id AND e.evse_id = t.evse_id
@@ -87,15 +85,15 @@ async def latest_power(db: Db, station_ids: Sequence[str],
     with the time of the sample."""
     rows = await db.fetch(
         "SELECT DISTINCT ON (station_id, transaction_id, measurand) station_id, transaction_id,"
-        " measurand, timestamp, value, unit FROM meter_values"
+        " measurand, timestamp, value FROM meter_values"
         " WHERE station_id = ANY($1::text[]) AND timestamp >= $2 AND transaction_id IS NOT NULL"
         " AND measurand IN ('Power.Active.Export', 'Power.Active.Import') AND phase IS NULL"
+        " AND unit_valid"
         " ORDER BY station_id, transaction_id, measurand, timestamp DESC",
         list(station_ids), since)
     parts: dict[tuple[str, str], dict[str, tuple[datetime, float]]] = {}
-    for station, tx, measurand, at, value, unit in rows:
-        kw = value * _UNIT_SCALE.get(unit or "W", 0.001)
-        parts.setdefault((station, tx), {})[measurand] = (at, kw)
+    for station, tx, measurand, at, watts in rows:
+        parts.setdefault((station, tx), {})[measurand] = (at, watts / 1000.0)
     out = {}
     for key, found in parts.items():
         exp = found.get("Power.Active.Export")
@@ -110,17 +108,17 @@ async def register_series(db: Db, keys: Sequence[tuple[str, str]], start: dateti
     """Energy-register samples per (station, transaction) between ``start`` and ``end``, in Wh;
     a sample with only one register carries the other forward."""
     rows = await db.fetch(
-        "SELECT station_id, transaction_id, timestamp, measurand, value, unit FROM meter_values"
+        "SELECT station_id, transaction_id, timestamp, measurand, value FROM meter_values"
         " WHERE station_id = ANY($1::text[]) AND transaction_id = ANY($2::text[])"
         " AND timestamp BETWEEN $3 AND $4 AND measurand IN ($5, $6) AND phase IS NULL"
+        " AND unit_valid"
         " ORDER BY timestamp",
         list({k[0] for k in keys}), list({k[1] for k in keys}), start, end, EXPORT_REGISTER,
         IMPORT_REGISTER)
     wanted = set(keys)
     merged: dict[tuple[str, str], dict[datetime, dict[str, float]]] = {}
-    for station, tx, at, measurand, value, unit in rows:
+    for station, tx, at, measurand, wh in rows:
         if (station, tx) in wanted:
-            wh = value * _UNIT_SCALE.get(unit or "Wh", 1.0)
             merged.setdefault((station, tx), {}).setdefault(at, {})[measurand] = wh
     out: dict[tuple[str, str], list[RegisterSample]] = {k: [] for k in keys}
     for key, by_time in merged.items():
@@ -140,10 +138,10 @@ async def soc_between(db: Db, keys: Sequence[tuple[str, str]], start: datetime, 
     rows = await db.fetch(
         "SELECT k.station_id, k.transaction_id,"
         "  (SELECT value FROM meter_values m WHERE m.station_id = k.station_id"
-        "     AND m.transaction_id = k.transaction_id AND measurand = 'SoC'"
+        "     AND m.transaction_id = k.transaction_id AND measurand = 'SoC' AND unit_valid"
         "     AND timestamp BETWEEN $3 AND $4 ORDER BY timestamp LIMIT 1),"
         "  (SELECT value FROM meter_values m WHERE m.station_id = k.station_id"
-        "     AND m.transaction_id = k.transaction_id AND measurand = 'SoC'"
+        "     AND m.transaction_id = k.transaction_id AND measurand = 'SoC' AND unit_valid"
         "     AND timestamp BETWEEN $3 AND $4 ORDER BY timestamp DESC LIMIT 1)"
         " FROM unnest($1::text[], $2::text[]) AS k(station_id, transaction_id)",
         [k[0] for k in keys], [k[1] for k in keys], start, end)
