@@ -135,8 +135,8 @@ def set_charging_profile(evse_id: int, charging_profile: dict[str, Any]) -> dict
 
 
 def charging_schedule_for_need(
-    energy_wh: float,
-    departure: datetime,
+    energy_wh: float | None,
+    departure: datetime | None,
     max_power_w: float,
     now: datetime,
     *,
@@ -149,23 +149,30 @@ def charging_schedule_for_need(
     It charges at a flat rate: the average power the need requires times ``margin`` (so that
     tapering near full does not miss the target), never more than ``max_power_w``; the window
     ends at departure. When even ``max_power_w`` cannot deliver the energy in time the schedule
-    charges at ``max_power_w`` throughout (the most that can be done). Raises ValueError for a
-    departure not after ``now``, a negative energy or a non-positive maximum power.
+    charges at ``max_power_w`` throughout (the most that can be done).
+
+    An EV that states no energy amount or no departure time still gets a schedule from what is
+    known (K15.FR.02/03/05, K16.FR.06): ``max_power_w`` from now, until its departure if it gave
+    one, else open-ended. Raises ValueError for a departure not after ``now``, a negative energy
+    or a non-positive maximum power.
     """
     check_version(version)
     now = require_aware(now, "now").replace(microsecond=0)
-    departure = require_aware(departure, "departure")
-    seconds = math.floor((departure - now).total_seconds())
-    if seconds <= 0:
-        raise ValueError(f"departure ({departure.isoformat()}) must be after now "
-                         f"({now.isoformat()})")
-    if energy_wh < 0:
-        raise ValueError(f"energy_wh cannot be negative, got {energy_wh}")
     if not max_power_w > 0:
         raise ValueError(f"max_power_w must be positive, got {max_power_w}")
-    needed = energy_wh * 3600.0 / seconds * margin
+    seconds = None
+    if departure is not None:
+        departure = require_aware(departure, "departure")
+        seconds = math.floor((departure - now).total_seconds())
+        if seconds <= 0:
+            raise ValueError(f"departure ({departure.isoformat()}) must be after now "
+                             f"({now.isoformat()})")
+    if energy_wh is not None and energy_wh < 0:
+        raise ValueError(f"energy_wh cannot be negative, got {energy_wh}")
     # One decimal on the wire: round the need up, the maximum down.
-    power = min(math.floor(max_power_w * 10) / 10, math.ceil(needed * 10) / 10)
+    power = math.floor(max_power_w * 10) / 10
+    if energy_wh is not None and seconds is not None:
+        power = min(power, math.ceil(energy_wh * 3600.0 / seconds * margin * 10) / 10)
     mode = "ChargingOnly" if version == "2.1" else None
     period = ChargingSchedulePeriod(start_period=0, limit=_tidy(power), operation_mode=mode)
     return ChargingSchedule(id=schedule_id, charging_rate_unit="W", periods=(period,),
@@ -177,15 +184,16 @@ def profile_for_need(
     *,
     evse_id: int,
     transaction_id: str,
-    energy_wh: float,
-    departure: datetime,
+    energy_wh: float | None,
+    departure: datetime | None,
     max_power_w: float,
     now: datetime,
     profile_id: int,
     stack_level: int = 0,
     limits: StationLimits | None = None,
 ) -> dict[str, Any]:
-    """The TxProfile answering a NotifyEVChargingNeeds: the need met by departure (K15/K17)."""
+    """The TxProfile answering a NotifyEVChargingNeeds: the need met by departure (K15/K17),
+    or, without an energy amount or a departure time, the most the EV may take (K15.FR.02)."""
     schedule = charging_schedule_for_need(energy_wh, departure, max_power_w, now,
                                           schedule_id=profile_id, version=version)
     profile = ChargingProfile(id=profile_id, stack_level=stack_level, purpose="TxProfile",

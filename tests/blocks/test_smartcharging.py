@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import asyncpg
+import pytest
 
 from csms.blocks import smartcharging as sc
 from csms.store import charging, commands, reports
@@ -160,3 +162,41 @@ async def test_profile_calls_to_unknown_or_offline_stations_send_nothing(
     never = await sc.clear_profiles(pool, migrated_url, STATION)
     assert never.status == "Offline"
     assert await pool.fetchval("SELECT count(*) FROM commands") == 0
+
+
+async def _need_profile(pool: asyncpg.Pool) -> dict:
+    """The SetChargingProfile the CSMS queued for CS-001 (waits for the background task)."""
+    for _ in range(200):
+        ids = await commands.pending_commands(pool, STATION)
+        if ids:
+            row = await pool.fetchrow("SELECT action, payload FROM commands WHERE id = $1",
+                                      ids[0])
+            assert row["action"] == "SetChargingProfile"
+            return row["payload"]
+        await asyncio.sleep(0.02)
+    raise AssertionError("no SetChargingProfile was queued")
+
+
+@pytest.mark.parametrize("needs,duration", [
+    ({"requestedEnergyTransfer": "DC",
+      "dcChargingParameters": {"evMaxCurrent": 100, "evMaxVoltage": 400}}, None),
+    ({"requestedEnergyTransfer": "DC", "departureTime": "2099-06-01T21:00:00Z",
+      "dcChargingParameters": {"evMaxPower": 40000, "evMaxCurrent": 100,
+                               "evMaxVoltage": 400}}, "set"),
+])
+async def test_k15_fr_02_need_without_departure_or_energy_still_gets_a_profile(
+        pool: asyncpg.Pool, call, needs, duration):
+    await call("TransactionEvent", {
+        "eventType": "Started", "timestamp": datetime.now(UTC).isoformat(),
+        "triggerReason": "CablePluggedIn", "seqNo": 0, "evse": {"id": 1, "connectorId": 1},
+        "transactionInfo": {"transactionId": "TX-NEED", "chargingState": "EVConnected"}})
+    assert await call("NotifyEVChargingNeeds", {"evseId": 1, "chargingNeeds": needs}) == {
+        "status": "Accepted"}
+    request = await _need_profile(pool)
+    profile = request["chargingProfile"]
+    assert profile["chargingProfilePurpose"] == "TxProfile"
+    assert profile["transactionId"] == "TX-NEED"
+    [schedule] = profile["chargingSchedule"]
+    # the most the EV may take: 100 A x 400 V, or its stated 40 kW
+    assert schedule["chargingSchedulePeriod"][0]["limit"] == 40_000
+    assert ("duration" in schedule) == (duration is not None)

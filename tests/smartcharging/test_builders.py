@@ -183,3 +183,12 @@ def test_parse_charging_needs_2_0_1_ac() -> None:
     assert not need.bidirectional
     with pytest.raises(ValueError, match="requestedEnergyTransfer"):
         parse_charging_needs({"evseId": 1, "chargingNeeds": {}}, "2.0.1")
+
+
+def test_k16_fr_06_schedule_without_energy_or_departure_takes_the_most_allowed() -> None:
+    open_ended = charging_schedule_for_need(None, None, 11_000, T0)
+    assert open_ended.duration is None and open_ended.periods[0].limit == 11_000
+    until_departure = charging_schedule_for_need(None, T0 + timedelta(hours=3), 7_400, T0)
+    assert until_departure.duration == 3 * 3600 and until_departure.periods[0].limit == 7_400
+    no_departure = charging_schedule_for_need(20_000, None, 7_400, T0)
+    assert no_departure.duration is None and no_departure.periods[0].limit == 7_400

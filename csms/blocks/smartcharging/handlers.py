@@ -41,10 +41,11 @@ async def notify_ev_charging_needs(
 ) -> dict[str, Any]:
     """Store what the EV needs (K15, K17: departure time, energy, V2X limits) and accept it.
 
-    When the need gives a departure time and an energy amount and a transaction runs on the
-    EVSE, a TxProfile that meets it by departure is planned now and queued as a command once
-    this answer is on its way (ISO15118SmartCharging: response first, then
-    SetChargingProfile with the transactionId).
+    When a transaction runs on the EVSE, a TxProfile that meets the need by departure is
+    planned now and queued as a command once this answer is on its way (ISO15118SmartCharging:
+    response first, then SetChargingProfile with the transactionId). A need without a
+    departure time or an energy amount gets a schedule from what is known: the most the EV may
+    take, until its departure if it gave one (K15.FR.02/03/05, K16.FR.06).
     """
     needs = payload["chargingNeeds"]
     await charging.store_charging_needs(
@@ -86,9 +87,6 @@ async def _plan_for_need(ctx: StationContext, payload: dict[str, Any]) -> dict[s
         need = parse_charging_needs(payload, ctx.version)
     except ProfileFormatError as exc:
         ctx.log.warning("need_unreadable", error=str(exc))
-        return None
-    if need.departure is None or need.energy_wh is None:
-        ctx.log.info("need_without_plan", reason="no departure time or energy amount")
         return None
     station = await load_station(ctx.pool, ctx.station_id, need.evse_id, ctx.version)
     if isinstance(station, ProfileResult):
