@@ -28,9 +28,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from enum import StrEnum
 
 from csms.grid.allocation import Allocation, allocate
 from csms.grid.forecast import Capability
+
+
+class Aside(StrEnum):
+    """Why an EV was set aside; the value is what reports and the CLI show."""
+
+    UNPLUGGED = "unplugged"
+    OFFLINE = "offline"
+    REJECTED = "rejected its profile"
+    NO_METER_VALUES = "sends no meter values"
+    NOT_FOLLOWING = "not following its profile"
 
 
 @dataclass(frozen=True)
@@ -132,7 +143,7 @@ def control_step(
     settled_all = True
     pool: list[str] = []
 
-    def aside(key: str, reason: str, bucket: dict[str, str]) -> None:
+    def aside(key: str, reason: Aside, bucket: dict[str, str]) -> None:
         bucket[key] = reason
         set_aside[key] = reason
         s.aside_at[key] = now
@@ -140,11 +151,11 @@ def control_step(
 
     def readmit(key: str, obs: Observation) -> bool:
         reason = s.gone.get(key) or s.uncontrolled.get(key)
-        if reason is None or reason == "unplugged" or not (obs.online and obs.plugged):
+        if reason is None or reason == Aside.UNPLUGGED or not (obs.online and obs.plugged):
             return False
         if not s.retry_due(key, now, cfg.retry_s):
             return False
-        if reason == "sends no meter values" and (obs.sample_at is None or (
+        if reason == Aside.NO_METER_VALUES and (obs.sample_at is None or (
                 now - obs.sample_at).total_seconds() > cfg.stale_s):
             return False
         s.gone.pop(key, None)
@@ -165,13 +176,13 @@ def control_step(
         if key in s.gone:
             continue
         if not obs.plugged:
-            aside(key, "unplugged", s.gone)
+            aside(key, Aside.UNPLUGGED, s.gone)
             continue
         setpoint = s.setpoints.get(key)
         if not obs.online:
             since = s.offline_since.setdefault(key, now)
             if (now - since).total_seconds() > cfg.offline_grace_s:
-                aside(key, "offline", s.gone)
+                aside(key, Aside.OFFLINE, s.gone)
                 continue
             fixed_kw += setpoint or 0.0  # it follows its installed profile while offline
             continue
@@ -184,17 +195,17 @@ def control_step(
             uncontrolled_kw += obs.measured_kw or 0.0
             continue
         if obs.rejected:
-            aside(key, "rejected its profile", s.uncontrolled)
+            aside(key, Aside.REJECTED, s.uncontrolled)
             uncontrolled_kw += obs.measured_kw or 0.0
             continue
         settled = changed is None or (now - changed).total_seconds() >= cfg.settle_s
         if setpoint is not None and settled:
             age = None if obs.sample_at is None else (now - obs.sample_at).total_seconds()
             if value is None and (age is None or age > cfg.stale_s):
-                aside(key, "sends no meter values", s.uncontrolled)
+                aside(key, Aside.NO_METER_VALUES, s.uncontrolled)
                 continue
             if value is not None and value < cfg.follow_ratio * setpoint - 1.0:
-                aside(key, "not following its profile", s.uncontrolled)
+                aside(key, Aside.NOT_FOLLOWING, s.uncontrolled)
                 uncontrolled_kw += value
                 continue
             if value is not None and value < setpoint - max(0.5, 0.05 * setpoint):
