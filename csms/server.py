@@ -44,6 +44,7 @@ from csms.handshake import (
 from csms.node import Node
 from csms.ocppj import SUBPROTOCOLS, Handler, RpcConnection, get_validator
 from csms.ocppj.push import PushConnection
+from csms.operations import Operations
 from csms.security.ratelimit import FailureLimiter
 from csms.security.tls import is_tls, peer_common_name, server_context
 from csms.session import SessionHandlers, StationSession
@@ -60,6 +61,7 @@ class CentralSystem:
     def __init__(self, config: ServerConfig):
         self.config = config
         self.pool: asyncpg.Pool | None = None
+        self.operations: Operations | None = None
         self.sessions: dict[str, StationSession] = {}
         self.node: Node | None = None
         self.grid: GridDispatcher | None = None
@@ -93,7 +95,8 @@ class CentralSystem:
         self.node = Node(self)
         await self.node.start()
         # Every node runs a dispatcher; the one holding the grid advisory lock leads.
-        self.grid = GridDispatcher(self.pool, self.config.database_url, self.config.node_id)
+        self.operations = Operations(self.pool, self.config.database_url)
+        self.grid = GridDispatcher(self.operations, self.config.node_id)
         await self.grid.start()
         if self.config.auto_register:
             self.log.warning(
@@ -149,6 +152,8 @@ class CentralSystem:
             await self._server.wait_closed()
         if self.grid is not None:
             await self.grid.stop()
+        if self.operations is not None:
+            await self.operations.stop()
         if self.node is not None:
             await self.node.stop()
         for task in list(self._closing):
@@ -346,7 +351,7 @@ class CentralSystem:
         await self.node.announce_connected(identity)
         context = StationContext(
             station_id=identity, version=version, pool=self.pool, config=self._block_config,
-            log=slog, node_id=self.config.node_id,
+            log=slog, node_id=self.config.node_id, operations=self.operations,
         )
         def bind(action: str, fn: BlockHandler) -> Handler:
             return self._tracked(session.gate.guard(action, functools.partial(fn, context)))

@@ -9,6 +9,8 @@ from typing import Any
 import asyncpg
 import structlog
 
+from csms.operations import Operations
+
 #: How the CSMS answers a BootNotification: accept, keep pending, or reject every station.
 BOOT_POLICIES = ("accept", "pending", "reject")
 
@@ -41,6 +43,8 @@ class StationContext:
     config: BlockConfig
     log: Any = field(default_factory=lambda: structlog.get_logger("csms.blocks"))
     node_id: str = ""
+    #: what the node sends stations (a handler's follow-up calls go through it)
+    operations: Operations | None = None
 
 
 BlockHandler = Callable[[StationContext, dict[str, Any]], Awaitable[dict[str, Any]]]

@@ -17,8 +17,9 @@ from typing import Any
 import asyncpg
 import structlog
 
-from csms.grid.calls import CallSender
+from csms.grid.calls import Dispatch
 from csms.grid.runner import EventRunner, utcnow
+from csms.operations import Operations
 from csms.store.grid import events as store
 
 log = structlog.get_logger("csms.grid.dispatcher")
@@ -27,11 +28,12 @@ log = structlog.get_logger("csms.grid.dispatcher")
 class GridDispatcher:
     """Start with :meth:`start`, stop with :meth:`stop`; see the module docstring."""
 
-    def __init__(self, pool: asyncpg.Pool, database_url: str, node_id: str, *,
+    def __init__(self, operations: Operations, node_id: str, *,
                  tick_s: float = 1.0, lock_retry_s: float = 5.0,
                  call_timeout: float = 20.0) -> None:
-        self.pool = pool
-        self.database_url = database_url
+        self.operations = operations
+        self.pool = operations.pool
+        self.database_url = operations.database_url
         self.node_id = node_id
         self.tick_s = tick_s
         self.lock_retry_s = lock_retry_s
@@ -76,8 +78,7 @@ class GridDispatcher:
 
     async def _lead(self, conn: asyncpg.Connection) -> None:
         self.log.info("grid.dispatcher_leading")
-        sender = CallSender(self.pool, self.database_url)
-        await sender.start()
+        sender = Dispatch(self.operations)
         wake = asyncio.Event()
         await conn.add_listener(store.GRID_CHANNEL, lambda *_: wake.set())
         self.leading.set()
@@ -92,7 +93,6 @@ class GridDispatcher:
                 task.cancel()
             self._busy.clear()
             self.runners.clear()
-            await sender.stop()
 
     def _spawn(self, event_id: int, coro: Any) -> None:
         task = asyncio.create_task(coro)
@@ -106,7 +106,7 @@ class GridDispatcher:
 
         task.add_done_callback(done)
 
-    async def _tick(self, sender: CallSender) -> None:
+    async def _tick(self, sender: Dispatch) -> None:
         now = utcnow()
         open_ids = set()
         for event in await store.open_events(self.pool):
@@ -133,7 +133,7 @@ class GridDispatcher:
             if event_id not in open_ids and event_id not in self._busy:
                 self._spawn(event_id, self._step(runner, now))  # cancelled: finish it
 
-    async def _runner(self, event: Any, sender: CallSender) -> EventRunner:
+    async def _runner(self, event: Any, sender: Dispatch) -> EventRunner:
         program = await store.get_program(self.pool, event.program)
         if program is None:
             raise LookupError(f"event {event.id}: no program {event.program!r}")

@@ -19,12 +19,14 @@ from typing import Any
 import asyncpg
 import structlog
 
-from csms.grid.calls import DISPATCH_STACK_LEVEL, CallSender, dispatch_profile_id
+from csms.grid.calls import NOT_DELIVERED, Dispatch, dispatch_profile_id
 from csms.grid.control import LoopSettings, LoopState, Observation, StepOutcome, control_step
 from csms.grid.fleet import load_fleet
 from csms.grid.forecast import capability
 from csms.grid.model import EV
-from csms.smartcharging import ProfileRuleError, profile_for_need
+from csms.operations import Outcome
+from csms.operations.profiles import DISPATCH_STACK_LEVEL
+from csms.smartcharging import ProfileRuleError, need_model
 from csms.store.grid import events as store
 from csms.store.grid import fleet as fleet_store
 from csms.store.grid.fleet import PluggedIn
@@ -59,7 +61,7 @@ class EventRunner:
     """Runs one active event; the dispatcher calls :meth:`activate` (or :meth:`resume`), then
     :meth:`step` whenever :attr:`next_at` has come, until it returns False."""
 
-    def __init__(self, pool: asyncpg.Pool, sender: CallSender, event: GridEvent,
+    def __init__(self, pool: asyncpg.Pool, sender: Dispatch, event: GridEvent,
                  program: Program, *, call_timeout: float = 20.0) -> None:
         self.pool = pool
         self.sender = sender
@@ -159,7 +161,7 @@ class EventRunner:
         seconds = self.program.event_meter_interval_s
         results = await asyncio.gather(*(self.sender.set_meter_interval(
             s, seconds, self.call_timeout) for s in stations))
-        old = {s: result[2] for s, result in zip(stations, results, strict=True)}
+        old = {s: result.old for s, result in zip(stations, results, strict=True)}
         await fleet_store.update_event_evs(self.pool, self.event.id, [
             {"station_id": m.station_id, "evse_id": m.evse_id,
              "meter_interval_restore": old[m.station_id]}
@@ -240,21 +242,18 @@ class EventRunner:
         keys = sorted(outcome.send)
         start = now - timedelta(seconds=1)
 
-        async def one(key: str) -> tuple[bool, str]:
+        async def one(key: str) -> Outcome:
             m = self.members[key]
-            try:
-                return await self.sender.set_power(
-                    m.station_id, m.evse_id, outcome.send[key], start, self.end,
-                    self.call_timeout)
-            except (ProfileRuleError, ValueError) as exc:
-                return False, str(exc)
+            return await self.sender.set_power(m.station_id, m.evse_id, outcome.send[key],
+                                               start, self.end, self.call_timeout)
 
         results = await asyncio.gather(*(one(k) for k in keys))
         refused = set()
-        for key, (ok, why) in zip(keys, results, strict=True):
-            if ok:
+        for key, result in zip(keys, results, strict=True):
+            if result.ok:
                 continue
-            if why.startswith(("offline", "timeout")):
+            why = result.describe()
+            if result.status in NOT_DELIVERED:
                 # Not installed: the station keeps what it had (it is judged offline next).
                 previous = self.state.setpoints.get(key)
                 if previous is None:
@@ -319,15 +318,15 @@ class EventRunner:
             return
         energy_wh = missing * ev.capacity_kwh / ev.one_way_efficiency * 1000.0
         try:
-            profile = profile_for_need(
-                ev.version, evse_id=ev.evse_id, transaction_id=ev.transaction_id,
+            profile = need_model(
+                ev.version, transaction_id=ev.transaction_id,
                 energy_wh=energy_wh, departure=ev.departure,
                 max_power_w=ev.max_charge_kw * 1000.0, now=now,
                 profile_id=dispatch_profile_id(ev.evse_id), stack_level=DISPATCH_STACK_LEVEL)
         except (ProfileRuleError, ValueError) as exc:
             self.log.warning("grid.need_profile_failed", key=ev.key, error=str(exc))
             return
-        ok, why = await self.sender.send_dispatch_profile(ev.station_id, ev.evse_id, profile,
-                                                          self.call_timeout)
+        result = await self.sender.send_dispatch_profile(ev.station_id, ev.evse_id, profile,
+                                                         self.call_timeout)
         self.log.info("grid.charging_for_departure", key=ev.key, energy_wh=round(energy_wh),
-                      accepted=ok, why=why or None)
+                      accepted=result.ok, why=None if result.ok else result.describe())

@@ -11,17 +11,20 @@ shared by every call of the process, and returns a typed :class:`~csms.operation
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Coroutine, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import structlog
 
 from csms.ocppj import SUBPROTOCOLS, VERSIONS, OCPPError, get_validator
 from csms.operations.limits import SPLITS, limits_for, merge_responses, split_request
 from csms.operations.outcome import Outcome, Status, refused
 from csms.store import commands, devicemodel
 from csms.store.commands import CommandResult, CommandWaiter
+
+log = structlog.get_logger("csms.operations")
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -44,6 +47,7 @@ class Operations:
         self.offline_grace = offline_grace
         self._waiter: CommandWaiter | None = None
         self._starting: asyncio.Lock | None = None
+        self._later: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         """Open the shared LISTEN connection (once)."""
@@ -56,7 +60,10 @@ class Operations:
                 self._waiter = waiter
 
     async def stop(self) -> None:
-        """Close it; waits still in progress end as timeouts."""
+        """Finish the calls put off with :meth:`later`, then close the LISTEN connection;
+        waits still in progress end as timeouts."""
+        if self._later:
+            await asyncio.gather(*self._later, return_exceptions=True)
         if self._waiter is not None:
             await self._waiter.stop()
             self._waiter = None
@@ -67,6 +74,19 @@ class Operations:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
+
+    def later(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` (calls a handler wants made once its answer is on its way) as a task of
+        this client: awaited by :meth:`stop`, its failure logged."""
+        task = asyncio.create_task(work)
+        self._later.add(task)
+
+        def done(t: asyncio.Task[None]) -> None:
+            self._later.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.error("operations.later_failed", error=str(t.exception()))
+
+        task.add_done_callback(done)
 
     # -- checks -----------------------------------------------------------------------------
 

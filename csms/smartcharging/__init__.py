@@ -5,9 +5,12 @@ Pure logic shared by the CSMS and the station simulators: no I/O, no database.
 """
 
 from csms.smartcharging.builders import (
+    charge_model,
     charge_profile,
     charging_schedule_for_need,
+    discharge_model,
     discharge_profile,
+    need_model,
     profile_for_need,
     set_charging_profile,
 )
@@ -46,13 +49,16 @@ __all__ = [
     "ProfileRuleError",
     "RuleViolation",
     "StationLimits",
+    "charge_model",
     "charge_profile",
     "charging_schedule_for_need",
     "check_profile",
     "check_request",
     "composite_schedule",
     "differences",
+    "discharge_model",
     "discharge_profile",
+    "need_model",
     "parse_charging_needs",
     "profile_for_need",
     "set_charging_profile",

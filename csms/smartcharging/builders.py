@@ -64,10 +64,9 @@ def _profile(
                            transaction_id=transaction_id)
 
 
-def discharge_profile(
+def discharge_model(
     version: str,
     *,
-    evse_id: int,
     transaction_id: str | None,
     power_w: float,
     start: datetime,
@@ -75,14 +74,9 @@ def discharge_profile(
     profile_id: int,
     stack_level: int = 0,
     purpose: str = "TxProfile",
-    limits: StationLimits | None = None,
-) -> dict[str, Any]:
-    """A ``chargingProfile`` that discharges ``power_w`` watts (> 0) from ``start`` to ``end``.
-
-    ``end`` None lasts until the transaction ends. After ``end`` the schedule is over and lower
-    profiles (e.g. the TxDefaultProfile) apply again. Raises ValueError for a non-positive power
-    or an empty window, ProfileRuleError when a K01 rule (or a station limit) is broken.
-    """
+) -> ChargingProfile:
+    """A profile that discharges ``power_w`` watts (> 0) from ``start`` to ``end``, not yet
+    checked against the K01 rules (see :func:`discharge_profile`)."""
     check_version(version)
     if not power_w > 0:
         raise ValueError(f"power_w is the discharge power and must be positive, got {power_w}")
@@ -96,13 +90,25 @@ def discharge_profile(
     profile = _profile(profile_id=profile_id, stack_level=stack_level, purpose=purpose,
                        transaction_id=transaction_id, start=start, duration=duration,
                        period=period)
-    return _finish(profile, version, evse_id, limits)
+    return profile
 
 
-def charge_profile(
+def discharge_profile(
+    version: str, *, evse_id: int, limits: StationLimits | None = None, **kw: Any,
+) -> dict[str, Any]:
+    """A ``chargingProfile`` that discharges ``power_w`` watts (> 0) from ``start`` to ``end``
+    (keywords of :func:`discharge_model`).
+
+    ``end`` None lasts until the transaction ends. After ``end`` the schedule is over and lower
+    profiles (e.g. the TxDefaultProfile) apply again. Raises ValueError for a non-positive power
+    or an empty window, ProfileRuleError when a K01 rule (or a station limit) is broken.
+    """
+    return _finish(discharge_model(version, **kw), version, evse_id, limits)
+
+
+def charge_model(
     version: str,
     *,
-    evse_id: int,
     transaction_id: str | None,
     power_w: float,
     start: datetime,
@@ -110,13 +116,9 @@ def charge_profile(
     profile_id: int,
     stack_level: int = 0,
     purpose: str = "TxProfile",
-    limits: StationLimits | None = None,
-) -> dict[str, Any]:
-    """A ``chargingProfile`` that limits charging to ``power_w`` watts (>= 0) from ``start``.
-
-    2.0.1: a positive ``limit``; 2.1: operationMode ChargingOnly with that ``limit``. A power of
-    0 pauses charging. Same errors as :func:`discharge_profile`.
-    """
+) -> ChargingProfile:
+    """A profile that limits charging to ``power_w`` watts (>= 0) from ``start``, not yet
+    checked against the K01 rules (see :func:`charge_profile`)."""
     check_version(version)
     if power_w < 0:
         raise ValueError(f"power_w is a charge limit and cannot be negative, got {power_w}")
@@ -126,7 +128,19 @@ def charge_profile(
     profile = _profile(profile_id=profile_id, stack_level=stack_level, purpose=purpose,
                        transaction_id=transaction_id, start=start, duration=duration,
                        period=period)
-    return _finish(profile, version, evse_id, limits)
+    return profile
+
+
+def charge_profile(
+    version: str, *, evse_id: int, limits: StationLimits | None = None, **kw: Any,
+) -> dict[str, Any]:
+    """A ``chargingProfile`` that limits charging to ``power_w`` watts (>= 0) from ``start``
+    (keywords of :func:`charge_model`).
+
+    2.0.1: a positive ``limit``; 2.1: operationMode ChargingOnly with that ``limit``. A power of
+    0 pauses charging. Same errors as :func:`discharge_profile`.
+    """
+    return _finish(charge_model(version, **kw), version, evse_id, limits)
 
 
 def set_charging_profile(evse_id: int, charging_profile: dict[str, Any]) -> dict[str, Any]:
@@ -179,10 +193,9 @@ def charging_schedule_for_need(
                             start_schedule=now, duration=seconds)
 
 
-def profile_for_need(
+def need_model(
     version: str,
     *,
-    evse_id: int,
     transaction_id: str,
     energy_wh: float | None,
     departure: datetime | None,
@@ -190,16 +203,21 @@ def profile_for_need(
     now: datetime,
     profile_id: int,
     stack_level: int = 0,
-    limits: StationLimits | None = None,
-) -> dict[str, Any]:
+) -> ChargingProfile:
     """The TxProfile answering a NotifyEVChargingNeeds: the need met by departure (K15/K17),
-    or, without an energy amount or a departure time, the most the EV may take (K15.FR.02)."""
+    or, without an energy amount or a departure time, the most the EV may take (K15.FR.02);
+    not yet checked against the K01 rules (see :func:`profile_for_need`)."""
     schedule = charging_schedule_for_need(energy_wh, departure, max_power_w, now,
                                           schedule_id=profile_id, version=version)
-    profile = ChargingProfile(id=profile_id, stack_level=stack_level, purpose="TxProfile",
-                              kind="Absolute", schedules=(schedule,),
-                              transaction_id=transaction_id)
-    return _finish(profile, version, evse_id, limits)
+    return ChargingProfile(id=profile_id, stack_level=stack_level, purpose="TxProfile",
+                           kind="Absolute", schedules=(schedule,), transaction_id=transaction_id)
+
+
+def profile_for_need(
+    version: str, *, evse_id: int, limits: StationLimits | None = None, **kw: Any,
+) -> dict[str, Any]:
+    """:func:`need_model` as a checked ``chargingProfile``."""
+    return _finish(need_model(version, **kw), version, evse_id, limits)
 
 
 def _tidy(value: float) -> float | int:

@@ -13,6 +13,7 @@ import structlog
 from csms.blocks import handlers_for
 from csms.blocks.context import BlockConfig, StationContext
 from csms.ocppj import get_validator
+from csms.operations import Operations
 from csms.store import stations
 from csms.store.db import open_pool
 from tests.store.fixtures import migrated_template, migrated_url
@@ -26,17 +27,25 @@ Call = Callable[..., Awaitable[dict[str, Any]]]
 
 @pytest.fixture
 async def pool(migrated_url: str):
-    """A pool on a fresh, migrated database with the station CS-001 registered."""
+    """A pool on a fresh, migrated database with the station CS-001 registered, and an
+    :class:`Operations` on it for the handlers' follow-up calls."""
     p = await open_pool(migrated_url, min_size=1, max_size=4)
     await stations.register_station(p, STATION, "correct horse battery staple")
+    operations = Operations(p, migrated_url)
+    _OPERATIONS[id(p)] = operations
     yield p
+    await operations.stop()
+    _OPERATIONS.pop(id(p), None)
     await p.close()
+
+
+_OPERATIONS: dict[int, Operations] = {}
 
 
 def make_call(pool: asyncpg.Pool, version: str, config: BlockConfig | None = None) -> Call:
     """A function that validates a request, runs its handler for CS-001, validates the response."""
     ctx = StationContext(STATION, version, pool, config or BlockConfig(),
-                         structlog.get_logger("test"), "node-test")
+                         structlog.get_logger("test"), "node-test", _OPERATIONS.get(id(pool)))
     handlers = handlers_for(version)
     validator = get_validator(version)
 

@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 
 from csms.blocks import smartcharging as sc
-from csms.store import charging, commands, reports
+from csms.store import charging, commands, reports, stations
 from tests.blocks.conftest import STATION
 
 SCHEDULE = {"id": 1, "chargingRateUnit": "W",
@@ -186,6 +186,8 @@ async def _need_profile(pool: asyncpg.Pool) -> dict:
 ])
 async def test_k15_fr_02_need_without_departure_or_energy_still_gets_a_profile(
         pool: asyncpg.Pool, call, needs, duration):
+    await commands.register_node(pool, "node-test")  # the station is connected to it
+    await stations.mark_connected(pool, STATION, "node-test", "ocpp2.0.1", "127.0.0.1")
     await call("TransactionEvent", {
         "eventType": "Started", "timestamp": datetime.now(UTC).isoformat(),
         "triggerReason": "CablePluggedIn", "seqNo": 0, "evse": {"id": 1, "connectorId": 1},

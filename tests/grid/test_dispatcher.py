@@ -8,6 +8,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from csms.grid.dispatcher import GridDispatcher
+from csms.operations import Operations
 from csms.store.db import open_pool
 from csms.store.grid import events as store
 from csms.store.grid.records import Program
@@ -15,8 +16,9 @@ from csms.store.grid.records import Program
 
 async def test_one_leader_and_takeover(database_url: str) -> None:
     pool = await open_pool(database_url)
-    a = GridDispatcher(pool, database_url, "node-a", tick_s=0.1, lock_retry_s=0.2)
-    b = GridDispatcher(pool, database_url, "node-b", tick_s=0.1, lock_retry_s=0.2)
+    ops = Operations(pool, database_url)
+    a = GridDispatcher(ops, "node-a", tick_s=0.1, lock_retry_s=0.2)
+    b = GridDispatcher(ops, "node-b", tick_s=0.1, lock_retry_s=0.2)
     try:
         await a.start()
         await asyncio.wait_for(a.leading.wait(), 10)
@@ -33,7 +35,7 @@ async def test_one_leader_and_takeover(database_url: str) -> None:
 
 async def test_missed_event_is_closed_with_a_note(database_url: str) -> None:
     pool = await open_pool(database_url)
-    dispatcher = GridDispatcher(pool, database_url, "node-a", tick_s=0.1)
+    dispatcher = GridDispatcher(Operations(pool, database_url), "node-a", tick_s=0.1)
     try:
         await store.save_program(pool, Program("p"))
         now = datetime.now(UTC)

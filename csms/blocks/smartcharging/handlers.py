@@ -9,32 +9,26 @@ it as a command once the answer is on its way, so that the station receives the 
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
 from csms.blocks.context import StationContext
 from csms.blocks.notifications import keep
-from csms.blocks.smartcharging.station import ProfileResult, load_station
 from csms.blocks.wire import optional_time, status_info, time_field
+from csms.operations import Operations, Outcome, Status
+from csms.operations.profiles import load_view, send_profile
 from csms.smartcharging import (
-    ChargingProfile,
     ProfileFormatError,
     ProfileRuleError,
+    need_model,
     parse_charging_needs,
-    profile_for_need,
-    set_charging_profile,
 )
-from csms.store import charging, commands
+from csms.store import charging
 
 #: Stack level of the TxProfile that meets an EV's charging need by departure.
 NEED_STACK_LEVEL = 0
 #: Power assumed when an EV states no maximum: the need's own average rate is then used as is.
 NO_EV_MAXIMUM_W = 1_000_000.0
-
-_background: set[asyncio.Task[None]] = set()
-
 
 async def notify_ev_charging_needs(
     ctx: StationContext, payload: dict[str, Any]
@@ -56,61 +50,42 @@ async def notify_ev_charging_needs(
         payload.get("maxScheduleTuples"),
         optional_time(needs.get("departureTime"), "chargingNeeds.departureTime"),
     )
-    request = await _plan_for_need(ctx, payload)
-    if request is not None:
-        _spawn(_submit(ctx, request))
+    if ctx.operations is not None:
+        ctx.operations.later(_answer_need(ctx, ctx.operations, payload))
     return {"status": "Accepted"}
 
 
-def _spawn(coro: Coroutine[Any, Any, None]) -> None:
-    task = asyncio.create_task(coro)
-    _background.add(task)
-    task.add_done_callback(_background.discard)
-
-
-async def _submit(ctx: StationContext, request: dict[str, Any]) -> None:
-    try:
-        command_id = await commands.submit_command(ctx.pool, ctx.station_id,
-                                                   "SetChargingProfile", request)
-        await charging.record_pending_profile(ctx.pool, command_id, ctx.station_id,
-                                              request["evseId"], ctx.version,
-                                              request["chargingProfile"])
-        ctx.log.info("need_profile_queued", command_id=command_id,
-                     profile_id=request["chargingProfile"]["id"])
-    except Exception:
-        ctx.log.exception("need_profile_not_queued")
-
-
-async def _plan_for_need(ctx: StationContext, payload: dict[str, Any]) -> dict[str, Any] | None:
-    """The SetChargingProfile request meeting a NotifyEVChargingNeeds, or None (logged why)."""
+async def _answer_need(ctx: StationContext, ops: Operations, payload: dict[str, Any]) -> None:
+    """Plan the TxProfile meeting a NotifyEVChargingNeeds and queue it (logged why not)."""
     try:
         need = parse_charging_needs(payload, ctx.version)
     except ProfileFormatError as exc:
         ctx.log.warning("need_unreadable", error=str(exc))
-        return None
-    station = await load_station(ctx.pool, ctx.station_id, need.evse_id, ctx.version)
-    if isinstance(station, ProfileResult):
-        return None
-    tx = station.transaction
+        return
+    view = await load_view(ops, ctx.station_id, need.evse_id, ctx.version)
+    if isinstance(view, Outcome):
+        ctx.log.info("need_without_plan", reason=view.describe())
+        return
+    tx = view.transaction
     if tx is None:
         ctx.log.info("need_without_plan", reason=f"no transaction on EVSE {need.evse_id}")
-        return None
-    profile_id = (station.reusable_id(need.evse_id, tx, NEED_STACK_LEVEL)
+        return
+    profile_id = (view.reusable_id(need.evse_id, tx, NEED_STACK_LEVEL)
                   or await charging.next_profile_id(ctx.pool))
     try:
-        wire = profile_for_need(
-            ctx.version, evse_id=need.evse_id, transaction_id=tx, energy_wh=need.energy_wh,
-            departure=need.departure, max_power_w=need.max_power_w or NO_EV_MAXIMUM_W,
-            now=datetime.now(UTC), profile_id=profile_id, stack_level=NEED_STACK_LEVEL,
-            limits=station.limits)
+        profile = need_model(
+            ctx.version, transaction_id=tx, energy_wh=need.energy_wh, departure=need.departure,
+            max_power_w=need.max_power_w or NO_EV_MAXIMUM_W, now=datetime.now(UTC),
+            profile_id=profile_id, stack_level=NEED_STACK_LEVEL)
     except (ProfileRuleError, ValueError) as exc:
         ctx.log.warning("need_without_plan", reason=str(exc))
-        return None
-    problem = station.refusal(need.evse_id, ChargingProfile.from_wire(wire, ctx.version))
-    if problem is not None:
-        ctx.log.warning("need_without_plan", reason=problem)
-        return None
-    return set_charging_profile(need.evse_id, wire)
+        return
+    outcome = await send_profile(ops, view, need.evse_id, profile, wait=False)
+    if outcome.status is Status.QUEUED:
+        ctx.log.info("need_profile_queued", command_id=outcome.command_ids[0],
+                     profile_id=profile_id)
+    else:
+        ctx.log.warning("need_without_plan", reason=outcome.describe())
 
 
 async def notify_ev_charging_schedule(
