@@ -50,6 +50,7 @@ from csms.session import SessionHandlers, StationSession
 from csms.store import rotation, stations
 from csms.store.db import open_pool
 from csms.store.passwords import VerifiedPasswords, hash_password, verify_password
+from csms.uploads import UploadServer, start_uploads
 
 log = structlog.get_logger("csms.server")
 
@@ -63,6 +64,7 @@ class CentralSystem:
         self.sessions: dict[str, StationSession] = {}
         self.node: Node | None = None
         self.grid: GridDispatcher | None = None
+        self.uploads: UploadServer | None = None
         self._server: Server | None = None
         self._block_config = BlockConfig(
             heartbeat_interval=config.heartbeat_interval, boot_policy=config.boot_policy
@@ -92,6 +94,7 @@ class CentralSystem:
         self.pool = await open_pool(self.config.database_url, max_size=self.config.pool_size)
         self.node = Node(self)
         await self.node.start()
+        self.uploads = await start_uploads(self.pool, self.config.node_id, self.config.uploads)
         # Every node runs a dispatcher; the one holding the grid advisory lock leads.
         self.grid = GridDispatcher(self.pool, self.config.database_url, self.config.node_id)
         await self.grid.start()
@@ -149,6 +152,8 @@ class CentralSystem:
             await self._server.wait_closed()
         if self.grid is not None:
             await self.grid.stop()
+        if self.uploads is not None:
+            await self.uploads.stop()
         if self.node is not None:
             await self.node.stop()
         for task in list(self._closing):
