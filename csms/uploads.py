@@ -20,6 +20,7 @@ import hashlib
 import os
 import re
 import socket
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -248,7 +249,8 @@ class UploadServer:
                    ("Content-Length", str(len(data)))]
         if conn.their_state is not h11.DONE:
             headers.append(("Connection", "close"))  # the rest of the body is not read
-        writer.write(conn.send(h11.Response(status_code=status, headers=headers)) or b"")
+        writer.write(conn.send(h11.Response(status_code=status, headers=headers,
+                                            reason=HTTPStatus(status).phrase.encode())) or b"")
         writer.write(conn.send(h11.Data(data=data)) or b"")
         writer.write(conn.send(h11.EndOfMessage()) or b"")
 

@@ -57,7 +57,8 @@ def customer_info(
     """Ask a station what it holds about a customer, or have it cleared (CustomerInformation).
 
     The NotifyCustomerInformation parts the station sends are printed joined. With --clear
-    the data is deleted (add --report to see it first). Name the customer with exactly one of --token, --customer-id, --certificate-hash.
+    the data is deleted (add --report to see it first). Name the customer with exactly one
+    of --token, --customer-id, --certificate-hash.
     """
     customer = Customer(id_token=token, id_token_type=token_type,
                         customer_identifier=customer_id,
