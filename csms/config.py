@@ -4,6 +4,22 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class UploadSettings:
+    """The node's HTTP upload endpoint (csms.uploads): where it listens, the base URL given to
+    stations, where files go."""
+
+    directory: Path
+    host: str = "0.0.0.0"
+    port: int = 0
+    #: the base URL given to stations; default ``http://<host>:<port>`` (for a wildcard host,
+    #: this machine's name)
+    public_url: str | None = None
+    max_bytes: int = 100 * 1024 * 1024
+    reuse_port: bool = False
 
 
 @dataclass
@@ -51,3 +67,5 @@ class ServerConfig:
     tls_cert: str | None = None
     tls_key: str | None = None
     tls_client_ca: str | None = None
+    #: The HTTP endpoint stations upload logs to (csms.uploads); None: the node has none.
+    uploads: UploadSettings | None = None

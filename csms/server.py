@@ -51,6 +51,7 @@ from csms.session import SessionHandlers, StationSession
 from csms.store import rotation, stations
 from csms.store.db import open_pool
 from csms.store.passwords import VerifiedPasswords, hash_password, verify_password
+from csms.uploads import UploadServer, start_uploads
 
 log = structlog.get_logger("csms.server")
 
@@ -65,6 +66,7 @@ class CentralSystem:
         self.sessions: dict[str, StationSession] = {}
         self.node: Node | None = None
         self.grid: GridDispatcher | None = None
+        self.uploads: UploadServer | None = None
         self._server: Server | None = None
         self._block_config = BlockConfig(
             heartbeat_interval=config.heartbeat_interval, boot_policy=config.boot_policy
@@ -94,6 +96,7 @@ class CentralSystem:
         self.pool = await open_pool(self.config.database_url, max_size=self.config.pool_size)
         self.node = Node(self)
         await self.node.start()
+        self.uploads = await start_uploads(self.pool, self.config.node_id, self.config.uploads)
         # Every node runs a dispatcher; the one holding the grid advisory lock leads.
         self.operations = Operations(self.pool, self.config.database_url)
         self.grid = GridDispatcher(self.operations, self.config.node_id)
@@ -154,6 +157,8 @@ class CentralSystem:
             await self.grid.stop()
         if self.operations is not None:
             await self.operations.stop()
+        if self.uploads is not None:
+            await self.uploads.stop()
         if self.node is not None:
             await self.node.stop()
         for task in list(self._closing):

@@ -27,6 +27,7 @@ class VariableDef:
     min_limit: float | None = None
     max_limit: float | None = None
     inventory: bool = False  # part of a SummaryInventory
+    monitorable: bool = False  # SetVariableMonitoring may watch it (simulators.monitoring)
 
     @property
     def component(self) -> dict[str, Any]:
@@ -48,13 +49,32 @@ class VariableDef:
 def _d(component: str, variable: str, data_type: str, value: str, mutability: str = "ReadOnly",
        *, evse: int | None = None, connector: int | None = None, instance: str | None = None,
        unit: str | None = None, values_list: str | None = None, min_limit: float | None = None,
-       max_limit: float | None = None, inventory: bool = False) -> tuple[VariableDef, str]:
+       max_limit: float | None = None, inventory: bool = False,
+       monitorable: bool = False) -> tuple[VariableDef, str]:
     return VariableDef((component, evse, connector, variable, instance), data_type, mutability,
-                       unit, values_list, min_limit, max_limit, inventory), value
+                       unit, values_list, min_limit, max_limit, inventory, monitorable), value
 
 
 MEASURANDS = ("Energy.Active.Import.Register,Energy.Active.Export.Register,Power.Active.Import,"
               "Power.Active.Export,SoC,Current.Import,Current.Export,Voltage")
+
+
+#: Monitoring (N02-N07, simulators.monitoring): the controller, and the enclosure temperature
+#: the station's thermal model drives.
+MONITORING_DEFINITIONS = [
+    _d("MonitoringCtrlr", "Enabled", "boolean", "true", "ReadWrite"),
+    _d("MonitoringCtrlr", "Available", "boolean", "true"),
+    _d("MonitoringCtrlr", "ItemsPerMessageSetVariableMonitoring", "integer", "10"),
+    _d("MonitoringCtrlr", "ItemsPerMessageClearVariableMonitoring", "integer", "10"),
+    _d("MonitoringCtrlr", "BytesPerMessageSetVariableMonitoring", "integer", "8000"),
+    _d("MonitoringCtrlr", "BytesPerMessageClearVariableMonitoring", "integer", "8000"),
+    _d("MonitoringCtrlr", "ActiveMonitoringBase", "OptionList", "All",
+       values_list="All,FactoryDefault,HardWiredOnly"),
+    _d("MonitoringCtrlr", "ActiveMonitoringLevel", "integer", "9", min_limit=0, max_limit=9),
+    _d("MonitoringCtrlr", "OfflineQueuingSeverity", "integer", "2", "ReadWrite", min_limit=0,
+       max_limit=9),
+    _d("TemperatureSensor", "Temperature", "decimal", "25", unit="Celsius", monitorable=True),
+]
 
 
 class Schema:
@@ -94,6 +114,8 @@ def station_schema(version: str, *, vendor: str, model: str, max_charge_w: float
         _d("OCPPCommCtrlr", "OfflineThreshold", "integer", "60", "ReadWrite", unit="s"),
         _d("OCPPCommCtrlr", "ResetRetries", "integer", "2", "ReadWrite"),
         _d("OCPPCommCtrlr", "WebSocketPingInterval", "integer", "0", "ReadWrite", unit="s"),
+        _d("OCPPCommCtrlr", "FileTransferProtocols", "MemberList", "HTTP,HTTPS",
+           values_list="FTP,FTPS,HTTP,HTTPS,SFTP"),
         _d("SecurityCtrlr", "SecurityProfile", "integer", str(security_profile)),
         # A Basic auth password has 16 to 40 characters; the limits bound its length.
         _d("SecurityCtrlr", "BasicAuthPassword", "string", "", "WriteOnly",
@@ -148,15 +170,17 @@ def station_schema(version: str, *, vendor: str, model: str, max_charge_w: float
            values_list="Available,Occupied,Reserved,Unavailable,Faulted"),
         _d("EVSE", "Available", "boolean", on, evse=1, inventory=True),
         _d("EVSE", "Power", "decimal", "0", evse=1, unit="W",
-           max_limit=max(max_charge_w, max_discharge_w)),
+           max_limit=max(max_charge_w, max_discharge_w), monitorable=True),
         _d("EVSE", "SupplyPhases", "integer", "0", evse=1),
         _d("EVSE", "AllowReset", "boolean", off, evse=1),
         _d("Connector", "AvailabilityState", "OptionList", "Available", evse=1, connector=1,
-           inventory=True, values_list="Available,Occupied,Reserved,Unavailable,Faulted"),
+           inventory=True, values_list="Available,Occupied,Reserved,Unavailable,Faulted",
+           monitorable=True),
         _d("Connector", "Available", "boolean", on, evse=1, connector=1, inventory=True),
         _d("Connector", "ConnectorType", "string", connector_type, evse=1, connector=1,
            inventory=True),
         _d("Connector", "SupplyPhases", "integer", "0", evse=1, connector=1),
+        *MONITORING_DEFINITIONS,
     ]
     if version == "2.1":
         defs += [
@@ -230,6 +254,12 @@ class DeviceModel:
             raise KeyError(key)
         self.overrides[key] = value
 
+    def resolve(self, component: dict[str, Any], variable: dict[str, Any]
+                ) -> tuple[str, Key | None]:
+        """("Accepted", key) for a known variable, else (UnknownComponent or UnknownVariable,
+        None)."""
+        return self._resolve(component, variable)
+
     def _resolve(self, component: dict[str, Any], variable: dict[str, Any]
                  ) -> tuple[str, Key | None]:
         evse = component.get("evse") or {}
@@ -302,7 +332,7 @@ class DeviceModel:
             if definition.mutability != "WriteOnly":
                 attribute["value"] = self.value(key)
             characteristics: dict[str, Any] = {"dataType": definition.data_type,
-                                               "supportsMonitoring": False}
+                                               "supportsMonitoring": definition.monitorable}
             if definition.unit is not None:
                 characteristics["unit"] = definition.unit
             if definition.values_list is not None:

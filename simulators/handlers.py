@@ -98,8 +98,10 @@ def build_handlers(station: Station) -> dict[str, Handler]:
             if evse.tx is None:
                 return _status("Rejected", "NoTransaction")
             messages = evse.periodic_update(now, "Trigger")
-        elif requested in ("FirmwareStatusNotification", "LogStatusNotification"):
-            messages = [(requested, {"status": "Idle"})]
+        elif requested == "FirmwareStatusNotification":
+            messages = [station.firmware.status_message()]
+        elif requested == "LogStatusNotification":
+            messages = [station.diagnostics.log_status_message()]
         else:
             return _status("NotImplemented")
         station.enqueue(messages)
@@ -210,5 +212,7 @@ def build_handlers(station: Station) -> dict[str, Handler]:
         "ClearChargingProfile": clear_charging_profile,
         "GetChargingProfiles": get_charging_profiles,
         "GetCompositeSchedule": get_composite_schedule,
+        **station.firmware.handlers(),
+        **station.diagnostics.handlers(),
     }
     return {action: late(handler) for action, handler in handlers.items()}

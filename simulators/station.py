@@ -23,8 +23,10 @@ import structlog
 from csms.ocppj import CallError, RpcConnection
 from simulators.charger import PowerTrain
 from simulators.devicemodel import DeviceModel, station_schema
+from simulators.diagnostics import Diagnostics
 from simulators.evse import Evse, EVVisit, Message
 from simulators.faults import station_rng
+from simulators.firmware import FirmwareUpdater
 from simulators.handlers import build_handlers
 from simulators.link import Link
 from simulators.profiles import StationProfiles
@@ -84,6 +86,8 @@ class Station(Link):
         self._heartbeat_due = 0.0
         self._last_tick = time.monotonic()
         self._setpoint_since: tuple[float | None, float] = (None, 0.0)
+        self.firmware = FirmwareUpdater(self)
+        self.diagnostics = Diagnostics(self)
         self.handlers = build_handlers(self)
 
     # -- public -------------------------------------------------------------------------
@@ -251,6 +255,7 @@ class Station(Link):
                 self.enqueue(evse.periodic_update(now))
         if not stuck:
             self._check_setpoint(now, mono)
+        self.enqueue(self.diagnostics.tick(now))
 
     async def _arrive(self, visit: EVVisit, now: float) -> None:
         self.enqueue(self.evse.plug_in(visit, now))

@@ -8,7 +8,7 @@ from typing import Any
 from csms.blocks.context import StationContext
 from csms.blocks.notifications import keep
 from csms.blocks.wire import component_fields, time_field
-from csms.store import reports
+from csms.store import logs, reports
 from csms.store.reports import MonitoredVariable, StationEvent
 
 # EventDataType fields stored in columns of their own; anything else (2.1 severity, customData,
@@ -90,15 +90,20 @@ async def notify_customer_information(
 
 
 async def log_status_notification(ctx: StationContext, payload: dict[str, Any]) -> dict[str, Any]:
-    """Store the progress of a log upload (N01)."""
+    """Store the progress of a log upload (N01): in the station's status history, and as the
+    latest status of the GetLog request with that requestId when the CSMS sent it."""
+    request_id = payload.get("requestId")
     await reports.store_status_notification(
         ctx.pool,
         ctx.station_id,
         "log",
         payload["status"],
-        request_id=payload.get("requestId"),
+        request_id=request_id,
         status_info=payload.get("statusInfo"),
     )
+    if request_id is not None:
+        await logs.record_status(ctx.pool, ctx.station_id, request_id, payload["status"],
+                                 payload.get("statusInfo"))
     return {}
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from csms.blocks.context import StationContext
 from csms.blocks.wire import component_fields, now_iso, time_field
-from csms.store import batch, devicemodel, stations
+from csms.store import batch, devicemodel, firmware, stations
 from csms.store.devicemodel import VariableAttribute
 
 _BOOT_STATUS = {"accept": "Accepted", "pending": "Pending", "reject": "Rejected"}
@@ -29,6 +29,8 @@ async def boot_notification(ctx: StationContext, payload: dict[str, Any]) -> dic
         modem_iccid=modem.get("iccid"),
         modem_imsi=modem.get("imsi"),
     )
+    await firmware.record_boot(ctx.pool, ctx.station_id, payload["reason"],
+                               station.get("firmwareVersion"))  # L01: the version installed
     # B01.FR.04: with Accepted, interval is the heartbeat interval; B02.FR.01 / B03.FR.01: with
     # Pending or Rejected, it is the time to wait before the next BootNotification.
     interval = (

@@ -14,8 +14,11 @@ from csms.cli import (
     certs,
     drivers,
     events,
+    firmware,
     fleet,
+    logs,
     meter_values,
+    monitoring,
     programs,
     station_commands,
     stations,
@@ -24,6 +27,7 @@ from csms.cli import (
 )
 from csms.cli.base import CsmsGroup
 from csms.cli.calls import call
+from csms.cli.customer_info import customer_info
 from csms.cli.demo import demo
 from csms.cli.profiles import app as profiles_app
 from csms.cli.serve import serve
@@ -43,6 +47,11 @@ app.add_typer(meter_values.app, name="meter-values", rich_help_panel="Data")
 app.command("call", rich_help_panel=station_commands.PANEL)(call)
 station_commands.register(app)
 app.add_typer(profiles_app, name="profiles", rich_help_panel=station_commands.PANEL)
+app.add_typer(firmware.app, name="firmware", rich_help_panel=station_commands.PANEL)
+app.add_typer(logs.app, name="logs", rich_help_panel=station_commands.PANEL)
+app.add_typer(monitoring.app, name="monitoring", rich_help_panel=station_commands.PANEL)
+app.command("customer-info", rich_help_panel=station_commands.PANEL)(customer_info)
+stations.app.command("events")(monitoring.station_events)
 app.add_typer(certs.app, name="certs", rich_help_panel="Server")
 app.add_typer(programs.app, name="programs", rich_help_panel="Grid")
 app.add_typer(events.app, name="events", rich_help_panel="Grid")

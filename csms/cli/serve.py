@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import os
 import ssl
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +13,7 @@ import asyncpg
 import typer
 
 from csms.cli.errors import CliError, ExitCode
-from csms.config import ServerConfig
+from csms.config import ServerConfig, UploadSettings
 from csms.logging import FORMATS, LEVELS, configure_logging
 
 BOOT_POLICIES = ("accept", "pending", "reject")
@@ -80,6 +81,20 @@ def serve(
         typer.Option(help="CA (PEM) that station client certificates must chain to "
                      "(security profile 3).", exists=True, dir_okay=False),
     ] = None,
+    upload_port: Annotated[
+        int, typer.Option(min=0, max=65535, help="TCP port of the HTTP endpoint stations "
+                          "upload logs to (GetLog); 0: a free port, chosen at start.")
+    ] = 0,
+    upload_dir: Annotated[
+        Path | None,
+        typer.Option(help="Directory for uploaded logs (default: DATA_DIR/uploads).",
+                     file_okay=False, show_default=False),
+    ] = None,
+    upload_url: Annotated[
+        str | None,
+        typer.Option(help="Base URL stations reach the upload endpoint at, when it differs "
+                     "from http://HOST:UPLOAD_PORT (NAT, proxy).", show_default=False),
+    ] = None,
     workers: Annotated[
         int, typer.Option(min=1, max=64, help="Server processes sharing the port "
                           "(SO_REUSEPORT), each an independent node on the database.")
@@ -101,15 +116,19 @@ def serve(
     if tls_client_ca is not None and tls_cert is None:
         raise typer.BadParameter("needs --tls-cert and --tls-key", param_hint="--tls-client-ca")
     configure_logging(log_level, log_format)
-    from csms.store.embedded import resolve_database_url
+    from csms.store.embedded import default_data_dir, resolve_database_url
 
     try:
         url = resolve_database_url(database_url, data_dir)
     except Exception as exc:  # the embedded server could not start: say why in one line
         raise CliError(f"cannot start the embedded PostgreSQL: {exc}",
                        ExitCode.DATABASE) from None
+    directory = upload_dir or Path(data_dir or os.environ.get("CSMS_DATA_DIR")
+                                   or default_data_dir()) / "uploads"
+    uploads = UploadSettings(directory=directory, host=host, port=upload_port,
+                             public_url=upload_url, reuse_port=workers > 1)
     config = ServerConfig(
-        host=host, port=port, database_url=url, auto_register=auto_register,
+        host=host, port=port, database_url=url, auto_register=auto_register, uploads=uploads,
         heartbeat_interval=heartbeat_interval, boot_policy=boot_policy,
         call_timeout=call_timeout, max_connections=max_connections,
         ping_interval=ping_interval, ping_timeout=ping_interval,
