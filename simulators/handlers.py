@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from csms.ocppj import OCPPError
+from simulators.certificates import SIGN_TRIGGERS
 from simulators.evse import CONNECTOR_ID, EVSE_ID, iso
 
 if TYPE_CHECKING:
@@ -100,6 +101,8 @@ def build_handlers(station: Station) -> dict[str, Handler]:
             messages = evse.periodic_update(now, "Trigger")
         elif requested in ("FirmwareStatusNotification", "LogStatusNotification"):
             messages = [(requested, {"status": "Idle"})]
+        elif requested in SIGN_TRIGGERS:
+            return station.certificates.trigger(requested)
         else:
             return _status("NotImplemented")
         station.enqueue(messages)
@@ -210,5 +213,6 @@ def build_handlers(station: Station) -> dict[str, Handler]:
         "ClearChargingProfile": clear_charging_profile,
         "GetChargingProfiles": get_charging_profiles,
         "GetCompositeSchedule": get_composite_schedule,
+        **station.certificates.handlers(),
     }
     return {action: late(handler) for action, handler in handlers.items()}

@@ -21,6 +21,7 @@ from urllib.parse import quote
 import structlog
 
 from csms.ocppj import CallError, RpcConnection
+from simulators.certificates import StationCertificates
 from simulators.charger import PowerTrain
 from simulators.devicemodel import DeviceModel, station_schema
 from simulators.evse import Evse, EVVisit, Message
@@ -84,6 +85,7 @@ class Station(Link):
         self._heartbeat_due = 0.0
         self._last_tick = time.monotonic()
         self._setpoint_since: tuple[float | None, float] = (None, 0.0)
+        self.certificates = StationCertificates(self)
         self.handlers = build_handlers(self)
 
     # -- public -------------------------------------------------------------------------
