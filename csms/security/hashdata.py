@@ -45,7 +45,7 @@ class CertificateHashData:
                             ("issuerKeyHash", self.issuer_key_hash),
                             ("serialNumber", self.serial_number)):
             if not value or not _is_hex(value):
-                raise CertificateError(f"{name} must be hexadecimal, not {value!r}")
+                raise CertificateError(f"{name} must be hexadecimal, not {value or 'empty'}")
 
     @classmethod
     def from_wire(cls, data: dict[str, Any]) -> CertificateHashData:
