@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from csms.blocks import revocation
 from csms.blocks.context import StationContext
 from csms.blocks.wire import iso, status_info
@@ -38,6 +40,8 @@ from csms.store.db import Db
 #: The longest ocspResult and exiResponse each OCPP version's schema allows.
 _OCSP_RESULT_LIMIT = {"2.0.1": 5500, "2.1": 18000}
 _EXI_RESPONSE_LIMIT = {"2.0.1": 7500, "2.1": 17000}
+
+_log = structlog.get_logger("csms.blocks.certificates")
 
 #: Deliveries of signed certificates in progress (kept referenced until done).
 _DELIVERIES: set[asyncio.Task[None]] = set()
@@ -217,10 +221,17 @@ HANDLERS_V21 = {"GetCertificateChainStatus": get_certificate_chain_status}
 async def record_answer(db: Db, station_id: str, action: str, request: dict[str, Any],
                         response: dict[str, Any]) -> None:
     """Keep what an answered certificate call tells about the station (whoever sent it: the
-    ``csms certs`` commands, ``csms call``, the API)."""
+    ``csms certs`` commands, ``csms call``, the API).
+
+    A failure here is logged, never raised: the command's own outcome must still be recorded.
+    """
     recorder = _RECORDERS.get(action)
-    if recorder is not None:
+    if recorder is None:
+        return
+    try:
         await recorder(db, station_id, request, response)
+    except Exception:
+        _log.exception("certificate_answer_not_recorded", station_id=station_id, action=action)
 
 
 def _reason(response: dict[str, Any]) -> str | None:

@@ -4,6 +4,7 @@ requests of stations (M06, 2.1 GetCertificateChainStatus) ask it."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -86,7 +87,12 @@ async def ocsp_lookup(db: Db, settings: CertificateSettings, data: CertificateHa
     now = now or datetime.now(UTC)
     cached = await store.cached_ocsp(db, _key(data), now)
     if cached is not None:
-        return OcspLookup(_from_cache(cached), cached=True)
+        answer = _from_cache(cached)
+        if not answer.verified and known:
+            # Kept unverified (asked without the issuer at hand): the caller may know it.
+            with contextlib.suppress(ocsp.OcspError):
+                answer = ocsp.read_response(answer.der, data, known)
+        return OcspLookup(answer, cached=True)
     try:
         answer = await ocsp.query(responder_url, data, timeout=settings.http_timeout_s,
                                   known=known)

@@ -57,13 +57,6 @@ class InventoryEntry:
     subject: str | None
     not_after: datetime | None
 
-    @property
-    def hash(self) -> HashFields:
-        """The entry's certificate hash data."""
-        return HashFields(self.hash_algorithm, self.issuer_name_hash, self.issuer_key_hash,
-                          self.serial_number)
-
-
 _INVENTORY = """
     SELECT s.station_id, s.certificate_type, s.hash_algorithm, s.issuer_name_hash,
            s.issuer_key_hash, s.serial_number, s.child_hash_data, s.source, s.seen_at,
@@ -159,13 +152,12 @@ async def record_install(db: Db, station_id: str, certificate_type: str, certifi
         not_after, fingerprint, command_id, status, reason)
 
 
-async def list_installs(db: Db, station_id: str, *, accepted_only: bool = False,
-                        types: Sequence[str] | None = None) -> list[InstallRecord]:
+async def list_installs(db: Db, station_id: str, *, accepted_only: bool = False
+                        ) -> list[InstallRecord]:
     """InstallCertificates the station answered, newest first."""
     rows = await db.fetch(
         "SELECT * FROM certificate_installs WHERE station_id = $1 AND "
-        "(NOT $2 OR status = 'Accepted') AND ($3::text[] IS NULL OR certificate_type = ANY($3))"
-        " ORDER BY id DESC", station_id, accepted_only, list(types) if types else None)
+        "(NOT $2 OR status = 'Accepted') ORDER BY id DESC", station_id, accepted_only)
     return [InstallRecord(**dict(r)) for r in rows]
 
 

@@ -10,7 +10,7 @@ import pytest
 from csms.security.hashdata import describe, hash_data
 from csms.store import certificates, tokens
 from csms.store.certificates import CertificateSettings
-from tests.security.factories import chain_pem, make_ca, make_leaf
+from tests.security.factories import chain_pem, make_ca, make_leaf, make_responder
 from tests.security.services import OcspResponder
 
 EMAID = {"idToken": "DEABCC1234567", "type": "eMAID"}
@@ -216,3 +216,24 @@ async def test_c07_fr_17_a_chain_that_does_not_verify(pool: asyncpg.Pool, call, 
     response = await call("Authorize", {"idToken": EMAID, "certificate": pem})
     assert response["certificateStatus"] == "CertChainError"
     assert response["idTokenInfo"]["status"] == "Invalid"
+
+
+async def test_a_cached_answer_is_verified_with_what_the_authorize_knows(
+        pool: asyncpg.Pool, call, known_emaid) -> None:
+    root = make_ca("MO Root")
+    sub = make_ca("MO Sub-CA", parent=root)
+    delegate = make_responder(root)
+    with OcspResponder(root, signer=delegate, include=(delegate,)) as responder:
+        responder.good(sub)
+        await responders(pool, responder.url)
+        await trust(pool, root)
+        sub_request = {**hash_data(sub.certificate, root.certificate).to_wire(),
+                       "responderURL": responder.url}
+        # A station's GetCertificateStatus: the delegate cannot be tied to the root here.
+        assert (await call("GetCertificateStatus", {"ocspRequestData": sub_request})
+                )["status"] == "Accepted"
+        # The Authorize knows the trusted root: the cached answer is verified with it.
+        response = await call("Authorize", {"idToken": EMAID, "iso15118CertificateHashData": [
+            sub_request]})
+    assert response["certificateStatus"] == "Accepted"
+    assert responder.asked == [sub.certificate.serial_number]
