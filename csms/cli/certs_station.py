@@ -120,7 +120,7 @@ def install(
 
 def _entry(entry: InventoryEntry) -> dict[str, Any]:
     return {"type": entry.certificate_type, "serial": entry.serial_number,
-            "algorithm": entry.hash_algorithm, "subject": entry.subject,
+            "algorithm": entry.hash_algorithm, "subject": entry.subject, "issuer": entry.issuer,
             "not_after": entry.not_after, "source": entry.source, "seen_at": entry.seen_at,
             "certificateHashData": CertificateHashData(
                 entry.hash_algorithm, entry.issuer_name_hash, entry.issuer_key_hash,
@@ -186,6 +186,9 @@ def delete(
     serial: Annotated[str | None, typer.Option(
         "--serial", metavar="HEX", help="The serial number (hex) of a certificate in the "
         "station's inventory.", show_default=False)] = None,
+    issuer: Annotated[str | None, typer.Option(
+        "--issuer", metavar="TEXT", help="With --serial: only a certificate whose issuer name "
+        "contains TEXT, or whose issuerNameHash starts with it.", show_default=False)] = None,
     types: TypeFilter = None,
     timeout: TimeoutOption = 30.0,
     json_out: JsonOption = False,
@@ -194,11 +197,14 @@ def delete(
 ) -> None:
     """Delete a certificate from a station (M04, DeleteCertificate).
 
-    By --serial the certificate is looked up in the inventory, hashed as the station hashes
-    it (M04.FR.07); by --hash-data it is named exactly.
+    By --serial (with --type or --issuer where the serial is not enough) the certificate is
+    looked up in the inventory, hashed as the station hashes it (M04.FR.07); by --hash-data it
+    is named exactly.
     """
     if (hash_data is None) == (serial is None):
         raise usage("--hash-data / --serial: give exactly one")
+    if issuer is not None and serial is None:
+        raise usage("--issuer: goes with --serial")
     wanted = _check_types(types, LIST_TYPES)
     data = hash_data_option(hash_data) if hash_data is not None else None
     number = None
@@ -215,7 +221,7 @@ def delete(
         if target is None:
             assert number is not None
             found = await calls.find_by_serial(ops, station_id, number, wanted,
-                                               timeout=timeout)
+                                               issuer=issuer, timeout=timeout)
             if found.outcome is not None and not found.outcome.ok:
                 raise _failure(station_id, "GetInstalledCertificateIds", found.outcome)
             if not found.entries:
@@ -225,7 +231,7 @@ def delete(
             if len(found.entries) > 1:
                 kinds = ", ".join(e.certificate_type for e in found.entries)
                 raise usage(f"--serial: {number} names {len(found.entries)} certificates "
-                            f"({kinds}); add --type or use --hash-data")
+                            f"({kinds}); add --type or --issuer, or use --hash-data")
             entry = found.entries[0]
             target = CertificateHashData(entry.hash_algorithm, entry.issuer_name_hash,
                                          entry.issuer_key_hash, entry.serial_number)

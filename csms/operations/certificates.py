@@ -99,20 +99,32 @@ async def station_inventory(ops: Operations, station_id: str,
     return Inventory(entries, outcome)
 
 
+def _issued_by(entry: InventoryEntry, issuer: str | None) -> bool:
+    """True when ``issuer`` is None, in the entry's issuer name (as the CSMS installed it),
+    or the start of its issuerNameHash."""
+    if issuer is None:
+        return True
+    text = issuer.strip().lower()
+    return text in (entry.issuer or "").lower() or entry.issuer_name_hash.startswith(text)
+
+
 async def find_by_serial(ops: Operations, station_id: str, serial_number: str,
-                         types: Sequence[str] | None = None, *,
+                         types: Sequence[str] | None = None, *, issuer: str | None = None,
                          timeout: float = DEFAULT_TIMEOUT) -> Inventory:
-    """The inventory entries with ``serial_number``, as the station hashes them: an entry
-    the station has not listed itself yet is looked up again after asking it, since a
-    DeleteCertificate must use the station's hash algorithm (M04.FR.07)."""
-    inventory = await station_inventory(ops, station_id, types)
-    found = [e for e in inventory.entries if e.serial_number == serial_number]
+    """The inventory entries with ``serial_number`` (and ``issuer``, see :func:`_issued_by`),
+    as the station hashes them: an entry the station has not listed itself yet is looked up
+    again after asking it, since a DeleteCertificate must use the station's hash algorithm
+    (M04.FR.07)."""
+    def wanted(entries: list[InventoryEntry]) -> list[InventoryEntry]:
+        return [e for e in entries if e.serial_number == serial_number and
+                _issued_by(e, issuer)]
+
+    found = wanted((await station_inventory(ops, station_id, types)).entries)
     if not any(e.source == "installed" for e in found):
         return Inventory(found)
     asked = sorted({e.certificate_type for e in found})
     again = await station_inventory(ops, station_id, asked, refresh=True, timeout=timeout)
-    return Inventory([e for e in again.entries if e.serial_number == serial_number],
-                     again.outcome)
+    return Inventory(wanted(again.entries), again.outcome)
 
 
 async def delete_certificate(ops: Operations, station_id: str, data: CertificateHashData, *,

@@ -41,8 +41,8 @@ class InventoryEntry:
     """One certificate installed on a station, as the CSMS knows it.
 
     ``source``: ``reported`` (the station listed it) or ``installed`` (the station accepted
-    it from the CSMS and has not listed its certificates since). ``subject``, ``not_after``
-    and ``pem`` are known when the CSMS installed the certificate itself."""
+    it from the CSMS and has not listed its certificates since). ``subject``, ``issuer`` and
+    ``not_after`` are known when the CSMS installed the certificate itself."""
 
     station_id: str
     certificate_type: str
@@ -55,12 +55,14 @@ class InventoryEntry:
     seen_at: datetime
     install_id: int | None
     subject: str | None
+    issuer: str | None
     not_after: datetime | None
+
 
 _INVENTORY = """
     SELECT s.station_id, s.certificate_type, s.hash_algorithm, s.issuer_name_hash,
            s.issuer_key_hash, s.serial_number, s.child_hash_data, s.source, s.seen_at,
-           s.install_id, i.subject, i.not_after
+           s.install_id, i.subject, i.issuer, i.not_after
     FROM station_certificates s LEFT JOIN certificate_installs i ON i.id = s.install_id
 """
 

@@ -52,6 +52,8 @@ def test_unknown_and_offline_stations(csms: Invoke, database_url: str, root_file
     (["delete", "CP-1", "--serial", "1", "--hash-data", "{}"], "give exactly one"),
     (["delete", "CP-1", "--serial", "g1"], "--serial"),
     (["delete", "CP-1", "--hash-data", "[1]"], "--hash-data"),
+    (["delete", "CP-1", "--issuer", "x", "--hash-data", '{"hashAlgorithm": "SHA256", '
+      '"issuerNameHash": "aa", "issuerKeyHash": "bb", "serialNumber": "1"}'], "--issuer"),
     (["renew", "CP-1", "--type", "CSMSRootCertificate"], "--type"),
 ])
 def test_argument_errors_name_the_argument(offline: Invoke, args: list[str],
@@ -148,3 +150,19 @@ async def test_renew_outcomes(database_url: str, tmp_path: Path) -> None:
 def test_requests_lists_nothing_yet(csms: Invoke) -> None:
     assert "no certificate signing requests" in assert_ok(csms("certs", "requests")).stdout
     assert json.loads(assert_ok(csms("certs", "requests", "--json")).stdout) == []
+
+
+async def test_delete_by_serial_and_issuer(database_url: str) -> None:
+    await connect_station(database_url)
+    ours = HashFields("SHA256", "aa" * 32, "bb" * 32, "1f")
+    theirs = HashFields("SHA256", "cc" * 32, "dd" * 32, "1f")
+    entries = [NewEntry("CSMSRootCertificate", ours), NewEntry("CSMSRootCertificate", theirs)]
+    await asyncio.to_thread(with_db, database_url, lambda db: station_certificates
+                            .replace_inventory(db, "CP-1", None, entries))
+    base = ["certs", "delete", "CP-1", "--serial", "1F", "--database-url", database_url]
+    assert_error(await run_cli_async(*base), 2, "names 2 certificates", "--issuer")
+    result, command = await asyncio.gather(
+        run_cli_async(*base, "--issuer", "CCCC"),
+        serve_one(database_url, "CP-1", response={"status": "Accepted"}))
+    assert_ok(result)
+    assert command.payload["certificateHashData"]["issuerKeyHash"] == "dd" * 32
