@@ -147,14 +147,10 @@ def settings(
         raise usage("--contract-url: give it or --no-contract-url, not both")
     if responders and no_ocsp:
         raise usage("--ocsp-responder: give it or --no-ocsp, not both")
-    try:
-        if contract_url is not None:
-            contract_url = http.check_url(contract_url)
-        checked = [r if r == ANY_RESPONDER else http.check_url(r) for r in responders or []]
-    except http.HttpError as exc:
-        option = "--contract-url" if contract_url and str(exc).startswith(contract_url) \
-            else "--ocsp-responder"
-        raise usage(f"{option}: {exc}") from None
+    if contract_url is not None:
+        contract_url = _url("--contract-url", contract_url)
+    checked = [r if r == ANY_RESPONDER else _url("--ocsp-responder", r)
+               for r in responders or []]
 
     async def go(pool: Any) -> CertificateSettings:
         current = await store.get_settings(pool)
@@ -176,6 +172,13 @@ def settings(
                   "ocsp_responders": ", ".join(result.ocsp_responders) or
                   "(none: OCSP is not asked)",
                   "http_timeout_s": result.http_timeout_s})
+
+
+def _url(option: str, url: str) -> str:
+    try:
+        return http.check_url(url)
+    except http.HttpError as exc:
+        raise usage(f"{option}: {exc}") from None
 
 
 def roots(
