@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from csms.ocppj import OCPPError
+from simulators.certificates import SIGN_TRIGGERS
 from simulators.evse import CONNECTOR_ID, EVSE_ID, iso
 
 if TYPE_CHECKING:
@@ -102,6 +103,8 @@ def build_handlers(station: Station) -> dict[str, Handler]:
             messages = [station.firmware.status_message()]
         elif requested == "LogStatusNotification":
             messages = [station.diagnostics.log_status_message()]
+        elif requested in SIGN_TRIGGERS:
+            return station.certificates.trigger(requested)
         else:
             return _status("NotImplemented")
         station.enqueue(messages)
@@ -214,5 +217,6 @@ def build_handlers(station: Station) -> dict[str, Handler]:
         "GetCompositeSchedule": get_composite_schedule,
         **station.firmware.handlers(),
         **station.diagnostics.handlers(),
+        **station.certificates.handlers(),
     }
     return {action: late(handler) for action, handler in handlers.items()}

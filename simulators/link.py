@@ -22,6 +22,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from csms.ocppj import CallError, CallTimeout, RpcConnection
+from simulators.certificates import StationCertificates
 from simulators.devicemodel import DeviceModel
 from simulators.evse import Evse
 from simulators.stationconfig import (
@@ -56,6 +57,7 @@ class Link:
     reset_kind: str | None
     reconnect_now: bool
     handlers: dict[str, Any]
+    certificates: StationCertificates
     _stopping: asyncio.Event
     _wake: asyncio.Event
     _drops: deque[float]
@@ -75,13 +77,15 @@ class Link:
         return doubled + self.rng.uniform(0.0, config.backoff_random_s)
 
     def _tls_context(self) -> ssl.SSLContext | None:
-        """For a wss:// URL: trust ``ca_file`` (else the system's CAs) and, for security
-        profile 3, present ``cert_file`` / ``key_file``."""
+        """For a wss:// URL: trust ``ca_file`` (else the system's CAs) and the installed CSMS
+        roots, and, for security profile 3, present ``cert_file`` / ``key_file`` or the
+        certificate the CSMS signed since."""
         if not self.url.startswith("wss://"):
             return None
         context = ssl.create_default_context(cafile=self.config.ca_file)
         if self.config.cert_file:
             context.load_cert_chain(self.config.cert_file, self.config.key_file)
+        self.certificates.prepare_tls(context)
         return context
 
     async def _connection_loop(self) -> None:

@@ -21,6 +21,7 @@ from urllib.parse import quote
 import structlog
 
 from csms.ocppj import CallError, RpcConnection
+from simulators.certificates import StationCertificates
 from simulators.charger import PowerTrain
 from simulators.devicemodel import DeviceModel, station_schema
 from simulators.diagnostics import Diagnostics
@@ -88,6 +89,7 @@ class Station(Link):
         self._setpoint_since: tuple[float | None, float] = (None, 0.0)
         self.firmware = FirmwareUpdater(self)
         self.diagnostics = Diagnostics(self)
+        self.certificates = StationCertificates(self)
         self.handlers = build_handlers(self)
 
     # -- public -------------------------------------------------------------------------

@@ -15,6 +15,7 @@ import asyncpg
 from csms.blocks import (
     authorization,
     availability,
+    certificates,
     datatransfer,
     diagnostics,
     firmware,
@@ -38,11 +39,12 @@ _COMMON = (
     diagnostics,
     firmware,
     security,
+    certificates,
     smartcharging,
     datatransfer,
     notifications,
 )
-_V21_ONLY = (diagnostics, security, smartcharging, notifications, payments)
+_V21_ONLY = (diagnostics, certificates, smartcharging, notifications, payments)
 
 VERSIONS = ("2.0.1", "2.1")
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from csms.blocks import contracts
 from csms.blocks.context import StationContext
 from csms.blocks.wire import iso
 from csms.store import tokens
@@ -62,14 +63,20 @@ async def lookup_token_info(db: Db, id_token: dict[str, Any]) -> dict[str, Any]:
 
 
 async def authorize(ctx: StationContext, payload: dict[str, Any]) -> dict[str, Any]:
-    """Answer whether the token may charge (C01, C09).
-
-    Contract certificates (``certificate``, ``iso15118CertificateHashData``) are not checked:
-    no PKI is configured, so no certificateStatus is claimed.
-    """
+    """Answer whether the token may charge (C01, C09), and with a contract certificate
+    (ISO 15118 Plug & Charge) what the certificate allows (C07, see :mod:`contracts`)."""
     info = await lookup_token_info(ctx.pool, payload["idToken"])
+    response: dict[str, Any] = {"idTokenInfo": info}
+    verdict = await contracts.check_contract(ctx.pool, payload, info["status"])
+    if verdict is not None:
+        # C07.FR.13 to C07.FR.17: a revoked, expired or unverifiable certificate decides the
+        # token's status too; a valid one leaves it as the token's own.
+        info["status"] = verdict.token_status
+        response["certificateStatus"] = verdict.certificate_status
+        ctx.log.info("authorize_contract", certificate_status=verdict.certificate_status,
+                     detail=verdict.detail)
     ctx.log.info("authorize", status=info["status"])
-    return {"idTokenInfo": info}
+    return response
 
 
 HANDLERS = {"Authorize": authorize}

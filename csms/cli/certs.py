@@ -1,4 +1,6 @@
-"""``csms certs``: a development PKI for security profiles 2 and 3."""
+"""``csms certs``: a development PKI for security profiles 2 and 3, and certificate
+management (blocks A and M): station certificates (:mod:`csms.cli.certs_station`) and the
+CSMS's own certificate settings (:mod:`csms.cli.certs_policy`)."""
 
 from __future__ import annotations
 
@@ -7,10 +9,12 @@ from typing import Annotated
 
 import typer
 
+from csms.cli import certs_policy, certs_station
 from csms.cli.errors import CliError, ExitCode, usage
 from csms.security import pki
 
-app = typer.Typer(help="Create a development CA, server and station certificates.",
+app = typer.Typer(help="Certificates: a development PKI, the CA that signs station "
+                  "certificates, station certificates, contract certificate checks.",
                   no_args_is_help=True)
 
 DirOption = Annotated[Path, typer.Option("--dir", help="Directory of the PKI files.")]
@@ -51,3 +55,7 @@ def station(
         raise usage(f"--dir {directory}: {getattr(exc, 'strerror', None) or exc}") from None
     typer.echo(str(files.certificate))
     typer.echo(str(files.key))
+
+
+for _name, _command in {**certs_station.COMMANDS, **certs_policy.COMMANDS}.items():
+    app.command(_name)(_command)

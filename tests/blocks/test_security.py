@@ -1,4 +1,4 @@
-"""Blocks A and M: security events, and certificate requests without a PKI."""
+"""Block A: security events (certificates: tests/blocks/test_certificates.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,6 @@ from csms.ocppj import OCPPError
 from csms.store import reports
 from tests.blocks.conftest import STATION
 
-HASH = {"hashAlgorithm": "SHA256", "issuerNameHash": "aa", "issuerKeyHash": "bb",
-        "serialNumber": "01"}
-
 
 async def test_security_event_is_stored(pool: asyncpg.Pool, call):
     assert await call("SecurityEventNotification", {
@@ -19,38 +16,6 @@ async def test_security_event_is_stored(pool: asyncpg.Pool, call):
         "techInfo": "expired"}) == {}
     [event] = await reports.list_security_events(pool, STATION)
     assert event["type"] == "InvalidCsmsCertificate" and event["tech_info"] == "expired"
-
-
-async def test_sign_certificate_is_rejected_with_a_reason(pool: asyncpg.Pool, call):
-    response = await call("SignCertificate", {"csr": "-----BEGIN CERTIFICATE REQUEST-----",
-                                              "certificateType": "ChargingStationCertificate"})
-    assert response["status"] == "Rejected"
-    assert response["statusInfo"]["reasonCode"] == "NoPKI"
-    row = await pool.fetchrow("SELECT action, answer_status, request FROM certificate_requests")
-    assert row["action"] == "SignCertificate" and row["answer_status"] == "Rejected"
-    assert row["request"]["certificateType"] == "ChargingStationCertificate"
-
-
-async def test_15118_ev_certificate_fails_with_a_reason(call):
-    response = await call("Get15118EVCertificate", {
-        "iso15118SchemaVersion": "urn:iso:15118:2:2013:MsgDef", "action": "Install",
-        "exiRequest": "AAAA"})
-    assert response["status"] == "Failed" and response["statusInfo"]["reasonCode"] == "NoPKI"
-
-
-async def test_certificate_status_fails_with_a_reason(call):
-    response = await call("GetCertificateStatus", {"ocspRequestData": {
-        **HASH, "responderURL": "http://ocsp.example"}})
-    assert response["status"] == "Failed" and "OCSP" in response["statusInfo"]["additionalInfo"]
-
-
-async def test_certificate_chain_status_answers_failed_per_certificate(call21):
-    response = await call21("GetCertificateChainStatus", {"certificateStatusRequests": [
-        {"source": "OCSP", "urls": ["http://ocsp.example"], "certificateHashData": HASH},
-        {"source": "CRL", "urls": ["http://crl.example"], "certificateHashData": HASH},
-    ]})
-    assert [(s["source"], s["status"]) for s in response["certificateStatus"]] == [
-        ("OCSP", "Failed"), ("CRL", "Failed")]
 
 
 async def test_vat_number_validation_is_not_supported(call21):

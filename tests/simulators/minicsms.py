@@ -88,9 +88,11 @@ class MiniCsms:
             "TransactionEvent": lambda p: (
                 {"idTokenInfo": {"status": "Accepted"}} if "idToken" in p else {}),
             "NotifyEVChargingNeeds": lambda p: {"status": "Accepted"},
+            "SignCertificate": lambda p: {"status": "Accepted"},
         }
         quiet = ("StatusNotification", "NotifyEvent", "NotifyReport", "ReportChargingProfiles",
-                 "MeterValues", "FirmwareStatusNotification", "LogStatusNotification")
+                 "MeterValues", "FirmwareStatusNotification", "LogStatusNotification",
+                 "SecurityEventNotification")
 
         def handler(action: str) -> Callable[[dict[str, Any]], Any]:
             async def handle(payload: dict[str, Any]) -> dict[str, Any]:
