@@ -18,6 +18,8 @@ class ServerConfig:
     auto_register: bool = False
     heartbeat_interval: int = 300
     boot_policy: str = "accept"
+    #: Seconds a Pending or Rejected station waits before its next BootNotification.
+    boot_retry_interval: int = 60
     #: Seconds to wait for a station's answer to a CSMS-initiated call.
     call_timeout: float = 30.0
     #: Largest incoming OCPP message, in bytes.

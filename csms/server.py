@@ -65,8 +65,8 @@ class CentralSystem:
         self.grid: GridDispatcher | None = None
         self._server: Server | None = None
         self._block_config = BlockConfig(
-            heartbeat_interval=config.heartbeat_interval, boot_policy=config.boot_policy
-        )
+            heartbeat_interval=config.heartbeat_interval, boot_policy=config.boot_policy,
+            boot_retry_interval=config.boot_retry_interval)
         self._handlers = {v: handlers_for(v) for v in SUBPROTOCOLS.values()}
         self._closing: set[asyncio.Task[Any]] = set()
         self._in_flight = 0

@@ -85,6 +85,7 @@ def build_handlers(station: Station) -> dict[str, Handler]:
         if requested == "BootNotification":
             if station.online:
                 return _status("Rejected", "AlreadyAccepted")  # F06: boot already accepted
+            station.boot_reason = "Triggered"
             station.boot_now.set()
             return _status("Accepted")
         if requested == "Heartbeat":

@@ -151,10 +151,10 @@ class Link:
     async def _boot(self, conn: RpcConnection, reader: asyncio.Task[None]) -> bool:
         """B01/B02/B03: BootNotification until Accepted; False if the connection ends first."""
         spec = self.config.charger
-        payload = {"reason": self.boot_reason, "chargingStation": {
-            "model": spec.model, "vendorName": spec.vendor, "serialNumber": self.id[:25],
-            "firmwareVersion": self.config.firmware_version}}
         while not reader.done() and not self._stopping.is_set():
+            payload = {"reason": self.boot_reason, "chargingStation": {
+                "model": spec.model, "vendorName": spec.vendor, "serialNumber": self.id[:25],
+                "firmwareVersion": self.config.firmware_version}}
             response = await conn.call("BootNotification", payload)
             self.stats.boots += 1
             interval = int(response.get("interval", 0))

@@ -39,8 +39,14 @@ def serve(
         int, typer.Option(min=1, help="Heartbeat interval given to stations at boot (s).")
     ] = 300,
     boot_policy: Annotated[
-        str, typer.Option(help="BootNotification answer: " + ", ".join(BOOT_POLICIES) + ".")
+        str, typer.Option(help="BootNotification answer for stations without a boot status "
+                          "of their own (csms stations set-boot): "
+                          + ", ".join(BOOT_POLICIES) + ".")
     ] = "accept",
+    boot_retry_interval: Annotated[
+        int, typer.Option(min=1, help="Seconds a Pending or Rejected station waits before "
+                          "booting again (csms stations set-boot).")
+    ] = 60,
     call_timeout: Annotated[
         float, typer.Option(min=0.1, help="Seconds to wait for a station's answer.")
     ] = 30.0,
@@ -111,6 +117,7 @@ def serve(
     config = ServerConfig(
         host=host, port=port, database_url=url, auto_register=auto_register,
         heartbeat_interval=heartbeat_interval, boot_policy=boot_policy,
+        boot_retry_interval=boot_retry_interval,
         call_timeout=call_timeout, max_connections=max_connections,
         ping_interval=ping_interval, ping_timeout=ping_interval,
         max_message_size=max_message_size, handshake_timeout=handshake_timeout,

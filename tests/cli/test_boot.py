@@ -1,0 +1,48 @@
+"""``csms stations set-boot``: arguments, the stored status and the default, offline stations."""
+
+from __future__ import annotations
+
+import json
+
+from csms.store import boot, stations
+from tests.cli.conftest import Invoke, assert_error, assert_ok, with_db
+
+PASSWORD = "correct-horse-battery"
+
+
+def test_wrong_arguments_name_what_is_wrong(csms: Invoke) -> None:
+    assert_error(csms("stations", "set-boot"), 2, "ID --status")
+    assert_error(csms("stations", "set-boot", "CP-1"), 2, "ID --status")
+    assert_error(csms("stations", "set-boot", "--status", "Accepted"), 2, "ID --status")
+    assert_error(csms("stations", "set-boot", "CP-1", "--status", "Maybe"), 2,
+                 "--status: Maybe is not one of Accepted, Pending, Rejected")
+    assert_error(csms("stations", "set-boot", "--default", "Soon"), 2, "--default: Soon")
+    assert_error(csms("stations", "set-boot", "CP-1", "--default", "Pending"), 2,
+                 "--default", "without ID")
+    assert_error(csms("stations", "set-boot", "nobody", "--status", "Accepted"), 3,
+                 "unknown station nobody")
+
+
+def test_an_offline_station_gets_its_status_at_its_next_boot(csms: Invoke,
+                                                             database_url: str) -> None:
+    assert_ok(csms("stations", "add", "CP-1", "--password", PASSWORD))
+    out = assert_ok(csms("stations", "set-boot", "CP-1", "--status", "pending")).stdout
+    assert out.strip() == "CP-1: Pending from its next BootNotification (it has not booted yet)"
+    data = json.loads(assert_ok(csms("stations", "set-boot", "CP-1", "--status", "Accepted",
+                                     "--json")).stdout)
+    assert data["registration_status"] == "Accepted" and data["effect"] == "next-boot"
+    assert data["trigger"] is None and data["connected"] is False
+    shown = json.loads(assert_ok(csms("stations", "show", "CP-1", "--json")).stdout)
+    assert shown["registration_status"] == "Accepted"
+    assert "registration_status: Accepted" in assert_ok(csms("stations", "show", "CP-1")).stdout
+
+
+def test_the_default_for_new_stations_is_stored(csms: Invoke, database_url: str) -> None:
+    out = assert_ok(csms("stations", "set-boot", "--default", "Pending")).stdout
+    assert out.strip() == "new stations: Pending at their first BootNotification"
+    assert json.loads(assert_ok(csms("stations", "set-boot", "--default", "Rejected",
+                                     "--json")).stdout) == {"default": "Rejected"}
+    assert with_db(database_url, boot.default_status) == "Rejected"
+    assert_ok(csms("stations", "add", "CP-2", "--password", PASSWORD))
+    detail = with_db(database_url, lambda db: stations.get_station(db, "CP-2"))
+    assert detail.registration_status == "Rejected"
