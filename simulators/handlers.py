@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from csms.ocppj import OCPPError
+from simulators.display import display_handlers
 from simulators.evse import CONNECTOR_ID, EVSE_ID, iso
 
 if TYPE_CHECKING:
@@ -211,5 +212,6 @@ def build_handlers(station: Station) -> dict[str, Handler]:
         "ClearChargingProfile": clear_charging_profile,
         "GetChargingProfiles": get_charging_profiles,
         "GetCompositeSchedule": get_composite_schedule,
+        **display_handlers(station),
     }
     return {action: late(handler) for action, handler in handlers.items()}

@@ -23,6 +23,7 @@ import structlog
 from csms.ocppj import CallError, RpcConnection
 from simulators.charger import PowerTrain
 from simulators.devicemodel import DeviceModel, station_schema
+from simulators.display import DisplayBoard
 from simulators.evse import Evse, EVVisit, Message
 from simulators.faults import station_rng
 from simulators.handlers import build_handlers
@@ -84,6 +85,8 @@ class Station(Link):
         self._heartbeat_due = 0.0
         self._last_tick = time.monotonic()
         self._setpoint_since: tuple[float | None, float] = (None, 0.0)
+        self.display = DisplayBoard(
+            self.model, lambda: self.evse.tx.transaction_id if self.evse.tx else None)
         self.handlers = build_handlers(self)
 
     # -- public -------------------------------------------------------------------------

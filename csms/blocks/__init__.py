@@ -17,6 +17,7 @@ from csms.blocks import (
     availability,
     datatransfer,
     diagnostics,
+    display,
     firmware,
     metering,
     notifications,
@@ -41,6 +42,7 @@ _COMMON = (
     smartcharging,
     datatransfer,
     notifications,
+    display,
 )
 _V21_ONLY = (diagnostics, security, smartcharging, notifications, payments)
 

@@ -2,14 +2,16 @@
 
 Called by the node that sent an operator command once the station has answered: a GetVariables
 or SetVariables answer updates the CSMS's copy of the station's device model (B06, B05), so
-``csms stations show`` stays current without a full report. Secret values
-(SecurityCtrlr.BasicAuthPassword) are never stored.
+``csms stations show`` stays current without a full report; a SetDisplayMessage or
+ClearDisplayMessage answer updates the CSMS's record of the station's display (O01-O06). Secret
+values (SecurityCtrlr.BasicAuthPassword) are never stored.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from csms.blocks import display
 from csms.blocks.wire import component_fields
 from csms.store.db import Db
 from csms.store.devicemodel import VariableAttribute, upsert_variable_attributes
@@ -62,3 +64,4 @@ async def record_response(db: Db, station_id: str, action: str, request: dict[st
     attributes = learned_attributes(action, request, response)
     if attributes:
         await upsert_variable_attributes(db, station_id, attributes)
+    await display.record_answer(db, station_id, action, request, response)

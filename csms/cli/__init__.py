@@ -12,6 +12,7 @@ import typer
 
 from csms.cli import (
     certs,
+    display,
     drivers,
     events,
     fleet,
@@ -43,6 +44,7 @@ app.add_typer(meter_values.app, name="meter-values", rich_help_panel="Data")
 app.command("call", rich_help_panel=station_commands.PANEL)(call)
 station_commands.register(app)
 app.add_typer(profiles_app, name="profiles", rich_help_panel=station_commands.PANEL)
+app.add_typer(display.app, name="display", rich_help_panel=station_commands.PANEL)
 app.add_typer(certs.app, name="certs", rich_help_panel="Server")
 app.add_typer(programs.app, name="programs", rich_help_panel="Grid")
 app.add_typer(events.app, name="events", rich_help_panel="Grid")

@@ -24,6 +24,8 @@ from csms.grid.control import LoopSettings, LoopState, Observation, StepOutcome,
 from csms.grid.fleet import load_fleet
 from csms.grid.forecast import capability
 from csms.grid.model import EV
+from csms.operations import Operations
+from csms.operations.display import show_event_earnings
 from csms.smartcharging import ProfileRuleError, profile_for_need
 from csms.store.grid import events as store
 from csms.store.grid import fleet as fleet_store
@@ -195,6 +197,8 @@ class EventRunner:
         await self._record(outcome, now)
         self.step_no += 1
         self.next_at = now + timedelta(seconds=self.program.control_interval_s)
+        await show_event_earnings(Operations(self.pool, self.sender.database_url), self.pool,
+                                  self.event, self.program, now)
         return True
 
     def _readmitted(self, outcome: StepOutcome, observations: dict[str, Observation]) -> None:
