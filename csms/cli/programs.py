@@ -74,7 +74,9 @@ def _grid_input_error(exc: GridInputError) -> CliError:
     """A program setting that cannot be used, as a usage error naming its option."""
     message = str(exc)
     field = message.split(" ", 1)[0].rstrip(":")
-    return usage(f"{_OPTIONS[field]}: {message}" if field in _OPTIONS else message)
+    if field not in _OPTIONS:
+        return usage(message)
+    return usage(f"{_OPTIONS[field]}: {message.removeprefix(field + ': ')}")
 
 
 @app.command("add")
