@@ -44,6 +44,7 @@ from csms.handshake import (
 from csms.node import Node
 from csms.ocppj import SUBPROTOCOLS, Handler, RpcConnection, get_validator
 from csms.ocppj.push import PushConnection
+from csms.operations.costs import CostUpdater
 from csms.security.ratelimit import FailureLimiter
 from csms.security.tls import is_tls, peer_common_name, server_context
 from csms.session import SessionHandlers, StationSession
@@ -63,6 +64,7 @@ class CentralSystem:
         self.sessions: dict[str, StationSession] = {}
         self.node: Node | None = None
         self.grid: GridDispatcher | None = None
+        self.costs: CostUpdater | None = None
         self._server: Server | None = None
         self._block_config = BlockConfig(
             heartbeat_interval=config.heartbeat_interval, boot_policy=config.boot_policy,
@@ -95,6 +97,10 @@ class CentralSystem:
         # Every node runs a dispatcher; the one holding the grid advisory lock leads.
         self.grid = GridDispatcher(self.pool, self.config.database_url, self.config.node_id)
         await self.grid.start()
+        if self.config.cost_update_interval > 0:
+            self.costs = CostUpdater(self.pool, self.config.database_url, self.config.node_id,
+                                     self.config.cost_update_interval)
+            await self.costs.start()
         if self.config.auto_register:
             self.log.warning(
                 "auto_register_enabled",
@@ -149,6 +155,8 @@ class CentralSystem:
             await self._server.wait_closed()
         if self.grid is not None:
             await self.grid.stop()
+        if self.costs is not None:
+            await self.costs.stop()
         if self.node is not None:
             await self.node.stop()
         for task in list(self._closing):

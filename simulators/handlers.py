@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from csms.ocppj import OCPPError
+from simulators.cost import cost_handlers
 from simulators.display import display_handlers
 from simulators.evse import CONNECTOR_ID, EVSE_ID, iso
 
@@ -213,5 +214,6 @@ def build_handlers(station: Station) -> dict[str, Handler]:
         "GetChargingProfiles": get_charging_profiles,
         "GetCompositeSchedule": get_composite_schedule,
         **display_handlers(station),
+        **cost_handlers(station),
     }
     return {action: late(handler) for action, handler in handlers.items()}

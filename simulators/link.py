@@ -22,6 +22,7 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from csms.ocppj import CallError, CallTimeout, RpcConnection
+from simulators.cost import CostDisplay
 from simulators.devicemodel import DeviceModel
 from simulators.evse import Evse
 from simulators.stationconfig import (
@@ -47,6 +48,7 @@ class Link:
     rng: random.Random
     model: DeviceModel
     evse: Evse
+    cost: CostDisplay
     outbox: deque[Outgoing]
     online: bool
     conn: RpcConnection | None
@@ -260,6 +262,7 @@ class Link:
         return True
 
     def _transaction_answered(self, sent: dict[str, Any], response: dict[str, Any]) -> None:
+        self.cost.transaction_answered(sent, response)
         info = response.get("idTokenInfo")
         tx = self.evse.tx
         if (info and info.get("status") != "Accepted" and tx is not None

@@ -22,6 +22,7 @@ import structlog
 
 from csms.ocppj import CallError, RpcConnection
 from simulators.charger import PowerTrain
+from simulators.cost import CostDisplay
 from simulators.devicemodel import DeviceModel, station_schema
 from simulators.display import DisplayBoard
 from simulators.evse import Evse, EVVisit, Message
@@ -85,6 +86,7 @@ class Station(Link):
         self._heartbeat_due = 0.0
         self._last_tick = time.monotonic()
         self._setpoint_since: tuple[float | None, float] = (None, 0.0)
+        self.cost = CostDisplay(self.model)
         self.display = DisplayBoard(
             self.model, lambda: self.evse.tx.transaction_id if self.evse.tx else None)
         self.handlers = build_handlers(self)

@@ -20,6 +20,7 @@ from csms.cli import (
     programs,
     station_commands,
     stations,
+    tariffs,
     tokens,
     transactions,
 )
@@ -41,6 +42,7 @@ app.add_typer(stations.app, name="stations", rich_help_panel="Data")
 app.add_typer(tokens.app, name="tokens", rich_help_panel="Data")
 app.add_typer(transactions.app, name="transactions", rich_help_panel="Data")
 app.add_typer(meter_values.app, name="meter-values", rich_help_panel="Data")
+app.add_typer(tariffs.app, name="tariffs", rich_help_panel="Data")
 app.command("call", rich_help_panel=station_commands.PANEL)(call)
 station_commands.register(app)
 app.add_typer(profiles_app, name="profiles", rich_help_panel=station_commands.PANEL)

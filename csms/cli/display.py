@@ -29,7 +29,7 @@ from csms.operations import Operations, Outcome, Status
 from csms.operations import display as ops_display
 from csms.operations.display import FORMATS, PRIORITIES, STATES, DisplayReport, SetResult
 from csms.store import display as store
-from csms.store.display import DisplayMessage, StoredMessage
+from csms.store.display import DisplayMessage
 
 app = typer.Typer(help="Show, read and clear messages on a station's display.",
                   no_args_is_help=True)
@@ -164,8 +164,11 @@ def get(
     database_url: DatabaseUrlOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Ask the station which messages it has (GetDisplayMessages), matching every criterion
-    given; its NotifyDisplayMessages answer is collected and stored."""
+    """Ask the station which messages it has (GetDisplayMessages).
+
+    Only messages matching every criterion given are listed; the station's
+    NotifyDisplayMessages answer is collected and stored.
+    """
     wanted_priority = _choice("--priority", priority, PRIORITIES)
     wanted_state = _choice("--state", state, ALL_STATES)
 
@@ -227,15 +230,15 @@ def list_(
     database_url: DatabaseUrlOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """List the messages the CSMS knows on a station (set here or reported by it), without
-    asking the station."""
-    def rows(messages: list[StoredMessage]) -> list[dict[str, Any]]:
-        return [vars(m) for m in messages]
+    """List the messages the CSMS knows on a station, without asking it.
 
+    Those set through the CSMS and those the station reported.
+    """
     messages = with_store(database_url, data_dir,
                           lambda db: store.list_messages(db, station_id, everything=everything))
     if json_out:
         print_json(messages)
         return
-    print_table(rows(messages), ["id", "status", "origin", "priority", "state", "start", "end",
-                                 "transaction_id", "content"], empty="no messages")
+    print_table([vars(m) for m in messages],
+                ["id", "status", "origin", "priority", "state", "start", "end",
+                 "transaction_id", "content"], empty="no messages")

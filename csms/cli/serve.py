@@ -50,6 +50,11 @@ def serve(
     call_timeout: Annotated[
         float, typer.Option(min=0.1, help="Seconds to wait for a station's answer.")
     ] = 30.0,
+    cost_update_interval: Annotated[
+        float, typer.Option(min=0.0, help="Seconds between running-cost updates (CostUpdated) "
+                            "to stations with a transaction under a tariff (csms tariffs); "
+                            "0: none.")
+    ] = 60.0,
     max_connections: Annotated[
         int, typer.Option(min=1, help="Most stations connected to this node at once.")
     ] = 20000,
@@ -117,7 +122,7 @@ def serve(
     config = ServerConfig(
         host=host, port=port, database_url=url, auto_register=auto_register,
         heartbeat_interval=heartbeat_interval, boot_policy=boot_policy,
-        boot_retry_interval=boot_retry_interval,
+        boot_retry_interval=boot_retry_interval, cost_update_interval=cost_update_interval,
         call_timeout=call_timeout, max_connections=max_connections,
         ping_interval=ping_interval, ping_timeout=ping_interval,
         max_message_size=max_message_size, handshake_timeout=handshake_timeout,

@@ -1,0 +1,60 @@
+"""``csms tariffs``: set, list, remove, and a transaction's cost."""
+
+from __future__ import annotations
+
+import json
+
+from csms.store.grid.events import save_program
+from csms.store.grid.records import Program
+from tests.cli.conftest import Invoke, assert_error, assert_ok, with_db
+
+PASSWORD = "correct-horse-battery"
+
+
+def test_wrong_arguments(csms: Invoke) -> None:
+    assert_error(csms("tariffs", "set", "--currency", "USD"), 2, "--energy-price")
+    assert_error(csms("tariffs", "set", "--energy-price", "cheap", "--currency", "USD"), 2,
+                 "--energy-price: cheap is not a price")
+    assert_error(csms("tariffs", "set", "--energy-price", "-1", "--currency", "USD"), 2,
+                 "--energy-price: must be from 0")
+    assert_error(csms("tariffs", "set", "--energy-price", "NaN", "--currency", "USD"), 2,
+                 "--energy-price")
+    assert_error(csms("tariffs", "set", "--energy-price", "0.1234567", "--currency", "USD"), 2,
+                 "at most 6 decimals")
+    assert_error(csms("tariffs", "set", "--energy-price", "1", "--currency", "dollars"), 2,
+                 "--currency: dollars is not an ISO 4217 code")
+    assert_error(csms("tariffs", "set", "--energy-price", "1", "--currency", "USD",
+                      "--discharge-credit", "1", "--credit-program", "P"), 2,
+                 "--credit-program")
+    assert_error(csms("tariffs", "set", "--energy-price", "1", "--currency", "USD",
+                      "--station", "nobody"), 3, "unknown station nobody")
+    assert_error(csms("tariffs", "set", "--energy-price", "1", "--currency", "USD",
+                      "--credit-program", "nope"), 3, "no program nope")
+    assert_error(csms("tariffs", "remove"), 3, "no default tariff")
+    assert_error(csms("tariffs", "cost", "CP-1", "TX-1"), 3, "no cost for transaction TX-1")
+
+
+def test_set_list_remove(csms: Invoke, database_url: str) -> None:
+    assert assert_ok(csms("tariffs", "list")).stdout.strip() == "no tariffs"
+    out = assert_ok(csms("tariffs", "set", "--energy-price", "0.30", "--currency", "usd",
+                         "--discharge-credit", "0.12")).stdout
+    assert out.strip() == "default tariff: 0.30 USD/kWh, exported kWh credited 0.12 USD"
+    assert_ok(csms("stations", "add", "CP-1", "--password", PASSWORD))
+    with_db(database_url, lambda db: save_program(db, Program("V2G", rate_per_kwh=0.5)))
+    out = assert_ok(csms("tariffs", "set", "--station", "CP-1", "--energy-price", "0.25",
+                         "--currency", "EUR", "--credit-program", "V2G")).stdout
+    assert out.strip() == "tariff of CP-1: 0.25 EUR/kWh, exported kWh credited at program " \
+                          "V2G's rate"
+    found = json.loads(assert_ok(csms("tariffs", "list", "--json")).stdout)
+    assert [(t["station_id"], t["currency"], t["credit"]) for t in found] == [
+        (None, "USD", 0.12), ("CP-1", "EUR", 0.4)]
+    text = assert_ok(csms("tariffs", "list")).stdout
+    assert "(default)" in text and "CP-1" in text
+    with_db(database_url, lambda db: save_program(db, Program("DSGS", compensation="dsgs")))
+    assert_error(csms("tariffs", "set", "--energy-price", "1", "--currency", "USD",
+                      "--credit-program", "DSGS"), 2, "--credit-program: DSGS pays per "
+                 "kW-month (dsgs), not per kWh")
+    assert assert_ok(csms("tariffs", "remove", "--station", "CP-1")).stdout.strip() == \
+        "tariff of CP-1 removed"
+    assert_ok(csms("tariffs", "remove"))
+    assert assert_ok(csms("tariffs", "list")).stdout.strip() == "no tariffs"
