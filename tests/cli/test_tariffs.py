@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import json
 
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from csms.cli.errors import ExitCode
 from csms.store.grid.events import save_program
 from csms.store.grid.records import Program
-from tests.cli.conftest import Invoke, assert_error, assert_ok, with_db
+from csms.store.stations import register_station
+from tests.cli.conftest import Invoke, assert_error, assert_ok, run_cli, with_db
+from tests.cli.test_random_arguments import WORDS
 
 PASSWORD = "correct-horse-battery"
 
@@ -58,3 +65,32 @@ def test_set_list_remove(csms: Invoke, database_url: str) -> None:
         "tariff of CP-1 removed"
     assert_ok(csms("tariffs", "remove"))
     assert assert_ok(csms("tariffs", "list")).stdout.strip() == "no tariffs"
+
+
+COMMANDS = [(["tariffs", "set"], []), (["tariffs", "list"], []),
+            (["tariffs", "remove"], []), (["tariffs", "cost", "CP-1"], [])]
+OPTIONS_HERE = ["--energy-price", "--currency", "--discharge-credit", "--credit-program",
+                "--station", "CP-1", "USD", "0.30", "--json"]
+
+
+@pytest.fixture
+def with_station(database_url: str) -> str:
+    """A database where station CP-1 exists (offline)."""
+    with_db(database_url, lambda db: register_station(db, "CP-1", PASSWORD))
+    return database_url
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(command=st.sampled_from(COMMANDS), words=st.lists(st.one_of(WORDS, st.sampled_from(
+    OPTIONS_HERE)), max_size=6))
+def test_random_arguments_never_a_traceback(with_station: str,
+                                            command: tuple[list[str], list[str]],
+                                            words: list[str]) -> None:
+    prefix, suffix = command
+    result = run_cli(*prefix, *words, *suffix, "--database-url", with_station)
+    assert isinstance(result.exception, SystemExit | None), repr(result.exception)
+    assert "Traceback" not in result.stdout + result.stderr
+    if result.exit_code != 0:
+        assert result.exit_code not in (ExitCode.INTERNAL, ExitCode.DATABASE), result.stderr
+        assert len(result.stderr.splitlines()) == 1, result.stderr

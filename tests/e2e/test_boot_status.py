@@ -4,7 +4,8 @@ sockets, and the operator's ``csms stations set-boot``.
 TC_B_02_CSMS: the CSMS answers the first BootNotification with Pending, provisions the station
 meanwhile, and accepts its next BootNotification once the operator has set it Accepted.
 TC_B_31_CSMS: a station in Pending or Rejected is made to boot again at once by a
-TriggerMessage BootNotification, and is then accepted.
+TriggerMessage BootNotification, and is then accepted. TC_B_30_CSMS: while Pending, anything
+but a BootNotification is refused with a SecurityError.
 """
 
 from __future__ import annotations
@@ -21,11 +22,14 @@ from csms.store import devicemodel, stations
 from simulators.scenario import Distribution, Scenario
 from simulators.station import Station
 from tests.e2e.conftest import fleet_configs, run_cli, wait_for
+from tests.server.conftest import BOOT, PASSWORD, exchange, open_station
 
 pytestmark = pytest.mark.e2e
 
 #: the car arrives a day later: nothing but the boot and the connector's status happens
 IDLE = Scenario(arrival_s=Distribution("fixed", 86_400.0))
+STATUS = {"timestamp": "2026-11-25T16:00:00Z", "connectorStatus": "Available", "evseId": 1,
+          "connectorId": 1}
 
 
 @contextlib.asynccontextmanager
@@ -127,3 +131,22 @@ async def test_tc_b_31_pending_or_rejected_station_triggered_to_boot(database_ur
 
 async def _true(value: bool) -> bool:
     return value
+
+
+async def test_tc_b_30_a_pending_station_may_send_only_its_boot(database_url: str):
+    """B02.FR.09: while its own status keeps it Pending, what else the station sends gets a
+    SecurityError; once set Accepted, its next boot is accepted and the rest goes through."""
+    async with node(database_url, retry_s=60) as system:
+        await stations.register_station(system.pool, "RAW1", PASSWORD)
+        await cli(database_url, "stations", "set-boot", "RAW1", "--status", "Pending")
+        async with await open_station(system, "RAW1") as ws:
+            answer = await exchange(ws, [2, "b1", "BootNotification", BOOT])
+            assert answer[2]["status"] == "Pending" and answer[2]["interval"] == 60
+            answer = await exchange(ws, [2, "s1", "StatusNotification", STATUS])
+            assert answer[:3] == [4, "s1", "SecurityError"]
+            await cli(database_url, "stations", "set-boot", "RAW1", "--status", "Accepted",
+                      "--no-trigger")
+            answer = await exchange(ws, [2, "b2", "BootNotification", BOOT])
+            assert answer[2]["status"] == "Accepted" and answer[2]["interval"] == 60
+            answer = await exchange(ws, [2, "s2", "StatusNotification", STATUS])
+            assert answer == [3, "s2", {}]
