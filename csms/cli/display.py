@@ -22,14 +22,15 @@ from csms.cli.base import (
     with_store_url,
 )
 from csms.cli.calls import DEFAULT_TIMEOUT, QueueForOption, TimeoutOption, parse_queue_for
-from csms.cli.errors import CliError, ExitCode, usage
+from csms.cli.errors import CliError, ExitCode, not_found, usage
 from csms.cli.output import print_json, print_table
 from csms.cli.times import time_option
 from csms.operations import Operations, Outcome, Status
 from csms.operations import display as ops_display
 from csms.operations.display import FORMATS, PRIORITIES, STATES, DisplayReport, SetResult
 from csms.store import display as store
-from csms.store.display import DisplayMessage
+from csms.store.display import DisplayMessage, StoredMessage
+from csms.store.stations import existing_station_ids
 
 app = typer.Typer(help="Show, read and clear messages on a station's display.",
                   no_args_is_help=True)
@@ -234,8 +235,12 @@ def list_(
 
     Those set through the CSMS and those the station reported.
     """
-    messages = with_store(database_url, data_dir,
-                          lambda db: store.list_messages(db, station_id, everything=everything))
+    async def go(db: asyncpg.Pool) -> list[StoredMessage]:
+        if not await existing_station_ids(db, [station_id]):
+            raise not_found(f"unknown station {station_id}")
+        return await store.list_messages(db, station_id, everything=everything)
+
+    messages = with_store(database_url, data_dir, go)
     if json_out:
         print_json(messages)
         return

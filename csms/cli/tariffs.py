@@ -25,6 +25,8 @@ StationOption = Annotated[str | None, typer.Option(
     "--station", metavar="ID", show_default=False,
     help="The station's own tariff (default: the tariff of every station without one).")]
 MAX_PRICE = Decimal(1_000_000)
+#: Stations named one by one when their currency differs from a new tariff's.
+MAX_NOTES = 5
 
 
 def price(option: str, text: str | None) -> Decimal | None:
@@ -78,7 +80,7 @@ def set_(
     tariff = Tariff(currency_code(currency), price("--energy-price", energy_price) or Decimal(0),
                     price("--discharge-credit", discharge_credit), credit_program, station_id)
 
-    async def go(db: asyncpg.Pool) -> None:
+    async def go(db: asyncpg.Pool) -> list[tuple[str, str]]:
         if credit_program is not None:
             program = await get_program(db, credit_program)
             if program is not None and program.compensation != "per-kwh":
@@ -90,9 +92,16 @@ def set_(
             raise not_found(f"unknown station {station_id}") from None
         except ProgramNotFound:
             raise not_found(f"no program {credit_program}") from None
+        return await tariffs.currency_mismatches(db, station_id, tariff.currency)
 
-    with_store(database_url, data_dir, go)
+    mismatches = with_store(database_url, data_dir, go)
     typer.echo(f"{_whose(station_id)}: {_describe(tariff)}")
+    for other, shown in mismatches[:MAX_NOTES]:
+        typer.echo(f"note: {other} shows costs in {shown} (TariffCostCtrlr.Currency); "
+                   f"csms set-variables {other} TariffCostCtrlr.Currency={tariff.currency}")
+    if len(mismatches) > MAX_NOTES:
+        typer.echo(f"note: and {len(mismatches) - MAX_NOTES} more stations show costs in "
+                   "another currency")
 
 
 def _whose(station_id: str | None) -> str:

@@ -211,3 +211,22 @@ async def cost_record(db: Db, station_id: str, transaction_id: str) -> CostRecor
         " FROM transaction_costs WHERE station_id = $1 AND transaction_id = $2",
         station_id, transaction_id)
     return None if row is None else CostRecord(**dict(row))
+
+
+async def currency_mismatches(db: Db, station_id: str | None, currency: str
+                              ) -> list[tuple[str, str]]:
+    """(station, currency) of the stations the tariff applies to (``station_id``, or for the
+    default every station without a tariff of its own) whose device model shows costs in
+    another currency (TariffCostCtrlr.Currency)."""
+    rows = await db.fetch(
+        """
+        SELECT v.station_id, v.value FROM variable_attributes v
+         WHERE v.component_name = 'TariffCostCtrlr' AND v.variable_name = 'Currency'
+           AND v.attribute_type = 'Actual' AND upper(v.value) <> $2
+           AND CASE WHEN $1::text IS NULL
+                    THEN NOT EXISTS (SELECT 1 FROM tariffs t WHERE t.station_id = v.station_id)
+                    ELSE v.station_id = $1 END
+         ORDER BY v.station_id
+        """,
+        station_id, currency)
+    return [(r[0], r[1]) for r in rows]

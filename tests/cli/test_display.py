@@ -46,6 +46,7 @@ def test_unknown_and_offline_stations(csms: Invoke) -> None:
 
 
 def test_list_shows_the_record(csms: Invoke, database_url: str) -> None:
+    assert_error(csms("display", "list", "CP-1"), 3, "unknown station CP-1")
     assert_ok(csms("stations", "add", "CP-1", "--password", PASSWORD))
     assert assert_ok(csms("display", "list", "CP-1")).stdout.strip() == "no messages"
     with_db(database_url, lambda db: record_set(db, "CP-1", DisplayMessage(

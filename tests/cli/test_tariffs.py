@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from csms.cli.errors import ExitCode
+from csms.store.devicemodel import VariableAttribute, upsert_variable_attributes
 from csms.store.grid.events import save_program
 from csms.store.grid.records import Program
 from csms.store.stations import register_station
@@ -65,6 +66,22 @@ def test_set_list_remove(csms: Invoke, database_url: str) -> None:
         "tariff of CP-1 removed"
     assert_ok(csms("tariffs", "remove"))
     assert assert_ok(csms("tariffs", "list")).stdout.strip() == "no tariffs"
+
+
+def test_a_station_showing_another_currency_is_pointed_out(csms: Invoke,
+                                                          database_url: str) -> None:
+    assert_ok(csms("stations", "add", "CP-1", "--password", PASSWORD))
+    with_db(database_url, lambda db: upsert_variable_attributes(db, "CP-1", [
+        VariableAttribute("TariffCostCtrlr", "Currency", value="USD")]))
+    out = assert_ok(csms("tariffs", "set", "--energy-price", "0.3", "--currency", "EUR")).stdout
+    assert out.splitlines()[1] == "note: CP-1 shows costs in USD (TariffCostCtrlr.Currency); " \
+                                  "csms set-variables CP-1 TariffCostCtrlr.Currency=EUR"
+    out = assert_ok(csms("tariffs", "set", "--energy-price", "0.3", "--currency", "USD",
+                         "--station", "CP-1")).stdout
+    assert "note" not in out
+    # the default no longer applies to CP-1: nothing to point out
+    out = assert_ok(csms("tariffs", "set", "--energy-price", "0.3", "--currency", "EUR")).stdout
+    assert "note" not in out
 
 
 COMMANDS = [(["tariffs", "set"], []), (["tariffs", "list"], []),
