@@ -132,8 +132,9 @@ async def set_message(ops: Operations, pool: asyncpg.Pool, station_id: str,
     """Show ``message`` on the station (O01; with a transaction id, O02; an id in use
     replaces that message, O06). Without an id it gets the next free one."""
     known, version = await ops.station_version(station_id)
-    for candidate in (version,) if version else VERSIONS:
-        problem = message_problem(candidate, message) if known else None
+    # a station that never connected may speak either version: the message must suit both
+    for candidate in ((version,) if version else VERSIONS) if known else ():
+        problem = message_problem(candidate, message)
         if problem is not None:
             return SetResult(message, refused(Status.INVALID, f"{problem.field}: {problem.text}"),
                              problem)
