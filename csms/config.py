@@ -34,6 +34,11 @@ class ServerConfig:
     auto_register: bool = False
     heartbeat_interval: int = 300
     boot_policy: str = "accept"
+    #: Seconds a Pending or Rejected station waits before its next BootNotification.
+    boot_retry_interval: int = 60
+    #: Seconds between CostUpdated rounds (the running cost of ongoing transactions, I02);
+    #: 0: none are sent.
+    cost_update_interval: float = 60.0
     #: Seconds to wait for a station's answer to a CSMS-initiated call.
     call_timeout: float = 30.0
     #: Largest incoming OCPP message, in bytes.

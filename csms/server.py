@@ -45,6 +45,7 @@ from csms.node import Node
 from csms.ocppj import SUBPROTOCOLS, Handler, RpcConnection, get_validator
 from csms.ocppj.push import PushConnection
 from csms.operations import Operations
+from csms.operations.costs import CostUpdater
 from csms.security.ratelimit import FailureLimiter
 from csms.security.tls import is_tls, peer_common_name, server_context
 from csms.session import SessionHandlers, StationSession
@@ -67,10 +68,11 @@ class CentralSystem:
         self.node: Node | None = None
         self.grid: GridDispatcher | None = None
         self.uploads: UploadServer | None = None
+        self.costs: CostUpdater | None = None
         self._server: Server | None = None
         self._block_config = BlockConfig(
-            heartbeat_interval=config.heartbeat_interval, boot_policy=config.boot_policy
-        )
+            heartbeat_interval=config.heartbeat_interval, boot_policy=config.boot_policy,
+            boot_retry_interval=config.boot_retry_interval)
         self._handlers = {v: handlers_for(v) for v in SUBPROTOCOLS.values()}
         self._closing: set[asyncio.Task[Any]] = set()
         self._in_flight = 0
@@ -101,6 +103,10 @@ class CentralSystem:
         self.operations = Operations(self.pool, self.config.database_url)
         self.grid = GridDispatcher(self.operations, self.config.node_id)
         await self.grid.start()
+        if self.config.cost_update_interval > 0:
+            self.costs = CostUpdater(self.operations, self.config.node_id,
+                                     self.config.cost_update_interval)
+            await self.costs.start()
         if self.config.auto_register:
             self.log.warning(
                 "auto_register_enabled",
@@ -159,6 +165,8 @@ class CentralSystem:
             await self.operations.stop()
         if self.uploads is not None:
             await self.uploads.stop()
+        if self.costs is not None:
+            await self.costs.stop()
         if self.node is not None:
             await self.node.stop()
         for task in list(self._closing):

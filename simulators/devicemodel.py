@@ -75,6 +75,10 @@ MONITORING_DEFINITIONS = [
        max_limit=9),
     _d("TemperatureSensor", "Temperature", "decimal", "25", unit="Celsius", monitorable=True),
 ]
+#: The station states a simulated display can show a message in (not Faulted: the screen of a
+#: faulted station shows the fault); 2.0.1 has no variable to say so.
+DISPLAY_STATES_201 = ("Charging", "Idle", "Unavailable")
+DISPLAY_STATES_21 = (*DISPLAY_STATES_201, "Suspended", "Discharging")
 
 
 class Schema:
@@ -184,9 +188,28 @@ def station_schema(version: str, *, vendor: str, model: str, max_charge_w: float
            inventory=True),
         _d("Connector", "SupplyPhases", "integer", "0", evse=1, connector=1),
         *MONITORING_DEFINITIONS,
+        # O: a text display (no HTML, no URI), at most 8 messages at once
+        _d("DisplayMessageCtrlr", "Enabled", "boolean", on, "ReadWrite"),
+        _d("DisplayMessageCtrlr", "Available", "boolean", on),
+        _d("DisplayMessageCtrlr", "DisplayMessages", "integer", "0", max_limit=8),
+        _d("DisplayMessageCtrlr", "PersonalMessageSize", "integer", "64"),
+        _d("DisplayMessageCtrlr", "SupportedFormats", "MemberList", "ASCII,UTF8",
+           values_list="ASCII,UTF8"),
+        _d("DisplayMessageCtrlr", "SupportedPriorities", "MemberList",
+           "AlwaysFront,InFront,NormalCycle", values_list="AlwaysFront,InFront,NormalCycle"),
+        # I: the running and final cost of a transaction on the display
+        _d("TariffCostCtrlr", "Enabled", "boolean", on, "ReadWrite"),
+        _d("TariffCostCtrlr", "Available", "boolean", on),
+        _d("TariffCostCtrlr", "Currency", "string", "USD", "ReadWrite", max_limit=3),
+        _d("TariffCostCtrlr", "TariffFallbackMessage", "string", "Ask the operator for prices",
+           "ReadWrite", max_limit=255),
+        _d("TariffCostCtrlr", "TotalCostFallbackMessage", "string", "Cost not available",
+           "ReadWrite", max_limit=255),
     ]
     if version == "2.1":
         defs += [
+            _d("DisplayMessageCtrlr", "SupportedStates", "MemberList",
+               ",".join(DISPLAY_STATES_21), values_list=",".join(DISPLAY_STATES_21)),
             _d("V2XChargingCtrlr", "Enabled", "boolean", on, "ReadWrite", evse=1),
             _d("V2XChargingCtrlr", "Available", "boolean", on, evse=1),
             _d("V2XChargingCtrlr", "SupportedEnergyTransferModes", "MemberList", "DC,DC_BPT",

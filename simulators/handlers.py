@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from csms.ocppj import OCPPError
 from simulators.certificates import SIGN_TRIGGERS
+from simulators.cost import cost_handlers
+from simulators.display import display_handlers
 from simulators.evse import CONNECTOR_ID, EVSE_ID, iso
 
 if TYPE_CHECKING:
@@ -86,6 +88,7 @@ def build_handlers(station: Station) -> dict[str, Handler]:
         if requested == "BootNotification":
             if station.online:
                 return _status("Rejected", "AlreadyAccepted")  # F06: boot already accepted
+            station.boot_reason = "Triggered"
             station.boot_now.set()
             return _status("Accepted")
         if requested == "Heartbeat":
@@ -218,5 +221,7 @@ def build_handlers(station: Station) -> dict[str, Handler]:
         **station.firmware.handlers(),
         **station.diagnostics.handlers(),
         **station.certificates.handlers(),
+        **display_handlers(station),
+        **cost_handlers(station),
     }
     return {action: late(handler) for action, handler in handlers.items()}

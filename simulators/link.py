@@ -23,6 +23,7 @@ from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from csms.ocppj import CallError, CallTimeout, RpcConnection
 from simulators.certificates import StationCertificates
+from simulators.cost import CostDisplay
 from simulators.devicemodel import DeviceModel
 from simulators.evse import Evse
 from simulators.stationconfig import (
@@ -48,6 +49,7 @@ class Link:
     rng: random.Random
     model: DeviceModel
     evse: Evse
+    cost: CostDisplay
     outbox: deque[Outgoing]
     online: bool
     conn: RpcConnection | None
@@ -155,10 +157,10 @@ class Link:
     async def _boot(self, conn: RpcConnection, reader: asyncio.Task[None]) -> bool:
         """B01/B02/B03: BootNotification until Accepted; False if the connection ends first."""
         spec = self.config.charger
-        payload = {"reason": self.boot_reason, "chargingStation": {
-            "model": spec.model, "vendorName": spec.vendor, "serialNumber": self.id[:25],
-            "firmwareVersion": self.config.firmware_version}}
         while not reader.done() and not self._stopping.is_set():
+            payload = {"reason": self.boot_reason, "chargingStation": {
+                "model": spec.model, "vendorName": spec.vendor, "serialNumber": self.id[:25],
+                "firmwareVersion": self.config.firmware_version}}
             response = await conn.call("BootNotification", payload)
             self.stats.boots += 1
             interval = int(response.get("interval", 0))
@@ -264,6 +266,7 @@ class Link:
         return True
 
     def _transaction_answered(self, sent: dict[str, Any], response: dict[str, Any]) -> None:
+        self.cost.transaction_answered(sent, response)
         info = response.get("idTokenInfo")
         tx = self.evse.tx
         if (info and info.get("status") != "Accepted" and tx is not None

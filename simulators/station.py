@@ -23,8 +23,10 @@ import structlog
 from csms.ocppj import CallError, RpcConnection
 from simulators.certificates import StationCertificates
 from simulators.charger import PowerTrain
+from simulators.cost import CostDisplay
 from simulators.devicemodel import DeviceModel, station_schema
 from simulators.diagnostics import Diagnostics
+from simulators.display import DisplayBoard
 from simulators.evse import Evse, EVVisit, Message
 from simulators.faults import station_rng
 from simulators.firmware import FirmwareUpdater
@@ -90,6 +92,9 @@ class Station(Link):
         self.firmware = FirmwareUpdater(self)
         self.diagnostics = Diagnostics(self)
         self.certificates = StationCertificates(self)
+        self.cost = CostDisplay(self.model)
+        self.display = DisplayBoard(
+            self.model, lambda: self.evse.tx.transaction_id if self.evse.tx else None)
         self.handlers = build_handlers(self)
 
     # -- public -------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from csms.blocks import (
     certificates,
     datatransfer,
     diagnostics,
+    display,
     firmware,
     metering,
     notifications,
@@ -43,6 +44,7 @@ _COMMON = (
     smartcharging,
     datatransfer,
     notifications,
+    display,
 )
 _V21_ONLY = (diagnostics, certificates, smartcharging, notifications, payments)
 

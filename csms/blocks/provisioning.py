@@ -13,14 +13,14 @@ _BOOT_STATUS = {"accept": "Accepted", "pending": "Pending", "reject": "Rejected"
 
 
 async def boot_notification(ctx: StationContext, payload: dict[str, Any]) -> dict[str, Any]:
-    """Store what the station reports and answer by the boot policy (B01, B02, B03)."""
-    status = _BOOT_STATUS[ctx.config.boot_policy]
+    """Store what the station reports and answer by its boot status (B01, B02, B03): the one
+    set for it (``csms stations set-boot``), else the server's boot policy."""
     station = payload["chargingStation"]
     modem = station.get("modem") or {}
-    await stations.record_boot(
+    status = await stations.record_boot(
         ctx.pool,
         ctx.station_id,
-        status=status,
+        status=_BOOT_STATUS[ctx.config.boot_policy],
         reason=payload["reason"],
         vendor_name=station["vendorName"],
         model=station["model"],

@@ -2,16 +2,17 @@
 
 Called by the node that sent an operator command once the station has answered: a GetVariables
 or SetVariables answer updates the CSMS's copy of the station's device model (B06, B05), so
-``csms stations show`` stays current without a full report. Secret values
-(SecurityCtrlr.BasicAuthPassword) are never stored. Answers to certificate calls keep the
-station's certificate inventory (:func:`csms.blocks.certificates.record_answer`).
+``csms stations show`` stays current without a full report; a SetDisplayMessage or
+ClearDisplayMessage answer updates the CSMS's record of the station's display (O01-O06).
+Secret values (SecurityCtrlr.BasicAuthPassword) are never stored. Answers to certificate calls
+keep the station's certificate inventory (:func:`csms.blocks.certificates.record_answer`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from csms.blocks import certificates
+from csms.blocks import certificates, display
 from csms.blocks.wire import component_fields
 from csms.store.db import Db
 from csms.store.devicemodel import VariableAttribute, upsert_variable_attributes
@@ -65,3 +66,4 @@ async def record_response(db: Db, station_id: str, action: str, request: dict[st
     if attributes:
         await upsert_variable_attributes(db, station_id, attributes)
     await certificates.record_answer(db, station_id, action, request, response)
+    await display.record_answer(db, station_id, action, request, response)

@@ -13,6 +13,7 @@ from typing import Any
 from csms.blocks.authorization import lookup_token_info
 from csms.blocks.context import StationContext
 from csms.blocks.metering import samples_from, warn_unconvertible
+from csms.blocks.tariffs import final_cost
 from csms.blocks.wire import time_field
 from csms.store import batch
 from csms.store.transactions import TxEvent
@@ -45,7 +46,8 @@ def tx_event(payload: dict[str, Any]) -> TxEvent:
 
 async def transaction_event(ctx: StationContext, payload: dict[str, Any]) -> dict[str, Any]:
     """Store the event and its meter values, then answer; with an idToken, the answer carries
-    its idTokenInfo (E01.FR.xx, C01)."""
+    its idTokenInfo (E01.FR.xx, C01); an Ended event's answer carries the transaction's final
+    cost when a tariff applies (I03)."""
     event = tx_event(payload)
     samples = samples_from(payload.get("meterValue", []), event.evse_id, event.transaction_id)
     warn_unconvertible(ctx, samples)
@@ -63,6 +65,10 @@ async def transaction_event(ctx: StationContext, payload: dict[str, Any]) -> dic
     response: dict[str, Any] = {}
     if "idToken" in payload:
         response["idTokenInfo"] = await lookup_token_info(ctx.pool, payload["idToken"])
+    if event.event_type == "Ended":
+        cost = await final_cost(ctx, event.transaction_id)  # I03
+        if cost is not None:
+            response["totalCost"] = cost
     return response
 
 

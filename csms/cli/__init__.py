@@ -12,6 +12,7 @@ import typer
 
 from csms.cli import (
     certs,
+    display,
     drivers,
     events,
     firmware,
@@ -22,6 +23,7 @@ from csms.cli import (
     programs,
     station_commands,
     stations,
+    tariffs,
     tokens,
     transactions,
 )
@@ -44,6 +46,7 @@ app.add_typer(stations.app, name="stations", rich_help_panel="Data")
 app.add_typer(tokens.app, name="tokens", rich_help_panel="Data")
 app.add_typer(transactions.app, name="transactions", rich_help_panel="Data")
 app.add_typer(meter_values.app, name="meter-values", rich_help_panel="Data")
+app.add_typer(tariffs.app, name="tariffs", rich_help_panel="Data")
 app.command("call", rich_help_panel=station_commands.PANEL)(call)
 station_commands.register(app)
 app.add_typer(profiles_app, name="profiles", rich_help_panel=station_commands.PANEL)
@@ -52,6 +55,7 @@ app.add_typer(logs.app, name="logs", rich_help_panel=station_commands.PANEL)
 app.add_typer(monitoring.app, name="monitoring", rich_help_panel=station_commands.PANEL)
 app.command("customer-info", rich_help_panel=station_commands.PANEL)(customer_info)
 stations.app.command("events")(monitoring.station_events)
+app.add_typer(display.app, name="display", rich_help_panel=station_commands.PANEL)
 app.add_typer(certs.app, name="certs", rich_help_panel="Server")
 app.add_typer(programs.app, name="programs", rich_help_panel="Grid")
 app.add_typer(events.app, name="events", rich_help_panel="Grid")

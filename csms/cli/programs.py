@@ -14,7 +14,13 @@ from csms.cli.errors import CliError, ExitCode, not_found, usage
 from csms.cli.output import print_fields, print_json, print_table
 from csms.cli.times import duration_option, timezone_option
 from csms.grid.rates import DSGS_2025_RATES, DSGS_RATE_SOURCE
-from csms.store.grid.events import ProgramExists, get_program, list_programs, save_program
+from csms.store.grid.events import (
+    ProgramExists,
+    get_program,
+    list_programs,
+    save_program,
+    set_display_message,
+)
 from csms.store.grid.records import BASELINES, COMPENSATIONS, GridInputError, Program
 
 app = typer.Typer(help="Manage demand-response programs (grid event rules and pay).",
@@ -54,8 +60,23 @@ _OPTIONS = {
     "control_interval_s": "--control-interval", "settle_s": "--settle",
     "event_meter_interval_s": "--meter-interval", "retry_s": "--retry",
     "reserve_fraction": "--reserve", "baseline": "--baseline", "compensation": "--compensation",
-    "name": "NAME",
+    "display_message": "--display-message", "name": "NAME",
 }
+
+DisplayMessageOption = Annotated[str | None, typer.Option(
+    "--display-message", metavar="TEMPLATE",
+    help="Shown during events on each taking-part driver's charger, with their earnings so "
+         "far: {earned} (e.g. 1.25), {kwh} (net kWh given), {until} (the event's end, UTC); "
+         "e.g. 'V2G event, you have earned ${earned}'.", show_default=False)]
+
+
+def _grid_input_error(exc: GridInputError) -> CliError:
+    """A program setting that cannot be used, as a usage error naming its option."""
+    message = str(exc)
+    field = message.split(" ", 1)[0].rstrip(":")
+    if field not in _OPTIONS:
+        return usage(message)
+    return usage(f"{_OPTIONS[field]}: {message.removeprefix(field + ': ')}")
 
 
 @app.command("add")
@@ -89,6 +110,7 @@ def add(
         help="Local time window for events, HH:MM-HH:MM (e.g. 16:00-21:00).")] = None,
     timezone: Annotated[str, typer.Option(help="Time zone of --window.")] = "UTC",
     max_duration: Annotated[str | None, typer.Option(help="Longest event, e.g. 4h.")] = None,
+    display_message: DisplayMessageOption = None,
     replace: Annotated[bool, typer.Option(help="Replace a program of that name.")] = False,
     database_url: DatabaseUrlOption = None,
     data_dir: DataDirOption = None,
@@ -118,11 +140,10 @@ def add(
             retry_s=durations["--retry"],
             reserve_fraction=percent(reserve, "--reserve") or 0.0, window_start=start,
             window_end=end, timezone=timezone,
-            max_duration_s=int(durations["--max-duration"]) if max_duration else None)
+            max_duration_s=int(durations["--max-duration"]) if max_duration else None,
+            display_message=display_message)
     except GridInputError as exc:
-        message = str(exc)
-        field = message.split(" ", 1)[0]
-        raise usage(f"{_OPTIONS[field]}: {message}" if field in _OPTIONS else message) from None
+        raise _grid_input_error(exc) from None
 
     async def go(db: asyncpg.Pool) -> None:
         try:
@@ -132,6 +153,32 @@ def add(
 
     with_store(database_url, data_dir, go)
     typer.echo(f"program {name} saved")
+
+
+@app.command("update")
+def update(
+    name: Annotated[str, typer.Argument(help="Program name.")],
+    display_message: DisplayMessageOption = None,
+    no_display_message: Annotated[bool, typer.Option(
+        "--no-display-message", help="Show drivers no message during events.")] = False,
+    database_url: DatabaseUrlOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Change a program's driver display message (its other settings: add --replace)."""
+    if (display_message is None) == (not no_display_message):
+        raise usage("--display-message: give --display-message TEMPLATE or "
+                    "--no-display-message")
+
+    async def go(db: asyncpg.Pool) -> bool:
+        try:
+            return await set_display_message(db, name, display_message)
+        except GridInputError as exc:
+            raise _grid_input_error(exc) from None
+
+    if not with_store(database_url, data_dir, go):
+        raise not_found(f"no program {name}")
+    typer.echo(f"program {name}: " + ("no display message" if display_message is None
+                                      else f"display message {display_message}"))
 
 
 @app.command("list")

@@ -40,11 +40,22 @@ def serve(
         int, typer.Option(min=1, help="Heartbeat interval given to stations at boot (s).")
     ] = 300,
     boot_policy: Annotated[
-        str, typer.Option(help="BootNotification answer: " + ", ".join(BOOT_POLICIES) + ".")
+        str, typer.Option(help="BootNotification answer for stations without a boot status "
+                          "of their own (csms stations set-boot): "
+                          + ", ".join(BOOT_POLICIES) + ".")
     ] = "accept",
+    boot_retry_interval: Annotated[
+        int, typer.Option(min=1, help="Seconds a Pending or Rejected station waits before "
+                          "booting again (csms stations set-boot).")
+    ] = 60,
     call_timeout: Annotated[
         float, typer.Option(min=0.1, help="Seconds to wait for a station's answer.")
     ] = 30.0,
+    cost_update_interval: Annotated[
+        float, typer.Option(min=0.0, help="Seconds between running-cost updates (CostUpdated) "
+                            "to stations with a transaction under a tariff (csms tariffs); "
+                            "0: none.")
+    ] = 60.0,
     max_connections: Annotated[
         int, typer.Option(min=1, help="Most stations connected to this node at once.")
     ] = 20000,
@@ -130,6 +141,7 @@ def serve(
     config = ServerConfig(
         host=host, port=port, database_url=url, auto_register=auto_register, uploads=uploads,
         heartbeat_interval=heartbeat_interval, boot_policy=boot_policy,
+        boot_retry_interval=boot_retry_interval, cost_update_interval=cost_update_interval,
         call_timeout=call_timeout, max_connections=max_connections,
         ping_interval=ping_interval, ping_timeout=ping_interval,
         max_message_size=max_message_size, handshake_timeout=handshake_timeout,

@@ -12,6 +12,7 @@ import asyncpg
 import typer
 
 from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, StationId, with_store
+from csms.cli.boot import set_boot
 from csms.cli.errors import CliError, ExitCode, not_found, usage
 from csms.cli.output import format_cell, print_json, print_table
 from csms.cli.station_passwords import (
@@ -172,6 +173,7 @@ SHOW_ORDER = (
     "boot_status",
     "boot_reason",
     "last_boot_at",
+    "registration_status",
     "security_profile",
     "device_model_components",
     "device_model_variables",
@@ -191,6 +193,7 @@ def remove(
 
 
 app.command("set-password")(set_password)
+app.command("set-boot")(set_boot)
 
 
 @app.command("import")

@@ -25,6 +25,7 @@ from csms.grid.fleet import load_fleet
 from csms.grid.forecast import capability
 from csms.grid.model import EV
 from csms.operations import Outcome
+from csms.operations.display import show_event_earnings
 from csms.operations.profiles import DISPATCH_STACK_LEVEL
 from csms.smartcharging import ProfileRuleError, need_model
 from csms.store.grid import events as store
@@ -197,6 +198,7 @@ class EventRunner:
         await self._record(outcome, now)
         self.step_no += 1
         self.next_at = now + timedelta(seconds=self.program.control_interval_s)
+        await show_event_earnings(self.sender.ops, self.pool, self.event, self.program, now)
         return True
 
     def _readmitted(self, outcome: StepOutcome, observations: dict[str, Observation]) -> None:

@@ -60,6 +60,8 @@ class StationDetail(StationSummary):
     modem_iccid: str | None = None
     modem_imsi: str | None = None
     boot_reason: str | None = None
+    #: what the station is answered at its next BootNotification (None: the server's policy)
+    registration_status: str | None = None
     connectors: list[ConnectorStatus] = field(default_factory=list)
     device_model_variables: int = 0
     device_model_components: int = 0
@@ -181,6 +183,11 @@ async def mark_disconnected(db: Db, station_id: str, node_id: str) -> bool:
     return status != "UPDATE 0"
 
 
+#: A station's registration status, or for one that never booted the default for new stations.
+_REGISTRATION = """coalesce(registration_status, CASE WHEN last_boot_at IS NULL THEN
+                   (SELECT d.registration_status FROM boot_defaults d) END)"""
+
+
 async def record_boot(
     db: Db,
     station_id: str,
@@ -193,14 +200,22 @@ async def record_boot(
     firmware_version: str | None = None,
     modem_iccid: str | None = None,
     modem_imsi: str | None = None,
-) -> None:
-    """Store what a BootNotification reported and the status the CSMS answered."""
-    await db.execute(
-        """
-        UPDATE stations SET boot_status = $2, boot_reason = $3, vendor_name = $4, model = $5,
+) -> str:
+    """Store what a BootNotification reported; return the status to answer (B01, B02, B03).
+
+    The station's own registration status wins (``csms stations set-boot``). A station that
+    never booted before takes the default for new stations, if one is stored, and keeps it as
+    its own. ``status`` (the server's boot policy) answers the others.
+    """
+    answer = await db.fetchval(
+        f"""
+        UPDATE stations SET registration_status = {_REGISTRATION},
+               boot_status = coalesce({_REGISTRATION}, $2),
+               boot_reason = $3, vendor_name = $4, model = $5,
                serial_number = $6, firmware_version = $7, modem_iccid = $8, modem_imsi = $9,
                last_boot_at = now()
          WHERE id = $1
+        RETURNING boot_status
         """,
         station_id,
         status,
@@ -212,6 +227,7 @@ async def record_boot(
         modem_iccid,
         modem_imsi,
     )
+    return answer or status
 
 
 async def record_heartbeat(db: Db, station_id: str) -> None:
@@ -266,6 +282,7 @@ async def get_station(db: Db, station_id: str) -> StationDetail | None:
     row = await db.fetchrow(
         f"""
         SELECT {_SUMMARY_COLUMNS}, modem_iccid, modem_imsi, boot_reason,
+               {_REGISTRATION} AS registration_status,
                (SELECT count(*) FROM variable_attributes v WHERE v.station_id = s.id)
                    AS device_model_variables,
                (SELECT count(DISTINCT (component_name, component_instance, evse_id, connector_id))

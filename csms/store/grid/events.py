@@ -13,7 +13,7 @@ from datetime import datetime, time
 from typing import Any
 
 from csms.store.db import Db, connection
-from csms.store.grid.records import GridEvent, Program
+from csms.store.grid.records import GridEvent, Program, check_display_template
 from csms.store.records import StoreError, jsonable
 
 GRID_CHANNEL = "csms_grid"
@@ -27,41 +27,57 @@ class ProgramExists(StoreError):
 
 # -- programs ------------------------------------------------------------------------------
 
-def _program_from(name: str, settings: dict[str, Any]) -> Program:
+def _program_from(name: str, settings: dict[str, Any], display_message: str | None) -> Program:
     values = dict(settings)
     for key in ("window_start", "window_end"):
         if values.get(key) is not None:
             values[key] = time.fromisoformat(values[key])
-    known = {f.name for f in fields(Program)}
-    return Program(name=name, **{k: v for k, v in values.items() if k in known})
+    known = {f.name for f in fields(Program)} - {"display_message"}
+    return Program(name=name, display_message=display_message,
+                   **{k: v for k, v in values.items() if k in known})
 
 
 async def save_program(db: Db, program: Program, *, replace: bool = False) -> None:
     """Store a program; raises ProgramExists unless ``replace``."""
-    settings = {k: v for k, v in jsonable(program).items() if k != "name"}
+    settings = {k: v for k, v in jsonable(program).items()
+                if k not in ("name", "display_message")}
     if replace:
         await db.execute(
-            "INSERT INTO grid_programs (name, settings) VALUES ($1, $2) ON CONFLICT (name)"
-            " DO UPDATE SET settings = EXCLUDED.settings, updated_at = now()",
-            program.name, settings)
+            "INSERT INTO grid_programs (name, settings, display_message) VALUES ($1, $2, $3)"
+            " ON CONFLICT (name) DO UPDATE SET settings = EXCLUDED.settings,"
+            " display_message = EXCLUDED.display_message, updated_at = now()",
+            program.name, settings, program.display_message)
         return
     done = await db.fetchval(
-        "INSERT INTO grid_programs (name, settings) VALUES ($1, $2) ON CONFLICT DO NOTHING"
-        " RETURNING name", program.name, settings)
+        "INSERT INTO grid_programs (name, settings, display_message) VALUES ($1, $2, $3)"
+        " ON CONFLICT DO NOTHING RETURNING name", program.name, settings,
+        program.display_message)
     if done is None:
         raise ProgramExists(f"program {program.name!r} already exists")
 
 
+async def set_display_message(db: Db, name: str, template: str | None) -> bool:
+    """Change a program's display message (None: none); False if there is no such program."""
+    if template is not None:
+        check_display_template(template)
+    status = await db.execute(
+        "UPDATE grid_programs SET display_message = $2, updated_at = now() WHERE name = $1",
+        name, template)
+    return status != "UPDATE 0"
+
+
 async def get_program(db: Db, name: str) -> Program | None:
     """The program called ``name``, or None."""
-    row = await db.fetchrow("SELECT name, settings FROM grid_programs WHERE name = $1", name)
-    return None if row is None else _program_from(row[0], row[1])
+    row = await db.fetchrow(
+        "SELECT name, settings, display_message FROM grid_programs WHERE name = $1", name)
+    return None if row is None else _program_from(row[0], row[1], row[2])
 
 
 async def list_programs(db: Db) -> list[Program]:
     """Every program, by name."""
-    rows = await db.fetch("SELECT name, settings FROM grid_programs ORDER BY name")
-    return [_program_from(r[0], r[1]) for r in rows]
+    rows = await db.fetch(
+        "SELECT name, settings, display_message FROM grid_programs ORDER BY name")
+    return [_program_from(r[0], r[1], r[2]) for r in rows]
 
 
 # -- station groups ------------------------------------------------------------------------

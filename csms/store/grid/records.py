@@ -8,6 +8,7 @@ here, unlike OCPP's signed limits.
 from __future__ import annotations
 
 import math
+import string
 from dataclasses import dataclass, field
 from datetime import datetime, time
 
@@ -21,6 +22,33 @@ DEFAULT_ROUND_TRIP = 0.87
 
 class GridInputError(ValueError):
     """A program, event or driver setting that cannot be used; the message names the field."""
+
+
+#: What a program's display message may show, as ``{name}``: the driver's earnings so far
+#: (``{earned}``, e.g. 1.25), the net energy the car gave (``{kwh}``, e.g. 3.4), and the
+#: event's end (``{until}``, HH:MM UTC).
+DISPLAY_FIELDS = ("earned", "kwh", "until")
+#: The longest display message (MessageContentType.content in OCPP 2.0.1).
+DISPLAY_MESSAGE_MAX = 512
+
+
+def check_display_template(template: str) -> None:
+    """Raise GridInputError unless ``template`` is a display message with only
+    :data:`DISPLAY_FIELDS` in braces (``{{`` and ``}}`` for literal braces)."""
+    if not 1 <= len(template) <= DISPLAY_MESSAGE_MAX:
+        raise GridInputError(f"display_message must be 1 to {DISPLAY_MESSAGE_MAX} characters")
+    try:
+        parts = list(string.Formatter().parse(template))
+    except ValueError as exc:
+        raise GridInputError(f"display_message: {exc}") from None
+    for _, name, spec, conversion in parts:
+        if name is None:
+            continue
+        if name not in DISPLAY_FIELDS or spec or conversion:
+            raise GridInputError(
+                f"display_message: {{{name}{'!' + conversion if conversion else ''}"
+                f"{':' + spec if spec else ''}}} is not one of "
+                + ", ".join("{" + f + "}" for f in DISPLAY_FIELDS))
 
 
 def _check_fraction(value: float | None, name: str) -> None:
@@ -50,7 +78,9 @@ class Program:
     before it is judged (latency plus ramp); ``event_meter_interval_s`` the meter-value
     interval stations are set to during an event; ``retry_s`` how long an EV set aside during
     an event (a refused profile, no meter values, not following, offline) waits before it is
-    given another chance, twice as long after each further failure.
+    given another chance, twice as long after each further failure. ``display_message``,
+    when set, is shown to each driver taking part in an event with their earnings so far
+    (a template of :data:`DISPLAY_FIELDS`).
     """
 
     name: str
@@ -74,6 +104,7 @@ class Program:
     default_capacity_kwh: float = 39.0
     default_charger_kw: float = 20.0
     round_trip_efficiency: float = DEFAULT_ROUND_TRIP
+    display_message: str | None = None
 
     def __post_init__(self) -> None:
         if not self.name or len(self.name) > 64:
@@ -107,6 +138,8 @@ class Program:
             raise GridInputError("window_start and window_end go together")
         for month, rate in self.monthly_rates.items():
             _check_positive(rate, f"monthly_rates[{month}]", allow_zero=True)
+        if self.display_message is not None:
+            check_display_template(self.display_message)
 
 
 @dataclass(frozen=True)
