@@ -22,6 +22,7 @@ from csms.blocks import (
     notifications,
     payments,
     provisioning,
+    reservations,
     security,
     smartcharging,
     transactions,
@@ -41,6 +42,7 @@ _COMMON = (
     smartcharging,
     datatransfer,
     notifications,
+    reservations,
 )
 _V21_ONLY = (diagnostics, security, smartcharging, notifications, payments)
 

@@ -1,6 +1,6 @@
 """Station -> CSMS notifications that are kept as received and acknowledged with an empty
-response: display messages (O), reservation status (H), and the 2.1 DER control, settlement
-and battery swap notifications."""
+response: display messages (O), and the 2.1 DER control, settlement and battery swap
+notifications."""
 
 from __future__ import annotations
 
@@ -22,9 +22,7 @@ def keep(action: str) -> BlockHandler:
     return handler
 
 
-HANDLERS = {
-    action: keep(action) for action in ("NotifyDisplayMessages", "ReservationStatusUpdate")
-}
+HANDLERS = {action: keep(action) for action in ("NotifyDisplayMessages",)}
 
 HANDLERS_V21 = {
     action: keep(action)

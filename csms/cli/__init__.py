@@ -15,8 +15,10 @@ from csms.cli import (
     drivers,
     events,
     fleet,
+    locallist,
     meter_values,
     programs,
+    reservations,
     station_commands,
     stations,
     tokens,
@@ -43,6 +45,8 @@ app.add_typer(meter_values.app, name="meter-values", rich_help_panel="Data")
 app.command("call", rich_help_panel=station_commands.PANEL)(call)
 station_commands.register(app)
 app.add_typer(profiles_app, name="profiles", rich_help_panel=station_commands.PANEL)
+app.add_typer(locallist.app, name="local-list", rich_help_panel=station_commands.PANEL)
+app.add_typer(reservations.app, name="reservations", rich_help_panel=station_commands.PANEL)
 app.add_typer(certs.app, name="certs", rich_help_panel="Server")
 app.add_typer(programs.app, name="programs", rich_help_panel="Grid")
 app.add_typer(events.app, name="events", rich_help_panel="Grid")

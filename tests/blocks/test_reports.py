@@ -90,11 +90,9 @@ async def test_tc_p_02_data_transfer_unknown_vendor(pool: asyncpg.Pool, call):
                          "answer_status": "UnknownVendorId"}
 
 
-async def test_display_messages_and_reservation_updates_are_kept(pool: asyncpg.Pool, call):
+async def test_display_messages_are_kept(pool: asyncpg.Pool, call):
     await call("NotifyDisplayMessages", {"requestId": 1, "messageInfo": [{
         "id": 1, "priority": "NormalCycle",
         "message": {"format": "UTF8", "content": "Welcome"}}]})
-    await call("ReservationStatusUpdate", {"reservationId": 8,
-                                           "reservationUpdateStatus": "Expired"})
     kept = await reports.list_notifications(pool, STATION)
-    assert [k["action"] for k in kept] == ["ReservationStatusUpdate", "NotifyDisplayMessages"]
+    assert [k["action"] for k in kept] == ["NotifyDisplayMessages"]
