@@ -136,11 +136,12 @@ async def record_failure(db: Db, station_id: str, reservation_id: int, reason: s
 
 async def record_cancel(db: Db, station_id: str, reservation_id: int, accepted: bool,
                         reason: str | None = None) -> bool:
-    """The station's CancelReservationResponse: Accepted ends the reservation Cancelled;
-    Rejected means the station holds no such reservation, so it is no longer live (Removed)."""
+    """The station's CancelReservationResponse: Accepted ends the reservation Cancelled (even
+    when the Removed the station sends on cancelling was recorded first); Rejected means the
+    station holds no such reservation, so it is no longer live (Removed)."""
     if accepted:
         return await _update(db, station_id, reservation_id, "Cancelled", reason,
-                             (*LIVE, "Expired"))
+                             (*LIVE, "Expired", "Removed"))
     return await _update(db, station_id, reservation_id, "Removed",
                          reason or "the station holds no such reservation", LIVE)
 
