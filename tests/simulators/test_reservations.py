@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import random
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from simulators.faults import FaultRates, ScheduledFault, plan_faults
 from simulators.station import Station, StationConfig
 from tests.simulators.conftest import leaf_visit
 
@@ -80,3 +84,22 @@ def test_h03_only_the_reserved_token_or_its_group_may_start():
     [(_, started)] = evse.authorize(now, OTHER, "Authorized", reservation_id)
     assert started["eventType"] == "Started" and started["reservationId"] == 1
     assert started["idToken"] == OTHER
+
+
+def test_a_connector_fault_is_scheduled_only():
+    plan = plan_faults(FaultRates(), random.Random(1), 3600.0,
+                       [ScheduledFault("SIM1", "connector_fault", 30.0)])
+    assert plan.since == {"connector_fault": 30.0}
+    with pytest.raises(ValueError, match="connector_fault"):
+        ScheduledFault("SIM1", "connector_failure", 1.0)
+
+
+def test_a_faulted_connector_ends_the_transaction_and_reports_faulted():
+    station = _station()
+    evse, now = station.evse, time.time()
+    evse.plug_in(leaf_visit(), now)
+    assert evse.tx is not None
+    messages = evse.fault(now)
+    assert [m[0] for m in messages] == ["TransactionEvent", "StatusNotification"]
+    assert messages[0][1]["eventType"] == "Ended" and evse.tx is None
+    assert _statuses(messages)[-1] == "Faulted" and evse.wanted_kw() == 0.0
