@@ -75,7 +75,7 @@ def _line(result: LocalListResult) -> str:
     if result.unchanged:
         return (f"{station}: already holds the list (version {result.version}, "
                 f"{result.entries} entries); nothing sent")
-    messages = f" in {len(result.sent)} messages" if len(result.sent) > 1 else ""
+    messages = f" in {len(result.parts)} messages" if len(result.parts) > 1 else ""
     text = (f"{station}: {result.update_type} update accepted{messages}, version "
             f"{result.version}, {result.entries} entries")
     if result.fallback:
@@ -96,8 +96,9 @@ def _report(results: list[LocalListResult], json_out: bool) -> None:
     failed = [r for r in results if not r.ok]
     if not failed:
         return
-    errors = [outcome_error(r.outcome, "SendLocalList", f"station {r.station_id}")
-              for r in failed]
+    # nothing sent: the version asked before a differential update is what failed
+    errors = [outcome_error(r.outcome, "SendLocalList" if r.sent else "GetLocalListVersion",
+                            f"station {r.station_id}") for r in failed]
     if len(results) == 1:
         raise errors[0]
     raise CliError(f"{len(failed)} of {len(results)} stations failed; "

@@ -81,6 +81,14 @@ class LocalListResult:
             return None
         return "Full" if self.mode is UpdateMode.FULL or self.fallback else "Differential"
 
+    @property
+    def parts(self) -> tuple[SentPart, ...]:
+        """The messages of the last update sent (a refused Differential one left out)."""
+        if self.update_type != "Full":
+            return self.sent
+        first = max(i for i, p in enumerate(self.sent) if p.update_type == "Full")
+        return self.sent[first:]
+
 
 @dataclass(frozen=True)
 class VersionReport:
@@ -107,7 +115,8 @@ def entry_wire(entry: ListEntry) -> dict[str, Any]:
     return data
 
 
-def request(update_type: str, version: int, entries: Sequence[ListEntry]) -> dict[str, Any]:
+def list_request(update_type: str, version: int, entries: Sequence[ListEntry]
+                 ) -> dict[str, Any]:
     """A SendLocalListRequest; an empty list is left out (the schema wants at least one item:
     a Full update without one clears the station's list)."""
     payload: dict[str, Any] = {"versionNumber": version, "updateType": update_type}
@@ -127,18 +136,18 @@ def differences(held: Sequence[ListEntry], wanted: Sequence[ListEntry]) -> list[
     return changed + removed
 
 
-async def wanted_entries(pool: asyncpg.Pool, version: str, now: datetime | None = None
+async def wanted_entries(pool: asyncpg.Pool, version: str
                          ) -> tuple[list[ListEntry], list[str]]:
     """The list every station should hold: each stored token with the idTokenInfo an
     Authorize would get (status, expiry, group). Tokens that a station of OCPP ``version``
     cannot be sent (a 2.0.1 idToken is at most 36 characters of a fixed set of types) are
     left out and named in the second list."""
-    at = now or datetime.now(UTC)
+    now = datetime.now(UTC)
     wanted, skipped = [], []
     for record in await tokens.list_tokens(pool):
         id_token = {"idToken": record.id_token, "type": record.token_type}
-        entry = ListEntry(record.id_token, record.token_type, token_info(record, id_token, at))
-        if request_problem(version, "SendLocalList", request("Full", 1, [entry])) is None:
+        entry = ListEntry(record.id_token, record.token_type, token_info(record, id_token, now))
+        if request_problem(version, "SendLocalList", list_request("Full", 1, [entry])) is None:
             wanted.append(entry)
         else:
             skipped.append(f"{record.id_token} ({record.token_type})")
@@ -191,23 +200,22 @@ async def send_local_list(ops: Operations, pool: asyncpg.Pool, station_id: str,
             if not probe.answered or probe.response is None:
                 return _result(station_id, mode, probe, state, skipped=skipped)
             reported = int(probe.response["versionNumber"])
-            changes = differences(state.entries, wanted)
-            if reported != state.version:
+            changes = differences(state.entries, wanted) if reported == state.version else None
+            if changes is None:
                 fallback = (f"station {station_id} holds version {reported}, the CSMS "
                             f"recorded {state.version}")
             elif not changes:
                 return _result(station_id, mode, probe, state, skipped=skipped)
             else:
-                version = max(state.next_version, reported + 1)
-                outcome = await _send(ops, station_id, request("Differential", version, changes),
-                                      sent, timeout)
+                payload = list_request("Differential", state.next_version, changes)
+                outcome = await _send(ops, station_id, payload, sent, timeout)
                 if outcome.ok or outcome.station_status not in _RETRY_IN_FULL:
                     return _result(station_id, mode, outcome,
                                    await locallist.get_state(pool, station_id), sent, skipped)
-                fallback = f"station {station_id} answered {outcome.station_status} to the " \
-                           "differential update"
+                fallback = (f"station {station_id} answered {outcome.station_status} to the "
+                            "differential update")
     version = (await locallist.get_state(pool, station_id)).next_version
-    outcome = await _send(ops, station_id, request("Full", version, wanted), sent, timeout)
+    outcome = await _send(ops, station_id, list_request("Full", version, wanted), sent, timeout)
     return _result(station_id, mode, outcome, await locallist.get_state(pool, station_id), sent,
                    skipped, fallback)
 

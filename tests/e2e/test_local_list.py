@@ -178,6 +178,7 @@ async def test_d01_version_mismatch_to_a_differential_update_sends_the_full_list
     assert [(p.update_type, p.outcome.station_status) for p in result.sent] == [
         ("Differential", "VersionMismatch"), ("Full", "Accepted")]
     assert result.sent[1].version > result.sent[0].version
+    assert result.parts == result.sent[1:]
     assert set(site.held()) == {"d010001", "d010002"}
     state = await locallist.get_state(site.pool, STATION)
     assert state.version == result.sent[1].version and state.last_status == "Accepted"
@@ -198,6 +199,7 @@ async def test_d01_fr_11_a_list_longer_than_items_per_message_goes_in_parts(site
     first = result.sent[0].version
     assert [(p.update_type, p.version, p.entries) for p in result.sent] == [
         ("Full", first, 2), ("Differential", first + 1, 2), ("Differential", first + 2, 1)]
+    assert result.parts == result.sent
     assert len(site.held()) == 5 and site.station.local_list.version == first + 2
     state = await locallist.get_state(site.pool, STATION)
     assert (state.version, len(state.entries)) == (first + 2, 5) == (result.version,

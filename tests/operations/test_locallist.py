@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from csms.operations.locallist import differences, request, wanted_entries
+from csms.operations.locallist import differences, list_request, wanted_entries
 from csms.store import tokens
 from csms.store.db import open_pool
 from csms.store.locallist import ListEntry
@@ -30,8 +30,8 @@ def test_differences_add_change_then_remove():
 
 
 def test_a_request_without_entries_leaves_the_list_out():
-    assert request("Full", 3, []) == {"versionNumber": 3, "updateType": "Full"}
-    assert request("Differential", 4, [ListEntry("C", "Central")]) == {
+    assert list_request("Full", 3, []) == {"versionNumber": 3, "updateType": "Full"}
+    assert list_request("Differential", 4, [ListEntry("C", "Central")]) == {
         "versionNumber": 4, "updateType": "Differential",
         "localAuthorizationList": [{"idToken": {"idToken": "C", "type": "Central"}}]}
 
