@@ -11,10 +11,13 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from simulators.battery import Battery
 from simulators.charger import PowerTrain
+
+if TYPE_CHECKING:
+    from simulators.reservations import Reservation
 
 Message = tuple[str, dict[str, Any]]
 EVSE_ID = 1
@@ -75,8 +78,9 @@ class Evse:
     visit: EVVisit | None = None
     tx: Transaction | None = None
     operative: bool = True
-    #: held for a reservation (simulators.reservations): a car plugged in starts no transaction
-    reserved: bool = False
+    #: the reservation that holds the EVSE: a car plugged in starts no transaction until the
+    #: token it is kept for comes (simulators.reservations)
+    reservation: Reservation | None = None
     faulted: bool = False
     requested_kw: float | None = None
 
@@ -88,7 +92,7 @@ class Evse:
             return "Unavailable"
         if self.faulted:
             return "Faulted"
-        if self.reserved:
+        if self.reservation is not None:
             return "Reserved"
         return "Occupied" if self.visit is not None or self.tx is not None else "Available"
 
@@ -197,7 +201,7 @@ class Evse:
         if self.tx is not None:  # a remotely started transaction was waiting for the cable
             self.tx.charging_state = "EVConnected"
             out.append(self._event("Updated", "CablePluggedIn", now))
-        elif not self.reserved:
+        elif self.reservation is None:
             token = ({"idToken": visit.id_token, "type": visit.token_type}
                      if visit.token_type == "NoAuthorization" else None)
             out += self.start_transaction(now, "CablePluggedIn", id_token=token)

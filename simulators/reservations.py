@@ -46,14 +46,18 @@ class Reservation:
 
 
 class Reservations:
-    """The reservation held on the station's one EVSE (so at most one: with one EVSE, one
-    reservation is as many as there are EVSEs, H01.FR.04)."""
+    """Reservations of the station's one EVSE (so at most one: with one EVSE, one reservation
+    is as many as there are EVSEs, H01.FR.04), kept on the EVSE itself."""
 
     def __init__(self, evse: Evse, model: DeviceModel, connector_type: str) -> None:
         self.evse = evse
         self.model = model
         self.connector_type = connector_type
-        self.held: Reservation | None = None
+
+    @property
+    def held(self) -> Reservation | None:
+        """The reservation holding the EVSE, if any."""
+        return self.evse.reservation
 
     def reserve(self, request: dict[str, Any], now: float
                 ) -> tuple[str, str | None, list[Message]]:
@@ -76,9 +80,9 @@ class Reservations:
             return "Unavailable", None, []
         if (held is not None and not replacing) or evse.visit is not None or evse.tx is not None:
             return "Occupied", None, []
-        self.held = Reservation(request["id"], request["idToken"], request.get("groupIdToken"),
-                                datetime.fromisoformat(request["expiryDateTime"]).timestamp())
-        evse.reserved = True
+        evse.reservation = Reservation(
+            request["id"], request["idToken"], request.get("groupIdToken"),
+            datetime.fromisoformat(request["expiryDateTime"]).timestamp())
         return "Accepted", None, [] if replacing else [evse.status_notification(now)]
 
     def release(self, now: float, status: str, *, notify: bool = True) -> list[Message]:
@@ -87,8 +91,7 @@ class Reservations:
         held = self.held
         if held is None:
             return []
-        self.held = None
-        self.evse.reserved = False
+        self.evse.reservation = None
         messages: list[Message] = [("ReservationStatusUpdate", {
             "reservationId": held.id, "reservationUpdateStatus": status})]
         return [*messages, self.evse.status_notification(now)] if notify else messages

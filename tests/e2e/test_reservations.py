@@ -149,7 +149,7 @@ async def test_tc_h_17_cancel_reservation_of_an_evse(site: Site):
 async def test_h02_cancel_of_a_reservation_the_station_lost_ends_it(site: Site):
     created = await site.reserve(evse_id=1)
     assert created.reservation is not None
-    site.station.reservations.held = None  # the station forgot it (a reboot, say)
+    site.station.evse.reservation = None  # the station forgot it (a reboot, say)
 
     result = await cancel_reservation(site.ops, site.pool, created.reservation, timeout=10)
 
