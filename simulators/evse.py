@@ -11,13 +11,10 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from simulators.battery import Battery
 from simulators.charger import PowerTrain
-
-if TYPE_CHECKING:
-    from simulators.reservations import Reservation
 
 Message = tuple[str, dict[str, Any]]
 EVSE_ID = 1
@@ -40,6 +37,26 @@ class EVVisit:
     target_soc: float = 0.8
     id_token: str = "SIMTOKEN"
     token_type: str = "ISO14443"
+
+
+def _same(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
+    """Two idTokens are the same: one value in any case, one type."""
+    return a is not None and b is not None and (
+        str(a["idToken"]).lower(), a["type"]) == (str(b["idToken"]).lower(), b["type"])
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """What a ReserveNowRequest asked for (simulators.reservations keeps them)."""
+
+    id: int
+    id_token: dict[str, Any]
+    group_id_token: dict[str, Any] | None
+    expires_at: float
+
+    def admits(self, id_token: dict[str, Any], group_id_token: dict[str, Any] | None) -> bool:
+        """H03: the token it is kept for, or any token of its group (H03.FR.07)."""
+        return _same(id_token, self.id_token) or _same(group_id_token, self.group_id_token)
 
 
 @dataclass

@@ -220,7 +220,7 @@ def build_handlers(station: Station) -> dict[str, Handler]:
         "ClearChargingProfile": clear_charging_profile,
         "GetChargingProfiles": get_charging_profiles,
         "GetCompositeSchedule": get_composite_schedule,
-        **locallist.handlers(station),
-        **reservations.handlers(station),
+        **locallist.handlers(station.model, station.local_list),
+        **reservations.handlers(station.reservations, station.enqueue),
     }
     return {action: late(handler) for action, handler in handlers.items()}

@@ -12,13 +12,10 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from csms.ocppj import OCPPError
 from simulators.devicemodel import DeviceModel
-
-if TYPE_CHECKING:
-    from simulators.station import Station
 
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 COMPONENT = "LocalAuthListCtrlr"
@@ -92,9 +89,8 @@ def offline_token_info(model: DeviceModel, local_list: LocalList, id_token: dict
     return {"status": "Accepted"}
 
 
-def handlers(station: Station) -> dict[str, Handler]:
-    """SendLocalList and GetLocalListVersion for ``station``."""
-    model, local_list = station.model, station.local_list
+def handlers(model: DeviceModel, local_list: LocalList) -> dict[str, Handler]:
+    """SendLocalList and GetLocalListVersion of ``local_list``, within the limits of ``model``."""
 
     async def send_local_list(payload: dict[str, Any]) -> dict[str, Any]:
         items = len(payload.get("localAuthorizationList", []))

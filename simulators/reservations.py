@@ -11,38 +11,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from simulators.devicemodel import DeviceModel
-from simulators.evse import EVSE_ID, Evse, Message
-
-if TYPE_CHECKING:
-    from simulators.station import Station
+from simulators.evse import EVSE_ID, Evse, Message, Reservation
 
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 COMPONENT = "ReservationCtrlr"
-
-
-def _same(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
-    """Two idTokens are the same: one value in any case, one type."""
-    return a is not None and b is not None and (
-        str(a["idToken"]).lower(), a["type"]) == (str(b["idToken"]).lower(), b["type"])
-
-
-@dataclass(frozen=True)
-class Reservation:
-    """What a ReserveNowRequest asked for."""
-
-    id: int
-    id_token: dict[str, Any]
-    group_id_token: dict[str, Any] | None
-    expires_at: float
-
-    def admits(self, id_token: dict[str, Any], group_id_token: dict[str, Any] | None) -> bool:
-        """H03: the token it is kept for, or any token of its group (H03.FR.07)."""
-        return _same(id_token, self.id_token) or _same(group_id_token, self.group_id_token)
 
 
 class Reservations:
@@ -120,13 +96,14 @@ class Reservations:
         return True, held.id, self.release(now, "Removed")  # H03.FR.09/10
 
 
-def handlers(station: Station) -> dict[str, Handler]:
-    """ReserveNow and CancelReservation for ``station``."""
-    desk = station.reservations
+def handlers(desk: Reservations, enqueue: Callable[[list[Message]], None]
+             ) -> dict[str, Handler]:
+    """ReserveNow and CancelReservation answered from ``desk``; what they cause is sent with
+    ``enqueue`` (the station's outbox)."""
 
     async def reserve_now(payload: dict[str, Any]) -> dict[str, Any]:
         status, reason, messages = desk.reserve(payload, time.time())
-        station.enqueue(messages)
+        enqueue(messages)
         response: dict[str, Any] = {"status": status}
         if reason is not None:
             response["statusInfo"] = {"reasonCode": reason}
@@ -136,7 +113,7 @@ def handlers(station: Station) -> dict[str, Handler]:
         messages = desk.cancel(payload["reservationId"], time.time())
         if messages is None:
             return {"status": "Rejected"}
-        station.enqueue(messages)
+        enqueue(messages)
         return {"status": "Accepted"}
 
     return {"ReserveNow": reserve_now, "CancelReservation": cancel_reservation}
