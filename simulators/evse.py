@@ -39,6 +39,26 @@ class EVVisit:
     token_type: str = "ISO14443"
 
 
+def _same(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
+    """Two idTokens are the same: one value in any case, one type."""
+    return a is not None and b is not None and (
+        str(a["idToken"]).lower(), a["type"]) == (str(b["idToken"]).lower(), b["type"])
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """What a ReserveNowRequest asked for (simulators.reservations keeps them)."""
+
+    id: int
+    id_token: dict[str, Any]
+    group_id_token: dict[str, Any] | None
+    expires_at: float
+
+    def admits(self, id_token: dict[str, Any], group_id_token: dict[str, Any] | None) -> bool:
+        """H03: the token it is kept for, or any token of its group (H03.FR.07)."""
+        return _same(id_token, self.id_token) or _same(group_id_token, self.group_id_token)
+
+
 @dataclass
 class Transaction:
     """The station's view of one transaction."""
@@ -75,13 +95,22 @@ class Evse:
     visit: EVVisit | None = None
     tx: Transaction | None = None
     operative: bool = True
+    #: the reservation that holds the EVSE: a car plugged in starts no transaction until the
+    #: token it is kept for comes (simulators.reservations)
+    reservation: Reservation | None = None
+    faulted: bool = False
     requested_kw: float | None = None
 
     @property
     def connector_status(self) -> str:
-        """Available, Occupied or Unavailable, as a StatusNotification reports it."""
+        """Available, Occupied, Reserved, Unavailable or Faulted, as a StatusNotification
+        reports it. A reserved connector stays Reserved when a car is plugged in (G03.FR.09)."""
         if not self.operative:
             return "Unavailable"
+        if self.faulted:
+            return "Faulted"
+        if self.reservation is not None:
+            return "Reserved"
         return "Occupied" if self.visit is not None or self.tx is not None else "Available"
 
     def status_notification(self, now: float) -> Message:
@@ -112,11 +141,14 @@ class Evse:
 
     def start_transaction(self, now: float, trigger: str, *,
                           remote_start_id: int | None = None,
-                          id_token: dict[str, str] | None = None) -> list[Message]:
-        """Begin a transaction (E02: on cable plug-in; F01: on RequestStartTransaction).
+                          id_token: dict[str, str] | None = None,
+                          reservation_id: int | None = None) -> list[Message]:
+        """Begin a transaction (E02: on cable plug-in; F01: on RequestStartTransaction; H03:
+        when the token a reservation was kept for is presented).
 
         A token known at the start (remote start, or a station without authorization) is sent
-        in the Started event and the transaction is authorized from the outset.
+        in the Started event and the transaction is authorized from the outset; so is the
+        reservation it uses.
         """
         self.tx = Transaction(transaction_id=str(uuid.uuid4()), remote_start_id=remote_start_id,
                               authorized=id_token is not None, id_token=id_token)
@@ -125,11 +157,18 @@ class Evse:
                                                       self.started_measurands))
         if id_token is not None:
             message[1]["idToken"] = id_token
+        if reservation_id is not None:
+            message[1]["reservationId"] = reservation_id
         return [message]
 
-    def authorize(self, now: float, id_token: dict[str, str], trigger: str) -> list[Message]:
-        """Record the authorization and send it with an Updated event."""
+    def authorize(self, now: float, id_token: dict[str, str], trigger: str,
+                  reservation_id: int | None = None) -> list[Message]:
+        """Record the authorization and send it with an Updated event; a token that uses a
+        reservation starts the transaction the reserved EVSE held back (H03)."""
         tx = self.tx
+        if tx is None and reservation_id is not None and self.visit is not None:
+            return self.start_transaction(now, trigger, id_token=id_token,
+                                          reservation_id=reservation_id)
         if tx is None or tx.authorized:
             return []
         tx.authorized = True
@@ -171,18 +210,18 @@ class Evse:
         """A car arrives: status Occupied, a transaction, its charging needs.
 
         A visit with token type NoAuthorization needs no Authorize: its transaction starts
-        authorized.
+        authorized. At a reserved EVSE the transaction waits for the reservation's token.
         """
         self.visit = visit
         self.train.plug(visit.battery)
         out: list[Message] = [self.status_notification(now)]
-        if self.tx is None:
+        if self.tx is not None:  # a remotely started transaction was waiting for the cable
+            self.tx.charging_state = "EVConnected"
+            out.append(self._event("Updated", "CablePluggedIn", now))
+        elif self.reservation is None:
             token = ({"idToken": visit.id_token, "type": visit.token_type}
                      if visit.token_type == "NoAuthorization" else None)
             out += self.start_transaction(now, "CablePluggedIn", id_token=token)
-        else:  # a remotely started transaction was waiting for the cable
-            self.tx.charging_state = "EVConnected"
-            out.append(self._event("Updated", "CablePluggedIn", now))
         out.append(self.charging_needs(now))
         return out
 
@@ -194,6 +233,13 @@ class Evse:
         battery = self.train.unplug()
         self.visit = None
         out = self.end_transaction(now, trigger, "EVDisconnected", battery)
+        out.append(self.status_notification(now))
+        return out
+
+    def fault(self, now: float) -> list[Message]:
+        """The connector fails: power stops, a running transaction ends, status Faulted."""
+        self.faulted = True
+        out = self.end_transaction(now, "AbnormalCondition", "Other")
         out.append(self.status_notification(now))
         return out
 
@@ -237,7 +283,8 @@ class Evse:
     def wanted_kw(self) -> float:
         """What the EVSE asks of the power train now, given the schedule and the car."""
         visit, tx = self.visit, self.tx
-        if visit is None or tx is None or not tx.authorized or not self.operative:
+        if (visit is None or tx is None or not tx.authorized or not self.operative
+                or self.faulted):
             return 0.0
         requested = self.requested_kw
         if requested is None or requested > 0:

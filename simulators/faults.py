@@ -19,6 +19,9 @@ FAULT_KINDS = (
     "meter_noise",
     "meter_silence",
 )
+#: Faults that happen only when a scenario schedules them. ``connector_fault``: the connector
+#: fails (status Faulted, a running transaction ends, a reservation is removed) for good.
+SCHEDULED_KINDS = ("connector_fault",)
 
 
 @dataclass(frozen=True)
@@ -71,8 +74,9 @@ class ScheduledFault:
     at_s: float
 
     def __post_init__(self) -> None:
-        if self.kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault kind {self.kind!r}; known: {', '.join(FAULT_KINDS)}")
+        known = (*FAULT_KINDS, *SCHEDULED_KINDS)
+        if self.kind not in known:
+            raise ValueError(f"unknown fault kind {self.kind!r}; known: {', '.join(known)}")
 
 
 @dataclass

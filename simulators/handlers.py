@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from csms.ocppj import OCPPError
+from simulators import locallist, reservations
 from simulators.certificates import SIGN_TRIGGERS
 from simulators.cost import cost_handlers
 from simulators.display import display_handlers
@@ -126,21 +127,30 @@ def build_handlers(station: Station) -> dict[str, Handler]:
         changed = evse.operative != operative
         evse.operative = operative
         if changed:
-            station.enqueue([evse.status_notification(time.time())])
+            now = time.time()
+            # an EVSE taken out of service keeps no reservation (H04: Removed)
+            lost = [] if operative else station.reservations.release(now, "Removed",
+                                                                      notify=False)
+            station.enqueue([evse.status_notification(now), *lost])
         return _status("Accepted")
 
     async def request_start(payload: dict[str, Any]) -> dict[str, Any]:
-        if payload.get("evseId") not in (None, EVSE_ID) or not evse.operative:
+        if payload.get("evseId") not in (None, EVSE_ID) or not evse.operative or evse.faulted:
             return _status("Rejected", "Unavailable")
         tx = evse.tx
         if tx is not None and tx.authorized:
             return _status("Rejected", "TxInProgress")
         now = time.time()
+        admitted, reservation_id, used = station.reservations.claim(
+            payload["idToken"], payload.get("groupIdToken"), now)
+        if not admitted:
+            return _status("Rejected", "Reserved")  # H03: kept for another token
         profile = payload.get("chargingProfile")
         if tx is None:
             messages = evse.start_transaction(now, "RemoteStart",
                                               remote_start_id=payload["remoteStartId"],
-                                              id_token=payload["idToken"])
+                                              id_token=payload["idToken"],
+                                              reservation_id=reservation_id) + used
         else:
             tx.remote_start_id = payload["remoteStartId"]
             messages = evse.authorize(now, payload["idToken"], "RemoteStart")
@@ -223,5 +233,7 @@ def build_handlers(station: Station) -> dict[str, Handler]:
         **station.certificates.handlers(),
         **display_handlers(station),
         **cost_handlers(station),
+        **locallist.handlers(station.model, station.local_list),
+        **reservations.handlers(station.reservations, station.enqueue),
     }
     return {action: late(handler) for action, handler in handlers.items()}

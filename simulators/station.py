@@ -32,7 +32,9 @@ from simulators.faults import station_rng
 from simulators.firmware import FirmwareUpdater
 from simulators.handlers import build_handlers
 from simulators.link import Link
+from simulators.locallist import LocalList, offline_token_info
 from simulators.profiles import StationProfiles
+from simulators.reservations import Reservations
 from simulators.stationconfig import Offline, Outgoing, StationConfig, StationStats
 
 __all__ = ["Offline", "Station", "StationConfig", "StationStats"]
@@ -95,6 +97,8 @@ class Station(Link):
         self.cost = CostDisplay(self.model)
         self.display = DisplayBoard(
             self.model, lambda: self.evse.tx.transaction_id if self.evse.tx else None)
+        self.local_list = LocalList()
+        self.reservations = Reservations(self.evse, self.model, spec.connector_type)
         self.handlers = build_handlers(self)
 
     # -- public -------------------------------------------------------------------------
@@ -243,6 +247,10 @@ class Station(Link):
             if tx_id is not None:
                 self.profiles.transaction_started(now)
             self._tx_seen = tx_id
+        self.enqueue(self.reservations.expire(now))
+        if faults.active("connector_fault", elapsed) and not evse.faulted:
+            self.stats.fault("connector_fault")
+            self.enqueue(evse.fault(now) + self.reservations.release(now, "Removed", notify=False))
         if self.reset_on_idle and evse.tx is None:
             self.reset_on_idle = False
             self.schedule_reset()
@@ -270,17 +278,21 @@ class Station(Link):
             await self._authorize(visit, now)
 
     async def _authorize(self, visit: EVVisit, now: float) -> None:
-        """C01: Authorize the driver's token; offline, LocalAuthorizeOffline decides."""
+        """C01: Authorize the driver's token; offline, the Local Authorization List or
+        LocalAuthorizeOffline decides (C13). A reserved EVSE takes only its reservation's
+        token or group (H03)."""
         token = {"idToken": visit.id_token, "type": visit.token_type}
-        status = "Accepted"
         try:
-            response = await self.request("Authorize", {"idToken": token})
-            status = response["idTokenInfo"]["status"]
+            info = (await self.request("Authorize", {"idToken": token}))["idTokenInfo"]
         except (Offline, CallError, TimeoutError):
-            if self.model.get("AuthCtrlr", "LocalAuthorizeOffline") != "true":
-                status = "Invalid"
-        if status == "Accepted":
-            self.enqueue(self.evse.authorize(time.time(), token, "Authorized"))
+            info = offline_token_info(self.model, self.local_list, token, time.time())
+        if info["status"] != "Accepted":
+            return
+        now = time.time()
+        admitted, reservation_id, used = self.reservations.claim(token, info.get("groupIdToken"),
+                                                                 now)
+        if admitted:
+            self.enqueue(self.evse.authorize(now, token, "Authorized", reservation_id) + used)
 
     def _check_setpoint(self, now: float, mono: float) -> None:
         """Tell the CSMS (NotifyEvent) when the car cannot deliver the requested discharge."""

@@ -24,6 +24,7 @@ from csms.blocks import (
     notifications,
     payments,
     provisioning,
+    reservations,
     security,
     smartcharging,
     transactions,
@@ -45,6 +46,7 @@ _COMMON = (
     datatransfer,
     notifications,
     display,
+    reservations,
 )
 _V21_ONLY = (diagnostics, certificates, smartcharging, notifications, payments)
 

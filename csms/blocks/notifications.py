@@ -1,6 +1,5 @@
 """Station -> CSMS notifications that are kept as received and acknowledged with an empty
-response: reservation status (H), and the 2.1 DER control, settlement and battery swap
-notifications."""
+response: the 2.1 DER control, settlement and battery swap notifications."""
 
 from __future__ import annotations
 
@@ -22,7 +21,7 @@ def keep(action: str) -> BlockHandler:
     return handler
 
 
-HANDLERS = {action: keep(action) for action in ("ReservationStatusUpdate",)}
+HANDLERS: dict[str, BlockHandler] = {}
 
 HANDLERS_V21 = {
     action: keep(action)

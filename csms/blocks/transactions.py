@@ -13,6 +13,7 @@ from typing import Any
 from csms.blocks.authorization import lookup_token_info
 from csms.blocks.context import StationContext
 from csms.blocks.metering import samples_from, warn_unconvertible
+from csms.blocks.reservations import reservation_used
 from csms.blocks.tariffs import final_cost
 from csms.blocks.wire import time_field
 from csms.store import batch
@@ -47,7 +48,7 @@ def tx_event(payload: dict[str, Any]) -> TxEvent:
 async def transaction_event(ctx: StationContext, payload: dict[str, Any]) -> dict[str, Any]:
     """Store the event and its meter values, then answer; with an idToken, the answer carries
     its idTokenInfo (E01.FR.xx, C01); an Ended event's answer carries the transaction's final
-    cost when a tariff applies (I03)."""
+    cost when a tariff applies (I03). An event carrying a reservationId uses it up (H03)."""
     event = tx_event(payload)
     samples = samples_from(payload.get("meterValue", []), event.evse_id, event.transaction_id)
     warn_unconvertible(ctx, samples)
@@ -62,6 +63,8 @@ async def transaction_event(ctx: StationContext, payload: dict[str, Any]) -> dic
         offline=event.offline,
         repeated=not stored,
     )
+    if stored and event.reservation_id is not None:
+        await reservation_used(ctx, event.reservation_id, event.transaction_id)
     response: dict[str, Any] = {}
     if "idToken" in payload:
         response["idTokenInfo"] = await lookup_token_info(ctx.pool, payload["idToken"])

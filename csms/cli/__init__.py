@@ -17,10 +17,12 @@ from csms.cli import (
     events,
     firmware,
     fleet,
+    locallist,
     logs,
     meter_values,
     monitoring,
     programs,
+    reservations,
     station_commands,
     stations,
     tariffs,
@@ -56,6 +58,8 @@ app.add_typer(monitoring.app, name="monitoring", rich_help_panel=station_command
 app.command("customer-info", rich_help_panel=station_commands.PANEL)(customer_info)
 stations.app.command("events")(monitoring.station_events)
 app.add_typer(display.app, name="display", rich_help_panel=station_commands.PANEL)
+app.add_typer(locallist.app, name="local-list", rich_help_panel=station_commands.PANEL)
+app.add_typer(reservations.app, name="reservations", rich_help_panel=station_commands.PANEL)
 app.add_typer(certs.app, name="certs", rich_help_panel="Server")
 app.add_typer(programs.app, name="programs", rich_help_panel="Grid")
 app.add_typer(events.app, name="events", rich_help_panel="Grid")

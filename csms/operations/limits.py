@@ -2,8 +2,11 @@
 
 A station states in its device model how many items (``ItemsPerMessage...``) and bytes
 (``BytesPerMessage...``) one request of some actions may hold. A request with more is split
-into several, each within both limits, in order (B06.FR.05, B08.FR.xx, N06.FR.04, D01.FR.xx);
+into several, each within both limits, in order (B06.FR.05, B08.FR.xx, N06.FR.04, D01.FR.11);
 their responses are merged into one.
+
+The parts of a SendLocalList build one list, so they are numbered apart (see
+:func:`local_list_parts`).
 """
 
 from __future__ import annotations
@@ -98,7 +101,23 @@ def split_request(action: str, payload: dict[str, Any], max_items: int | None,
             size = base
         parts[-1].append(item)
         size += item_size
-    return [{**rest, split.field: part} for part in parts]
+    requests = [{**rest, split.field: part} for part in parts]
+    return local_list_parts(requests) if action == "SendLocalList" else requests
+
+
+def local_list_parts(requests: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The parts of one SendLocalList, made to build the whole list on the station.
+
+    D01.FR.11: a list too long for one message goes as a first part with the request's
+    updateType and the rest as Differential updates (a Full one would replace the parts before
+    it). D01.FR.19: a station answers VersionMismatch to a Differential update whose
+    versionNumber is not above its list's, so part ``i`` carries versionNumber + ``i``: the
+    station holds the whole list, at the last part's version, once every part is accepted.
+    """
+    first = requests[0]["versionNumber"]
+    return [request if i == 0 else {**request, "updateType": "Differential",
+                                    "versionNumber": first + i}
+            for i, request in enumerate(requests)]
 
 
 def _size(payload: Mapping[str, Any]) -> int:

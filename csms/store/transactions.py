@@ -85,6 +85,7 @@ class TransactionDetail(TransactionSummary):
     id_token_type: str | None = None
     stop_id_token: str | None = None
     remote_start_id: int | None = None
+    reservation_id: int | None = None
     energy_import_start: float | None = None
     energy_import_end: float | None = None
     energy_export_start: float | None = None
@@ -359,8 +360,9 @@ async def get_transaction(
         args.append(station_id)
         where += " AND station_id = $2"
     rows = await db.fetch(
-        f"""{_SUMMARY}, id_token_type, stop_id_token, remote_start_id, energy_import_start,
-            energy_import_end, energy_export_start, energy_export_end, seq_no_reused
+        f"""{_SUMMARY}, id_token_type, stop_id_token, remote_start_id, reservation_id,
+            energy_import_start, energy_import_end, energy_export_start, energy_export_end,
+            seq_no_reused
             FROM transactions WHERE {where}""",
         *args,
     )

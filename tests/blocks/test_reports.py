@@ -90,8 +90,3 @@ async def test_tc_p_02_data_transfer_unknown_vendor(pool: asyncpg.Pool, call):
                          "answer_status": "UnknownVendorId"}
 
 
-async def test_reservation_updates_are_kept(pool: asyncpg.Pool, call):
-    await call("ReservationStatusUpdate", {"reservationId": 8,
-                                           "reservationUpdateStatus": "Expired"})
-    kept = await reports.list_notifications(pool, STATION)
-    assert [k["action"] for k in kept] == ["ReservationStatusUpdate"]

@@ -12,9 +12,10 @@ import pytest
 
 from csms.config import ServerConfig
 from csms.server import CentralSystem
+from csms.store.stations import get_station
 from simulators.fleet import Fleet, FleetOptions, build_configs
-from simulators.scenario import Scenario
-from simulators.station import StationConfig
+from simulators.scenario import Distribution, Scenario
+from simulators.station import Station, StationConfig
 
 FLEET_PASSWORD = "fleet-password-0001"
 
@@ -76,3 +77,21 @@ async def run_cli(*args: str, timeout: float = 60) -> tuple[int, str, str]:
     )
     out, err = await asyncio.wait_for(process.communicate(), timeout)
     return process.returncode, out.decode(), err.decode()
+
+
+@contextlib.asynccontextmanager
+async def idle_station(system: CentralSystem, prefix: str, *,
+                       ocpp: str = "2.0.1") -> AsyncIterator[Station]:
+    """One simulated station ``<prefix>1`` with no car due, connected, booted, and its
+    connector's status reported to ``system``."""
+    configs = fleet_configs(system, 1, prefix, ocpp=ocpp,
+                            scenario=Scenario(arrival_s=Distribution("fixed", 86_400.0)))
+    fleet = Fleet(configs)
+    station = fleet.stations[0]
+    async with running(fleet):
+        async def reported() -> bool:
+            row = await get_station(system.pool, station.id)
+            return bool(row and row.connected and row.connectors and station.online)
+
+        await wait_for(reported, 30)
+        yield station

@@ -51,3 +51,27 @@ def test_results_are_joined_and_status_answers_keep_the_worst():
     assert merged == {"getVariableResult": [1, 2, 3]}
     assert merge_responses("SendLocalList", [{"status": "Accepted"}, {"status": "Failed"},
                                              {"status": "Accepted"}]) == {"status": "Failed"}
+
+
+def _local_list(n: int, update_type: str = "Full") -> dict:
+    return {"versionNumber": 7, "updateType": update_type, "localAuthorizationList": [
+        {"idToken": {"idToken": f"T{i}", "type": "Central"}, "idTokenInfo": {"status": "Accepted"}}
+        for i in range(n)]}
+
+
+def test_d01_fr_11_a_long_full_list_is_a_full_update_then_differential_ones():
+    parts = split_request("SendLocalList", _local_list(5), 2, None)
+    assert [(p["updateType"], p["versionNumber"], len(p["localAuthorizationList"]))
+            for p in parts] == [("Full", 7, 2), ("Differential", 8, 2), ("Differential", 9, 1)]
+    assert [e["idToken"]["idToken"] for p in parts for e in p["localAuthorizationList"]] == [
+        f"T{i}" for i in range(5)]
+
+
+def test_d01_fr_19_each_differential_part_has_a_higher_version():
+    parts = split_request("SendLocalList", _local_list(3, "Differential"), 1, None)
+    assert [(p["updateType"], p["versionNumber"]) for p in parts] == [
+        ("Differential", 7), ("Differential", 8), ("Differential", 9)]
+
+
+def test_a_local_list_within_the_limits_keeps_its_version():
+    assert split_request("SendLocalList", _local_list(2), 2, None) == [_local_list(2)]
