@@ -25,6 +25,7 @@ from csms.cli import (
 from csms.cli.base import CsmsGroup
 from csms.cli.calls import call
 from csms.cli.demo import demo
+from csms.cli.errors import STATION_COMMAND_EXITS, exit_status_help
 from csms.cli.profiles import app as profiles_app
 from csms.cli.serve import serve
 
@@ -32,6 +33,7 @@ app = typer.Typer(
     cls=CsmsGroup,
     name="csms",
     help="Operate the V2G charging-station management system (OCPP 2.0.1 / 2.1).",
+    epilog=exit_status_help(),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -40,7 +42,8 @@ app.add_typer(stations.app, name="stations", rich_help_panel="Data")
 app.add_typer(tokens.app, name="tokens", rich_help_panel="Data")
 app.add_typer(transactions.app, name="transactions", rich_help_panel="Data")
 app.add_typer(meter_values.app, name="meter-values", rich_help_panel="Data")
-app.command("call", rich_help_panel=station_commands.PANEL)(call)
+app.command("call", rich_help_panel=station_commands.PANEL,
+            epilog=exit_status_help(STATION_COMMAND_EXITS))(call)
 station_commands.register(app)
 app.add_typer(profiles_app, name="profiles", rich_help_panel=station_commands.PANEL)
 app.add_typer(certs.app, name="certs", rich_help_panel="Server")

@@ -49,7 +49,7 @@ async def save_program(db: Db, program: Program, *, replace: bool = False) -> No
         "INSERT INTO grid_programs (name, settings) VALUES ($1, $2) ON CONFLICT DO NOTHING"
         " RETURNING name", program.name, settings)
     if done is None:
-        raise ProgramExists(f"program {program.name!r} already exists")
+        raise ProgramExists(f"program {program.name} already exists")
 
 
 async def get_program(db: Db, name: str) -> Program | None:
