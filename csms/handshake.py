@@ -23,9 +23,9 @@ def identity_problem(identity: str) -> str | None:
     if not 0 < len(identity) <= MAX_IDENTITY:
         return f"a station identity has 1 to {MAX_IDENTITY} characters, got {len(identity)}"
     if ":" in identity:
-        return f"a station identity may not contain ':' ({identity!r})"
+        return "a station identity may not contain a colon"
     if any(ord(c) < 0x21 or ord(c) == 0x7F for c in identity):
-        return f"a station identity may not contain spaces or control characters ({identity!r})"
+        return "a station identity may not contain spaces or control characters"
     return None
 
 

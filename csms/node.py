@@ -180,8 +180,8 @@ class Node:
             await self._finish(command.id, "error", error_code=exc.code,
                                error_description=exc.description)
         except ConnectionClosed:
-            await self._finish(command.id, "error", error_code="ConnectionClosed",
-                               error_description="the station disconnected")
+            await self._finish(command.id, "disconnected",
+                               error_description="the station disconnected before it answered")
         else:
             await record_response(self.pool, command.station_id, command.action,
                                   command.payload, response)

@@ -39,15 +39,17 @@ HANDLERS = {"SecurityEventNotification": security_event_notification}
 class PasswordChange:
     """How a password change through the station ended.
 
-    ``outcome``: ``accepted`` (the new password is the only one now), ``reboot_required``
-    (the station takes it at its next reboot) or ``timeout`` (no answer): in both, both
-    passwords are accepted until the station logs in with the new one; ``refused``, ``error``
-    (a CALLERROR) or ``unreachable`` (never delivered): the old password stays the only one.
+    ``outcome``: ``accepted`` (the new password is the only one now); ``reboot_required``
+    (the station takes it at its next reboot), ``timeout`` (no answer) or ``disconnected``
+    (the station dropped its connection before answering, perhaps having taken the password):
+    in these, both passwords are accepted until the station logs in with the new one;
+    ``refused``, ``error`` (a CALLERROR) or ``unreachable`` (never delivered): the old
+    password stays the only one.
     ``detail`` says what the station answered, for the operator.
     """
 
-    outcome: Literal["accepted", "reboot_required", "timeout", "refused", "error",
-                     "unreachable"]
+    outcome: Literal["accepted", "reboot_required", "timeout", "disconnected", "refused",
+                     "error", "unreachable"]
     detail: str = ""
 
 
@@ -90,6 +92,8 @@ async def _conclude_password_change(
         return PasswordChange("reboot_required")
     if result.status == "timeout":
         return PasswordChange("timeout")
+    if result.status == "disconnected":
+        return PasswordChange("disconnected")
     # TC_A_10: refused, or never delivered: the old password stays the only one.
     await rotation.cancel_password_change(db, station_id, hashed)
     if status is not None:

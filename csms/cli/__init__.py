@@ -33,6 +33,7 @@ from csms.cli.base import CsmsGroup
 from csms.cli.calls import call
 from csms.cli.customer_info import customer_info
 from csms.cli.demo import demo
+from csms.cli.errors import STATION_COMMAND_EXITS, exit_status_help
 from csms.cli.profiles import app as profiles_app
 from csms.cli.serve import serve
 
@@ -40,6 +41,7 @@ app = typer.Typer(
     cls=CsmsGroup,
     name="csms",
     help="Operate the V2G charging-station management system (OCPP 2.0.1 / 2.1).",
+    epilog=exit_status_help(),
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -49,7 +51,8 @@ app.add_typer(tokens.app, name="tokens", rich_help_panel="Data")
 app.add_typer(transactions.app, name="transactions", rich_help_panel="Data")
 app.add_typer(meter_values.app, name="meter-values", rich_help_panel="Data")
 app.add_typer(tariffs.app, name="tariffs", rich_help_panel="Data")
-app.command("call", rich_help_panel=station_commands.PANEL)(call)
+app.command("call", rich_help_panel=station_commands.PANEL,
+            epilog=exit_status_help(STATION_COMMAND_EXITS))(call)
 station_commands.register(app)
 app.add_typer(profiles_app, name="profiles", rich_help_panel=station_commands.PANEL)
 app.add_typer(firmware.app, name="firmware", rich_help_panel=station_commands.PANEL)

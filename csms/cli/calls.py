@@ -26,10 +26,10 @@ from csms.cli.base import (
     resolve_url,
     run,
 )
-from csms.cli.errors import CliError, ExitCode, not_found, usage
+from csms.cli.errors import CliError, ExitCode, not_found, shown, usage
 from csms.cli.output import print_fields, print_json
 from csms.cli.times import duration_option
-from csms.ocppj import OCPPError, get_validator, version_of
+from csms.ocppj import OCPPError, get_validator, sent_by_csms, version_of
 from csms.store.commands import station_online, submit_command, wait_for_command
 from csms.store.stations import get_station
 
@@ -70,18 +70,21 @@ def validate(
     """Raise a usage error naming the offending field unless ``payload`` is a valid request.
 
     ``field_names`` maps payload fields (dotted, without list indices) to the command-line
-    arguments they came from, so the message names what the operator typed.
+    arguments they came from, so the message names what the operator typed; the empty field
+    name stands for every field no other entry names.
     """
     validator = get_validator(version)
     if not validator.is_known(action):
-        raise usage(f"ACTION: {action!r} is not an OCPP {version} action")
+        raise usage(f"ACTION: {shown(action)} is not an OCPP {version} action")
+    if not sent_by_csms(version, action):
+        raise usage(f"ACTION: {action} is sent by charging stations, not by a CSMS")
     try:
         validator.validate_request(action, payload)
     except OCPPError as exc:
         field = re.sub(r"\[\d+\]", "", str(exc.details.get("field", "")))
         where = ""
         for prefix in sorted(field_names or {}, key=len, reverse=True):
-            if field == prefix or field.startswith(prefix + "."):
+            if not prefix or field == prefix or field.startswith(prefix + "."):
                 where = f"{(field_names or {})[prefix]}: "
                 break
         raise usage(
@@ -107,11 +110,12 @@ def send(
 ) -> dict[str, Any]:
     """Validate and send one call to a station; return its response payload.
 
-    Fails with NOT_FOUND for an unknown station, USAGE for an invalid payload, OFFLINE when the
-    station is not connected (and ``queue_for`` is not given), CALL_ERROR when the station
-    answers a CALLERROR, TIMEOUT when it does not answer in time. A queued command the station
-    has not picked up within the timeout stays queued and ends the command with QUEUED (or
-    EXPIRED once its queue time is over).
+    Fails with NOT_FOUND for an unknown station, USAGE for an invalid payload or an action
+    only stations send, OFFLINE when the station is not connected (and ``queue_for`` is not
+    given), CALL_ERROR when the station answers a CALLERROR, DISCONNECTED when it drops the
+    connection before answering, TIMEOUT when it does not answer in time. A queued command the
+    station has not picked up within the timeout stays queued and ends the command with QUEUED
+    (or EXPIRED once its queue time is over).
     """
     queue_for = parse_queue_for(target.queue_for)
     url = resolve_url(target.database_url, target.data_dir)
@@ -136,7 +140,7 @@ async def _submit(
     station_id = target.station_id
     station = await get_station(db, station_id)
     if station is None:
-        raise not_found(f"unknown station {station_id!r}")
+        raise not_found(f"unknown station {shown(station_id)}")
     validate(version_of(station.subprotocol), action, payload, field_names)
     refuse_password_change(action, payload)
     online = await station_online(db, station_id)
@@ -157,12 +161,12 @@ def refuse_password_change(action: str, payload: dict[str, Any]) -> None:
             "SecurityCtrlr", "BasicAuthPassword"
         ):
             raise usage("SecurityCtrlr.BasicAuthPassword: change a station's password with "
-                        "'csms stations set-password', which keeps the CSMS's copy in step")
+                        "csms stations set-password, which keeps the CSMS's copy in step")
 
 
 def _offline(station_id: str) -> CliError:
     return CliError(
-        f"station {station_id!r} is not connected"
+        f"station {station_id} is not connected"
         " (use --queue-for DURATION to send the command when it reconnects)",
         ExitCode.OFFLINE,
     )
@@ -175,27 +179,33 @@ def _outcome(target: Target, action: str, command_id: int, result: Any) -> dict[
     if result.status == "error":
         description = f": {result.error_description}" if result.error_description else ""
         raise CliError(
-            f"station {station_id!r} answered {action} with CALLERROR"
+            f"station {station_id} answered {action} with CALLERROR"
             f" {result.error_code}{description}",
             ExitCode.CALL_ERROR,
         )
     if result.status == "offline":
         raise _offline(station_id)
+    if result.status == "disconnected":
+        raise CliError(
+            f"station {station_id} disconnected before it answered {action}; whether it"
+            " carried it out is unknown",
+            ExitCode.DISCONNECTED,
+        )
     if result.status == "queued":
         raise CliError(
-            f"station {station_id!r} is offline; {action} (command {command_id}) stays queued"
+            f"station {station_id} is offline; {action} (command {command_id}) stays queued"
             f" for up to {target.queue_for} and is sent when the station reconnects",
             ExitCode.QUEUED,
             label="queued",
         )
     if result.status == "expired":
         raise CliError(
-            f"station {station_id!r} did not reconnect within --queue-for {target.queue_for};"
+            f"station {station_id} did not reconnect within --queue-for {target.queue_for};"
             f" {action} was not sent",
             ExitCode.EXPIRED,
         )
     raise CliError(
-        f"station {station_id!r} did not answer {action} within {target.timeout:g} s",
+        f"station {station_id} did not answer {action} within {target.timeout:g} s",
         ExitCode.TIMEOUT,
     )
 
@@ -229,7 +239,8 @@ def call(
 ) -> None:
     """Send any CSMS-initiated OCPP call to a station and print its response.
 
-    The payload is checked against the schema of the station's OCPP version before sending.
+    The payload is checked against the schema of the station's OCPP version before sending;
+    actions only stations send (Heartbeat, BootNotification, ...) are refused.
     """
     try:
         body = json.loads(payload)
@@ -238,4 +249,4 @@ def call(
     if not isinstance(body, dict):
         raise usage("--payload: must be a JSON object")
     target = Target(database_url, data_dir, station_id, timeout, queue_for)
-    print_response(send(target, action, body), json_out)
+    print_response(send(target, action, body, {"": "--payload"}), json_out)

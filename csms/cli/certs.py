@@ -45,9 +45,9 @@ def station(
 ) -> None:
     """Write ID.pem and ID.key: a client certificate for security profile 3."""
     if not 0 < len(station_id) <= 48 or ":" in station_id or "/" in station_id:
-        raise usage("STATION_ID: must be 1 to 48 characters without ':' or '/'")
+        raise usage("STATION_ID: must be 1 to 48 characters, without a colon or a slash")
     if not (directory / "ca.key").exists():
-        raise usage(f"--dir {directory}: no ca.key; run 'csms certs init --dir {directory}' "
+        raise usage(f"--dir {directory}: no ca.key; run csms certs init --dir {directory} "
                     "first")
     try:
         files = pki.issue_station(directory, station_id, days=days)

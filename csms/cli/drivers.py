@@ -5,13 +5,15 @@ from __future__ import annotations
 from datetime import time
 from typing import Annotated
 
+import asyncpg
 import typer
 
 from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, with_store
-from csms.cli.errors import not_found, usage
+from csms.cli.errors import not_found, shown, usage
 from csms.cli.output import print_json, print_table
 from csms.cli.programs import percent
 from csms.cli.times import timezone_option
+from csms.cli.tokens import check_token
 from csms.store.grid.events import get_event
 from csms.store.grid.fleet import (
     list_driver_settings,
@@ -19,6 +21,7 @@ from csms.store.grid.fleet import (
     save_driver_settings,
 )
 from csms.store.grid.records import DriverSettings, GridInputError
+from csms.store.stations import existing_station_ids
 
 app = typer.Typer(help="Drivers' wishes: SoC floor, departure, need, opting out.",
                   no_args_is_help=True)
@@ -32,7 +35,16 @@ StationOption = Annotated[str | None, typer.Option(
 def _who(token: str | None, station: str | None) -> tuple[str, str]:
     if (token is None) == (station is None):
         raise usage("give exactly one of --token and --station")
-    return ("token", token) if token is not None else ("station", station or "")
+    if token is not None:
+        return "token", check_token(token, "--token")
+    return "station", station or ""
+
+
+async def _check_station(db: asyncpg.Pool, kind: str, key: str) -> None:
+    """A driver's station must be registered (a token need not be: it may be authorized by
+    other means)."""
+    if kind == "station" and not await existing_station_ids(db, [key]):
+        raise not_found(f"unknown station {shown(key)}")
 
 
 @app.command("set")
@@ -63,7 +75,7 @@ def set_(
         try:
             leaving = time.fromisoformat(departure)
         except ValueError:
-            raise usage(f"--departure: {departure!r} is not HH:MM") from None
+            raise usage(f"--departure: {shown(departure)} is not HH:MM") from None
     timezone_option("--timezone", timezone)
     try:
         settings = DriverSettings(kind, key, floor_soc=percent(floor, "--floor"),
@@ -72,7 +84,12 @@ def set_(
                                   capacity_kwh=capacity, opt_out=opt_out)
     except GridInputError as exc:
         raise usage(str(exc)) from None
-    with_store(database_url, data_dir, lambda db: save_driver_settings(db, settings))
+
+    async def go(db: asyncpg.Pool) -> None:
+        await _check_station(db, kind, key)
+        await save_driver_settings(db, settings)
+
+    with_store(database_url, data_dir, go)
     typer.echo(f"settings saved for {kind} {key}")
 
 
@@ -101,10 +118,11 @@ def opt_out_event(
     """Leave a driver's vehicle out of one event (before it starts)."""
     kind, key = _who(token, station)
 
-    async def go(db: object) -> bool:
-        if await get_event(db, event_id) is None:  # type: ignore[arg-type]
+    async def go(db: asyncpg.Pool) -> bool:
+        if await get_event(db, event_id) is None:
             return False
-        await opt_out_of_event(db, event_id, kind, key)  # type: ignore[arg-type]
+        await _check_station(db, kind, key)
+        await opt_out_of_event(db, event_id, kind, key)
         return True
 
     if not with_store(database_url, data_dir, go):

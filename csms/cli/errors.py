@@ -32,7 +32,35 @@ class ExitCode(IntEnum):
     CONFLICT = 8  # the thing to add already exists
     DATABASE = 9  # the database cannot be reached, or its schema is newer than this code
     QUEUED = 10  # not a failure: the command waits for the offline station (--queue-for)
+    DISCONNECTED = 11  # the station dropped its connection before it answered
     INTERRUPTED = 130  # Ctrl-C
+
+
+#: What each exit status means, for ``--help`` (the table in ``docs/cli.md`` says the same).
+EXIT_MEANINGS = {
+    ExitCode.OK: "success",
+    ExitCode.INTERNAL: "internal error",
+    ExitCode.USAGE: "bad argument, option or payload",
+    ExitCode.NOT_FOUND: "unknown station, token or transaction",
+    ExitCode.OFFLINE: "station not connected",
+    ExitCode.CALL_ERROR: "station answered CALLERROR",
+    ExitCode.TIMEOUT: "no answer within --timeout",
+    ExitCode.EXPIRED: "queued command expired",
+    ExitCode.CONFLICT: "already exists",
+    ExitCode.DATABASE: "database unreachable",
+    ExitCode.QUEUED: "command still queued",
+    ExitCode.DISCONNECTED: "station disconnected before it answered",
+    ExitCode.INTERRUPTED: "interrupted",
+}
+#: The exit statuses of a command sent to a station.
+STATION_COMMAND_EXITS = (ExitCode.OK, ExitCode.USAGE, ExitCode.NOT_FOUND, ExitCode.OFFLINE,
+                         ExitCode.CALL_ERROR, ExitCode.TIMEOUT, ExitCode.EXPIRED,
+                         ExitCode.QUEUED, ExitCode.DISCONNECTED)
+
+
+def exit_status_help(codes: tuple[ExitCode, ...] = tuple(ExitCode)) -> str:
+    """One ``--help`` paragraph naming what each of ``codes`` means."""
+    return "Exit status: " + "; ".join(f"{int(c)} {EXIT_MEANINGS[c]}" for c in codes) + "."
 
 
 class CliError(ClickException):
@@ -42,6 +70,17 @@ class CliError(ClickException):
         super().__init__(message)
         self.exit_code = int(code)
         self.label = label
+
+
+def shown(value: str) -> str:
+    """An operator's value as an error message shows it: as typed, without quotes; "(empty)"
+    for nothing, and control characters escaped so the message stays one line."""
+    if not value:
+        return "(empty)"
+    if value.isprintable():
+        return value
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+                   for c in value)
 
 
 def usage(message: str) -> CliError:

@@ -101,8 +101,10 @@ def import_(
     async def go(db: asyncpg.Pool) -> Any:
         try:
             return await import_dispatch(db, data, program)
-        except (GridInputError, LookupError) as exc:
-            raise _grid_errors(exc) from None
+        except GridInputError as exc:
+            raise usage(f"FILE {file}: {exc}") from None
+        except LookupError as exc:
+            raise not_found(str(exc)) from None
 
     results = with_store(database_url, data_dir, go)
     if json_out:

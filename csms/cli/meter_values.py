@@ -88,6 +88,8 @@ def export(
     if output is None:
         with_store(database_url, data_dir, lambda db: write(db, sys.stdout))
         return
+    if output.is_dir():
+        raise usage(f"--output: {output} is a directory")
     # Write beside the target and rename at the end: a failed export leaves no half file.
     partial = output.with_name(output.name + ".partial")
     try:
@@ -97,7 +99,10 @@ def export(
     try:
         with handle:
             count = with_store(database_url, data_dir, lambda db: write(db, handle))
-        os.replace(partial, output)
+        try:
+            os.replace(partial, output)
+        except OSError as exc:
+            raise usage(f"--output: cannot write {output}: {exc.strerror or exc}") from None
     finally:
         if partial.exists():
             partial.unlink()

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from csms.cli.errors import shown
+
 # COMPONENT[:INSTANCE][@EVSE[:CONNECTOR]].VARIABLE[:INSTANCE]
 _VARIABLE = re.compile(
     r"(?P<component>[^.:@=]+)(?::(?P<component_instance>[^.@=]+))?"
@@ -53,7 +55,7 @@ def parse_variable(text: str) -> VariableRef:
     m = _VARIABLE.fullmatch(text.strip())
     if m is None:
         raise ValueError(
-            f"{text!r} is not {VARIABLE_SYNTAX} (example: OCPPCommCtrlr.HeartbeatInterval)"
+            f"{shown(text)} is not {VARIABLE_SYNTAX} (example: OCPPCommCtrlr.HeartbeatInterval)"
         )
     g = m.groupdict()
     return VariableRef(
@@ -71,7 +73,8 @@ def parse_assignment(text: str) -> tuple[VariableRef, str]:
     name, sep, value = text.partition("=")
     if not sep:
         raise ValueError(
-            f"{text!r} is not {VARIABLE_SYNTAX}=VALUE (example: OCPPCommCtrlr.HeartbeatInterval=60)"
+            f"{shown(text)} is not {VARIABLE_SYNTAX}=VALUE"
+            " (example: OCPPCommCtrlr.HeartbeatInterval=60)"
         )
     return parse_variable(name), value
 

@@ -22,7 +22,7 @@ from csms.cli.base import (
     with_store_url,
 )
 from csms.cli.calls import DEFAULT_TIMEOUT, TimeoutOption
-from csms.cli.errors import CliError, ExitCode, usage
+from csms.cli.errors import CliError, ExitCode, not_found, shown, usage
 from csms.cli.output import print_json, print_table
 from csms.cli.times import time_option
 from csms.smartcharging import CompositeSchedule, InstalledProfiles
@@ -40,9 +40,8 @@ StackOption = Annotated[int | None, typer.Option("--stack-level", min=0, max=MAX
                                                  help="Stack level.", show_default=False)]
 
 #: How each result status ends the command (Accepted: success).
-_EXIT = {"Invalid": ExitCode.USAGE, "UnknownStation": ExitCode.NOT_FOUND,
-         "Offline": ExitCode.OFFLINE, "Timeout": ExitCode.TIMEOUT,
-         "Expired": ExitCode.EXPIRED}
+_EXIT = {"Invalid": ExitCode.USAGE, "Offline": ExitCode.OFFLINE, "Timeout": ExitCode.TIMEOUT,
+         "Expired": ExitCode.EXPIRED, "Disconnected": ExitCode.DISCONNECTED}
 
 
 def _fail(status: str, reason: str | None) -> CliError:
@@ -52,7 +51,14 @@ def _fail(status: str, reason: str | None) -> CliError:
     return CliError(f"{label}: {reason or 'no reason given'}", code)
 
 
-def _finish(result: sc.ProfileResult, json_out: bool) -> None:
+def _known(station_id: str, status: str) -> None:
+    """Fail with NOT_FOUND when the result says the station is not registered."""
+    if status == "UnknownStation":
+        raise not_found(f"unknown station {shown(station_id)}")
+
+
+def _finish(station_id: str, result: sc.ProfileResult, json_out: bool) -> None:
+    _known(station_id, result.status)
     if json_out:
         print_json(result)
     if not result.accepted:
@@ -88,7 +94,7 @@ def set_profile(
     if (charge_kw is None) == (discharge_kw is None):
         raise usage("--charge-kw / --discharge-kw: give exactly one")
     if purpose not in PURPOSES:
-        raise usage(f"--purpose: {purpose!r} is not one of {', '.join(PURPOSES)}")
+        raise usage(f"--purpose: {shown(purpose)} is not one of {', '.join(PURPOSES)}")
     if discharge_kw is not None and discharge_kw <= 0:
         raise usage("--discharge-kw: must be more than 0")
     begin = time_option("--from", start) or datetime.now().astimezone()
@@ -103,7 +109,7 @@ def set_profile(
         return await fn(pool, url, station_id, evse, watts, begin, end, stack_level=level,
                         purpose=purpose, timeout=timeout)
 
-    _finish(with_store_url(database_url, data_dir, go), json_out)
+    _finish(station_id, with_store_url(database_url, data_dir, go), json_out)
 
 
 @app.command("clear")
@@ -124,7 +130,7 @@ def clear(
 ) -> None:
     """Clear profiles (ClearChargingProfile): one by id, or all matching the criteria."""
     if purpose is not None and purpose not in CLEAR_PURPOSES:
-        raise usage(f"--purpose: {purpose!r} is not one of {', '.join(CLEAR_PURPOSES)}")
+        raise usage(f"--purpose: {shown(purpose)} is not one of {', '.join(CLEAR_PURPOSES)}")
 
     async def go(pool: asyncpg.Pool, url: str) -> sc.ProfileResult:
         return await sc.clear_profiles(pool, url, station_id, profile_id=profile_id,
@@ -132,6 +138,7 @@ def clear(
                                        stack_level=stack_level, timeout=timeout)
 
     result = with_store_url(database_url, data_dir, go)
+    _known(station_id, result.status)
     if json_out:
         print_json(result)
     if result.status not in ("Accepted", "Unknown"):
@@ -180,8 +187,7 @@ def list_profiles(
                                          reconcile=reconcile, timeout=timeout)
 
     report = with_store_url(database_url, data_dir, go)
-    if report.status == "UnknownStation":
-        raise _fail(report.status, report.reason)
+    _known(station_id, report.status)
     if json_out:
         print_json({"status": report.status, "reason": report.reason,
                     "believed": _rows(report.believed),
@@ -200,14 +206,16 @@ def list_profiles(
 
 def _print_against_station(title: str, ours: list[dict[str, Any]], empty: str,
                            theirs: list[dict[str, Any]] | None, columns: list[str],
-                           result: sc.ProfilesReport | sc.CompositeComparison) -> None:
-    """The CSMS's view under ``title``, then the station's (or why it is missing) and where
-    the two differ."""
+                           result: sc.ProfilesReport | sc.CompositeComparison,
+                           missing: str | None = None) -> None:
+    """The CSMS's view under ``title``, then the station's (or ``missing``, or why it could
+    not be had) and where the two differ."""
     typer.echo(title)
     print_table(ours, columns, empty=empty)
     typer.echo("Reported by the station:")
     if theirs is None:
-        typer.echo(f"(not available: {result.status}: {result.reason})")
+        typer.echo(missing or f"(not available: {result.status}: "
+                   f"{result.reason or 'no reason given'})")
         return
     print_table(theirs, columns, empty="(none)")
     for difference in result.differences:
@@ -241,23 +249,26 @@ def composite(
     profiles the CSMS believes installed.
     """
     if unit not in ("W", "A"):
-        raise usage(f"--unit: {unit!r} is not W or A")
+        raise usage(f"--unit: {shown(unit)} is not W or A")
 
     async def go(pool: asyncpg.Pool, url: str) -> sc.CompositeComparison:
         return await sc.compare_composite(pool, url, station_id, evse, duration,
                                           rate_unit=unit, timeout=timeout)
 
     result = with_store_url(database_url, data_dir, go)
-    if result.status == "UnknownStation":
-        raise _fail(result.status, result.reason)
+    _known(station_id, result.status)
     columns = ["start", "offset_s", "limit", "setpoint", "discharge_limit", "mode"]
+    # A station may accept the request and still send no schedule (real chargers do).
+    no_schedule = result.reported is None and result.accepted
     if json_out:
         print_json({"status": result.status, "reason": result.reason,
                     "expected": _periods(result.expected), "reported": _periods(result.reported),
                     "differences": result.differences})
     else:
+        missing = (f"(none: the station reports no schedule for EVSE {evse} over the next "
+                   f"{duration} s)" if no_schedule else None)
         _print_against_station("Expected:", _periods(result.expected), "(nothing expected)",
                                None if result.reported is None else _periods(result.reported),
-                               columns, result)
-    if result.reported is None:
+                               columns, result, missing)
+    if result.reported is None and not no_schedule:
         raise _fail(result.status, result.reason)

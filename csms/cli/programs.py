@@ -10,7 +10,7 @@ import asyncpg
 import typer
 
 from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, with_store
-from csms.cli.errors import CliError, ExitCode, not_found, usage
+from csms.cli.errors import CliError, ExitCode, not_found, shown, usage
 from csms.cli.output import print_fields, print_json, print_table
 from csms.cli.times import duration_option, timezone_option
 from csms.grid.rates import DSGS_2025_RATES, DSGS_RATE_SOURCE
@@ -33,14 +33,14 @@ def parse_window(text: str) -> tuple[time, time]:
     """``HH:MM-HH:MM`` as two times; ValueError for anything else."""
     m = _WINDOW.fullmatch(text.strip())
     if not m:
-        raise ValueError(f"{text!r} is not HH:MM-HH:MM (e.g. 16:00-21:00)")
+        raise ValueError(f"{shown(text)} is not HH:MM-HH:MM (e.g. 16:00-21:00)")
     h1, m1, h2, m2 = (int(g) for g in m.groups())
     try:
         start, end = time(h1, m1), time(h2, m2)
     except ValueError as exc:
-        raise ValueError(f"{text!r}: {exc}") from None
+        raise ValueError(f"{shown(text)}: {exc}") from None
     if end <= start:
-        raise ValueError(f"{text!r}: the window must end after it starts")
+        raise ValueError(f"{shown(text)}: the window must end after it starts")
     return start, end
 
 
@@ -118,7 +118,7 @@ def add(
     """Add a program (DSGS example: --compensation dsgs --baseline prescriptive --window
     16:00-21:00 --timezone America/Los_Angeles)."""
     try:
-        start, end = parse_window(window) if window else (None, None)
+        start, end = parse_window(window) if window is not None else (None, None)
     except ValueError as exc:
         raise usage(f"--window: {exc}") from None
     durations = {option: duration_option(option, text).total_seconds()
@@ -126,6 +126,8 @@ def add(
                                       ("--settle", settle), ("--meter-interval", meter_interval),
                                       ("--retry", retry),
                                       ("--max-duration", max_duration)) if text is not None}
+    if durations.get("--max-duration", 1) < 1:
+        raise usage("--max-duration: must be at least 1s")
     timezone_option("--timezone", timezone)
     try:
         program = Program(
@@ -202,7 +204,7 @@ def show(name: Annotated[str, typer.Argument(help="Program name.")],
     """Show a program; DSGS programs also show the $/kW-month rates in use."""
     program = with_store(database_url, data_dir, lambda db: get_program(db, name))
     if program is None:
-        raise not_found(f"no program {name!r}")
+        raise not_found(f"no program {shown(name)}")
     data = vars(program) | ({"dsgs_rates": {**DSGS_2025_RATES, **program.monthly_rates},
                              "dsgs_rate_source": DSGS_RATE_SOURCE}
                             if program.compensation == "dsgs" else {})

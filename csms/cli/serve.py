@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import socket
 import ssl
 from pathlib import Path
 from typing import Annotated
@@ -12,7 +13,7 @@ from typing import Annotated
 import asyncpg
 import typer
 
-from csms.cli.errors import CliError, ExitCode
+from csms.cli.errors import CliError, ExitCode, shown
 from csms.config import ServerConfig, UploadSettings
 from csms.logging import FORMATS, LEVELS, configure_logging
 
@@ -126,6 +127,12 @@ def serve(
         raise typer.BadParameter("--tls-cert and --tls-key go together", param_hint="--tls-key")
     if tls_client_ca is not None and tls_cert is None:
         raise typer.BadParameter("needs --tls-cert and --tls-key", param_hint="--tls-client-ca")
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        reason = exc.strerror if isinstance(exc, socket.gaierror) else "not a host name"
+        raise CliError(f"--host: cannot listen on {shown(host)}: {reason}",
+                       ExitCode.USAGE) from None
     configure_logging(log_level, log_format)
     from csms.store.embedded import default_data_dir, resolve_database_url
 
@@ -184,8 +191,8 @@ def run_node(config: ServerConfig) -> int:
         typer.echo(f"error: database schema: {exc}", err=True)
         return ExitCode.DATABASE
     except (OSError, asyncpg.PostgresError) as exc:
-        if isinstance(exc, OSError) and exc.errno in (errno.EADDRINUSE, errno.EACCES,
-                                                      errno.EADDRNOTAVAIL):
+        if isinstance(exc, socket.gaierror) or (isinstance(exc, OSError) and exc.errno in (
+                errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL)):
             typer.echo(f"error: cannot listen on {config.host}:{config.port}: {exc.strerror}",
                        err=True)
             return ExitCode.USAGE

@@ -21,7 +21,7 @@ from csms.cli.calls import (
     print_response,
     send,
 )
-from csms.cli.errors import usage
+from csms.cli.errors import STATION_COMMAND_EXITS, exit_status_help, usage
 from csms.cli.output import print_json, print_table
 
 PANEL = "Station commands"
@@ -56,7 +56,8 @@ def _connector_needs_evse(evse: int | None, connector: int | None) -> None:
 def register(app: typer.Typer) -> None:
     """Add the convenience commands to ``app`` under the "Station commands" help panel."""
     for name, fn in COMMANDS.items():
-        app.command(name, rich_help_panel=PANEL)(fn)
+        app.command(name, rich_help_panel=PANEL,
+                    epilog=exit_status_help(STATION_COMMAND_EXITS))(fn)
 
 
 def reset(

@@ -11,7 +11,7 @@ import typer
 from csms.blocks.security import change_station_password
 from csms.cli.base import DatabaseUrlOption, DataDirOption, StationId, with_store_url
 from csms.cli.calls import DEFAULT_TIMEOUT, TimeoutOption
-from csms.cli.errors import CliError, ExitCode, not_found, usage
+from csms.cli.errors import CliError, ExitCode, not_found, shown, usage
 from csms.handshake import PASSWORD_LENGTH
 from csms.store.commands import station_online
 from csms.store.passwords import (
@@ -96,21 +96,21 @@ async def _rotate(db: asyncpg.Pool, url: str, station_id: str, password: str, of
                   timeout: float, log2_n: int) -> str:
     """Change the password as ``set-password`` promises; returns the line to print."""
     if await get_station_credentials(db, station_id) is None:
-        raise not_found(f"unknown station {station_id!r}")
+        raise not_found(f"unknown station {shown(station_id)}")
     online = await station_online(db, station_id)
     if offline:
         if online:
-            raise usage(f"--offline: station {station_id!r} is connected; leave out "
+            raise usage(f"--offline: station {station_id} is connected; leave out "
                         "--offline to give it the new password through its connection")
         try:
             await store_set_password(db, station_id, password, log2_n=log2_n)
         except StationNotFound:
-            raise not_found(f"unknown station {station_id!r}") from None
+            raise not_found(f"unknown station {shown(station_id)}") from None
         return (f"stored password of station {station_id} changed; the station must be "
                 "given the new password by other means before it can log in again")
     if not online:
         raise CliError(
-            f"station {station_id!r} is not connected, so it cannot be given the new "
+            f"station {station_id} is not connected, so it cannot be given the new "
             "password; use --offline to change only the stored password",
             ExitCode.OFFLINE,
         )
@@ -118,7 +118,7 @@ async def _rotate(db: asyncpg.Pool, url: str, station_id: str, password: str, of
         change = await change_station_password(db, url, station_id, password, log2_n=log2_n,
                                                timeout=timeout)
     except StationNotFound:
-        raise not_found(f"unknown station {station_id!r}") from None
+        raise not_found(f"unknown station {shown(station_id)}") from None
     if change.outcome == "accepted":
         return f"password of station {station_id} changed (the station accepted it)"
     if change.outcome == "reboot_required":
@@ -126,9 +126,15 @@ async def _rotate(db: asyncpg.Pool, url: str, station_id: str, password: str, of
                 "logs in with it, both passwords are accepted")
     if change.outcome == "timeout":
         raise CliError(
-            f"station {station_id!r} did not answer within the timeout; until it logs in with "
+            f"station {station_id} did not answer within the timeout; until it logs in with "
             "the new password (or set-password runs again), both passwords are accepted",
             ExitCode.TIMEOUT,
         )
+    if change.outcome == "disconnected":
+        raise CliError(
+            f"station {station_id} disconnected before it answered; until it logs in with "
+            "the new password (or set-password runs again), both passwords are accepted",
+            ExitCode.DISCONNECTED,
+        )
     code = ExitCode.OFFLINE if change.outcome == "unreachable" else ExitCode.CALL_ERROR
-    raise CliError(f"station {station_id!r} {change.detail}; its password is unchanged", code)
+    raise CliError(f"station {station_id} {change.detail}; its password is unchanged", code)

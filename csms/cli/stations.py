@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import string
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, TextIO
@@ -13,7 +14,7 @@ import typer
 
 from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, StationId, with_store
 from csms.cli.boot import set_boot
-from csms.cli.errors import CliError, ExitCode, not_found, usage
+from csms.cli.errors import CliError, ExitCode, not_found, shown, usage
 from csms.cli.output import format_cell, print_json, print_table
 from csms.cli.station_passwords import (
     MAX_PASSWORD,
@@ -92,7 +93,7 @@ def add(
             await register_station(db, station_id, None, security_profile,
                                    password_hash=hashed)
         except StationExists:
-            raise CliError(f"station {station_id!r} already exists", ExitCode.CONFLICT) from None
+            raise CliError(f"station {station_id} already exists", ExitCode.CONFLICT) from None
 
     with_store(database_url, data_dir, go)
     typer.echo(f"station {station_id} added (security profile {security_profile})")
@@ -132,7 +133,7 @@ def show(
     """Show one station: connection, boot data, EVSEs and connectors, device model, transactions."""
     station = with_store(database_url, data_dir, lambda db: get_station(db, station_id))
     if station is None:
-        raise not_found(f"unknown station {station_id!r}")
+        raise not_found(f"unknown station {shown(station_id)}")
     data = jsonable(station)
     if json_out:
         print_json(data)
@@ -188,7 +189,7 @@ def remove(
 ) -> None:
     """Delete a station and everything stored about it."""
     if not with_store(database_url, data_dir, lambda db: remove_station(db, station_id)):
-        raise not_found(f"unknown station {station_id!r}")
+        raise not_found(f"unknown station {shown(station_id)}")
     typer.echo(f"station {station_id} removed")
 
 
@@ -196,12 +197,53 @@ app.command("set-password")(set_password)
 app.command("set-boot")(set_boot)
 
 
+#: How to write a station's number in ``--id-format``.
+_FORMAT_HINT = "write {} or e.g. {:05d} where the number goes"
+
+
+def fleet_ids(id_prefix: str, id_format: str | None, first: int, count: int) -> list[str]:
+    """The identities ``stations import`` registers: ``id_prefix`` followed by each number from
+    ``first`` on, written by ``id_format`` (a ``str.format`` string; default the plain number).
+
+    A usage error names the option at fault when the format is broken, does not use the
+    number, gives an identity twice, or gives one no station could connect with.
+    """
+    option = "--id-format" if id_format is not None else "--id-prefix"
+    fmt = "{}" if id_format is None else id_format
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(fmt) if f is not None]
+    except ValueError:
+        raise usage(f"--id-format: {fmt} is not a format string (braces come in pairs; "
+                    "write {{ and }} for a literal brace)") from None
+    if not fields:
+        raise usage(f"--id-format: {fmt} does not use the station number ({_FORMAT_HINT})")
+    try:
+        ids = [f"{id_prefix}{fmt.format(n)}" for n in range(first, first + count)]
+    except (IndexError, KeyError, AttributeError):
+        raise usage(f"--id-format: {fmt} refers to a value other than the station number "
+                    f"({_FORMAT_HINT})") from None
+    except (ValueError, TypeError):
+        raise usage(f"--id-format: {fmt} cannot format a whole number ({_FORMAT_HINT})"
+                    ) from None
+    seen: set[str] = set()
+    for station_id in ids:
+        if station_id in seen:
+            raise usage(f"{option}: {fmt} gives the identity {station_id} more than once")
+        seen.add(station_id)
+        problem = identity_problem(station_id)
+        if problem is not None:
+            shown = f" (first: {station_id})" if station_id.isprintable() else ""
+            raise usage(f"{option}: {problem}{shown}")
+    return ids
+
+
 @app.command("import")
 def import_(
-    id_prefix: Annotated[
-        str, typer.Option("--id-prefix", help="Identities are this prefix + 1..COUNT.")
-    ],
     count: Annotated[int, typer.Option("--count", min=1, max=100_000, help="How many.")],
+    id_prefix: Annotated[
+        str, typer.Option("--id-prefix", help="Identities are this prefix followed by the "
+                          "number of each station, 1..COUNT (see --first, --id-format).")
+    ] = "",
     password: Annotated[
         str | None,
         typer.Option("--password", help=f"HTTP Basic password for every station, {MIN_PASSWORD}"
@@ -215,6 +257,20 @@ def import_(
                      "the owner only) for installing them."),
     ] = None,
     first: Annotated[int, typer.Option("--first", min=0, help="Number of the first.")] = 1,
+    id_format: Annotated[
+        str | None,
+        typer.Option("--id-format", metavar="FMT",
+                     help="How each station's number is written after --id-prefix: a Python "
+                     "format string, e.g. 'CS-KEBA-OCPP2-{:05d}' gives CS-KEBA-OCPP2-00001, "
+                     "CS-KEBA-OCPP2-00002, ... (default: the plain number).",
+                     show_default=False),
+    ] = None,
+    security_profile: Annotated[
+        int,
+        typer.Option("--security-profile", min=1, max=3,
+                     help="1: Basic auth, 2: TLS + Basic auth, 3: mutual TLS (a password is "
+                     "then optional), as in 'stations add'."),
+    ] = 1,
     database_url: DatabaseUrlOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -222,19 +278,26 @@ def import_(
 
     Stations that exist already are left as they are and counted as skipped.
     """
-    if (password is None) == (generate_to is None):
-        raise usage("--password: give either --password or --generate-passwords FILE")
+    if not id_prefix and id_format is None:
+        raise usage("--id-prefix: required (or --id-format)")
+    if password is not None and generate_to is not None:
+        raise usage("--password: give either --password or --generate-passwords FILE, not both")
+    if password is None and generate_to is None and security_profile in (1, 2):
+        raise usage(f"--password: required for security profile {security_profile} "
+                    "(or --generate-passwords FILE)")
     if password is not None:
         check_password(password)
     if generate_to is not None and generate_to.exists():
         raise usage(f"--generate-passwords: {generate_to} exists; it is never overwritten")
-    ids = [check_identity(f"{id_prefix}{n}") for n in range(first, first + count)]
+    ids = fleet_ids(id_prefix, id_format, first, count)
     generated: dict[str, str] = {}
 
-    def hashed_for(station_id: str) -> str:
+    def hashed_for(station_id: str) -> str | None:
         if password is not None:
             return hash_password(password, log2_n=CHOSEN_LOG2_N)
-        return hash_password(generated[station_id], log2_n=GENERATED_LOG2_N)
+        if station_id in generated:
+            return hash_password(generated[station_id], log2_n=GENERATED_LOG2_N)
+        return None  # security profile 3: the client certificate alone
 
     async def go(db: asyncpg.Pool, out: TextIO | None) -> tuple[int, int]:
         existing = await existing_station_ids(db, ids)
@@ -253,7 +316,8 @@ def import_(
         added = 0
         for station_id, hashed in zip(todo, hashes, strict=True):
             try:
-                await register_station(db, station_id, None, 1, password_hash=hashed)
+                await register_station(db, station_id, None, security_profile,
+                                       password_hash=hashed)
                 added += 1
             except StationExists:  # registered meanwhile by someone else: theirs stays
                 existing.add(station_id)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import overload
 from zoneinfo import ZoneInfo
 
-from csms.cli.errors import usage
+from csms.cli.errors import shown, usage
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
@@ -32,15 +32,15 @@ def parse_duration(text: str) -> timedelta:
     except ValueError:
         if not _DURATION.fullmatch(s):
             raise ValueError(
-                f"{text!r} is not a duration (examples: 90, 30s, 15m, 2h, 1d, 1h30m)"
+                f"{shown(text)} is not a duration (examples: 90, 30s, 15m, 2h, 1d, 1h30m)"
             ) from None
         seconds = sum(float(n) * _UNITS[u] for n, u in _PART.findall(s))
     if not seconds >= 0 or seconds == float("inf"):
-        raise ValueError(f"{text!r} is not a non-negative, finite duration")
+        raise ValueError(f"{shown(text)} is not a non-negative, finite duration")
     try:
         return timedelta(seconds=seconds)
     except OverflowError:
-        raise ValueError(f"{text!r} is too long a duration") from None
+        raise ValueError(f"{shown(text)} is too long a duration") from None
 
 
 def parse_time(text: str, *, now: datetime | None = None) -> datetime:
@@ -65,7 +65,7 @@ def parse_time(text: str, *, now: datetime | None = None) -> datetime:
         try:
             return base + delta if rest[0] == "+" else base - delta
         except OverflowError:
-            raise ValueError(f"{text!r} is out of range") from None
+            raise ValueError(f"{shown(text)} is out of range") from None
     clock = _CLOCK.fullmatch(lowered)
     if clock:
         # A time of day alone (16:00, 16:00Z) is that time today, UTC.
@@ -83,11 +83,11 @@ def parse_time(text: str, *, now: datetime | None = None) -> datetime:
     try:
         return parsed.astimezone(UTC)
     except OverflowError:
-        raise ValueError(f"{text!r} is out of range") from None
+        raise ValueError(f"{shown(text)} is out of range") from None
 
 
 def _time_hint(text: str) -> str:
-    return (f"{text!r} is not a time (examples: 2026-11-05T16:00:00Z, 2026-11-05, 16:00, now, "
+    return (f"{shown(text)} is not a time (examples: 2026-11-05T16:00:00Z, 2026-11-05, 16:00, now, "
             "+2h, -30m)")
 
 
@@ -118,5 +118,5 @@ def timezone_option(option: str, name: str) -> str:
     try:
         ZoneInfo(name)
     except (ValueError, KeyError, OSError):
-        raise usage(f"{option}: unknown time zone {name!r}") from None
+        raise usage(f"{option}: unknown time zone {shown(name)}") from None
     return name

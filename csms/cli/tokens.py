@@ -8,7 +8,7 @@ import asyncpg
 import typer
 
 from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, with_store
-from csms.cli.errors import not_found, usage
+from csms.cli.errors import not_found, shown, usage
 from csms.cli.output import print_json, print_table
 from csms.cli.times import time_option
 from csms.store.tokens import TOKEN_STATUSES, add_token, list_tokens, remove_token
@@ -21,10 +21,10 @@ MAX_TOKEN, MAX_TYPE = 255, 20
 TokenArgument = Annotated[str, typer.Argument(metavar="TOKEN", help="The ID token value.")]
 
 
-def check_token(token: str) -> str:
-    """Refuse a token value no station could send."""
+def check_token(token: str, name: str = "TOKEN") -> str:
+    """Refuse a token value no station could send; the error names the argument ``name``."""
     if not token or len(token) > MAX_TOKEN or not token.isprintable():
-        raise usage(f"TOKEN: must be 1 to {MAX_TOKEN} printable characters")
+        raise usage(f"{name}: must be 1 to {MAX_TOKEN} printable characters")
     return token
 
 
@@ -66,9 +66,9 @@ def add(
     check_token(token)
     check_type(token_type)
     if status not in TOKEN_STATUSES:
-        raise usage(f"--status: {status!r} is not one of {', '.join(TOKEN_STATUSES)}")
+        raise usage(f"--status: {shown(status)} is not one of {', '.join(TOKEN_STATUSES)}")
     if group is not None:
-        check_token(group)
+        check_token(group, "--group")
     expires_at = time_option("--expires", expires)
 
     async def go(db: asyncpg.Pool) -> None:
@@ -112,5 +112,5 @@ def remove(
     removed = with_store(database_url, data_dir, lambda db: remove_token(db, token, token_type))
     if not removed:
         kind = f" of type {token_type}" if token_type else ""
-        raise not_found(f"unknown token {token!r}{kind}")
+        raise not_found(f"unknown token {shown(token)}{kind}")
     typer.echo(f"token {token} removed ({removed} entr{'y' if removed == 1 else 'ies'})")

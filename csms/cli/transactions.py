@@ -8,10 +8,11 @@ import asyncpg
 import typer
 
 from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, with_store
-from csms.cli.errors import not_found, usage
+from csms.cli.errors import not_found, shown, usage
 from csms.cli.output import print_fields, print_json, print_table
 from csms.cli.times import time_option
 from csms.store.records import StoreError, jsonable
+from csms.store.stations import stations_with_transaction
 from csms.store.transactions import get_transaction, list_transactions
 
 app = typer.Typer(help="See charging sessions and what they delivered.", no_args_is_help=True)
@@ -76,13 +77,15 @@ def show(
     async def go(db: asyncpg.Pool) -> Any:
         try:
             return await get_transaction(db, transaction_id, station_id=station_id)
-        except StoreError as exc:
-            raise usage(f"--station: {exc}") from None
+        except StoreError:  # the id is ambiguous
+            stations = ", ".join(await stations_with_transaction(db, transaction_id))
+            raise usage(f"--station: transaction {shown(transaction_id)} exists on several "
+                        f"stations ({stations}); name one with --station ID") from None
 
     tx = with_store(database_url, data_dir, go)
     if tx is None:
-        where = f" on station {station_id!r}" if station_id else ""
-        raise not_found(f"unknown transaction {transaction_id!r}{where}")
+        where = f" on station {shown(station_id)}" if station_id else ""
+        raise not_found(f"unknown transaction {shown(transaction_id)}{where}")
     data = jsonable(tx)
     if json_out:
         print_json(data)

@@ -10,6 +10,7 @@ updates (or cancels) those events instead of adding new ones.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,15 +34,20 @@ class SlotRequest:
     raw: dict[str, Any] = field(default_factory=dict)
 
 
+def _json(value: Any) -> str:
+    """A value of the dispatch as it was written (JSON), for error messages."""
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
 def _time(value: Any, where: str) -> datetime:
     if not isinstance(value, str):
-        raise GridInputError(f"{where}: expected an RFC 3339 time string, got {value!r}")
+        raise GridInputError(f"{where}: expected an RFC 3339 time string, got {_json(value)}")
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise GridInputError(f"{where}: not an RFC 3339 time: {value!r}") from None
+        raise GridInputError(f"{where}: not an RFC 3339 time: {_json(value)}") from None
     if parsed.tzinfo is None:
-        raise GridInputError(f"{where}: the time needs a UTC offset: {value!r}")
+        raise GridInputError(f"{where}: the time needs a UTC offset: {_json(value)}")
     return parsed
 
 
@@ -50,7 +56,7 @@ def _kw(value: Any, where: str, *, nullable: bool) -> float | None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
             value) or value < 0:
-        raise GridInputError(f"{where}: expected a number of kW >= 0, got {value!r}")
+        raise GridInputError(f"{where}: expected a number of kW >= 0, got {_json(value)}")
     return float(value)
 
 

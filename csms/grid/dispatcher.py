@@ -136,7 +136,7 @@ class GridDispatcher:
     async def _runner(self, event: Any, sender: Dispatch) -> EventRunner:
         program = await store.get_program(self.pool, event.program)
         if program is None:
-            raise LookupError(f"event {event.id}: no program {event.program!r}")
+            raise LookupError(f"event {event.id}: no program {event.program}")
         runner = EventRunner(self.pool, sender, event, program, call_timeout=self.call_timeout)
         self.runners[event.id] = runner
         return runner

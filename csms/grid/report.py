@@ -120,7 +120,7 @@ async def build_report(db: Db, event_id: int, *, interval_s: float = 300.0,
     event = record.event
     program = await store.get_program(db, event.program)
     if program is None:
-        raise LookupError(f"event {event_id}: no program {event.program!r}")
+        raise LookupError(f"event {event_id}: no program {event.program}")
     now = now or datetime.now(UTC)
     end = max(event.start, min(event.end, now, record.finished_at or event.end))
     rows = [r for r in await fleet_store.event_evs(db, event_id) if r["state"] != "excluded"]

@@ -27,7 +27,7 @@ async def program_or_default(db: Db, name: str | None) -> Program:
         return program
     program = await store.get_program(db, name)
     if program is None:
-        raise LookupError(f"no program {name!r}")
+        raise LookupError(f"no program {name}")
     return program
 
 
@@ -35,7 +35,7 @@ def check_window(program: Program, start: datetime, end: datetime) -> None:
     """Raise GridInputError when the event breaks the program's window or length limits."""
     if program.max_duration_s is not None and (end - start).total_seconds() > \
             program.max_duration_s:
-        raise GridInputError(f"the event is longer than program {program.name!r} allows "
+        raise GridInputError(f"the event is longer than program {program.name} allows "
                              f"({program.max_duration_s} s)")
     if program.window_start is None or program.window_end is None:
         return
@@ -44,7 +44,7 @@ def check_window(program: Program, start: datetime, end: datetime) -> None:
     if (local_end.date() != local_start.date() or local_start.time() < program.window_start
             or local_end.time() > program.window_end):
         raise GridInputError(
-            f"program {program.name!r} allows events only between "
+            f"program {program.name} allows events only between "
             f"{program.window_start:%H:%M} and {program.window_end:%H:%M} {program.timezone}")
 
 

@@ -5,6 +5,7 @@ A sans-I/O core (:mod:`~csms.ocppj.frames`, :mod:`~csms.ocppj.protocol`) and an 
 knows nothing of the database.
 """
 
+from csms.ocppj.actions import CSMS_INITIATED, sent_by_csms
 from csms.ocppj.connection import Handler, RpcConnection
 from csms.ocppj.errors import ERROR_CODES, CallError, CallTimeout, OCPPError
 from csms.ocppj.validation import VERSIONS, Validator, get_validator
@@ -20,6 +21,7 @@ def version_of(subprotocol: str | None) -> str:
 
 
 __all__ = [
+    "CSMS_INITIATED",
     "DEFAULT_VERSION",
     "ERROR_CODES",
     "SUBPROTOCOLS",
@@ -31,5 +33,6 @@ __all__ = [
     "RpcConnection",
     "Validator",
     "get_validator",
+    "sent_by_csms",
     "version_of",
 ]

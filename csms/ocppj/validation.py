@@ -65,6 +65,27 @@ def _field_name(name: str) -> str:
     return name.removeprefix("data.")
 
 
+def _describe(exc: fastjsonschema.JsonSchemaValueException, field: str) -> str:
+    """What is wrong, naming ``field``; values listed plainly (fastjsonschema's own message
+    prints Python lists and sets, ``['Immediate', 'OnIdle']``, for these rules)."""
+    rule, value = exc.rule, exc.value
+    if rule == "enum":
+        allowed = ", ".join(str(v) for v in exc.rule_definition or ())
+        return f"{field} must be one of {allowed}"
+    if rule == "required" and isinstance(value, dict):
+        missing = [k for k in exc.rule_definition or () if k not in value]
+        return f"{field} lacks the required field{'s' if len(missing) > 1 else ''} " + ", ".join(
+            missing)
+    if rule == "additionalProperties" and isinstance(value, dict):
+        known = (exc.definition or {}).get("properties", {})
+        unknown = sorted(str(k) for k in value if k not in known)
+        return f"{field} has the unknown field{'s' if len(unknown) > 1 else ''} " + ", ".join(
+            unknown)
+    if rule == "const":
+        return f"{field} must be {exc.rule_definition}"
+    return exc.message.replace(exc.name or "data", field, 1)
+
+
 class Validator:
     """Validates requests and responses of one OCPP version."""
 
@@ -140,8 +161,8 @@ class Validator:
             check(payload)
         except fastjsonschema.JsonSchemaValueException as exc:
             code = _RULE_CODES.get(exc.rule or "", "FormatViolation")
-            message = exc.message.replace(exc.name, _field_name(exc.name), 1)
-            raise OCPPError(code, message, {"field": _field_name(exc.name)}) from None
+            field = _field_name(exc.name or "data")
+            raise OCPPError(code, _describe(exc, field), {"field": field}) from None
 
     def _schema(self, name: str) -> CompiledSchema:
         compiled = self._compiled.get(name)

@@ -206,7 +206,7 @@ def composite_schedule(
     is truncated to whole seconds; periods start on whole seconds.
     """
     if rate_unit not in RATE_UNITS:
-        raise ValueError(f"rate_unit must be W or A, got {rate_unit!r}")
+        raise ValueError(f"rate_unit must be W or A, got {rate_unit}")
     if duration <= 0:
         raise ValueError(f"duration must be positive, got {duration}")
     start = require_aware(start, "start").replace(microsecond=0)

@@ -79,7 +79,7 @@ class InstalledProfiles:
                     out.append(RuleViolation(
                         "K01.FR.39", "stackLevel",
                         f"TxProfile {theirs.id} already has stackLevel {profile.stack_level} "
-                        f"for transaction {profile.transaction_id!r}", "InvalidStackLevel"))
+                        f"for transaction {profile.transaction_id}", "InvalidStackLevel"))
                 continue
             if theirs.purpose != profile.purpose:
                 continue

@@ -41,7 +41,7 @@ class StationLimits:
             try:
                 return int(raw)
             except ValueError:
-                raise ValueError(f"SmartChargingCtrlr.{name}: not an integer: {raw!r}") from None
+                raise ValueError(f"SmartChargingCtrlr.{name}: not an integer: {raw}") from None
 
         units_raw = variables.get("SmartChargingCtrlr.RateUnit")
         units = frozenset(RATE_UNITS)

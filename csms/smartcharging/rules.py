@@ -145,7 +145,7 @@ def _check_purpose(
                 # K01.FR.33: the transactionId must be the one running on the EVSE.
                 out.append(RuleViolation(
                     "K01.FR.33", "transactionId",
-                    f"transaction {profile.transaction_id!r} is not the one on EVSE {evse_id}",
+                    f"transaction {profile.transaction_id} is not the one on EVSE {evse_id}",
                     "TxNotFound"))
     elif profile.transaction_id is not None:
         # ChargingProfileType.transactionId: "SHALL only be included if ChargingProfilePurpose is

@@ -5,6 +5,7 @@ Shared by the profile model and the composite-schedule code. Everything here is 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -32,8 +33,13 @@ class ProfileFormatError(ValueError):
 def check_version(version: str) -> Version:
     """Return ``version`` if it is "2.0.1" or "2.1"; raise ValueError otherwise."""
     if version not in VERSIONS:
-        raise ValueError(f"unknown OCPP version {version!r}; expected one of {', '.join(VERSIONS)}")
+        raise ValueError(f"unknown OCPP version {version}; expected one of {', '.join(VERSIONS)}")
     return version  # type: ignore[return-value]
+
+
+def as_json(value: Any) -> str:
+    """A received value as it looked on the wire (JSON), for error messages."""
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 def join(path: str, name: str) -> str:
@@ -49,9 +55,9 @@ def parse_datetime(value: Any, field: str) -> datetime:
     try:
         parsed = datetime.fromisoformat(text)
     except ValueError:
-        raise ProfileFormatError(field, f"not an RFC 3339 date-time: {value!r}") from None
+        raise ProfileFormatError(field, f"not an RFC 3339 date-time: {as_json(value)}") from None
     if parsed.tzinfo is None:
-        raise ProfileFormatError(field, f"date-time without a time zone offset: {value!r}")
+        raise ProfileFormatError(field, f"date-time without a time zone offset: {as_json(value)}")
     return parsed.astimezone(UTC)
 
 
@@ -78,28 +84,28 @@ def require_aware(value: datetime, name: str) -> datetime:
 def read_int(value: Any, field: str) -> int:
     """A JSON integer (booleans are not integers)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ProfileFormatError(field, f"expected an integer, got {value!r}")
+        raise ProfileFormatError(field, f"expected an integer, got {as_json(value)}")
     return value
 
 
 def read_number(value: Any, field: str) -> float:
     """A JSON number; an integer stays an int so that it is written back unchanged."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ProfileFormatError(field, f"expected a number, got {value!r}")
+        raise ProfileFormatError(field, f"expected a number, got {as_json(value)}")
     return value
 
 
 def read_bool(value: Any, field: str) -> bool:
     """A JSON boolean."""
     if not isinstance(value, bool):
-        raise ProfileFormatError(field, f"expected true or false, got {value!r}")
+        raise ProfileFormatError(field, f"expected true or false, got {as_json(value)}")
     return value
 
 
 def read_str(value: Any, field: str, max_length: int | None = None) -> str:
     """A JSON string, optionally limited in length."""
     if not isinstance(value, str):
-        raise ProfileFormatError(field, f"expected a string, got {value!r}")
+        raise ProfileFormatError(field, f"expected a string, got {as_json(value)}")
     if max_length is not None and len(value) > max_length:
         raise ProfileFormatError(field, f"longer than {max_length} characters")
     return value
@@ -108,7 +114,7 @@ def read_str(value: Any, field: str, max_length: int | None = None) -> str:
 def read_enum(value: Any, field: str, allowed: tuple[str, ...]) -> str:
     """A string that must be one of ``allowed``."""
     if value not in allowed:
-        raise ProfileFormatError(field, f"{value!r} is not one of {', '.join(allowed)}")
+        raise ProfileFormatError(field, f"{as_json(value)} is not one of {', '.join(allowed)}")
     return value
 
 

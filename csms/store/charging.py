@@ -297,14 +297,14 @@ async def settle_pending_profiles(db: Db, station_id: str) -> int:
     """Move answered SetChargingProfile commands out of pending; return how many were installed.
 
     Only a command answered with status Accepted installs its profile; a rejection, CALLERROR,
-    timeout or offline station drops it.
+    timeout, offline station or disconnect drops it.
     """
     async with connection(db) as conn, conn.transaction():
         rows = await conn.fetch(
             """
             DELETE FROM pending_charging_profiles p USING commands c
              WHERE p.station_id = $1 AND c.id = p.command_id
-               AND c.status IN ('answered', 'error', 'timeout', 'offline', 'expired')
+               AND c.status NOT IN ('pending', 'sent')
             RETURNING p.evse_id, p.version, p.profile,
                       (c.status = 'answered' AND c.response->>'status' = 'Accepted') AS accepted
             """,

@@ -23,7 +23,11 @@ from csms.store.db import Db, connection
 
 COMMAND_CHANNEL = "csms_command"
 DONE_CHANNEL = "csms_command_done"
-FINAL_STATUSES = frozenset({"answered", "error", "timeout", "offline", "expired"})
+#: How a command can end: the station answered (a CALLRESULT), answered a CALLERROR ("error"),
+#: did not answer in time, was not connected, did not reconnect before the queue time was over,
+#: or dropped its connection while the call was outstanding ("disconnected").
+FINAL_STATUSES = frozenset({"answered", "error", "timeout", "offline", "expired",
+                            "disconnected"})
 #: A node that has not written its heartbeat for this long is taken for dead.
 NODE_STALE_SECONDS = 15
 

@@ -271,6 +271,14 @@ async def existing_station_ids(db: Db, station_ids: list[str]) -> set[str]:
     return {r["id"] for r in rows}
 
 
+async def stations_with_transaction(db: Db, transaction_id: str) -> list[str]:
+    """The stations that reported a transaction with this id, in order (transaction ids are
+    unique per station only)."""
+    rows = await db.fetch("SELECT DISTINCT station_id FROM transactions"
+                          " WHERE transaction_id = $1 ORDER BY station_id", transaction_id)
+    return [r["station_id"] for r in rows]
+
+
 async def list_stations(db: Db) -> list[StationSummary]:
     """Every registered station, ordered by identity."""
     rows = await db.fetch(f"SELECT {_SUMMARY_COLUMNS} FROM stations ORDER BY id")

@@ -54,7 +54,7 @@ async def add_token(
     A group without a type gets the type ``Central``. Raises ValueError for an unknown status.
     """
     if status not in TOKEN_STATUSES:
-        raise ValueError(f"status must be one of {', '.join(TOKEN_STATUSES)}, not {status!r}")
+        raise ValueError(f"status must be one of {', '.join(TOKEN_STATUSES)}, not {status}")
     if group_id_token is not None and group_token_type is None:
         group_token_type = "Central"
     row = await db.fetchrow(

@@ -76,7 +76,28 @@ def test_schema_violations_name_the_field(csms: Invoke, database_url: str) -> No
         "setVariableData[0].component",
     )
     assert_error(csms("call", "CP-1", "Frobnicate"), 2, "ACTION", "Frobnicate", "2.0.1")
+    assert_error(csms("call", "CP-1", "BatterySwap"), 2, "BatterySwap", "not an OCPP 2.0.1")
     assert with_db(database_url, lambda db: pending_commands(db, "CP-1")) == []
+
+
+def test_actions_stations_send_are_refused(csms: Invoke, database_url: str) -> None:
+    _offline(database_url, "CP-20", None)
+    _offline(database_url, "CP-21", "ocpp2.1")
+    for action in ("Heartbeat", "BootNotification", "StatusNotification", "MeterValues",
+                   "TransactionEvent", "Authorize", "NotifyReport", "SignCertificate",
+                   "FirmwareStatusNotification", "LogStatusNotification",
+                   "SecurityEventNotification", "NotifyEvent"):
+        for station in ("CP-20", "CP-21"):
+            line = assert_error(csms("call", station, action), 2, "ACTION", action,
+                                "sent by charging stations, not by a CSMS")
+            assert "'" not in line
+    # 2.1 additions that only stations send
+    for action in ("BatterySwap", "NotifySettlement", "PullDynamicScheduleUpdate"):
+        assert_error(csms("call", "CP-21", action), 2, action, "sent by charging stations")
+    # DataTransfer goes both ways: it gets as far as the (offline) station
+    assert_error(csms("call", "CP-20", "DataTransfer", "--payload", '{"vendorId": "x"}'), 4)
+    for station in ("CP-20", "CP-21"):
+        assert with_db(database_url, lambda db, s=station: pending_commands(db, s)) == []
 
 
 def test_validation_uses_the_stations_negotiated_version(csms: Invoke, database_url: str) -> None:
@@ -181,6 +202,20 @@ async def test_callerror_is_exit_5(database_url: str) -> None:
         ),
     )
     assert_error(result, 5, "CP-1", "CALLERROR", "NotSupported", "no reset here")
+
+
+async def test_disconnect_during_the_call_is_exit_11(database_url: str) -> None:
+    await connect_station(database_url)
+    cli = run_cli_async(
+        "call", "CP-1", "Reset", "--payload", '{"type": "OnIdle"}', "--database-url", database_url
+    )
+    result, _ = await asyncio.gather(
+        cli,
+        serve_one(database_url, "CP-1", status="disconnected",
+                  error_description="the station disconnected before it answered"),
+    )
+    line = assert_error(result, 11, "CP-1", "disconnected before it answered Reset")
+    assert "CALLERROR" not in line
 
 
 async def test_no_answer_is_exit_6(database_url: str) -> None:

@@ -76,3 +76,10 @@ def test_list_and_show_take_json() -> None:
         ["call"],
     ):
         assert "--json" in run_cli(*path, "--help").stdout, path
+
+
+def test_exit_statuses_are_listed() -> None:
+    for path in ([], ["call"], ["reset"]):
+        text = " ".join(run_cli(*path, "--help").stdout.split())
+        assert "11 station disconnected before it answered" in text, path
+        assert "5 station answered CALLERROR" in text, path

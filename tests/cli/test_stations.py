@@ -60,7 +60,7 @@ def test_add_refuses_bad_arguments(csms: Invoke) -> None:
     assert_error(csms("stations", "add", "CP-1", "--password", "short"), 2, "--password", "16")
     assert_error(csms("stations", "add", "CP-1", "--password", "x" * 41), 2, "--password")
     assert_error(csms("stations", "add", "CP-1"), 2, "--password", "required")
-    assert_error(csms("stations", "add", "CP:1", "--password", PASSWORD), 2, "ID", "':'")
+    assert_error(csms("stations", "add", "CP:1", "--password", PASSWORD), 2, "ID", "colon")
     # The server's rule: a space could never reach it in the URL path, so it is refused here.
     assert_error(csms("stations", "add", "CP 1", "--password", PASSWORD), 2, "ID", "spaces")
     assert_error(csms("stations", "add", "C" * 49, "--password", PASSWORD), 2, "ID", "48")
@@ -200,3 +200,51 @@ def test_set_password_offline_with_a_generated_password(csms: Invoke, database_u
     assert verify_password(password, creds.password_hash)
     assert not verify_password(PASSWORD, creds.password_hash)
     assert _cost(creds.password_hash) == GENERATED_LOG2_N
+
+
+def test_import_with_an_id_format(csms: Invoke, database_url: str) -> None:
+    out = assert_ok(csms("stations", "import", "--id-format", "CS-KEBA-OCPP2-{:05d}",
+                         "--count", "3", "--password", PASSWORD)).stdout
+    assert "3 stations added" in out and "CS-KEBA-OCPP2-00001 .. CS-KEBA-OCPP2-00003" in out
+    listed = json.loads(assert_ok(csms("stations", "list", "--json")).stdout)
+    assert [s["id"] for s in listed] == [f"CS-KEBA-OCPP2-{n:05d}" for n in (1, 2, 3)]
+    # the prefix goes before the formatted number, and --first still counts from there
+    assert_ok(csms("stations", "import", "--id-prefix", "KEBA-", "--id-format", "{:03d}",
+                   "--first", "9", "--count", "2", "--password", PASSWORD))
+    creds = with_db(database_url, lambda db: get_station_credentials(db, "KEBA-010"))
+    assert verify_password(PASSWORD, creds.password_hash)
+
+
+def test_import_refuses_bad_id_formats_and_registers_nothing(csms: Invoke) -> None:
+    base = ("stations", "import", "--count", "3", "--password", PASSWORD)
+    for fmt, fragment in (("CS-{", "not a format string"),
+                          ("CS-1", "does not use the station number"),
+                          ("CS-{name}", "other than the station number"),
+                          ("CS-{:s}", "cannot format a whole number"),
+                          ("CS-{!s:.0}", "gives the identity CS- more than once"),
+                          ("CS:{}", "colon"),
+                          ("CS-{:050d}", "48 characters")):
+        line = assert_error(csms(*base, "--id-format", fmt), 2, "--id-format", fragment)
+        assert "'" not in line
+    assert_error(csms("stations", "import", "--count", "3", "--password", PASSWORD), 2,
+                 "--id-prefix", "--id-format")
+    assert json.loads(assert_ok(csms("stations", "list", "--json")).stdout) == []
+
+
+def test_import_with_a_security_profile(csms: Invoke, database_url: str) -> None:
+    assert_ok(csms("stations", "import", "--id-prefix", "TLS-", "--count", "2",
+                   "--password", PASSWORD, "--security-profile", "2"))
+    creds = with_db(database_url, lambda db: get_station_credentials(db, "TLS-2"))
+    assert creds.security_profile == 2
+    assert verify_password(PASSWORD, creds.password_hash)
+    # profile 3 (mutual TLS) needs no password; profiles 1 and 2 do
+    assert_ok(csms("stations", "import", "--id-prefix", "MTLS-", "--count", "2",
+                   "--security-profile", "3"))
+    creds = with_db(database_url, lambda db: get_station_credentials(db, "MTLS-1"))
+    assert creds.security_profile == 3 and creds.password_hash is None
+    assert_error(csms("stations", "import", "--id-prefix", "X-", "--count", "2",
+                      "--security-profile", "2"), 2, "--password", "security profile 2")
+    for bad in ("0", "4", "two"):
+        assert_error(csms("stations", "import", "--id-prefix", "X-", "--count", "2",
+                          "--password", PASSWORD, "--security-profile", bad),
+                     2, "--security-profile")

@@ -144,6 +144,8 @@ def test_drivers_set_list_and_opt_out(csms) -> None:
     error(csms("drivers", "opt-out", "5", "--station", "CP1"), 3, "no event 5")
     event = json.loads(ok(csms("events", "create", "--start", "+1h", "--duration", "1h",
                                "--max", "--json")).stdout)["event"]
+    error(csms("drivers", "opt-out", str(event), "--station", "CP1"), 3, "unknown station CP1")
+    ok(csms("stations", "add", "CP1", "--password", "correct-horse-battery"))
     ok(csms("drivers", "opt-out", str(event), "--station", "CP1"))
 
 

@@ -159,3 +159,28 @@ async def test_offline_flag_is_refused_for_a_connected_station(
                                      "--offline", "--database-url", database_url)
     assert result.exit_code == 2 and "--offline" in result.stderr
     assert await _credentials(system, "CP-R5") == (True, False, None)
+
+
+async def test_disconnect_during_the_rotation_accepts_both_until_the_station_shows_which(
+        system: CentralSystem, database_url: str) -> None:
+    """The station may have taken the new password before it dropped the connection."""
+    assert system.pool is not None
+    await stations.register_station(system.pool, "CP-R6", OLD)
+    ws = await _login(system, "CP-R6", OLD)
+
+    async def drop(payload: dict[str, Any]) -> dict[str, Any]:
+        await ws.close()
+        return await reject(payload)  # never delivered
+
+    conn = RpcConnection(ws, "2.0.1", {"SetVariables": drop})
+    reader = asyncio.create_task(conn.run())
+    await conn.call("BootNotification", BOOT)
+    result = await run_cli_async("stations", "set-password", "CP-R6", "--password", NEW,
+                                 "--database-url", database_url)
+    await reader
+    assert result.exit_code == 11, result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert "disconnected before it answered" in result.stderr
+    assert "both passwords are accepted" in result.stderr
+    old_ok, new_ok, pending = await _credentials(system, "CP-R6")
+    assert old_ok and not new_ok and pending is not None and verify_password(NEW, pending)

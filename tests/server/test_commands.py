@@ -71,6 +71,38 @@ async def test_station_callerror_is_reported_with_its_code(
         assert result.error_description == "no resets today"
 
 
+async def test_station_disconnecting_during_a_call_is_a_disconnect(
+    csms: CentralSystem, station_id: str, database_url: str
+):
+    async with await open_station(csms, station_id) as ws:
+        await csms.sessions[station_id].ready.wait()
+        command_id = await commands.submit_command(csms.pool, station_id, "Reset",
+                                                   {"type": "Immediate"})
+        call = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        assert call[2] == "Reset"
+    result = await commands.wait_for_command(database_url, command_id, 10)
+    assert result.status == "disconnected"
+    assert result.error_code is None
+
+
+async def test_cli_call_reports_a_disconnect_not_a_callerror(
+    csms: CentralSystem, station_id: str, database_url: str
+):
+    async def drop_on_call(ws) -> None:
+        await asyncio.wait_for(ws.recv(), 30)
+        await ws.close()
+
+    async with await open_station(csms, station_id) as ws:
+        await csms.sessions[station_id].ready.wait()
+        station = asyncio.create_task(drop_on_call(ws))
+        code, _, err = await run_cli("call", station_id, "Reset", "--payload",
+                                     '{"type": "OnIdle"}', "--database-url", database_url)
+        await station
+    assert code == 11, err
+    assert len(err.strip().splitlines()) == 1
+    assert "disconnected before it answered Reset" in err and "CALLERROR" not in err
+
+
 async def test_queued_command_is_sent_when_the_station_connects(
     csms: CentralSystem, station_id: str, database_url: str
 ):

@@ -156,7 +156,7 @@ async def clear_profiles(
     """
     known, subprotocol = await charging.station_subprotocol(pool, station_id)
     if not known:
-        return refused("UnknownStation", f"no station {station_id!r} is registered")
+        return refused("UnknownStation", f"no station {station_id} is registered")
     version = version_of(subprotocol)
     if purpose == "ChargingStationExternalConstraints":
         return refused("Invalid", "chargingProfilePurpose: ChargingStationExternalConstraints "

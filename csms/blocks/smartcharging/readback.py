@@ -113,6 +113,8 @@ class CompositeComparison:
 
     ``expected`` is computed from the believed profiles over the reported schedule's span (or
     from now when the station gave none); ``differences`` lists where they disagree.
+    ``reported`` is None when the station could not be asked, refused, or (``accepted``)
+    answered without a schedule.
     """
 
     status: str
@@ -120,6 +122,11 @@ class CompositeComparison:
     expected: CompositeSchedule | None
     reported: CompositeSchedule | None
     differences: list[str] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> bool:
+        """The station accepted the request (it may still have sent no schedule)."""
+        return self.status == "Accepted"
 
 
 async def compare_composite(

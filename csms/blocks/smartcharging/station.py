@@ -95,10 +95,10 @@ async def load_station(
     known), or the refusal when the station is unknown or its version cannot be told."""
     known, subprotocol = await charging.station_subprotocol(pool, station_id)
     if not known:
-        return refused("UnknownStation", f"no station {station_id!r} is registered")
+        return refused("UnknownStation", f"no station {station_id} is registered")
     version = version or SUBPROTOCOLS.get(subprotocol or "")
     if version is None:
-        return refused("Offline", f"station {station_id!r} has never connected; its OCPP "
+        return refused("Offline", f"station {station_id} has never connected; its OCPP "
                                    "version is unknown")
     variables = [v for v in await devicemodel.get_variables(pool, station_id)
                  if v.attribute_type == "Actual"]
@@ -118,7 +118,7 @@ async def load_station(
 async def check_online(pool: Any, station_id: str) -> ProfileResult | None:
     """None when a live node holds the station's socket, else the Offline result."""
     if not await commands.station_online(pool, station_id):
-        return refused("Offline", f"station {station_id!r} is not connected")
+        return refused("Offline", f"station {station_id} is not connected")
     return None
 
 
@@ -143,7 +143,8 @@ def outcome(
         return ProfileResult(status in accept, status, reason or None, profile_id, payload,
                              command_id)
     label = {"error": "CallError", "timeout": "Timeout", "offline": "Offline",
-             "expired": "Expired", "queued": "Timeout"}.get(result.status, result.status)
+             "expired": "Expired", "queued": "Timeout",
+             "disconnected": "Disconnected"}.get(result.status, result.status)
     reason = ": ".join(x for x in (result.error_code, result.error_description) if x)
     return ProfileResult(False, label, reason or None, profile_id, payload, command_id)
 

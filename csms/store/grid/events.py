@@ -53,7 +53,7 @@ async def save_program(db: Db, program: Program, *, replace: bool = False) -> No
         " ON CONFLICT DO NOTHING RETURNING name", program.name, settings,
         program.display_message)
     if done is None:
-        raise ProgramExists(f"program {program.name!r} already exists")
+        raise ProgramExists(f"program {program.name} already exists")
 
 
 async def set_display_message(db: Db, name: str, template: str | None) -> bool:

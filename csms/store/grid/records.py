@@ -111,10 +111,10 @@ class Program:
             raise GridInputError("name must be 1 to 64 characters")
         if self.baseline not in BASELINES:
             raise GridInputError(f"baseline must be one of {', '.join(BASELINES)}, "
-                                 f"got {self.baseline!r}")
+                                 f"got {self.baseline}")
         if self.compensation not in COMPENSATIONS:
             raise GridInputError(f"compensation must be one of {', '.join(COMPENSATIONS)}, "
-                                 f"got {self.compensation!r}")
+                                 f"got {self.compensation}")
         _check_positive(self.baseline_percent, "baseline_percent", allow_zero=True)
         _check_positive(self.rate_per_kwh, "rate_per_kwh", allow_zero=True)
         for name in ("driver_share", "floor_soc", "departure_soc", "reserve_fraction"):
@@ -188,7 +188,7 @@ class DriverSettings:
 
     def __post_init__(self) -> None:
         if self.kind not in ("token", "station"):
-            raise GridInputError(f"kind must be token or station, got {self.kind!r}")
+            raise GridInputError(f"kind must be token or station, got {self.kind}")
         _check_fraction(self.floor_soc, "floor")
         _check_fraction(self.need_soc, "need SoC")
         _check_positive(self.need_kwh, "need kWh", allow_zero=True)
