@@ -19,6 +19,7 @@ from csms.blocks import (
     datatransfer,
     diagnostics,
     display,
+    ev_charging,
     firmware,
     metering,
     notifications,
@@ -26,7 +27,6 @@ from csms.blocks import (
     provisioning,
     reservations,
     security,
-    smartcharging,
     transactions,
 )
 from csms.blocks.context import BlockConfig, BlockHandler, StationContext
@@ -42,13 +42,13 @@ _COMMON = (
     firmware,
     security,
     certificates,
-    smartcharging,
+    ev_charging,
     datatransfer,
     notifications,
     display,
     reservations,
 )
-_V21_ONLY = (diagnostics, certificates, smartcharging, notifications, payments)
+_V21_ONLY = (diagnostics, certificates, ev_charging, notifications, payments)
 
 VERSIONS = ("2.0.1", "2.1")
 

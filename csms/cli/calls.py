@@ -1,8 +1,10 @@
 """Sending CSMS-initiated OCPP calls through the database, and the generic ``csms call``.
 
-The CLI validates the payload against the schema of the station's negotiated OCPP version,
-writes a command row, and waits for the server process holding the station's socket to record
-the answer (see :mod:`csms.store.commands`).
+The CLI validates the payload against the schema of the station's negotiated OCPP version
+(naming the command-line argument a bad field came from) and sends it through the operations
+client (:mod:`csms.operations`), which splits it to the station's message limits, writes the
+command rows and waits for the server process holding the station's socket to record the
+answer.
 """
 
 from __future__ import annotations
@@ -10,11 +12,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
-import asyncpg
 import typer
 
 from csms.cli.base import (
@@ -29,9 +30,8 @@ from csms.cli.base import (
 from csms.cli.errors import CliError, ExitCode, not_found, shown, usage
 from csms.cli.output import print_fields, print_json
 from csms.cli.times import duration_option
-from csms.ocppj import OCPPError, get_validator, sent_by_csms, version_of
-from csms.store.commands import station_online, submit_command, wait_for_command
-from csms.store.stations import get_station
+from csms.ocppj import VERSIONS, OCPPError, get_validator, sent_by_csms
+from csms.operations import Operations, Outcome, Status
 
 DEFAULT_TIMEOUT = 30.0
 
@@ -121,33 +121,19 @@ def send(
     url = resolve_url(target.database_url, target.data_dir)
 
     async def go() -> dict[str, Any]:
-        async with open_store(url) as db:
-            command_id = await _submit(db, target, action, payload, field_names, queue_for)
-        result = await wait_for_command(url, command_id, target.timeout)
-        return _outcome(target, action, command_id, result)
+        async with open_store(url) as db, Operations(db, url) as ops:
+            known, version = await ops.station_version(target.station_id)
+            if not known:
+                raise not_found(f"unknown station {shown(target.station_id)}")
+            # a station that never connected: valid in every version (Operations.check's rule)
+            for candidate in (version,) if version else VERSIONS:
+                validate(candidate, action, payload, field_names)
+            refuse_password_change(action, payload)
+            outcome = await ops.call(target.station_id, action, payload, timeout=target.timeout,
+                                     queue_for=queue_for, checked=True)
+        return _response(target, action, outcome)
 
     return run(go())
-
-
-async def _submit(
-    db: asyncpg.Pool,
-    target: Target,
-    action: str,
-    payload: dict[str, Any],
-    field_names: dict[str, str] | None,
-    queue_for: timedelta | None,
-) -> int:
-    station_id = target.station_id
-    station = await get_station(db, station_id)
-    if station is None:
-        raise not_found(f"unknown station {shown(station_id)}")
-    validate(version_of(station.subprotocol), action, payload, field_names)
-    refuse_password_change(action, payload)
-    online = await station_online(db, station_id)
-    if not online and queue_for is None:
-        raise _offline(station_id)
-    queue_until = datetime.now(UTC) + queue_for if queue_for is not None else None
-    return await submit_command(db, station_id, action, payload, queue_until=queue_until)
 
 
 def refuse_password_change(action: str, payload: dict[str, Any]) -> None:
@@ -172,33 +158,35 @@ def _offline(station_id: str) -> CliError:
     )
 
 
-def _outcome(target: Target, action: str, command_id: int, result: Any) -> dict[str, Any]:
+def _response(target: Target, action: str, outcome: Outcome) -> dict[str, Any]:
+    """The station's response, or the one-line error for an outcome without one."""
     station_id = target.station_id
-    if result.status == "answered":
-        return dict(result.response or {})
-    if result.status == "error":
-        description = f": {result.error_description}" if result.error_description else ""
+    if outcome.answered:
+        return dict(outcome.response or {})
+    if outcome.status is Status.CALLERROR:
+        description = f": {outcome.reason}" if outcome.reason else ""
         raise CliError(
             f"station {station_id} answered {action} with CALLERROR"
-            f" {result.error_code}{description}",
+            f" {outcome.error_code}{description}",
             ExitCode.CALL_ERROR,
         )
-    if result.status == "offline":
+    if outcome.status is Status.OFFLINE:
         raise _offline(station_id)
-    if result.status == "disconnected":
+    if outcome.status is Status.DISCONNECTED:
         raise CliError(
             f"station {station_id} disconnected before it answered {action}; whether it"
             " carried it out is unknown",
             ExitCode.DISCONNECTED,
         )
-    if result.status == "queued":
+    if outcome.status is Status.QUEUED:
+        commands = ", ".join(str(i) for i in outcome.command_ids)
         raise CliError(
-            f"station {station_id} is offline; {action} (command {command_id}) stays queued"
+            f"station {station_id} is offline; {action} (command {commands}) stays queued"
             f" for up to {target.queue_for} and is sent when the station reconnects",
             ExitCode.QUEUED,
             label="queued",
         )
-    if result.status == "expired":
+    if outcome.status is Status.EXPIRED:
         raise CliError(
             f"station {station_id} did not reconnect within --queue-for {target.queue_for};"
             f" {action} was not sent",

@@ -117,17 +117,19 @@ async def _demo(url: str, count: int, port: int, ocpp: str, discharge_w: float,
 
 async def _dispatch(pool: Any, url: str, targets: list[str], ocpp: str,
                     power_w: float) -> list[str]:
-    from csms.blocks.smartcharging import discharge
+    from csms.operations import Operations
+    from csms.operations.profiles import set_power
 
     now = datetime.now(UTC)
     accepted = []
-    for station_id in targets:
-        result = await discharge(pool, url, station_id, 1, power_w, now,
-                                 now + timedelta(hours=1), timeout=15)
-        if result.accepted:
-            accepted.append(station_id)
-        else:
-            typer.echo(f"{station_id}: discharge refused: {result.status} {result.reason}")
+    async with Operations(pool, url) as ops:
+        for station_id in targets:
+            result = await set_power(ops, station_id, 1, power_w, now, now + timedelta(hours=1),
+                                     discharging=True, timeout=15)
+            if result.ok:
+                accepted.append(station_id)
+            else:
+                typer.echo(f"{station_id}: discharge refused: {result.describe()}")
     typer.echo(f"asked {len(targets)} stations to discharge {power_w / 1000:g} kW each "
                f"(SetChargingProfile, OCPP {ocpp}): {len(accepted)} accepted")
     return accepted

@@ -37,7 +37,7 @@ _EXIT = {
     Status.REJECTED: ExitCode.CALL_ERROR,
     Status.CALLERROR: ExitCode.CALL_ERROR,
     Status.TIMEOUT: ExitCode.TIMEOUT,
-    Status.DISCONNECTED: ExitCode.TIMEOUT,
+    Status.DISCONNECTED: ExitCode.DISCONNECTED,
     Status.OFFLINE: ExitCode.OFFLINE,
     Status.QUEUED: ExitCode.QUEUED,
     Status.EXPIRED: ExitCode.EXPIRED,

@@ -1,6 +1,6 @@
 """``csms profiles``: set, clear, list and compose a station's charging profiles.
 
-Thin over :mod:`csms.blocks.smartcharging`: every request is checked (K01 rules, the station's
+Thin over :mod:`csms.operations.profiles`: every request is checked (K01 rules, the station's
 device-model limits, the profiles the CSMS believes installed) before it is sent, and a refused
 one fails with one line naming the rule, exit status 2.
 """
@@ -10,21 +10,21 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-import asyncpg
 import typer
 
-from csms.blocks import smartcharging as sc
 from csms.cli.base import (
     DatabaseUrlOption,
     DataDirOption,
     JsonOption,
     StationId,
-    with_store_url,
 )
 from csms.cli.calls import DEFAULT_TIMEOUT, TimeoutOption
 from csms.cli.errors import CliError, ExitCode, not_found, shown, usage
+from csms.cli.operations import with_operations
 from csms.cli.output import print_json, print_table
 from csms.cli.times import time_option
+from csms.operations import Operations, Outcome, Status
+from csms.operations import profiles as ops_profiles
 from csms.smartcharging import CompositeSchedule, InstalledProfiles
 
 MAX_INT = 2**31 - 1
@@ -39,32 +39,50 @@ EvseFilter = Annotated[int | None, typer.Option("--evse", min=0, max=MAX_INT,
 StackOption = Annotated[int | None, typer.Option("--stack-level", min=0, max=MAX_INT,
                                                  help="Stack level.", show_default=False)]
 
-#: How each result status ends the command (Accepted: success).
-_EXIT = {"Invalid": ExitCode.USAGE, "Offline": ExitCode.OFFLINE, "Timeout": ExitCode.TIMEOUT,
-         "Expired": ExitCode.EXPIRED, "Disconnected": ExitCode.DISCONNECTED}
+#: How each outcome that is not accepted ends the command; the rest (CALLERROR, and a
+#: station's Rejected) share CALL_ERROR: the station said no.
+_EXIT = {Status.INVALID: ExitCode.USAGE, Status.OFFLINE: ExitCode.OFFLINE,
+         Status.TIMEOUT: ExitCode.TIMEOUT, Status.EXPIRED: ExitCode.EXPIRED,
+         Status.DISCONNECTED: ExitCode.DISCONNECTED}
+#: What an outcome without a station answer is called in output.
+_LABELS = {Status.INVALID: "Invalid", Status.UNKNOWN_STATION: "UnknownStation",
+           Status.OFFLINE: "Offline", Status.CALLERROR: "CallError", Status.TIMEOUT: "Timeout",
+           Status.EXPIRED: "Expired", Status.DISCONNECTED: "Disconnected",
+           Status.QUEUED: "Queued"}
 
 
-def _fail(status: str, reason: str | None) -> CliError:
-    """CALLERROR and a station's Rejected share CALL_ERROR: the station said no."""
-    code = _EXIT.get(status, ExitCode.CALL_ERROR)
-    label = "rejected by the station" if status == "Rejected" else status
-    return CliError(f"{label}: {reason or 'no reason given'}", code)
+def _word(outcome: Outcome) -> str:
+    """The station's own status word, or what stopped the call."""
+    return outcome.station_status or _LABELS.get(outcome.status, outcome.status.value)
 
 
-def _known(station_id: str, status: str) -> None:
-    """Fail with NOT_FOUND when the result says the station is not registered."""
-    if status == "UnknownStation":
+def _fail(outcome: Outcome) -> CliError:
+    word = _word(outcome)
+    label = "rejected by the station" if word == "Rejected" else word
+    return CliError(f"{label}: {outcome.reason or 'no reason given'}",
+                    _EXIT.get(outcome.status, ExitCode.CALL_ERROR))
+
+
+def _known(station_id: str, outcome: Outcome) -> None:
+    """Fail with NOT_FOUND when the outcome says the station is not registered."""
+    if outcome.status is Status.UNKNOWN_STATION:
         raise not_found(f"unknown station {shown(station_id)}")
 
 
-def _finish(station_id: str, result: sc.ProfileResult, json_out: bool) -> None:
-    _known(station_id, result.status)
+def _json(outcome: ops_profiles.ProfileOutcome) -> dict[str, Any]:
+    return {"status": _word(outcome), "accepted": outcome.ok, "reason": outcome.reason,
+            "profile_id": outcome.profile_id, "payload": outcome.request,
+            "command_ids": list(outcome.command_ids)}
+
+
+def _finish(station_id: str, outcome: ops_profiles.ProfileOutcome, json_out: bool) -> None:
+    _known(station_id, outcome)
     if json_out:
-        print_json(result)
-    if not result.accepted:
-        raise _fail(result.status, result.reason)
+        print_json(_json(outcome))
+    if not outcome.ok:
+        raise _fail(outcome)
     if not json_out:
-        typer.echo(f"{result.status}: profile {result.profile_id}")
+        typer.echo(f"{_word(outcome)}: profile {outcome.profile_id}")
 
 
 @app.command("set")
@@ -101,15 +119,16 @@ def set_profile(
     end = time_option("--until", until)
     if end is not None and end <= begin:
         raise usage("--until: must be later than --from")
-    level = sc.DISPATCH_STACK_LEVEL if stack_level is None else stack_level
-    fn = sc.discharge if discharge_kw is not None else sc.charge
+    level = ops_profiles.DISPATCH_STACK_LEVEL if stack_level is None else stack_level
     watts = (discharge_kw if discharge_kw is not None else charge_kw or 0.0) * 1000.0
 
-    async def go(pool: asyncpg.Pool, url: str) -> sc.ProfileResult:
-        return await fn(pool, url, station_id, evse, watts, begin, end, stack_level=level,
-                        purpose=purpose, timeout=timeout)
+    async def go(ops: Operations) -> ops_profiles.ProfileOutcome:
+        return await ops_profiles.set_power(ops, station_id, evse, watts, begin, end,
+                                            discharging=discharge_kw is not None,
+                                            stack_level=level, purpose=purpose,
+                                            timeout=timeout)
 
-    _finish(station_id, with_store_url(database_url, data_dir, go), json_out)
+    _finish(station_id, with_operations(database_url, data_dir, go), json_out)
 
 
 @app.command("clear")
@@ -132,19 +151,20 @@ def clear(
     if purpose is not None and purpose not in CLEAR_PURPOSES:
         raise usage(f"--purpose: {shown(purpose)} is not one of {', '.join(CLEAR_PURPOSES)}")
 
-    async def go(pool: asyncpg.Pool, url: str) -> sc.ProfileResult:
-        return await sc.clear_profiles(pool, url, station_id, profile_id=profile_id,
-                                       evse_id=evse, purpose=purpose,
-                                       stack_level=stack_level, timeout=timeout)
+    async def go(ops: Operations) -> ops_profiles.ProfileOutcome:
+        return await ops_profiles.clear_profiles(ops, station_id, profile_id=profile_id,
+                                                 evse_id=evse, purpose=purpose,
+                                                 stack_level=stack_level, timeout=timeout)
 
-    result = with_store_url(database_url, data_dir, go)
-    _known(station_id, result.status)
+    outcome = with_operations(database_url, data_dir, go)
+    _known(station_id, outcome)
     if json_out:
-        print_json(result)
-    if result.status not in ("Accepted", "Unknown"):
-        raise _fail(result.status, result.reason)
+        print_json(_json(outcome))
+    if not outcome.ok:
+        raise _fail(outcome)
     if not json_out:
-        typer.echo("Accepted" if result.accepted else "Unknown: no matching profile")
+        typer.echo("Unknown: no matching profile" if outcome.station_status == "Unknown"
+                   else "Accepted")
 
 
 def _rows(profiles: InstalledProfiles) -> list[dict[str, Any]]:
@@ -182,14 +202,14 @@ def list_profiles(
     if reconcile and evse is not None:
         raise usage("--reconcile: reconciles the whole station; leave out --evse")
 
-    async def go(pool: asyncpg.Pool, url: str) -> sc.ProfilesReport:
-        return await sc.station_profiles(pool, url, station_id, evse_id=evse,
-                                         reconcile=reconcile, timeout=timeout)
+    async def go(ops: Operations) -> ops_profiles.ProfilesReport:
+        return await ops_profiles.station_profiles(ops, station_id, evse_id=evse,
+                                                   reconcile=reconcile, timeout=timeout)
 
-    report = with_store_url(database_url, data_dir, go)
-    _known(station_id, report.status)
+    report = with_operations(database_url, data_dir, go)
+    _known(station_id, report.outcome)
     if json_out:
-        print_json({"status": report.status, "reason": report.reason,
+        print_json({"status": _word(report.outcome), "reason": report.outcome.reason,
                     "believed": _rows(report.believed),
                     "reported": None if report.reported is None else _rows(report.reported),
                     "differences": [str(d) for d in report.differences],
@@ -201,12 +221,13 @@ def list_profiles(
         if report.reported is not None and report.reconciled:
             typer.echo("reconciled: the record now holds what the station reported")
     if report.reported is None:
-        raise _fail(report.status, report.reason)
+        raise _fail(report.outcome)
 
 
 def _print_against_station(title: str, ours: list[dict[str, Any]], empty: str,
                            theirs: list[dict[str, Any]] | None, columns: list[str],
-                           result: sc.ProfilesReport | sc.CompositeComparison,
+                           result: ops_profiles.ProfilesReport
+                           | ops_profiles.CompositeComparison,
                            missing: str | None = None) -> None:
     """The CSMS's view under ``title``, then the station's (or ``missing``, or why it could
     not be had) and where the two differ."""
@@ -214,8 +235,8 @@ def _print_against_station(title: str, ours: list[dict[str, Any]], empty: str,
     print_table(ours, columns, empty=empty)
     typer.echo("Reported by the station:")
     if theirs is None:
-        typer.echo(missing or f"(not available: {result.status}: "
-                   f"{result.reason or 'no reason given'})")
+        typer.echo(missing or f"(not available: {_word(result.outcome)}: "
+                   f"{result.outcome.reason or 'no reason given'})")
         return
     print_table(theirs, columns, empty="(none)")
     for difference in result.differences:
@@ -251,17 +272,17 @@ def composite(
     if unit not in ("W", "A"):
         raise usage(f"--unit: {shown(unit)} is not W or A")
 
-    async def go(pool: asyncpg.Pool, url: str) -> sc.CompositeComparison:
-        return await sc.compare_composite(pool, url, station_id, evse, duration,
-                                          rate_unit=unit, timeout=timeout)
+    async def go(ops: Operations) -> ops_profiles.CompositeComparison:
+        return await ops_profiles.compare_composite(ops, station_id, evse, duration,
+                                                    rate_unit=unit, timeout=timeout)
 
-    result = with_store_url(database_url, data_dir, go)
-    _known(station_id, result.status)
+    result = with_operations(database_url, data_dir, go)
+    _known(station_id, result.outcome)
     columns = ["start", "offset_s", "limit", "setpoint", "discharge_limit", "mode"]
     # A station may accept the request and still send no schedule (real chargers do).
-    no_schedule = result.reported is None and result.accepted
+    no_schedule = result.reported is None and result.outcome.ok
     if json_out:
-        print_json({"status": result.status, "reason": result.reason,
+        print_json({"status": _word(result.outcome), "reason": result.outcome.reason,
                     "expected": _periods(result.expected), "reported": _periods(result.reported),
                     "differences": result.differences})
     else:
@@ -271,4 +292,4 @@ def composite(
                                None if result.reported is None else _periods(result.reported),
                                columns, result, missing)
     if result.reported is None and not no_schedule:
-        raise _fail(result.status, result.reason)
+        raise _fail(result.outcome)

@@ -8,11 +8,12 @@ from typing import Annotated
 import asyncpg
 import typer
 
-from csms.blocks.security import change_station_password
 from csms.cli.base import DatabaseUrlOption, DataDirOption, StationId, with_store_url
 from csms.cli.calls import DEFAULT_TIMEOUT, TimeoutOption
 from csms.cli.errors import CliError, ExitCode, not_found, shown, usage
 from csms.handshake import PASSWORD_LENGTH
+from csms.operations import Operations
+from csms.operations.passwords import change_station_password
 from csms.store.commands import station_online
 from csms.store.passwords import (
     CHOSEN_LOG2_N,
@@ -115,8 +116,9 @@ async def _rotate(db: asyncpg.Pool, url: str, station_id: str, password: str, of
             ExitCode.OFFLINE,
         )
     try:
-        change = await change_station_password(db, url, station_id, password, log2_n=log2_n,
-                                               timeout=timeout)
+        async with Operations(db, url) as ops:
+            change = await change_station_password(ops, station_id, password, log2_n=log2_n,
+                                                   timeout=timeout)
     except StationNotFound:
         raise not_found(f"unknown station {shown(station_id)}") from None
     if change.outcome == "accepted":

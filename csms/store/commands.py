@@ -382,16 +382,3 @@ async def wait_for_command(
         return await waiter.wait(command_id, timeout, offline_grace=offline_grace)
     finally:
         await conn.close()
-
-
-#: How a caller waits for its commands: with a database URL (one LISTEN connection per wait,
-#: fine for one command) or a shared :class:`CommandWaiter` (for many).
-Waiting = str | CommandWaiter
-
-
-async def wait_for(waiting: Waiting, command_id: int, timeout: float, *,
-                   offline_grace: float = 3.0) -> CommandResult:
-    """Wait for a command's outcome through ``waiting`` (see :data:`Waiting`)."""
-    if isinstance(waiting, CommandWaiter):
-        return await waiting.wait(command_id, timeout, offline_grace=offline_grace)
-    return await wait_for_command(waiting, command_id, timeout, offline_grace=offline_grace)

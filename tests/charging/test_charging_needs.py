@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from csms.blocks import smartcharging as sc
+from csms.blocks.ev_charging import NEED_STACK_LEVEL
+from csms.operations.profiles import believed_profiles
 from csms.server import CentralSystem
 from csms.smartcharging import ChargingProfile
 from csms.store import stations
@@ -72,7 +73,7 @@ async def test_iso15118_smart_charging_need_is_answered_then_met_by_a_tx_profile
     profile = ChargingProfile.from_wire(request["chargingProfile"], version)
     assert request["evseId"] == 1
     assert (profile.purpose, profile.transaction_id) == ("TxProfile", "TX-9")
-    assert profile.stack_level == sc.NEED_STACK_LEVEL
+    assert profile.stack_level == NEED_STACK_LEVEL
     schedule = profile.schedule
     power = schedule.periods[0].limit
     # The need is met by departure: power x time covers 20 kWh, within the EV's maximum
@@ -81,7 +82,7 @@ async def test_iso15118_smart_charging_need_is_answered_then_met_by_a_tx_profile
     assert power <= (11000 if version == "2.1" else 20000)
     assert schedule.start_schedule + timedelta(seconds=schedule.duration) <= departure
     await ws.send(json.dumps([3, call[1], {"status": "Accepted"}]))
-    believed = await until(lambda: sc.believed_profiles(csms.pool, "EV-1"))
+    believed = await until(lambda: believed_profiles(csms.pool, "EV-1"))
     assert believed.get(profile.id).profile == profile
     await ws.close()
 

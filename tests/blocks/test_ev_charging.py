@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
-from csms.blocks import smartcharging as sc
+from csms.operations import Operations, Status, profiles
 from csms.store import charging, commands, reports, stations
 from tests.blocks.conftest import STATION
 
@@ -102,11 +102,11 @@ async def test_only_a_profile_answered_accepted_is_recorded_installed(pool: asyn
     await _answered(pool, _tx_profile(3, 2), "error", None)
     unanswered = await commands.submit_command(pool, STATION, "SetChargingProfile", {})
     await charging.record_pending_profile(pool, unanswered, STATION, 1, "2.0.1", _tx_profile(4))
-    believed = await sc.believed_profiles(pool, STATION)
+    believed = await profiles.believed_profiles(pool, STATION)
     assert [e.profile.id for e in believed] == [1]
     # The unanswered one stays pending and is installed when its late answer arrives.
     await commands.finish_command(pool, unanswered, "answered", response={"status": "Accepted"})
-    assert [e.profile.id for e in await sc.believed_profiles(pool, STATION)] == [1, 4]
+    assert [e.profile.id for e in await profiles.believed_profiles(pool, STATION)] == [1, 4]
 
 
 async def test_reported_profiles_are_recorded_as_installed(pool: asyncpg.Pool, call, version):
@@ -123,11 +123,11 @@ async def test_open_charging_limits_count_as_external_constraints(pool: asyncpg.
     limited = {**SCHEDULE, "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 4000.0}]}
     await call("NotifyChargingLimit", {"evseId": 1, "chargingLimit": {
         "chargingLimitSource": "SO"}, "chargingSchedule": [limited]})
-    [entry] = await sc.believed_profiles(pool, STATION)
+    [entry] = await profiles.believed_profiles(pool, STATION)
     assert entry.profile.purpose == "ChargingStationExternalConstraints" and entry.profile.id < 0
     assert (entry.evse_id, entry.source) == (1, "SO")
     await call("ClearedChargingLimit", {"chargingLimitSource": "SO"})
-    assert len(await sc.believed_profiles(pool, STATION)) == 0
+    assert len(await profiles.believed_profiles(pool, STATION)) == 0
 
 
 async def test_tx_profiles_of_ended_transactions_are_forgotten(pool: asyncpg.Pool, call):
@@ -138,10 +138,10 @@ async def test_tx_profiles_of_ended_transactions_are_forgotten(pool: asyncpg.Poo
     await charging.record_installed(pool, STATION, 1, "2.0.1", _tx_profile(7))
     assert await charging.active_transaction(pool, STATION, 1) == (
         "TX-1", datetime(2026, 6, 1, 16, tzinfo=UTC))
-    assert len(await sc.believed_profiles(pool, STATION)) == 1
+    assert len(await profiles.believed_profiles(pool, STATION)) == 1
     await call("TransactionEvent", {**event, "eventType": "Ended", "seqNo": 1,
                                     "triggerReason": "EVDeparted"})
-    assert len(await sc.believed_profiles(pool, STATION)) == 0
+    assert len(await profiles.believed_profiles(pool, STATION)) == 0
 
 
 async def test_clearing_keeps_external_constraints(pool: asyncpg.Pool):
@@ -157,10 +157,11 @@ async def test_profile_calls_to_unknown_or_offline_stations_send_nothing(
     pool: asyncpg.Pool, migrated_url: str
 ):
     now = datetime.now(UTC)
-    unknown = await sc.discharge(pool, migrated_url, "NOPE", 1, 5000, now, None)
-    assert (unknown.accepted, unknown.status) == (False, "UnknownStation")
-    never = await sc.clear_profiles(pool, migrated_url, STATION)
-    assert never.status == "Offline"
+    async with Operations(pool, migrated_url) as ops:
+        unknown = await profiles.set_power(ops, "NOPE", 1, 5000, now, None, discharging=True)
+        assert (unknown.ok, unknown.status) == (False, Status.UNKNOWN_STATION)
+        never = await profiles.clear_profiles(ops, STATION)
+        assert never.status is Status.OFFLINE
     assert await pool.fetchval("SELECT count(*) FROM commands") == 0
 
 

@@ -1,6 +1,7 @@
-"""Functional block K, station -> CSMS: NotifyEVChargingNeeds, NotifyEVChargingSchedule,
-NotifyChargingLimit, ClearedChargingLimit, ReportChargingProfiles, and (2.1)
-PullDynamicScheduleUpdate and NotifyPriorityCharging.
+"""Functional block K (smart charging), station -> CSMS: NotifyEVChargingNeeds,
+NotifyEVChargingSchedule, NotifyChargingLimit, ClearedChargingLimit, ReportChargingProfiles, and
+(2.1) PullDynamicScheduleUpdate and NotifyPriorityCharging. The CSMS -> station side is
+:mod:`csms.operations.profiles`.
 
 What the station reports is stored, and reported profiles are recorded as installed. On
 NotifyEVChargingNeeds the CSMS also plans a TxProfile that meets the need by departure and queues
