@@ -9,6 +9,8 @@ from typing import Any
 
 import structlog
 
+from csms.ocppj.actions import MASK, SECRET_VARIABLES
+
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
           "error": logging.ERROR}
 FORMATS = ("console", "json")
@@ -56,9 +58,6 @@ def configure_logging(level: str = "info", fmt: str = "console") -> None:
     root.setLevel(max(LEVELS[level], logging.INFO))
 
 
-#: Device-model variables whose values are secrets (OCPP 2.0.1 Part 2, SecurityCtrlr).
-SECRET_VARIABLES = frozenset({"BasicAuthPassword"})
-MASK = "***"
 
 
 def redact_secrets(logger: object, name: str, event: dict) -> dict:

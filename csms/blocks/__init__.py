@@ -30,7 +30,7 @@ from csms.blocks import (
     transactions,
 )
 from csms.blocks.context import BlockConfig, BlockHandler, StationContext
-from csms.ocppj import OCPPError
+from csms.ocppj import VERSIONS, OCPPError
 
 _COMMON = (
     provisioning,
@@ -50,7 +50,6 @@ _COMMON = (
 )
 _V21_ONLY = (diagnostics, certificates, ev_charging, notifications, payments)
 
-VERSIONS = ("2.0.1", "2.1")
 
 
 def handlers_for(version: str) -> dict[str, BlockHandler]:

@@ -19,18 +19,18 @@ from typing import Any
 
 from csms.blocks import certificates, display
 from csms.blocks.wire import component_fields
+from csms.ocppj.actions import SECRET_VARIABLES
 from csms.store import locallist, reservations
 from csms.store.db import Db
 from csms.store.devicemodel import VariableAttribute, upsert_variable_attributes
 from csms.store.locallist import ListEntry
 
-SECRET_VARIABLES = frozenset({("SecurityCtrlr", "BasicAuthPassword")})
 SET_OK = frozenset({"Accepted", "RebootRequired"})
 
 
 def _attribute(component: dict[str, Any], variable: dict[str, Any], attribute_type: str | None,
                value: str | None) -> VariableAttribute | None:
-    if (component.get("name"), variable.get("name")) in SECRET_VARIABLES:
+    if variable.get("name") in SECRET_VARIABLES:
         return None
     return VariableAttribute(**component_fields(component, variable),
                              attribute_type=attribute_type or "Actual", value=value)

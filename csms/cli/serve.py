@@ -13,11 +13,10 @@ from typing import Annotated
 import asyncpg
 import typer
 
+from csms.blocks.context import BOOT_POLICIES
 from csms.cli.errors import CliError, ExitCode, shown
 from csms.config import ServerConfig, UploadSettings
 from csms.logging import FORMATS, LEVELS, configure_logging
-
-BOOT_POLICIES = ("accept", "pending", "reject")
 
 
 def serve(

@@ -18,9 +18,10 @@ import asyncpg
 import structlog
 
 from csms.grid.calls import Dispatch
-from csms.grid.runner import EventRunner, utcnow
+from csms.grid.runner import EventRunner
 from csms.operations import Operations
 from csms.store.grid import events as store
+from csms.store.records import utcnow
 
 log = structlog.get_logger("csms.grid.dispatcher")
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -36,11 +36,6 @@ from csms.store.grid.records import GridEvent, Program
 #: Reasons that keep an EV out of an event from its start.
 EXCLUDING = frozenset({"opted out", "leaves before the event ends",
                        "needs its charge for departure"})
-
-
-def utcnow() -> datetime:
-    """Now, in UTC."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

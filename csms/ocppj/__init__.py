@@ -5,7 +5,7 @@ A sans-I/O core (:mod:`~csms.ocppj.frames`, :mod:`~csms.ocppj.protocol`) and an 
 knows nothing of the database.
 """
 
-from csms.ocppj.actions import CSMS_INITIATED, sent_by_csms
+from csms.ocppj.actions import CSMS_INITIATED, MASK, SECRET_VARIABLES, sent_by_csms
 from csms.ocppj.connection import Handler, RpcConnection
 from csms.ocppj.errors import ERROR_CODES, CallError, CallTimeout, OCPPError
 from csms.ocppj.validation import VERSIONS, Validator, get_validator
@@ -24,6 +24,8 @@ __all__ = [
     "CSMS_INITIATED",
     "DEFAULT_VERSION",
     "ERROR_CODES",
+    "MASK",
+    "SECRET_VARIABLES",
     "SUBPROTOCOLS",
     "VERSIONS",
     "CallError",

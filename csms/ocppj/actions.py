@@ -76,6 +76,12 @@ CSMS_INITIATED: dict[str, frozenset[str]] = {
 }
 
 
+#: Device-model variables whose values are secrets (SecurityCtrlr, Part 2): never stored, logged
+#: or kept in a command row; shown as MASK.
+SECRET_VARIABLES = frozenset({"BasicAuthPassword"})
+MASK = "***"
+
+
 def sent_by_csms(version: str, action: str) -> bool:
     """True when a CSMS may send ``action`` in OCPP ``version`` (False for an action only
     stations send, or one the version does not define)."""

@@ -10,8 +10,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from csms.ocppj.validation import VERSIONS
+
 Version = Literal["2.0.1", "2.1"]
-VERSIONS: tuple[Version, ...] = ("2.0.1", "2.1")
 
 BOTH: frozenset[str] = frozenset(VERSIONS)
 V21: frozenset[str] = frozenset({"2.1"})

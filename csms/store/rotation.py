@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from csms.ocppj.actions import MASK, SECRET_VARIABLES
 from csms.store.db import Db
 from csms.store.records import StationNotFound
 
@@ -68,9 +69,6 @@ async def cancel_password_change(db: Db, station_id: str, password_hash: str) ->
     return status != "UPDATE 0"
 
 
-#: Device-model variables whose values are secrets (SecurityCtrlr).
-SECRET_VARIABLES = frozenset({"BasicAuthPassword"})
-MASK = "***"
 
 
 def _mask(payload: dict[str, Any]) -> bool:
