@@ -13,6 +13,7 @@ from typing import overload
 from zoneinfo import ZoneInfo
 
 from csms.cli.errors import shown, usage
+from csms.ocppj.datetimes import parse_datetime
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _PART = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
@@ -75,15 +76,11 @@ def parse_time(text: str, *, now: datetime | None = None) -> datetime:
         return base.astimezone(UTC).replace(hour=hour, minute=minute, second=second,
                                             microsecond=0)
     try:
-        parsed = datetime.fromisoformat(s.replace("z", "Z"))
-    except ValueError:
-        raise ValueError(_time_hint(text)) from None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    try:
-        return parsed.astimezone(UTC)
+        return parse_datetime(s).astimezone(UTC)  # the OCPP rule: no offset is UTC
     except OverflowError:
         raise ValueError(f"{shown(text)} is out of range") from None
+    except ValueError:
+        raise ValueError(_time_hint(text)) from None
 
 
 def _time_hint(text: str) -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from csms.ocppj.datetimes import parse_datetime
 from csms.store.grid.records import GridInputError
 
 
@@ -43,12 +44,9 @@ def _time(value: Any, where: str) -> datetime:
     if not isinstance(value, str):
         raise GridInputError(f"{where}: expected an RFC 3339 time string, got {_json(value)}")
     try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_datetime(value)  # a time without offset is UTC, as everywhere
     except ValueError:
         raise GridInputError(f"{where}: not an RFC 3339 time: {_json(value)}") from None
-    if parsed.tzinfo is None:
-        raise GridInputError(f"{where}: the time needs a UTC offset: {_json(value)}")
-    return parsed
 
 
 def _kw(value: Any, where: str, *, nullable: bool) -> float | None:

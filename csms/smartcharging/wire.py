@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from csms.ocppj.datetimes import parse_datetime as parse_ocpp_datetime
 from csms.ocppj.validation import VERSIONS
 
 Version = Literal["2.0.1", "2.1"]
@@ -49,17 +50,14 @@ def join(path: str, name: str) -> str:
 
 
 def parse_datetime(value: Any, field: str) -> datetime:
-    """Parse an RFC 3339 timestamp into an aware UTC datetime."""
+    """Parse an RFC 3339 timestamp into an aware UTC datetime (a time without offset is UTC:
+    :func:`csms.ocppj.datetimes.parse_datetime`)."""
     if not isinstance(value, str):
         raise ProfileFormatError(field, f"expected a date-time string, got {type(value).__name__}")
-    text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
     try:
-        parsed = datetime.fromisoformat(text)
+        return parse_ocpp_datetime(value).astimezone(UTC)
     except ValueError:
         raise ProfileFormatError(field, f"not an RFC 3339 date-time: {as_json(value)}") from None
-    if parsed.tzinfo is None:
-        raise ProfileFormatError(field, f"date-time without a time zone offset: {as_json(value)}")
-    return parsed.astimezone(UTC)
 
 
 def format_datetime(value: datetime) -> str:

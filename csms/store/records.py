@@ -11,6 +11,8 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
+from csms.ocppj.datetimes import parse_datetime
+
 
 class StoreError(Exception):
     """Base class of the store's own errors (not database failures)."""
@@ -56,14 +58,9 @@ def jsonable(value: Any) -> Any:
 
 
 def parse_time(text: str) -> datetime:
-    """Parse an OCPP date-time (RFC 3339); a time without offset is taken as UTC.
-
-    Raises ValueError for text that is not a date-time.
-    """
-    parsed = datetime.fromisoformat(text)
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
+    """Parse an OCPP date-time (:func:`csms.ocppj.datetimes.parse_datetime`: RFC 3339, a time
+    without offset taken as UTC). Raises ValueError for text that is not a date-time."""
+    return parse_datetime(text)
 
 
 def utcnow() -> datetime:

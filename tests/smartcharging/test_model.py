@@ -145,8 +145,6 @@ def test_2_0_1_cannot_carry_2_1_fields() -> None:
         (lambda w: w.update(chargingProfileKind="Sometimes"), "chargingProfileKind"),
         (lambda w: w["chargingSchedule"][0].update(startSchedule="yesterday"),
          "chargingSchedule[0].startSchedule"),
-        (lambda w: w["chargingSchedule"][0].update(startSchedule="2025-01-01T00:00:00"),
-         "chargingSchedule[0].startSchedule"),
         (lambda w: w["chargingSchedule"][0]["chargingSchedulePeriod"][0].update(limit=None),
          "chargingSchedule[0].chargingSchedulePeriod[0].limit"),
         (lambda w: w["chargingSchedule"][0]["chargingSchedulePeriod"][0].update(setpoint_L2=1),
