@@ -47,7 +47,7 @@ from csms.ocppj.push import PushConnection
 from csms.security.ratelimit import FailureLimiter
 from csms.security.tls import is_tls, peer_common_name, server_context
 from csms.session import SessionHandlers, StationSession
-from csms.store import rotation, stations
+from csms.store import events_feed, rotation, stations
 from csms.store.db import open_pool
 from csms.store.passwords import VerifiedPasswords, hash_password, verify_password
 
@@ -344,6 +344,8 @@ class CentralSystem:
             self.pool, identity, self.config.node_id, websocket.subprotocol or "", remote
         )
         await self.node.announce_connected(identity)
+        await events_feed.station_connected(self.pool, identity, websocket.subprotocol or "",
+                                            remote, self.config.node_id)
         context = StationContext(
             station_id=identity, version=version, pool=self.pool, config=self._block_config,
             log=slog, node_id=self.config.node_id,
@@ -370,6 +372,7 @@ class CentralSystem:
                 del self.sessions[identity]
                 with contextlib.suppress(Exception):
                     await stations.mark_disconnected(self.pool, identity, self.config.node_id)
+                    await events_feed.station_disconnected(self.pool, identity, self.node.node_id)
             slog.info("station_disconnected", code=websocket.close_code,
                       reason=websocket.close_reason)
 

@@ -1,0 +1,133 @@
+"""``/v1/stations/{id}/profiles``: charge or discharge limits (SetChargingProfile), the
+profiles the CSMS believes installed, and clearing them.
+
+The one module of the API that calls :mod:`csms.blocks.smartcharging` (checked against the
+K01 rules and the station's limits before sending); its waits share one LISTEN connection
+for the process.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+
+from csms.api import models as m
+from csms.api.auth import Scope, needs
+from csms.api.context import ApiState, Ctx
+from csms.api.errors import ApiError, invalid, not_found, responses
+from csms.api.stations import StationPath
+from csms.blocks import smartcharging as sc
+from csms.smartcharging import InstalledProfiles
+from csms.store import stations
+from csms.store.commands import CommandWaiter
+
+router = APIRouter(prefix="/v1/stations/{station_id}/profiles", tags=["profiles"])
+
+CALL_TIMEOUT_S = 30.0
+CLEAR_PURPOSES = ("TxProfile", "TxDefaultProfile", "ChargingStationMaxProfile",
+                  "PriorityCharging", "LocalGeneration")
+#: results that are not the station's answer, told with these HTTP statuses and codes
+_FAILURES = {"Invalid": (422, "invalid_request"), "UnknownStation": (404, "not_found"),
+             "Offline": (409, "station_offline"), "Timeout": (504, "station_timeout"),
+             "CallError": (502, "station_call_error"), "Expired": (409, "expired")}
+
+async def start_waiter(state: ApiState) -> None:
+    """Open the LISTEN connection the profile calls of the process share."""
+    waiter = CommandWaiter(state.pool, state.settings.database_url)
+    await waiter.start()
+    state.extras["profile_waiter"] = waiter
+
+
+async def stop_waiter(state: ApiState) -> None:
+    """Close it (the app is stopping)."""
+    waiter = state.extras.pop("profile_waiter", None)
+    if waiter is not None:
+        await waiter.stop()
+
+
+def _waiting(ctx: ApiState) -> CommandWaiter:
+    return ctx.extras["profile_waiter"]
+
+
+def _answer(result: sc.ProfileResult, ok: tuple[str, ...] = ("Accepted",)) -> Any:
+    body = m.ProfileResult.model_validate(result)
+    if result.status in _FAILURES:
+        status, code = _FAILURES[result.status]
+        raise ApiError(status, code, result.reason or result.status,
+                       {"command_id": result.command_id} if result.command_id else None)
+    # the station answered: Accepted, or Rejected / Unknown with its reason
+    return JSONResponse(body.model_dump(mode="json"),
+                        status_code=200 if result.status in ok or result.accepted else 409)
+
+
+def _rows(profiles: InstalledProfiles) -> list[m.InstalledProfile]:
+    rows = []
+    for entry in profiles:
+        p = entry.profile
+        first = p.schedule.periods[0]
+        rows.append(m.InstalledProfile(
+            id=p.id, evse=entry.evse_id, purpose=p.purpose, stack_level=p.stack_level,
+            kind=p.kind, source=entry.source, transaction_id=p.transaction_id,
+            start=p.schedule.start_schedule, duration=p.schedule.duration,
+            unit=p.schedule.charging_rate_unit, first_limit=first.limit,
+            setpoint=first.setpoint))
+    return rows
+
+
+_ANSWERED = {200: {"model": m.ProfileResult, "description": "The station accepted"},
+             409: {"model": m.ProfileResult, "description": "The station answered but did "
+                   "not accept (Rejected), or is offline (error body)"}}
+
+
+@router.post("", response_model=m.ProfileResult, dependencies=[needs(Scope.OPERATE)],
+             responses={**responses(401, 403, 404, 422, 502, 504), **_ANSWERED})
+async def set_profile(ctx: Ctx, station_id: StationPath, body: m.ProfileRequest) -> Any:
+    """Charge at most ``charge_kw`` or discharge ``discharge_kw`` on an EVSE from ``start``
+    to ``until``, in the station's dialect (2.0.1 negative limits, 2.1 setpoints)."""
+    if (body.charge_kw is None) == (body.discharge_kw is None):
+        raise invalid("give exactly one of charge_kw and discharge_kw")
+    start = body.start or datetime.now(UTC)
+    if body.until is not None and body.until <= start:
+        raise invalid("until: must be later than start")
+    fn = sc.discharge if body.discharge_kw is not None else sc.charge
+    watts = (body.discharge_kw if body.discharge_kw is not None else body.charge_kw or 0.0)
+    level = sc.DISPATCH_STACK_LEVEL if body.stack_level is None else body.stack_level
+    result = await fn(ctx.pool, _waiting(ctx), station_id, body.evse, watts * 1000.0,
+                      start, body.until, stack_level=level, purpose=body.purpose,
+                      timeout=CALL_TIMEOUT_S)
+    return _answer(result)
+
+
+@router.get("", response_model=m.Profiles, dependencies=[needs(Scope.READ)],
+            responses=responses(401, 403, 404, 422))
+async def list_profiles(ctx: Ctx, station_id: StationPath) -> m.Profiles:
+    """The profiles the CSMS believes installed (what the station answered Accepted to, and
+    what it reported); nothing is sent to the station."""
+    station = await stations.get_station(ctx.pool, station_id)
+    if station is None:
+        raise not_found(f"no station {station_id} is registered")
+    version = (station.subprotocol or "ocpp2.1").removeprefix("ocpp")
+    believed = await sc.believed_profiles(ctx.pool, station_id, version)
+    return m.Profiles(station_id=station_id, believed=_rows(believed))
+
+
+@router.delete("", response_model=m.ProfileResult, dependencies=[needs(Scope.OPERATE)],
+               responses={**responses(401, 403, 404, 422, 502, 504), **_ANSWERED})
+async def clear(
+    ctx: Ctx, station_id: StationPath,
+    profile_id: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
+    evse: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
+    purpose: Annotated[str | None, Query(description=", ".join(CLEAR_PURPOSES))] = None,
+    stack_level: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
+) -> Any:
+    """Clear profiles (ClearChargingProfile): one by id, or all matching the criteria
+    (Unknown: none matched)."""
+    if purpose is not None and purpose not in CLEAR_PURPOSES:
+        raise invalid(f"purpose: must be one of {', '.join(CLEAR_PURPOSES)}")
+    result = await sc.clear_profiles(ctx.pool, _waiting(ctx), station_id,
+                                     profile_id=profile_id, evse_id=evse, purpose=purpose,
+                                     stack_level=stack_level, timeout=CALL_TIMEOUT_S)
+    return _answer(result, ok=("Accepted", "Unknown"))

@@ -1,0 +1,70 @@
+"""Running the API: one process, or ``--workers N`` processes sharing one listening socket
+(uvicorn's supervisor), each with its own pool, operations client, feed hub and deliverer."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+from dataclasses import replace
+
+import uvicorn
+from fastapi import FastAPI
+
+from csms.api.app import create_app
+from csms.api.context import ApiSettings
+
+#: environment of the worker processes (``--workers N``)
+WEBHOOKS_ENV = "CSMS_API_WEBHOOKS"
+DATABASE_ENV = "CSMS_DATABASE_URL"
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket (port 0: any free one); OSError when it cannot be had."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def app_from_env() -> FastAPI:
+    """The app of a worker process, configured from its environment (uvicorn's factory)."""
+    return create_app(ApiSettings(database_url=os.environ[DATABASE_ENV],
+                                  webhooks=os.environ.get(WEBHOOKS_ENV, "1") == "1"))
+
+
+def run_api(settings: ApiSettings, sock: socket.socket, *, workers: int = 1,
+            log_level: str = "info") -> None:
+    """Serve the API on ``sock`` until SIGINT or SIGTERM."""
+    common = {"log_config": None, "access_log": False, "log_level": log_level,
+              "proxy_headers": True, "timeout_graceful_shutdown": 5, "lifespan": "on"}
+    if workers == 1:
+        config = uvicorn.Config(create_app(settings), **common)  # type: ignore[arg-type]
+        uvicorn.Server(config).run(sockets=[sock])
+        return
+    directory = tempfile.mkdtemp(prefix="csms-api-metrics-")
+    os.environ.update({DATABASE_ENV: settings.database_url, MULTIPROC_ENV: directory,
+                       WEBHOOKS_ENV: "1" if settings.webhooks else "0"})
+    try:
+        config = uvicorn.Config("csms.api.server:app_from_env", factory=True, workers=workers,
+                                **common)  # type: ignore[arg-type]
+        server = uvicorn.Server(config)
+        from uvicorn.supervisors import Multiprocess
+
+        Multiprocess(config, target=server.run, sockets=[sock]).run()
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def settings_for(database_url: str, **overrides: object) -> ApiSettings:
+    """API settings on ``database_url`` with ``overrides``."""
+    return replace(ApiSettings(database_url=database_url), **overrides)  # type: ignore[arg-type]
