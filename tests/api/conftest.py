@@ -62,7 +62,8 @@ class Api:
 
     def client(self, scope: str | None = "admin", **kw: object) -> httpx.AsyncClient:
         headers = self.headers(scope) if scope else {}
-        return httpx.AsyncClient(base_url=self.url, headers=headers, timeout=30, **kw)
+        kw.setdefault("timeout", 30)
+        return httpx.AsyncClient(base_url=self.url, headers=headers, **kw)  # type: ignore[arg-type]
 
 
 async def make_keys(database_url: str) -> dict[str, str]:
