@@ -17,6 +17,7 @@ from csms.api.context import ApiSettings
 
 #: environment of the worker processes (``--workers N``)
 WEBHOOKS_ENV = "CSMS_API_WEBHOOKS"
+LEASE_ENV = "CSMS_API_WEBHOOK_LEASE"
 DATABASE_ENV = "CSMS_DATABASE_URL"
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -39,7 +40,8 @@ def bind(host: str, port: int) -> socket.socket:
 def app_from_env() -> FastAPI:
     """The app of a worker process, configured from its environment (uvicorn's factory)."""
     return create_app(ApiSettings(database_url=os.environ[DATABASE_ENV],
-                                  webhooks=os.environ.get(WEBHOOKS_ENV, "1") == "1"))
+                                  webhooks=os.environ.get(WEBHOOKS_ENV, "1") == "1",
+                                  lease_s=float(os.environ.get(LEASE_ENV, "30"))))
 
 
 def run_api(settings: ApiSettings, sock: socket.socket, *, workers: int = 1,
@@ -53,7 +55,8 @@ def run_api(settings: ApiSettings, sock: socket.socket, *, workers: int = 1,
         return
     directory = tempfile.mkdtemp(prefix="csms-api-metrics-")
     os.environ.update({DATABASE_ENV: settings.database_url, MULTIPROC_ENV: directory,
-                       WEBHOOKS_ENV: "1" if settings.webhooks else "0"})
+                       WEBHOOKS_ENV: "1" if settings.webhooks else "0",
+                       LEASE_ENV: str(settings.lease_s)})
     try:
         config = uvicorn.Config("csms.api.server:app_from_env", factory=True, workers=workers,
                                 **common)  # type: ignore[arg-type]

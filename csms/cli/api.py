@@ -25,6 +25,11 @@ def api(
                                          "(their metrics add up).")] = 1,
     webhooks: Annotated[bool, typer.Option(
         "--webhooks/--no-webhooks", help="Deliver webhooks from this process.")] = True,
+    webhook_lease: Annotated[float, typer.Option(
+        min=1.0, max=3600.0, metavar="SECONDS",
+        help="How long a webhook subscription stays with the API process delivering it "
+             "without a sign of life; another process takes over a dead one's after that.")]
+    = 30.0,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     database_url: DatabaseUrlOption = None,
     data_dir: DataDirOption = None,
@@ -48,7 +53,7 @@ def api(
     typer.echo(f"csms api: http://{shown}:{where[1]} (OpenAPI /openapi.json, docs /docs)",
                err=True)
     try:
-        run_api(settings_for(url, webhooks=webhooks), sock, workers=workers,
+        run_api(settings_for(url, webhooks=webhooks, lease_s=webhook_lease), sock, workers=workers,
                 log_level=log_level)
     finally:
         sock.close()
