@@ -9,6 +9,7 @@ starts the workers) and :func:`exposition` adds them all up, whichever process i
 from __future__ import annotations
 
 import os
+import time
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -60,6 +61,19 @@ WEBHOOK_BACKLOG = Gauge("csms_webhook_backlog", "Webhook deliveries pending",
                         multiprocess_mode="mostrecent")
 WEBHOOK_ATTEMPTS = Counter("csms_webhook_attempts_total", "Webhook delivery attempts, by result "
                            "(delivered, retry, failed)", ["result"])
+
+
+def message_handled(action: str, outcome: str, seconds: float) -> None:
+    """Count a station's call and how long the CSMS took to answer it."""
+    MESSAGES.labels(action, outcome).inc()
+    MESSAGE_SECONDS.labels(action).observe(seconds)
+
+
+def command_done(action: str, sent_at: float | None, status: str) -> None:
+    """Count a call sent to a station by its outcome, timed from ``sent_at`` (perf_counter)."""
+    COMMANDS.labels(action, status).inc()
+    if sent_at is not None:
+        COMMAND_SECONDS.labels(action).observe(time.perf_counter() - sent_at)
 
 
 def grid_step(event_id: int, target_kw: float | None, measured_kw: float) -> None:

@@ -18,6 +18,7 @@ import functools
 import os
 import signal
 import ssl
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from http import HTTPStatus
 from typing import Any
@@ -29,6 +30,7 @@ from websockets.datastructures import Headers
 from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 from websockets.http11 import Request, Response
 
+from csms import metrics
 from csms.blocks import handlers_for
 from csms.blocks.context import BlockConfig, BlockHandler, StationContext
 from csms.config import ServerConfig
@@ -167,14 +169,20 @@ class CentralSystem:
         except TimeoutError:
             self.log.warning("shutdown_grace_exceeded", in_flight=self._in_flight)
 
-    def _tracked(self, handler: Handler) -> Handler:
-        """``handler``, counted while it runs so that a shutdown can wait for it."""
+    def _tracked(self, handler: Handler, action: str) -> Handler:
+        """``handler``, counted while it runs so that a shutdown can wait for it, and
+        measured (csms_messages_total, csms_message_seconds)."""
         async def tracked(payload: dict[str, Any]) -> dict[str, Any] | None:
             self._in_flight += 1
             self._idle.clear()
+            started = time.perf_counter()
+            outcome = "error"
             try:
-                return await handler(payload)
+                answer = await handler(payload)
+                outcome = "ok"
+                return answer
             finally:
+                metrics.message_handled(action, outcome, time.perf_counter() - started)
                 self._in_flight -= 1
                 if not self._in_flight:
                     self._idle.set()
@@ -351,7 +359,8 @@ class CentralSystem:
             log=slog, node_id=self.config.node_id,
         )
         def bind(action: str, fn: BlockHandler) -> Handler:
-            return self._tracked(session.gate.guard(action, functools.partial(fn, context)))
+            return self._tracked(session.gate.guard(action, functools.partial(fn, context)),
+                                 action)
 
         handlers = SessionHandlers(self._handlers[version], bind)
         session.rpc = RpcConnection(websocket, version, handlers,
@@ -362,11 +371,13 @@ class CentralSystem:
         gc_policy = GcPolicy.current
         if gc_policy is not None:
             gc_policy.connection_opened()
+        metrics.STATIONS_CONNECTED.inc()
         try:
             await session.rpc.run()
         finally:
             if gc_policy is not None:
                 gc_policy.connection_closed()
+            metrics.STATIONS_CONNECTED.dec()
             pending.cancel()
             if self.sessions.get(identity) is session:
                 del self.sessions[identity]

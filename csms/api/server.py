@@ -3,17 +3,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import shutil
 import socket
 import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 
+import asyncpg
 import uvicorn
 from fastapi import FastAPI
 
 from csms.api.app import create_app
 from csms.api.context import ApiSettings
+from csms.api.health import create_probe_app
 
 #: environment of the worker processes (``--workers N``)
 WEBHOOKS_ENV = "CSMS_API_WEBHOOKS"
@@ -58,14 +63,49 @@ def run_api(settings: ApiSettings, sock: socket.socket, *, workers: int = 1,
                        WEBHOOKS_ENV: "1" if settings.webhooks else "0",
                        LEASE_ENV: str(settings.lease_s)})
     try:
-        config = uvicorn.Config("csms.api.server:app_from_env", factory=True, workers=workers,
-                                **common)  # type: ignore[arg-type]
-        server = uvicorn.Server(config)
-        from uvicorn.supervisors import Multiprocess
-
-        Multiprocess(config, target=server.run, sockets=[sock]).run()
+        # uvicorn's supervisor binds what it is given by file descriptor: our socket
+        uvicorn.run("csms.api.server:app_from_env", factory=True, workers=workers,
+                    fd=sock.fileno(), **common)  # type: ignore[arg-type]
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+class _InLoop(uvicorn.Server):
+    """A uvicorn server inside a process that handles its own signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@contextlib.asynccontextmanager
+async def probes(pool_of: Callable[[], asyncpg.Pool | None], host: str, port: int, *,
+                 reuse_port: bool = False) -> AsyncIterator[int]:
+    """Serve /metrics, /healthz and /readyz on ``host:port`` in this event loop (``csms
+    serve --metrics-port``); yields the port. Worker processes share it (SO_REUSEPORT), and
+    whichever answers adds up every worker's metrics."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    config = uvicorn.Config(create_probe_app(pool_of), log_config=None, access_log=False,
+                            lifespan="off")
+    server = _InLoop(config)
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(task, 5)
+        sock.close()
 
 
 def settings_for(database_url: str, **overrides: object) -> ApiSettings:

@@ -19,6 +19,7 @@ from typing import Any
 import asyncpg
 import structlog
 
+from csms import metrics
 from csms.grid.calls import DISPATCH_STACK_LEVEL, CallSender, dispatch_profile_id
 from csms.grid.control import LoopSettings, LoopState, Observation, StepOutcome, control_step
 from csms.grid.fleet import load_fleet
@@ -285,6 +286,7 @@ class EventRunner:
             self.pool, FeedType.EVENT_STEP, self.event.id, step=self.step_no, at=now,
             target_kw=self.target, measured_kw=outcome.measured_kw,
             setpoints=dict(self.state.setpoints), set_aside=outcome.set_aside)
+        metrics.grid_step(self.event.id, self.target, outcome.measured_kw)
         aside = {**self.state.uncontrolled, **self.state.gone}
         await fleet_store.update_event_evs(self.pool, self.event.id, [
             {"station_id": m.station_id, "evse_id": m.evse_id,
@@ -317,6 +319,7 @@ class EventRunner:
         await store.mark_finished(self.pool, self.event.id,
                                   "cancelled while active" if cancelled else None)
         self.log.info("grid.event_finished", cancelled=cancelled, steps=self.step_no)
+        metrics.grid_finished(self.event.id)
         await events_feed.grid_event(self.pool, FeedType.EVENT_COMPLETED, self.event.id,
                                      cancelled=cancelled, steps=self.step_no)
 

@@ -4,11 +4,7 @@ API process is killed (SIGKILL) and started again."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import os
-import re
 import signal
-import sys
 from collections.abc import AsyncIterator
 
 import httpx
@@ -18,39 +14,11 @@ from csms.store import events_feed, webhooks
 from csms.store.db import open_pool
 from csms.store.events_feed import FeedType
 from tests.api.conftest import Api, make_keys
+from tests.api.processes import api_process
 from tests.api.receiver import Receiver
 from tests.api.stations_live import until
 
 SECRET = "receiver-secret-0001"
-
-
-@contextlib.asynccontextmanager
-async def api_process(database_url: str) -> AsyncIterator[tuple[asyncio.subprocess.Process,
-                                                                  str]]:
-    """``csms api`` in a process of its own on a free port; yields it and its URL."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "csms", "api", "--port", "0", "--webhook-lease", "2",
-        "--log-level", "warning", "--database-url", database_url,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "CSMS_DATABASE_URL": ""})
-    assert process.stderr is not None
-    line = (await asyncio.wait_for(process.stderr.readline(), 30)).decode()
-    match = re.search(r"http://[0-9.]+:\d+", line)
-    assert match, line
-    url = match.group(0)
-    async with httpx.AsyncClient() as http:
-        async def ready():
-            with contextlib.suppress(httpx.HTTPError):
-                return (await http.get(url + "/readyz")).status_code == 200
-            return False
-
-        await until(ready, 30, 0.1)
-    try:
-        yield process, url
-    finally:
-        if process.returncode is None:
-            process.kill()
-        await process.wait()
 
 
 async def emit_connected(database_url: str, names: list[str]) -> list[int]:
