@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Path, Query, Response
@@ -65,5 +66,5 @@ async def create_program(
         await store.save_program(ctx.pool, program, replace=replace)
     except store.ProgramExists as exc:
         raise conflict(f"{exc} (give ?replace=true)") from None
-    response.headers["Location"] = f"/v1/programs/{program.name}"
+    response.headers["Location"] = f"/v1/programs/{quote(program.name, safe='')}"
     return g.Program.model_validate(program)

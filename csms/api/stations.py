@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Response
 
@@ -88,7 +89,7 @@ async def create_station(ctx: Ctx, body: m.StationCreate, response: Response
                                          password_hash=hashed)
     except StationExists:
         raise conflict(f"station {body.id} already exists") from None
-    response.headers["Location"] = f"/v1/stations/{body.id}"
+    response.headers["Location"] = f"/v1/stations/{quote(body.id, safe='')}"
     return m.StationCreated(id=body.id, security_profile=body.security_profile,
                             password=password if body.generate_password else None)
 
