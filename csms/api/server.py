@@ -79,11 +79,10 @@ class _InLoop(uvicorn.Server):
 
 
 @contextlib.asynccontextmanager
-async def probes(pool_of: Callable[[], asyncpg.Pool | None], host: str, port: int, *,
-                 reuse_port: bool = False) -> AsyncIterator[int]:
-    """Serve /metrics, /healthz and /readyz on ``host:port`` in this event loop (``csms
-    serve --metrics-port``); yields the port. Worker processes share it (SO_REUSEPORT), and
-    whichever answers adds up every worker's metrics."""
+async def in_loop(app: FastAPI, host: str, port: int, *,
+                  reuse_port: bool = False) -> AsyncIterator[int]:
+    """Serve ``app`` on ``host:port`` in this event loop, beside other work of the process
+    (which keeps its own signal handling); yields the port (port 0: any free one)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -95,17 +94,28 @@ async def probes(pool_of: Callable[[], asyncpg.Pool | None], host: str, port: in
     except OSError:
         sock.close()
         raise
-    config = uvicorn.Config(create_probe_app(pool_of), log_config=None, access_log=False,
-                            lifespan="off")
+    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
     server = _InLoop(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("the HTTP server stopped while starting")
+            await asyncio.sleep(0.02)
         yield sock.getsockname()[1]
     finally:
         server.should_exit = True
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(task, 5)
+            await asyncio.wait_for(task, 10)
         sock.close()
+
+
+def probes(pool_of: Callable[[], asyncpg.Pool | None], host: str, port: int, *,
+           reuse_port: bool = False) -> contextlib.AbstractAsyncContextManager[int]:
+    """Serve /metrics, /healthz and /readyz (``csms serve --metrics-port``); worker processes
+    share the port (SO_REUSEPORT), and whichever answers adds up every worker's metrics."""
+    return in_loop(create_probe_app(pool_of), host, port, reuse_port=reuse_port)
 
 
 def settings_for(database_url: str, **overrides: object) -> ApiSettings:
