@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse
 
+from csms import metrics
 from csms.api import models as m
 from csms.api.auth import Scope, needs
 from csms.api.context import Ctx
@@ -99,6 +100,7 @@ async def call(
         return _submitted(ids, "pending")
     outcome = await ops.call(station_id, body.action, body.payload, timeout=wait,
                              queue_for=queue, checked=True)
+    metrics.API_CALLS.labels(outcome.status.value).inc()
     if outcome.status is Status.QUEUED:
         return _submitted(list(outcome.command_ids), "queued")
     if not outcome.answered:

@@ -22,6 +22,7 @@ import structlog
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
+from csms import metrics
 from csms.api.auth import Scope, needs
 from csms.api.errors import invalid, responses
 from csms.store import events_feed
@@ -134,6 +135,7 @@ class FeedHub:
         """A new stream's subscription (events from now on)."""
         subscriber = Subscriber(types)
         self.subscribers.add(subscriber)
+        metrics.STREAMS_OPEN.inc()
         return subscriber
 
     def drop(self, subscriber: Subscriber) -> None:
@@ -160,8 +162,9 @@ def _frame(event: FeedEvent) -> bytes:
                                                   event_json(event))
 
 
-async def _events(hub: FeedHub, subscriber: Subscriber, after: int | None
+async def _events(hub: FeedHub, types: frozenset[str] | None, after: int | None
                   ) -> AsyncIterator[bytes]:
+    subscriber = hub.subscribe(types)
     try:
         yield b"retry: 2000\n\n"
         sent = after if after is not None else hub.last_id
@@ -187,6 +190,7 @@ async def _events(hub: FeedHub, subscriber: Subscriber, after: int | None
                 yield _frame(event)
     finally:
         hub.subscribers.discard(subscriber)
+        metrics.STREAMS_OPEN.dec()
 
 
 @router.get(
@@ -210,6 +214,5 @@ async def stream(
     if after is None and last_event_id and last_event_id.strip().isdigit():
         after = min(int(last_event_id), 2**63 - 1)
     hub: FeedHub = request.app.state.api.feed
-    subscriber = hub.subscribe(wanted)
-    return StreamingResponse(_events(hub, subscriber, after), media_type="text/event-stream",
+    return StreamingResponse(_events(hub, wanted, after), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -16,10 +16,12 @@ from tests.api.conftest import Api
 from tests.api.stations_live import node, station, until
 
 
-async def sse(response: httpx.Response) -> AsyncIterator[dict]:
-    """The events of a server-sent event stream, with the time each was received."""
+async def sse(response: httpx.Response, opened: asyncio.Event) -> AsyncIterator[dict]:
+    """The events of a server-sent event stream, with the time each was received; ``opened``
+    is set at its first line (the server has subscribed by then)."""
     fields: dict[str, str] = {}
     async for line in response.aiter_lines():
+        opened.set()
         if line == "":
             if "data" in fields:
                 yield {**fields, "received": time.time(), "json": json.loads(fields["data"])}
@@ -36,8 +38,7 @@ async def collect(api: Api, types: str | None, into: list[dict], ready: asyncio.
             "GET", "/v1/stream", params=params, headers=headers or {}) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
-        ready.set()
-        async for event in sse(response):
+        async for event in sse(response, ready):
             into.append(event)
 
 
