@@ -21,6 +21,7 @@ from csms.api import (
     programs,
     stations,
     stream,
+    tokens,
     transactions,
     webhooks,
 )
@@ -78,7 +79,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
                      asyncio.create_task(_prune_feed(state))]
             yield
         finally:
-            for task in tasks:
+            for task in [*tasks, *state.tasks]:
                 task.cancel()
             with contextlib.suppress(Exception):
                 await state.keys.flush(pool)
@@ -98,6 +99,6 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.add_middleware(MetricsMiddleware)
     app.include_router(health_router)
     for module in (stations, calls, transactions, meter_values, profiles_routes, fleet,
-                   programs, events, drivers, stream, webhooks, api_keys):
+                   programs, events, drivers, tokens, stream, webhooks, api_keys):
         app.include_router(module.router)
     return app

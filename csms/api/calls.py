@@ -20,6 +20,10 @@ from csms.store import listing
 
 router = APIRouter(tags=["calls"])
 
+#: how long the API follows a call submitted without ?wait (it ends as offline when no node
+#: claims it within the operations client's grace)
+BACKGROUND_WAIT_S = 60.0
+
 #: How each outcome that is not an answer is told: HTTP status and error code.
 _FAILURES: dict[Status, tuple[int, str]] = {
     Status.UNKNOWN_STATION: (404, "not_found"),
@@ -97,6 +101,10 @@ async def call(
         ids = await ops.submit(station_id, body.action, body.payload, queue_for=queue)
         if isinstance(ids, Outcome):
             raise outcome_error(ids, station_id)
+        if queue is None:
+            # someone must close a call that no node claims (the station went away meanwhile)
+            # as offline, lest it be sent when the station comes back much later
+            ctx.spawn(ops.wait(body.action, body.payload, ids, timeout=BACKGROUND_WAIT_S))
         return _submitted(ids, "pending")
     outcome = await ops.call(station_id, body.action, body.payload, timeout=wait,
                              queue_for=queue, checked=True)

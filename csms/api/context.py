@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -44,6 +46,14 @@ class ApiState:
     keys: KeyCache = field(default_factory=KeyCache)
     #: parts owned by one route module (its own LISTEN connection, ...)
     extras: dict[str, Any] = field(default_factory=dict)
+    #: work that outlives the request that started it (cancelled when the app stops)
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run ``work`` in the background, kept until it ends or the app stops."""
+        task = asyncio.create_task(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
 
 
 def _state(request: Request) -> ApiState:

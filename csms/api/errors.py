@@ -123,6 +123,12 @@ def install(app: FastAPI) -> None:
         return error_response(422, "invalid_request", message,
                               {"problems": problems} if len(problems) > 1 else None)
 
+    @app.exception_handler(asyncpg.DataError)
+    async def data_error(_request: Request, exc: asyncpg.DataError) -> JSONResponse:
+        # a value no column can hold: a NUL character in text, a time out of range, ...
+        return error_response(422, "invalid_request",
+                              f"a value the database cannot store: {exc}")
+
     @app.exception_handler(asyncpg.PostgresConnectionError)
     @app.exception_handler(asyncpg.InterfaceError)
     @app.exception_handler(OSError)

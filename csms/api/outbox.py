@@ -70,8 +70,10 @@ class Deliverer:
 
     async def start(self) -> None:
         """Start delivering (returns at once)."""
-        self._client = httpx.AsyncClient(timeout=self.settings.delivery_timeout_s,
-                                         follow_redirects=False)
+        # a receiver gets at most half the lease to answer, so the lease never runs out
+        # while this process still waits for an answer (another would deliver meanwhile)
+        timeout = min(self.settings.delivery_timeout_s, self.settings.lease_s / 2)
+        self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
         self._task = asyncio.create_task(self._run(), name="webhook-deliverer")
 
     async def stop(self) -> None:

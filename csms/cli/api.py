@@ -28,7 +28,8 @@ def api(
     webhook_lease: Annotated[float, typer.Option(
         min=1.0, max=3600.0, metavar="SECONDS",
         help="How long a webhook subscription stays with the API process delivering it "
-             "without a sign of life; another process takes over a dead one's after that.")]
+             "without a sign of life; another process takes over a dead one's after that. "
+             "A receiver gets half of it (at most 10 s) to answer.")]
     = 30.0,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     database_url: DatabaseUrlOption = None,

@@ -135,7 +135,11 @@ async def last_event_id(db: Db) -> int:
 
 
 async def prune(db: Db, *, days: int = RETENTION_DAYS) -> int:
-    """Delete feed events older than ``days`` that no pending delivery needs; how many."""
+    """Delete feed events older than ``days`` that no pending delivery needs, and the closed
+    deliveries (delivered or given up) as old; how many feed events went."""
+    await db.execute(
+        "DELETE FROM webhook_deliveries WHERE status <> 'pending'"
+        " AND created_at < now() - make_interval(days => $1)", days)
     status = await db.execute(
         "DELETE FROM feed_events f WHERE at < now() - make_interval(days => $1)"
         " AND NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.event_id = f.id"

@@ -70,3 +70,22 @@ async def test_pages_follow_the_cursor(api: Api):
     assert [s[0] for s in seen] == [f"P{n}" for n in range(7)]
     assert ("P3", True, "2.1") in seen
     assert bad.status_code == 422 and bad.json()["error"]["message"].startswith("cursor:")
+
+
+async def test_tokens_saved_listed_removed(api: Api):
+    async with api.client("admin") as http:
+        saved = await http.put("/v1/tokens", json={"id_token": "04A2B3C4",
+                                                   "group_id_token": "FLEET-A"})
+        blocked = await http.put("/v1/tokens", json={"id_token": "04a2b3c4",
+                                                     "status": "Blocked"})
+        other = await http.put("/v1/tokens", json={"id_token": "EMAID1", "token_type": "eMAID"})
+        bad = await http.put("/v1/tokens", json={"id_token": "X", "status": "Maybe"})
+        first = (await http.get("/v1/tokens", params={"limit": 1})).json()
+        rest = (await http.get("/v1/tokens", params={"cursor": first["next_cursor"]})).json()
+        removed = await http.delete("/v1/tokens/04A2B3C4")
+        again = await http.delete("/v1/tokens/04A2B3C4")
+    assert saved.json()["group_token_type"] == "Central"
+    assert blocked.json()["status"] == "Blocked" and other.status_code == 200
+    assert bad.status_code == 422
+    assert [t["id_token"] for t in first["items"] + rest["items"]] == ["04A2B3C4", "EMAID1"]
+    assert removed.status_code == 204 and again.status_code == 404
