@@ -7,7 +7,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime
 
 import httpx
 
@@ -105,3 +105,43 @@ async def test_replay_after_last_event_id_and_unknown_types(api: Api):
 
 async def _count(events: list[dict], n: int) -> bool:
     return len(events) >= n
+
+
+async def test_grid_event_started_steps_and_completed(api: Api):
+    from csms.grid.dispatcher import GridDispatcher
+    from csms.store.db import open_pool
+
+    events: list[dict] = []
+    ready = asyncio.Event()
+    reader = asyncio.create_task(collect(api, "event.started,event.step,event.completed",
+                                         events, ready))
+    pool = await open_pool(api.database_url)
+    dispatcher = GridDispatcher(pool, api.database_url, "node-g", tick_s=0.2)
+    try:
+        await asyncio.wait_for(ready.wait(), 10)
+        await dispatcher.start()
+        async with api.client("dispatch") as http:
+            made = await http.post("/v1/programs", json={
+                "name": "fast", "control_interval_s": 1, "settle_s": 0.5,
+                "event_meter_interval_s": 1})
+            assert made.status_code == 201, made.text
+            start = datetime.now(UTC)
+            created = await http.post("/v1/events", json={
+                "start": start.isoformat(), "duration_s": 2.5, "target_kw": 20,
+                "program": "fast"})
+            assert created.status_code == 201, created.text
+        event_id = created.json()["id"]
+        await until(lambda: _has(events, "event.completed"), 20)
+    finally:
+        await dispatcher.stop()
+        await pool.close()
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "event.started" and kinds[-1] == "event.completed"
+    assert "event.step" in kinds
+    step = next(e["json"]["data"] for e in events if e["event"] == "event.step")
+    assert step["event_id"] == event_id and step["target_kw"] == 20
+    assert step["measured_kw"] == 0 and step["setpoints"] == {}
+    assert events[-1]["json"]["data"] == {"event_id": event_id, "cancelled": False,
+                                          "steps": len([k for k in kinds if k == "event.step"])}
