@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import threading
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -161,7 +162,12 @@ async def report(
     return g.Report.model_validate(result.to_dict())
 
 
+#: pyplot keeps global state: one chart at a time (charts are drawn in worker threads)
+_CHARTING = threading.Lock()
+
+
 def _png(result: EventReport) -> bytes:
     out = io.BytesIO()
-    write_png(result, out)  # type: ignore[arg-type]  # savefig takes a file object too
+    with _CHARTING:
+        write_png(result, out)  # type: ignore[arg-type]  # savefig takes a file object too
     return out.getvalue()
