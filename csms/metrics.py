@@ -63,10 +63,20 @@ WEBHOOK_ATTEMPTS = Counter("csms_webhook_attempts_total", "Webhook delivery atte
                            "(delivered, retry, failed)", ["result"])
 
 
+#: the per-action children of the message metrics, looked up once (this is the hot path)
+_by_action: dict[str, tuple[Counter, Counter, Histogram]] = {}
+
+
 def message_handled(action: str, outcome: str, seconds: float) -> None:
-    """Count a station's call and how long the CSMS took to answer it."""
-    MESSAGES.labels(action, outcome).inc()
-    MESSAGE_SECONDS.labels(action).observe(seconds)
+    """Count a station's call and how long the CSMS took to answer it (outcome: ok or
+    error)."""
+    children = _by_action.get(action)
+    if children is None:
+        children = (MESSAGES.labels(action, "ok"), MESSAGES.labels(action, "error"),
+                    MESSAGE_SECONDS.labels(action))
+        _by_action[action] = children
+    (children[0] if outcome == "ok" else children[1]).inc()
+    children[2].observe(seconds)
 
 
 def command_done(action: str, sent_at: float | None, status: str) -> None:
