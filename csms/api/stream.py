@@ -38,6 +38,8 @@ QUEUE_SIZE = 10_000
 KEEPALIVE_S = 15.0
 #: seconds between looks at the feed table without a notification
 POLL_S = 5.0
+#: seconds a hole in the feed ids is waited for (a transaction still committing)
+HOLE_S = 10.0
 
 
 def event_json(event: FeedEvent) -> bytes:
@@ -71,7 +73,11 @@ class FeedHub:
     def __init__(self, pool: asyncpg.Pool, database_url: str) -> None:
         self.pool = pool
         self.database_url = database_url
+        #: every feed event up to this id has been handed out (or given up as never coming)
         self.last_id = 0
+        #: ids above ``last_id`` handed out already, and when each hole below them was seen
+        self._seen: set[int] = set()
+        self._holes: dict[int, float] = {}
         self.subscribers: set[Subscriber] = set()
         #: also set on every notification (the webhook deliverer waits on one)
         self.wakers: list[asyncio.Event] = []
@@ -112,6 +118,8 @@ class FeedHub:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), POLL_S)
             self._wake.clear()
+            if self._holes:
+                await asyncio.sleep(0.05)  # while a hole is open, look every 50 ms at most
             try:
                 if self._listener is None or self._listener.is_closed():
                     await self._listen()
@@ -121,14 +129,38 @@ class FeedHub:
                 await asyncio.sleep(1.0)
 
     async def _hand_out(self) -> None:
+        """Hand out the feed events not handed out yet.
+
+        Ids are taken when a row is inserted but become visible at commit, so a smaller id
+        can appear after a larger one: ids above a hole are remembered and the hole is looked
+        at again until it fills, or for :data:`HOLE_S` (a rolled-back insert never fills it).
+        """
         while True:
             events = await events_feed.events_after(self.pool, self.last_id)
             for event in events:
-                self.last_id = event.id
+                if event.id in self._seen:
+                    continue
+                self._seen.add(event.id)
                 for subscriber in list(self.subscribers):
                     if not subscriber.offer(event):
                         self.drop(subscriber)
+            self._advance()
             if len(events) < 1000:
+                return
+
+    def _advance(self) -> None:
+        now = asyncio.get_running_loop().time()
+        while self._seen:
+            following = self.last_id + 1
+            if following in self._seen:
+                self._seen.discard(following)
+                self._holes.pop(following, None)
+                self.last_id = following
+            elif now - self._holes.setdefault(following, now) > HOLE_S:
+                self._holes.pop(following)
+                self.last_id = following
+            else:
+                self._wake.set()  # look again soon: the hole may fill
                 return
 
     def subscribe(self, types: frozenset[str] | None) -> Subscriber:
@@ -167,12 +199,14 @@ async def _events(hub: FeedHub, types: frozenset[str] | None, after: int | None
     subscriber = hub.subscribe(types)
     try:
         yield b"retry: 2000\n\n"
-        sent = after if after is not None else hub.last_id
+        replayed: set[int] = set()
         if after is not None:
+            sent = after
             while True:  # what was missed, from the table; live events queue meanwhile
                 missed = await events_feed.events_after(hub.pool, sent)
                 for event in missed:
                     sent = event.id
+                    replayed.add(event.id)
                     if subscriber.types is None or event.type in subscriber.types:
                         yield _frame(event)
                 if len(missed) < 1000:
@@ -185,8 +219,7 @@ async def _events(hub: FeedHub, types: frozenset[str] | None, after: int | None
                 continue
             if event is None:
                 return
-            if event.id > sent:
-                sent = event.id
+            if event.id not in replayed:
                 yield _frame(event)
     finally:
         hub.subscribers.discard(subscriber)

@@ -145,3 +145,32 @@ async def test_grid_event_started_steps_and_completed(api: Api):
     assert step["measured_kw"] == 0 and step["setpoints"] == {}
     assert events[-1]["json"]["data"] == {"event_id": event_id, "cancelled": False,
                                           "steps": len([k for k in kinds if k == "event.step"])}
+
+
+async def test_an_event_committed_after_a_later_one_still_arrives(api: Api):
+    """Feed ids are taken at insert and seen at commit: a smaller id committed late is not
+    skipped."""
+    from csms.store import events_feed
+    from csms.store.db import open_pool
+    from csms.store.events_feed import FeedType
+
+    events: list[dict] = []
+    ready = asyncio.Event()
+    reader = asyncio.create_task(collect(api, None, events, ready))
+    pool = await open_pool(api.database_url)
+    try:
+        await asyncio.wait_for(ready.wait(), 10)
+        async with pool.acquire() as slow:
+            transaction = slow.transaction()
+            await transaction.start()
+            await events_feed.emit(slow, FeedType.STATION_CONNECTED, {"station_id": "EARLY"})
+            await events_feed.emit(pool, FeedType.STATION_CONNECTED, {"station_id": "LATE"})
+            await until(lambda: _count(events, 1), 10)
+            await transaction.commit()
+        await until(lambda: _count(events, 2), 10)
+    finally:
+        await pool.close()
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+    assert [e["json"]["data"]["station_id"] for e in events] == ["LATE", "EARLY"]
+    assert int(events[0]["id"]) > int(events[1]["id"])
