@@ -9,10 +9,9 @@ for the process.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
 
 from csms.api import models as m
 from csms.api.auth import Scope, needs
@@ -52,15 +51,14 @@ def _waiting(ctx: ApiState) -> CommandWaiter:
     return ctx.extras["profile_waiter"]
 
 
-def _answer(result: sc.ProfileResult, ok: tuple[str, ...] = ("Accepted",)) -> Any:
-    body = m.ProfileResult.model_validate(result)
+def _answer(result: sc.ProfileResult) -> m.ProfileResult:
+    """The station's answer (Accepted, or Rejected / Unknown with its reason: 200 either
+    way, like a call's), or the error of what stopped it."""
     if result.status in _FAILURES:
         status, code = _FAILURES[result.status]
         raise ApiError(status, code, result.reason or result.status,
                        {"command_id": result.command_id} if result.command_id else None)
-    # the station answered: Accepted, or Rejected / Unknown with its reason
-    return JSONResponse(body.model_dump(mode="json"),
-                        status_code=200 if result.status in ok or result.accepted else 409)
+    return m.ProfileResult.model_validate(result)
 
 
 def _rows(profiles: InstalledProfiles) -> list[m.InstalledProfile]:
@@ -77,14 +75,14 @@ def _rows(profiles: InstalledProfiles) -> list[m.InstalledProfile]:
     return rows
 
 
-_ANSWERED = {200: {"model": m.ProfileResult, "description": "The station accepted"},
-             409: {"model": m.ProfileResult, "description": "The station answered but did "
-                   "not accept (Rejected), or is offline (error body)"}}
+_ANSWERED = {200: {"model": m.ProfileResult, "description": "The station's answer: "
+                   "accepted, or not (Rejected, Unknown) with its reason"}}
 
 
 @router.post("", response_model=m.ProfileResult, dependencies=[needs(Scope.OPERATE)],
-             responses={**responses(401, 403, 404, 422, 502, 504), **_ANSWERED})
-async def set_profile(ctx: Ctx, station_id: StationPath, body: m.ProfileRequest) -> Any:
+             responses={**responses(401, 403, 404, 409, 422, 502, 504), **_ANSWERED})
+async def set_profile(ctx: Ctx, station_id: StationPath, body: m.ProfileRequest
+                      ) -> m.ProfileResult:
     """Charge at most ``charge_kw`` or discharge ``discharge_kw`` on an EVSE from ``start``
     to ``until``, in the station's dialect (2.0.1 negative limits, 2.1 setpoints)."""
     if (body.charge_kw is None) == (body.discharge_kw is None):
@@ -115,14 +113,14 @@ async def list_profiles(ctx: Ctx, station_id: StationPath) -> m.Profiles:
 
 
 @router.delete("", response_model=m.ProfileResult, dependencies=[needs(Scope.OPERATE)],
-               responses={**responses(401, 403, 404, 422, 502, 504), **_ANSWERED})
+               responses={**responses(401, 403, 404, 409, 422, 502, 504), **_ANSWERED})
 async def clear(
     ctx: Ctx, station_id: StationPath,
     profile_id: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
     evse: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
     purpose: Annotated[str | None, Query(description=", ".join(CLEAR_PURPOSES))] = None,
     stack_level: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
-) -> Any:
+) -> m.ProfileResult:
     """Clear profiles (ClearChargingProfile): one by id, or all matching the criteria
     (Unknown: none matched)."""
     if purpose is not None and purpose not in CLEAR_PURPOSES:
@@ -130,4 +128,4 @@ async def clear(
     result = await sc.clear_profiles(ctx.pool, _waiting(ctx), station_id,
                                      profile_id=profile_id, evse_id=evse, purpose=purpose,
                                      stack_level=stack_level, timeout=CALL_TIMEOUT_S)
-    return _answer(result, ok=("Accepted", "Unknown"))
+    return _answer(result)
