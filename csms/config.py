@@ -68,6 +68,8 @@ class ServerConfig:
     backlog: int = 4096
     #: Share the port with other processes (``csms serve --workers N``, SO_REUSEPORT).
     reuse_port: bool = False
+    #: Serve /metrics, /healthz and /readyz on this port (``csms serve --metrics-port``).
+    metrics_port: int | None = None
     node_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     tls_cert: str | None = None
     tls_key: str | None = None

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import structlog
 from websockets.exceptions import ConnectionClosed
 
+from csms import metrics
 from csms.blocks.responses import record_response
 from csms.ocppj import CallError, CallTimeout, OCPPError
 from csms.store import batch, commands, rotation
@@ -75,6 +77,7 @@ class Node:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._heartbeat: asyncio.Task[None] | None = None
         self._station_locks = StationLocks()
+        self._sent: dict[int, tuple[str, float]] = {}  # command id: (action, sent at)
         self._notified: list[int] = []
 
     @property
@@ -169,6 +172,7 @@ class Node:
         if command.action == "TriggerMessage":
             # The triggered message may follow the answer at once: allow it before sending.
             session.gate.triggered_by(command.payload.get("requestedMessage", ""))
+        self._sent[command.id] = (command.action, time.perf_counter())
         try:
             response = await session.rpc.call(command.action, command.payload)
         except CallError as exc:
@@ -192,6 +196,7 @@ class Node:
 
     async def _finish(self, command_id: int, status: str, **outcome: Any) -> None:
         # Outcomes of many commands share one transaction (and its NOTIFYs): group commit.
+        metrics.command_done(*self._sent.pop(command_id, ("unknown", None)), status)
         await batch.writer(self.pool).finish_command(command_id, status, **outcome)
 
     async def _beat(self) -> None:

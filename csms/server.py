@@ -18,6 +18,7 @@ import functools
 import os
 import signal
 import ssl
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from http import HTTPStatus
 from typing import Any
@@ -29,6 +30,7 @@ from websockets.datastructures import Headers
 from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 from websockets.http11 import Request, Response
 
+from csms import metrics
 from csms.blocks import handlers_for
 from csms.blocks.context import BlockConfig, BlockHandler, StationContext
 from csms.config import ServerConfig
@@ -49,7 +51,7 @@ from csms.operations.costs import CostUpdater
 from csms.security.ratelimit import FailureLimiter
 from csms.security.tls import is_tls, peer_common_name, server_context
 from csms.session import SessionHandlers, StationSession
-from csms.store import rotation, stations
+from csms.store import events_feed, rotation, stations
 from csms.store.db import open_pool
 from csms.store.passwords import VerifiedPasswords, hash_password, verify_password
 from csms.uploads import UploadServer, start_uploads
@@ -185,14 +187,20 @@ class CentralSystem:
         except TimeoutError:
             self.log.warning("shutdown_grace_exceeded", in_flight=self._in_flight)
 
-    def _tracked(self, handler: Handler) -> Handler:
-        """``handler``, counted while it runs so that a shutdown can wait for it."""
+    def _tracked(self, handler: Handler, action: str) -> Handler:
+        """``handler``, counted while it runs so that a shutdown can wait for it, and
+        measured (csms_messages_total, csms_message_seconds)."""
         async def tracked(payload: dict[str, Any]) -> dict[str, Any] | None:
             self._in_flight += 1
             self._idle.clear()
+            started = time.perf_counter()
+            outcome = "error"
             try:
-                return await handler(payload)
+                answer = await handler(payload)
+                outcome = "ok"
+                return answer
             finally:
+                metrics.message_handled(action, outcome, time.perf_counter() - started)
                 self._in_flight -= 1
                 if not self._in_flight:
                     self._idle.set()
@@ -362,12 +370,15 @@ class CentralSystem:
             self.pool, identity, self.config.node_id, websocket.subprotocol or "", remote
         )
         await self.node.announce_connected(identity)
+        await events_feed.station_connected(self.pool, identity, websocket.subprotocol or "",
+                                            remote, self.config.node_id)
         context = StationContext(
             station_id=identity, version=version, pool=self.pool, config=self._block_config,
             log=slog, node_id=self.config.node_id, operations=self.operations,
         )
         def bind(action: str, fn: BlockHandler) -> Handler:
-            return self._tracked(session.gate.guard(action, functools.partial(fn, context)))
+            return self._tracked(session.gate.guard(action, functools.partial(fn, context)),
+                                 action)
 
         handlers = SessionHandlers(self._handlers[version], bind)
         session.rpc = RpcConnection(websocket, version, handlers,
@@ -378,16 +389,19 @@ class CentralSystem:
         gc_policy = GcPolicy.current
         if gc_policy is not None:
             gc_policy.connection_opened()
+        metrics.STATIONS_CONNECTED.inc()
         try:
             await session.rpc.run()
         finally:
             if gc_policy is not None:
                 gc_policy.connection_closed()
+            metrics.STATIONS_CONNECTED.dec()
             pending.cancel()
             if self.sessions.get(identity) is session:
                 del self.sessions[identity]
                 with contextlib.suppress(Exception):
                     await stations.mark_disconnected(self.pool, identity, self.config.node_id)
+                    await events_feed.station_disconnected(self.pool, identity, self.node.node_id)
             slog.info("station_disconnected", code=websocket.close_code,
                       reason=websocket.close_reason)
 

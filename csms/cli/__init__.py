@@ -11,6 +11,7 @@ from __future__ import annotations
 import typer
 
 from csms.cli import (
+    api,
     certs,
     display,
     drivers,
@@ -71,6 +72,7 @@ app.add_typer(drivers.app, name="drivers", rich_help_panel="Grid")
 
 app.command("serve", rich_help_panel="Server")(serve)
 app.command("demo", rich_help_panel="Server")(demo)
+api.register(app)
 
 
 def main() -> None:

@@ -3,7 +3,8 @@
 It registers the fleet's stations, starts a CSMS node and the stations in this process, waits
 for every car's transaction, then tells half of the fleet to discharge through the same
 database path an operator's command takes, and prints what the stations do and what the CSMS
-measured, until Ctrl-C or ``--duration``.
+measured, until Ctrl-C or ``--duration``. The HTTP API runs beside it (``--api-port``), with
+an admin key made for the demo and printed with the API's URL.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import contextlib
 import secrets
 import signal
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
@@ -33,6 +35,8 @@ def demo(
     duration: Annotated[
         float | None, typer.Option(min=1.0, help="Stop after this many seconds.")
     ] = None,
+    api_port: Annotated[int, typer.Option(min=0, max=65535,
+                                          help="HTTP API port (0: any free one).")] = 8080,
     database_url: DatabaseUrlOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
@@ -45,13 +49,43 @@ def demo(
     url = resolve_url(database_url, data_dir)
     typer.echo(f"database: {'embedded PostgreSQL in ' + str(data_dir) if data_dir else url}")
     try:
-        asyncio.run(_demo(url, stations, port, ocpp, discharge_kw * 1000, duration))
+        asyncio.run(_demo(url, stations, port, ocpp, discharge_kw * 1000, duration, api_port))
     except OSError as exc:
-        raise CliError(f"--port {port}: {exc.strerror or exc}", ExitCode.USAGE) from None
+        raise CliError(f"--port {port} / --api-port {api_port}: {exc.strerror or exc}",
+                       ExitCode.USAGE) from None
 
 
 async def _demo(url: str, count: int, port: int, ocpp: str, discharge_w: float,
-                duration: float | None) -> None:
+                duration: float | None, api_port: int) -> None:
+    async with _api(url, api_port):
+        await _fleet_demo(url, count, port, ocpp, discharge_w, duration)
+
+
+@contextlib.asynccontextmanager
+async def _api(url: str, port: int) -> AsyncIterator[None]:
+    """The HTTP API beside the demo, with an admin key made for it (printed)."""
+    from csms.api.app import create_app
+    from csms.api.auth import hash_key, new_key, shown_prefix
+    from csms.api.context import ApiSettings
+    from csms.api.server import in_loop
+    from csms.store import api_keys
+    from csms.store.db import open_pool
+
+    pool = await open_pool(url, max_size=1)
+    try:
+        key = new_key()
+        await api_keys.add_key(pool, "csms demo", "admin", shown_prefix(key), hash_key(key))
+    finally:
+        await pool.close()
+    async with in_loop(create_app(ApiSettings(database_url=url)), "127.0.0.1", port) as bound:
+        base = f"http://127.0.0.1:{bound}"
+        typer.echo(f"HTTP API on {base} (docs {base}/docs), admin key: {key}")
+        typer.echo(f"  try: curl -H 'Authorization: Bearer {key}' {base}/v1/stations")
+        yield
+
+
+async def _fleet_demo(url: str, count: int, port: int, ocpp: str, discharge_w: float,
+                      duration: float | None) -> None:
     from csms.config import ServerConfig
     from csms.server import CentralSystem
     from csms.store import metering, stations, transactions

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
+import shutil
 import socket
 import ssl
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -110,6 +112,11 @@ def serve(
         int, typer.Option(min=1, max=64, help="Server processes sharing the port "
                           "(SO_REUSEPORT), each an independent node on the database.")
     ] = 1,
+    metrics_port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Serve Prometheus /metrics, /healthz "
+                                 "and /readyz on this port (every worker's figures added up).",
+                                 show_default=False)
+    ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     log_format: Annotated[str, typer.Option(help="console or json.")] = "console",
 ) -> None:
@@ -155,20 +162,48 @@ def serve(
         tls_cert=str(tls_cert) if tls_cert else None,
         tls_key=str(tls_key) if tls_key else None,
         tls_client_ca=str(tls_client_ca) if tls_client_ca else None,
+        metrics_port=metrics_port,
     )
     if workers > 1:
         from csms.workers import run_workers
 
+        metrics_dir = _shared_metrics() if metrics_port is not None else None
         try:
             status = run_workers(config, workers, run_node, log_level=log_level,
                                  log_format=log_format)
         except OSError as exc:
             typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror}", err=True)
             raise typer.Exit(ExitCode.USAGE) from None
+        finally:
+            if metrics_dir is not None:
+                shutil.rmtree(metrics_dir, ignore_errors=True)
     else:
         status = run_node(config)
     if status:
         raise typer.Exit(status)
+
+
+def _shared_metrics() -> str:
+    """A directory where worker processes keep their metrics (set before they start)."""
+    from csms.metrics import MULTIPROC_ENV
+
+    directory = tempfile.mkdtemp(prefix="csms-metrics-")
+    os.environ[MULTIPROC_ENV] = directory
+    return directory
+
+
+async def _run(config: ServerConfig) -> None:
+    from csms.server import CentralSystem
+
+    system = CentralSystem(config)
+    if config.metrics_port is None:
+        await system.run_until_signalled()
+        return
+    from csms.api.server import probes
+
+    async with probes(lambda: system.pool, config.host, config.metrics_port,
+                      reuse_port=config.reuse_port):
+        await system.run_until_signalled()
 
 
 def run_node(config: ServerConfig) -> int:
@@ -176,13 +211,12 @@ def run_node(config: ServerConfig) -> int:
 
     Failures to start print one line on stderr (never a traceback).
     """
-    from csms.server import CentralSystem
     from csms.store.migrate import MigrationError
     from csms.workers import tune_process
 
     tune_process()
     try:
-        asyncio.run(CentralSystem(config).run_until_signalled())
+        asyncio.run(_run(config))
     except ssl.SSLError as exc:
         typer.echo(f"error: TLS certificate or key: {exc}", err=True)
         return ExitCode.USAGE

@@ -19,6 +19,7 @@ from typing import Any
 import asyncpg
 import structlog
 
+from csms import metrics
 from csms.grid.calls import NOT_DELIVERED, Dispatch, dispatch_profile_id
 from csms.grid.control import LoopSettings, LoopState, Observation, StepOutcome, control_step
 from csms.grid.fleet import load_fleet
@@ -28,6 +29,8 @@ from csms.operations import Outcome
 from csms.operations.display import show_event_earnings
 from csms.operations.profiles import DISPATCH_STACK_LEVEL
 from csms.smartcharging import ProfileRuleError, need_model
+from csms.store import events_feed
+from csms.store.events_feed import FeedType
 from csms.store.grid import events as store
 from csms.store.grid import fleet as fleet_store
 from csms.store.grid.fleet import PluggedIn
@@ -90,6 +93,9 @@ class EventRunner:
         self.log.info("grid.event_active", taking_part=len(self.members),
                       excluded=len(rows) - len(self.members), target_kw=self.target)
         await self._raise_meter_rate(list(self.members.values()))
+        await events_feed.grid_event(
+            self.pool, FeedType.EVENT_STARTED, self.event.id, program=self.program.name,
+            target_kw=self.target, end=self.end, taking_part=len(self.members))
         await self.step(now)
 
     def _enrol(self, plugged: PluggedIn, ev: EV | None, reason: str | None,
@@ -272,6 +278,11 @@ class EventRunner:
                                             for k in self.state.offline_since),
             shortfall_kw=a.shortfall_kw, correction_kw=self.state.correction_kw,
             setpoints=dict(self.state.setpoints), set_aside=outcome.set_aside)
+        await events_feed.grid_event(
+            self.pool, FeedType.EVENT_STEP, self.event.id, step=self.step_no, at=now,
+            target_kw=self.target, measured_kw=outcome.measured_kw,
+            setpoints=dict(self.state.setpoints), set_aside=outcome.set_aside)
+        metrics.grid_step(self.event.id, self.target, outcome.measured_kw)
         aside = {**self.state.uncontrolled, **self.state.gone}
         await fleet_store.update_event_evs(self.pool, self.event.id, [
             {"station_id": m.station_id, "evse_id": m.evse_id,
@@ -304,6 +315,9 @@ class EventRunner:
         await store.mark_finished(self.pool, self.event.id,
                                   "cancelled while active" if cancelled else None)
         self.log.info("grid.event_finished", cancelled=cancelled, steps=self.step_no)
+        metrics.grid_finished(self.event.id)
+        await events_feed.grid_event(self.pool, FeedType.EVENT_COMPLETED, self.event.id,
+                                     cancelled=cancelled, steps=self.step_no)
 
     async def _charge_for_departure(self, ev: EV, now: datetime) -> None:
         """K15: a TxProfile that meets the departure need, in the dispatch profile's place (one

@@ -25,6 +25,7 @@ from typing import Any
 import asyncpg
 import structlog
 
+from csms import metrics
 from csms.store import stations
 from csms.store.commands import (
     FINAL_STATUSES,
@@ -158,6 +159,7 @@ class GroupCommit:
             return
         self.batches += 1
         self.writes += len(batch)
+        metrics.BATCH_SIZE.observe(len(batch))
         for write, result in zip(batch, results, strict=True):
             if not write.future.done():
                 write.future.set_result(result)

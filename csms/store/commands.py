@@ -19,6 +19,7 @@ from typing import Any
 
 import asyncpg
 
+from csms.store import events_feed
 from csms.store.db import Db, connection
 
 COMMAND_CHANNEL = "csms_command"
@@ -85,6 +86,7 @@ async def node_stopped(db: Db, node_id: str) -> None:
     """Record a clean node shutdown; the stations it held are no longer connected to it."""
     async with _transaction(db) as conn:
         await conn.execute("UPDATE nodes SET stopped_at = now() WHERE node_id = $1", node_id)
+        await events_feed.emit_disconnected_by_node(conn, node_id)
         await conn.execute(
             "UPDATE stations SET node_id = NULL, disconnected_at = now() WHERE node_id = $1",
             node_id,

@@ -279,9 +279,13 @@ async def stations_with_transaction(db: Db, transaction_id: str) -> list[str]:
     return [r["station_id"] for r in rows]
 
 
-async def list_stations(db: Db) -> list[StationSummary]:
-    """Every registered station, ordered by identity."""
-    rows = await db.fetch(f"SELECT {_SUMMARY_COLUMNS} FROM stations ORDER BY id")
+async def list_stations(db: Db, *, after: str | None = None,
+                        limit: int | None = None) -> list[StationSummary]:
+    """Every registered station, ordered by identity (a page: the first ``limit`` after the
+    identity ``after``)."""
+    rows = await db.fetch(f"SELECT {_SUMMARY_COLUMNS} FROM stations"
+                          " WHERE $1::text IS NULL OR id > $1 ORDER BY id LIMIT $2",
+                          after, limit)
     return [StationSummary(**dict(r)) for r in rows]
 
 

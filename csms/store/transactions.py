@@ -26,6 +26,7 @@ import asyncpg
 import orjson
 import structlog
 
+from csms.store import events_feed
 from csms.store.db import Db, connection
 from csms.store.metering import MeterSample, MeterValueRow, insert_meter_values, meter_values
 from csms.store.records import StoreError
@@ -290,6 +291,7 @@ async def record_transaction_events(
         *([b[k] for b in bounds] for k in range(8)),
     )
     evses = {(r[0], r[1]): (r[2], r[3]) for r in rows}
+    await events_feed.emit_transactions(conn, [(i[0], i[1]) for i in new])
     for r in rows:
         if r[4]:
             log.warning("transaction_seq_no_reused", station_id=r[0], transaction_id=r[1],
@@ -324,9 +326,11 @@ async def list_transactions(
     active: bool | None = None,
     since: datetime | None = None,
     limit: int = 100,
+    after: tuple[datetime, str, str] | None = None,
 ) -> list[TransactionSummary]:
     """Transactions, newest first; filtered by station, by open (active=True) or ended
-    (active=False), and by start time >= since."""
+    (active=False), and by start time >= since. ``after`` (start, station, transaction id of
+    the last one of the previous page) continues a listing."""
     clauses, args = [], []
     if station_id is not None:
         args.append(station_id)
@@ -336,6 +340,11 @@ async def list_transactions(
     if since is not None:
         args.append(since)
         clauses.append(f"started_at >= ${len(args)}")
+    if after is not None:
+        args.extend(after)
+        n = len(args)
+        clauses.append(f"(started_at < ${n - 2} OR (started_at = ${n - 2}"
+                       f" AND (station_id, transaction_id) > (${n - 1}, ${n})))")
     args.append(limit)
     where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
     rows = await db.fetch(

@@ -198,11 +198,15 @@ async def get_event(db: Db, event_id: int) -> EventRecord | None:
     return None if row is None else _event_from(row)
 
 
-async def list_events(db: Db, status: str | None = None, limit: int = 100) -> list[EventRecord]:
-    """Events, newest start first, optionally of one status."""
+async def list_events(db: Db, status: str | None = None, limit: int = 100, *,
+                      after: tuple[datetime, int] | None = None) -> list[EventRecord]:
+    """Events, newest start first, optionally of one status; ``after`` (start and id of the
+    last event of the previous page) continues a listing."""
     rows = await db.fetch(
         f"SELECT {_EVENT_COLUMNS} FROM grid_events WHERE ($1::text IS NULL OR status = $1)"
-        " ORDER BY starts_at DESC, id DESC LIMIT $2", status, limit)
+        " AND ($3::timestamptz IS NULL OR (starts_at, id) < ($3, $4))"
+        " ORDER BY starts_at DESC, id DESC LIMIT $2", status, limit,
+        *(after or (None, None)))
     return [_event_from(r) for r in rows]
 
 

@@ -1,0 +1,224 @@
+"""Request and response bodies of the grid routes: fleet capacity, programs, events and
+their reports, drivers' settings."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from typing import Any, Literal
+
+from pydantic import Field
+
+from csms.api.models import Model
+
+
+class EvCapacity(Model):
+    """What one plugged-in EV can give over the window."""
+
+    ev: str = Field(description="station/evse")
+    soc: float
+    keep_soc: float
+    departure: datetime | None
+    kw: float
+    kwh: float
+    note: str | None
+
+
+class Capacity(Model):
+    """The plugged-in fleet's export capacity over a window, and the firm figure to nominate
+    (capacity less a reserve)."""
+
+    start: datetime
+    until: datetime
+    evs: int
+    eligible: int
+    capacity_kw: float
+    reserve_kw: float
+    firm_kw: float
+    energy_kwh: float
+    by_ev: list[EvCapacity]
+
+
+class Program(Model):
+    """A demand-response program: event window, baseline, compensation, control settings
+    (fields as ``csms programs add``; shares and SoCs as fractions)."""
+
+    name: str = Field(min_length=1, max_length=64)
+    baseline: Literal["zero", "meter-before-after", "prescriptive"] = "zero"
+    baseline_percent: float = Field(default=10.8, ge=0)
+    compensation: Literal["per-kwh", "dsgs"] = "per-kwh"
+    rate_per_kwh: float = Field(default=0.0, ge=0)
+    monthly_rates: dict[str, float] = Field(default_factory=dict)
+    driver_share: float = Field(default=0.8, ge=0, le=1)
+    floor_soc: float = Field(default=0.2, ge=0, le=1)
+    departure_soc: float | None = Field(default=None, ge=0, le=1)
+    control_interval_s: int = Field(default=30, ge=1, le=3600)
+    settle_s: float = Field(default=20.0, gt=0)
+    event_meter_interval_s: int = Field(default=5, ge=1)
+    retry_s: float = Field(default=300.0, ge=1, le=86400)
+    reserve_fraction: float = Field(default=0.05, ge=0, le=1)
+    window_start: time | None = None
+    window_end: time | None = None
+    timezone: str = "UTC"
+    max_duration_s: int | None = Field(default=None, ge=1)
+    default_capacity_kwh: float = Field(default=39.0, gt=0)
+    default_charger_kw: float = Field(default=20.0, gt=0)
+    round_trip_efficiency: float = Field(default=0.87, ge=0.3, le=1)
+
+
+class Event(Model):
+    """A grid event: a request for export between start and end (target null: as much as
+    the fleet can give)."""
+
+    id: int
+    program: str
+    status: str = Field(description="scheduled, active, completed or cancelled")
+    start: datetime
+    end: datetime
+    target_kw: float | None
+    forecast_kw: float | None
+    firm_kw: float | None
+    shortfall_kw: float | None
+    group: str | None
+    nomination_kw: float | None
+    external_id: str | None
+    activated_at: datetime | None
+    finished_at: datetime | None
+    note: str | None
+
+
+class EventEv(Model):
+    """An EV of an event: taking part (in), excluded or set aside, and its setpoint."""
+
+    station_id: str
+    evse_id: int
+    state: str
+    reason: str | None = None
+    soc_start: float | None = None
+    floor_soc: float | None = None
+    departure_at: datetime | None = None
+    joined_at: datetime | None = None
+    setpoint_kw: float | None = None
+
+
+class EventDetail(Event):
+    """An event with its EVs and its last control step."""
+
+    steps: int
+    last_step: dict[str, Any] | None
+    evs: list[EventEv]
+
+
+class EventCreate(Model):
+    """An event to schedule: give ``target_kw`` or ``max``, and ``end`` or ``duration_s``."""
+
+    start: datetime
+    end: datetime | None = None
+    duration_s: float | None = Field(default=None, gt=0, le=7 * 86400)
+    target_kw: float | None = Field(default=None, gt=0, lt=1e7)
+    max: bool = Field(default=False, description="As much as the fleet can give.")
+    program: str | None = Field(default=None, max_length=64,
+                                description="Default: the program 'default'.")
+    group: str | None = Field(default=None, max_length=64)
+
+
+class EventCreated(Event):
+    """A new event with the capacity forecast it was created with."""
+
+    eligible_evs: int
+    reserve_kw: float
+
+
+class Imported(Model):
+    """What importing one timeslot of a dispatch did: created, updated, unchanged,
+    cancelled, or closed (the event is over; the change is ignored)."""
+
+    external_id: str
+    event_id: int
+    action: str
+    shortfall_kw: float | None
+
+
+class Interval(Model):
+    """One measurement interval of an event's report (kW: averages over the interval)."""
+
+    start: datetime
+    end: datetime
+    target_kw: float | None
+    delivered_kwh: float
+    delivered_kw: float
+    baseline_kw: float
+    net_kw: float
+    performance: float | None
+    by_station_kwh: dict[str, float]
+
+
+class DriverResult(Model):
+    """What one EV gave in an event and what its driver earns."""
+
+    key: str
+    id_token: str | None
+    energy_kwh: float
+    earnings: float
+    soc_start: float | None
+    soc_end: float | None
+
+
+class MonthlyCapacity(Model):
+    """DSGS: the month's demonstrated capacity and payment."""
+
+    month: str
+    hours: int
+    demonstrated_kw: float
+    rate_per_kw_month: float | None
+    payment: float | None
+
+
+class Report(Model):
+    """An event's measurement and verification report (``csms events report --json``)."""
+
+    event: dict[str, Any]
+    program: dict[str, Any]
+    start: datetime
+    end: datetime
+    participants: int
+    energy_kwh: float
+    average_kw: float
+    baseline_kw: float
+    net_kw: float
+    performance: float | None
+    payment: float | None
+    forecast_kw: float | None
+    shortfall_kw: float | None
+    intervals: list[Interval]
+    hourly: list[Interval]
+    month: MonthlyCapacity | None
+    drivers: list[DriverResult]
+    set_aside: dict[str, str]
+
+
+class Driver(Model):
+    """A driver's wishes for the vehicle behind a token or at a station (SoCs as
+    fractions)."""
+
+    kind: Literal["token", "station"]
+    key: str
+    floor_soc: float | None
+    departure: time | None
+    timezone: str
+    need_soc: float | None
+    need_kwh: float | None
+    capacity_kwh: float | None
+    opt_out: bool
+
+
+class DriverUpdate(Model):
+    """A driver's settings (they replace earlier ones). What the EV itself reports
+    (NotifyEVChargingNeeds) takes precedence over departure and need."""
+
+    floor_soc: float | None = Field(default=None, ge=0, le=1)
+    departure: time | None = Field(default=None, description="Usual departure, local time.")
+    timezone: str = Field(default="UTC", max_length=64)
+    need_soc: float | None = Field(default=None, ge=0, le=1)
+    need_kwh: float | None = Field(default=None, ge=0, le=10_000)
+    capacity_kwh: float | None = Field(default=None, gt=0, le=10_000)
+    opt_out: bool = False

@@ -1,0 +1,251 @@
+"""``GET /v1/stream``: the feed (station.connected, transaction.ended, event.step, ...) as
+server-sent events, pushed as they happen.
+
+One :class:`FeedHub` per API process LISTENs on ``csms_feed`` and reads each new feed event
+once, by id, for all of the process's streams; a missed notification (the listener
+reconnecting) is caught by a look every few seconds. A client that reconnects with
+``Last-Event-ID`` (or ``?after=``) first gets what it missed, from the feed table (kept a
+week). A client too slow to keep up is disconnected (it resumes with Last-Event-ID).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Annotated
+
+import asyncpg
+import orjson
+import structlog
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import StreamingResponse
+
+from csms import metrics
+from csms.api.auth import Scope, needs
+from csms.api.errors import invalid, responses
+from csms.store import events_feed
+from csms.store.events_feed import FEED_CHANNEL, FeedEvent, FeedType
+
+log = structlog.get_logger("csms.api.stream")
+
+router = APIRouter(tags=["stream"])
+
+#: events a stream may fall behind by before it is dropped
+QUEUE_SIZE = 10_000
+#: seconds between keep-alive comments on an idle stream
+KEEPALIVE_S = 15.0
+#: seconds between looks at the feed table without a notification
+POLL_S = 5.0
+#: seconds a hole in the feed ids is waited for (a transaction still committing)
+HOLE_S = 10.0
+
+
+def event_json(event: FeedEvent) -> bytes:
+    """The JSON of a feed event, as streamed and as POSTed to webhooks."""
+    return orjson.dumps({"id": event.id, "type": event.type, "at": event.at,
+                         "data": event.data})
+
+
+@dataclass(eq=False)
+class Subscriber:
+    """One open stream: the types it wants and the events waiting for it."""
+
+    types: frozenset[str] | None
+    queue: asyncio.Queue[FeedEvent | None] = field(
+        default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
+
+    def offer(self, event: FeedEvent) -> bool:
+        """Queue the event if wanted; False when the subscriber cannot keep up."""
+        if self.types is not None and event.type not in self.types:
+            return True
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            return False
+        return True
+
+
+class FeedHub:
+    """Reads the feed for the whole process and hands each event to the streams."""
+
+    def __init__(self, pool: asyncpg.Pool, database_url: str) -> None:
+        self.pool = pool
+        self.database_url = database_url
+        #: every feed event up to this id has been handed out (or given up as never coming)
+        self.last_id = 0
+        #: ids above ``last_id`` handed out already, and when each hole below them was seen
+        self._seen: set[int] = set()
+        self._holes: dict[int, float] = {}
+        self.subscribers: set[Subscriber] = set()
+        #: also set on every notification (the webhook deliverer waits on one)
+        self.wakers: list[asyncio.Event] = []
+        self._wake = asyncio.Event()
+        self._listener: asyncpg.Connection | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Listen, and start handing out events from the newest on."""
+        self.last_id = await events_feed.last_event_id(self.pool)
+        await self._listen()
+        self._task = asyncio.create_task(self._pump(), name="feed-hub")
+
+    async def stop(self) -> None:
+        """Stop; open streams end."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for subscriber in list(self.subscribers):
+            with contextlib.suppress(asyncio.QueueFull):
+                subscriber.queue.put_nowait(None)
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close()
+
+    async def _listen(self) -> None:
+        self._listener = await asyncpg.connect(self.database_url)
+        await self._listener.add_listener(FEED_CHANNEL, lambda *_: self._notified())
+
+    def _notified(self) -> None:
+        self._wake.set()
+        for waker in self.wakers:
+            waker.set()
+
+    async def _pump(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), POLL_S)
+            self._wake.clear()
+            if self._holes:
+                await asyncio.sleep(0.05)  # while a hole is open, look every 50 ms at most
+            try:
+                if self._listener is None or self._listener.is_closed():
+                    await self._listen()
+                await self._hand_out()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("api.feed_unavailable", error=str(exc))
+                await asyncio.sleep(1.0)
+
+    async def _hand_out(self) -> None:
+        """Hand out the feed events not handed out yet.
+
+        Ids are taken when a row is inserted but become visible at commit, so a smaller id
+        can appear after a larger one: ids above a hole are remembered and the hole is looked
+        at again until it fills, or for :data:`HOLE_S` (a rolled-back insert never fills it).
+        """
+        while True:
+            events = await events_feed.events_after(self.pool, self.last_id)
+            for event in events:
+                if event.id in self._seen:
+                    continue
+                self._seen.add(event.id)
+                for subscriber in list(self.subscribers):
+                    if not subscriber.offer(event):
+                        self.drop(subscriber)
+            self._advance()
+            if len(events) < 1000:
+                return
+
+    def _advance(self) -> None:
+        now = asyncio.get_running_loop().time()
+        while self._seen:
+            following = self.last_id + 1
+            if following in self._seen:
+                self._seen.discard(following)
+                self._holes.pop(following, None)
+                self.last_id = following
+            elif now - self._holes.setdefault(following, now) > HOLE_S:
+                self._holes.pop(following)
+                self.last_id = following
+            else:
+                self._wake.set()  # look again soon: the hole may fill
+                return
+
+    def subscribe(self, types: frozenset[str] | None) -> Subscriber:
+        """A new stream's subscription (events from now on)."""
+        subscriber = Subscriber(types)
+        self.subscribers.add(subscriber)
+        metrics.STREAMS_OPEN.inc()
+        return subscriber
+
+    def drop(self, subscriber: Subscriber) -> None:
+        """End a subscription (its stream closes)."""
+        self.subscribers.discard(subscriber)
+        with contextlib.suppress(asyncio.QueueFull):
+            subscriber.queue.put_nowait(None)
+
+
+def parse_types(types: str | None) -> frozenset[str] | None:
+    """``?types=a,b`` as a set (None: every type); a 422 for an unknown type."""
+    if not types:
+        return None
+    wanted = frozenset(t.strip() for t in types.split(",") if t.strip())
+    unknown = sorted(wanted - {t.value for t in FeedType})
+    if unknown:
+        raise invalid(f"types: unknown event type {', '.join(unknown)}; known: "
+                      + ", ".join(t.value for t in FeedType))
+    return wanted or None
+
+
+def _frame(event: FeedEvent) -> bytes:
+    return b"id: %d\nevent: %s\ndata: %s\n\n" % (event.id, event.type.encode(),
+                                                  event_json(event))
+
+
+async def _events(hub: FeedHub, types: frozenset[str] | None, after: int | None
+                  ) -> AsyncIterator[bytes]:
+    subscriber = hub.subscribe(types)
+    try:
+        yield b"retry: 2000\n\n"
+        replayed: set[int] = set()
+        if after is not None:
+            sent = after
+            while True:  # what was missed, from the table; live events queue meanwhile
+                missed = await events_feed.events_after(hub.pool, sent)
+                for event in missed:
+                    sent = event.id
+                    replayed.add(event.id)
+                    if subscriber.types is None or event.type in subscriber.types:
+                        yield _frame(event)
+                if len(missed) < 1000:
+                    break
+        while True:
+            try:
+                event = await asyncio.wait_for(subscriber.queue.get(), KEEPALIVE_S)
+            except TimeoutError:
+                yield b": keep-alive\n\n"
+                continue
+            if event is None:
+                return
+            if event.id not in replayed:
+                yield _frame(event)
+    finally:
+        hub.subscribers.discard(subscriber)
+        metrics.STREAMS_OPEN.dec()
+
+
+@router.get(
+    "/v1/stream", dependencies=[needs(Scope.READ)],
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
+                     "description": "Server-sent events: `id` (the feed id), `event` (the "
+                     "type) and `data` (JSON: id, type, at, data)."},
+               **responses(401, 403, 422)})
+async def stream(
+    request: Request,
+    types: Annotated[str | None, Query(max_length=500, description=(
+        "Comma-separated event types (default: all): "
+        + ", ".join(t.value for t in FeedType)))] = None,
+    after: Annotated[int | None, Query(ge=0, le=2**63 - 1, description=(
+        "Replay the events after this feed id first (as the Last-Event-ID header)."))] = None,
+    last_event_id: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> StreamingResponse:
+    """Feed events as server-sent events, pushed as they happen."""
+    wanted = parse_types(types)
+    if after is None and last_event_id and last_event_id.strip().isdigit():
+        after = min(int(last_event_id), 2**63 - 1)
+    hub: FeedHub = request.app.state.api.feed
+    return StreamingResponse(_events(hub, wanted, after), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
