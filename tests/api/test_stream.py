@@ -109,6 +109,7 @@ async def _count(events: list[dict], n: int) -> bool:
 
 async def test_grid_event_started_steps_and_completed(api: Api):
     from csms.grid.dispatcher import GridDispatcher
+from csms.operations import Operations
     from csms.store.db import open_pool
 
     events: list[dict] = []
@@ -116,7 +117,7 @@ async def test_grid_event_started_steps_and_completed(api: Api):
     reader = asyncio.create_task(collect(api, "event.started,event.step,event.completed",
                                          events, ready))
     pool = await open_pool(api.database_url)
-    dispatcher = GridDispatcher(pool, api.database_url, "node-g", tick_s=0.2)
+    dispatcher = GridDispatcher(Operations(pool, api.database_url), "node-g", tick_s=0.2)
     try:
         await asyncio.wait_for(ready.wait(), 10)
         await dispatcher.start()
