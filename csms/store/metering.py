@@ -123,11 +123,15 @@ def _identity(station_id: str, s: MeterSample) -> tuple[object, ...]:
 
 # Stored values at the (station, timestamp) of the new ones: the index on (station_id,
 # timestamp) finds them, and in the usual case there are none.
+# LATERAL: one index lookup per key, whatever the planner estimates for the unnest (a hash join
+# would read the whole table).
 _AT_SAME_TIMES = """
 SELECT m.station_id, m.evse_id, m.transaction_id, m.timestamp, m.measurand, m.phase, m.location,
        m.context, m.value
   FROM unnest($1::text[], $2::timestamptz[]) AS k(station_id, timestamp)
-  JOIN meter_values m ON m.station_id = k.station_id AND m.timestamp = k.timestamp
+ CROSS JOIN LATERAL (
+       SELECT * FROM meter_values v
+        WHERE v.station_id = k.station_id AND v.timestamp = k.timestamp) m
 """
 
 

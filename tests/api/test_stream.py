@@ -109,7 +109,7 @@ async def _count(events: list[dict], n: int) -> bool:
 
 async def test_grid_event_started_steps_and_completed(api: Api):
     from csms.grid.dispatcher import GridDispatcher
-from csms.operations import Operations
+    from csms.operations import Operations
     from csms.store.db import open_pool
 
     events: list[dict] = []
