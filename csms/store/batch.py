@@ -4,7 +4,7 @@ Stations report often and in small pieces (a heartbeat, four sampled values, a t
 update). Committing each on its own costs a round trip or three and a WAL flush per message.
 :class:`GroupCommit` queues the writes of every connection of a node and commits them together:
 one transaction takes all the writes that arrived while the previous one was committing, with a
-fixed number of statements whatever its size (one COPY for every sampled value, one UPDATE for
+fixed number of statements whatever its size (one INSERT for every sampled value, one UPDATE for
 every heartbeat, a handful of set-based statements for the TransactionEvents). Every caller
 awaits its own write, and its await returns only after the COMMIT of the transaction that holds
 it: a station's data is durable before the station receives its answer, as before.
@@ -32,7 +32,7 @@ from csms.store.commands import (
     Outcome,
     record_outcomes,
 )
-from csms.store.metering import MeterSample, copy_meter_values
+from csms.store.metering import MeterSample, store_meter_values
 from csms.store.transactions import TxEvent, record_transaction_events
 
 log = structlog.get_logger("csms.store.batch")
@@ -186,7 +186,7 @@ async def _write(conn: asyncpg.Connection, batch: list[_Write]) -> list[Any]:
         if write.kind == METER_VALUES:
             samples.extend((write.station_id, s) for s in write.samples)
     if samples:
-        await copy_meter_values(conn, samples)
+        await store_meter_values(conn, samples)
     heartbeats = [w.station_id for w in batch if w.kind == HEARTBEAT]
     if heartbeats:
         await stations.record_heartbeats(conn, heartbeats)

@@ -47,110 +47,70 @@ class MeterValueRow(MeterSample):
     station_id: str = ""
 
 
-_INSERT = """
+# One statement stores a batch: the values not stored before (a repeat is found with one probe
+# of the (station_id, timestamp) index, a nested-loop anti join). A look-up of its own before
+# a COPY cost one more statement per batch, which at a fleet's steady rate (batches of a few
+# messages) doubled PostgreSQL's CPU per message (docs/performance.md).
+_INSERT_NEW = """
 INSERT INTO meter_values (station_id, evse_id, transaction_id, timestamp, measurand, phase,
                           location, unit, context, value, signed_meter_value, sent_unit,
                           sent_multiplier, unit_valid)
-SELECT $1, * FROM unnest($2::integer[], $3::text[], $4::timestamptz[], $5::text[], $6::text[],
-                         $7::text[], $8::text[], $9::text[], $10::float8[], $11::jsonb[],
-                         $12::text[], $13::smallint[], $14::boolean[])
+SELECT k.* FROM unnest($1::text[], $2::integer[], $3::text[], $4::timestamptz[], $5::text[],
+                       $6::text[], $7::text[], $8::text[], $9::text[], $10::float8[],
+                       $11::jsonb[], $12::text[], $13::smallint[], $14::boolean[])
+       AS k(station_id, evse_id, transaction_id, timestamp, measurand, phase, location, unit,
+            context, value, signed_meter_value, sent_unit, sent_multiplier, unit_valid)
+ WHERE NOT EXISTS (
+       SELECT 1 FROM meter_values v
+        WHERE v.station_id = k.station_id AND v.timestamp = k.timestamp
+          AND v.measurand = k.measurand AND v.value = k.value AND v.context = k.context
+          AND v.location = k.location AND v.phase IS NOT DISTINCT FROM k.phase
+          AND v.evse_id IS NOT DISTINCT FROM k.evse_id
+          AND v.transaction_id IS NOT DISTINCT FROM k.transaction_id)
 """
 
 
 async def insert_meter_values(db: Db, station_id: str, samples: Sequence[MeterSample]) -> int:
-    """Store the samples of one station that are not stored yet (see the module docstring),
-    in one transaction; return how many were stored."""
-    async with connection(db) as conn, conn.transaction():
-        fresh = [s for _, s in await _new_samples(conn, [(station_id, s) for s in samples])]
-        if fresh:
-            await _insert(conn, station_id, fresh)
-    return len(fresh)
+    """Store the samples of one station that are not stored yet (see the module docstring);
+    return how many were stored."""
+    async with connection(db) as conn:
+        return await store_meter_values(conn, [(station_id, s) for s in samples])
 
 
-async def _insert(conn: asyncpg.Connection, station_id: str, samples: list[MeterSample]) -> None:
-    await conn.execute(
-        _INSERT,
-        station_id,
-        [s.evse_id for s in samples],
-        [s.transaction_id for s in samples],
-        [s.timestamp for s in samples],
-        [s.measurand for s in samples],
-        [s.phase for s in samples],
-        [s.location for s in samples],
-        [s.unit for s in samples],
-        [s.context for s in samples],
-        [s.value for s in samples],
-        [s.signed_meter_value for s in samples],
-        [s.sent_unit for s in samples],
-        [s.sent_multiplier for s in samples],
-        [s.unit_valid for s in samples],
-    )
-
-
-_COPY_COLUMNS = ("station_id", "evse_id", "transaction_id", "timestamp", "measurand", "phase",
-                 "location", "unit", "context", "value", "sent_unit", "sent_multiplier",
-                 "unit_valid")
-
-
-async def copy_meter_values(
+async def store_meter_values(
     conn: asyncpg.Connection, samples: Sequence[tuple[str, MeterSample]]
 ) -> int:
-    """Store many stations' samples, ``(station_id, sample)`` pairs, that are not stored yet,
-    with one COPY (and one INSERT per station for the rare signed ones), inside the caller's
-    transaction; returns how many were stored."""
-    records = []
-    signed: dict[str, list[MeterSample]] = {}
-    fresh = await _new_samples(conn, samples)
-    for station_id, s in fresh:
-        if s.signed_meter_value is None:
-            records.append((station_id, s.evse_id, s.transaction_id, s.timestamp, s.measurand,
-                            s.phase, s.location, s.unit, s.context, s.value, s.sent_unit,
-                            s.sent_multiplier, s.unit_valid))
-        else:
-            signed.setdefault(station_id, []).append(s)
-    if records:
-        await conn.copy_records_to_table("meter_values", columns=_COPY_COLUMNS, records=records)
-    for station_id, rows in signed.items():
-        await _insert(conn, station_id, rows)
-    return len(fresh)
-
-
-def _identity(station_id: str, s: MeterSample) -> tuple[object, ...]:
-    """What makes two sampled values the same reading (the columns of _AT_SAME_TIMES)."""
-    return (station_id, s.evse_id, s.transaction_id, s.timestamp, s.measurand, s.phase,
-            s.location, s.context, s.value)
-
-
-# Stored values at the (station, timestamp) of the new ones: the index on (station_id,
-# timestamp) finds them, and in the usual case there are none.
-# LATERAL: one index lookup per key, whatever the planner estimates for the unnest (a hash join
-# would read the whole table).
-_AT_SAME_TIMES = """
-SELECT m.station_id, m.evse_id, m.transaction_id, m.timestamp, m.measurand, m.phase, m.location,
-       m.context, m.value
-  FROM unnest($1::text[], $2::timestamptz[]) AS k(station_id, timestamp)
- CROSS JOIN LATERAL (
-       SELECT * FROM meter_values v
-        WHERE v.station_id = k.station_id AND v.timestamp = k.timestamp) m
-"""
-
-
-async def _new_samples(
-    conn: asyncpg.Connection, samples: Sequence[tuple[str, MeterSample]]
-) -> list[tuple[str, MeterSample]]:
-    """``samples`` less those stored before and those repeated within ``samples``."""
-    if not samples:
-        return []
-    keys = {(station_id, s.timestamp) for station_id, s in samples}
-    rows = await conn.fetch(_AT_SAME_TIMES, [k[0] for k in keys], [k[1] for k in keys])
-    seen = {tuple(r) for r in rows}
-    fresh = []
+    """Store many stations' samples, ``(station_id, sample)`` pairs, that are not stored yet
+    (neither before nor earlier in ``samples``), in one statement; returns how many were
+    stored."""
+    seen: set[tuple[object, ...]] = set()
+    fresh: list[tuple[str, MeterSample]] = []
     for station_id, s in samples:
-        identity = _identity(station_id, s)
+        identity = (station_id, s.evse_id, s.transaction_id, s.timestamp, s.measurand, s.phase,
+                    s.location, s.context, s.value)
         if identity not in seen:
             seen.add(identity)
             fresh.append((station_id, s))
-    return fresh
+    if not fresh:
+        return 0
+    status = await conn.execute(
+        _INSERT_NEW,
+        [station_id for station_id, _ in fresh],
+        [s.evse_id for _, s in fresh],
+        [s.transaction_id for _, s in fresh],
+        [s.timestamp for _, s in fresh],
+        [s.measurand for _, s in fresh],
+        [s.phase for _, s in fresh],
+        [s.location for _, s in fresh],
+        [s.unit for _, s in fresh],
+        [s.context for _, s in fresh],
+        [s.value for _, s in fresh],
+        [s.signed_meter_value for _, s in fresh],
+        [s.sent_unit for _, s in fresh],
+        [s.sent_multiplier for _, s in fresh],
+        [s.unit_valid for _, s in fresh],
+    )
+    return int(status.rsplit(" ", 1)[-1])
 
 
 def _filters(

@@ -257,7 +257,7 @@ async def record_transaction_events(
 
     Each (station, transaction) may appear once in ``items``. The sampled values are not
     stored here: the caller stores those of the new events (their EVSE is filled in with the
-    transaction's EVSE when missing), so that one COPY can take a whole batch's samples.
+    transaction's EVSE when missing), so that one statement can take a whole batch's samples.
     """
     if not items:
         return []
