@@ -9,7 +9,7 @@ import asyncpg
 import typer
 
 from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, with_store_url
-from csms.cli.errors import not_found, usage
+from csms.cli.errors import not_found, shown, usage
 from csms.cli.output import print_json
 from csms.operations import Operations
 from csms.operations.boot import BootChange, Effect, set_boot_status
@@ -25,7 +25,7 @@ def registration_status(option: str, text: str) -> str:
     for status in REGISTRATION_STATUSES:
         if text.lower() == status.lower():
             return status
-    raise usage(f"{option}: {text} is not one of {', '.join(REGISTRATION_STATUSES)}")
+    raise usage(f"{option}: {shown(text)} is not one of {', '.join(REGISTRATION_STATUSES)}")
 
 
 def set_boot(
@@ -66,9 +66,9 @@ def set_boot(
         else:
             typer.echo(f"new stations: {chosen} at their first BootNotification")
         return
-    if station_id is None or status is None:
+    wanted = None if status is None else registration_status("--status", status)
+    if station_id is None or wanted is None:
         raise usage("ID --status: give a station and its boot status (or --default STATUS)")
-    wanted = registration_status("--status", status)
 
     async def go(pool: asyncpg.Pool, url: str) -> BootChange:
         async with Operations(pool, url) as ops:
@@ -76,7 +76,7 @@ def set_boot(
                 return await set_boot_status(ops, pool, station_id, wanted, trigger=trigger,
                                              timeout=timeout)
             except StationNotFound:
-                raise not_found(f"unknown station {station_id}") from None
+                raise not_found(f"unknown station {shown(station_id)}") from None
 
     change = with_store_url(database_url, data_dir, go)
     if json_out:

@@ -4,14 +4,15 @@ responders it may ask, the contract roots it trusts, and the operator's revocati
 
 from __future__ import annotations
 
+import string
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, with_store
-from csms.cli.certs_station import hash_data_option
-from csms.cli.errors import not_found, usage
+from csms.cli.certs_station import hash_data_option, read_pem, serial_option
+from csms.cli.errors import not_found, shown, usage
 from csms.cli.output import print_fields, print_json, print_table
 from csms.security import http
 from csms.security.hashdata import (
@@ -22,7 +23,6 @@ from csms.security.hashdata import (
     key_hash,
     load_one,
     name_hash,
-    normal_serial,
     to_pem,
 )
 from csms.security.signing import DEFAULT_DAYS, SIGNING_TYPES, AuthorityError, SigningAuthority
@@ -32,16 +32,13 @@ from csms.store.certificates import ANY_RESPONDER, CertificateSettings
 ROOT_TYPES = ("MORootCertificate", "V2GRootCertificate")
 
 
-def _read(option: str, path: Path) -> str:
-    try:
-        return path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise usage(f"{option} {path}: {getattr(exc, 'strerror', None) or exc}") from None
+#: The longest --reason kept with a revocation.
+MAX_REASON = 500
 
 
 def _certificate(option: str, path: Path) -> Any:
     try:
-        return load_one(_read(option, path))
+        return load_one(read_pem(option, path))
     except CertificateError as exc:
         raise usage(f"{option} {path}: {exc}") from None
 
@@ -71,7 +68,8 @@ def ca(
     --dir, --cert or --remove, shows the CAs configured.
     """
     if certificate_type not in SIGNING_TYPES:
-        raise usage(f"--type: {certificate_type} is not one of {', '.join(SIGNING_TYPES)}")
+        raise usage(f"--type: {shown(certificate_type)} is not one of "
+                    f"{', '.join(SIGNING_TYPES)}")
     if directory is not None and (cert is not None or key is not None):
         raise usage("--dir: give either --dir or --cert and --key")
     option = "--cert / --key"
@@ -177,8 +175,8 @@ def settings(
 def _url(option: str, url: str) -> str:
     try:
         return http.check_url(url)
-    except http.HttpError as exc:
-        raise usage(f"{option}: {exc}") from None
+    except http.HttpError:
+        raise usage(f"{option}: {shown(url)} is not an http or https URL") from None
 
 
 def roots(
@@ -201,9 +199,12 @@ def roots(
     central validation).
     """
     if certificate_type not in ROOT_TYPES:
-        raise usage(f"--type: {certificate_type} is not one of {', '.join(ROOT_TYPES)}")
+        raise usage(f"--type: {shown(certificate_type)} is not one of {', '.join(ROOT_TYPES)}")
     if add is not None and remove is not None:
         raise usage("--add / --remove: one at a time")
+    if remove is not None and (not remove or any(c not in string.hexdigits for c in remove)):
+        raise usage(f"--remove: {shown(remove)} is not the start of a SHA-256 fingerprint "
+                    "(hexadecimal, as csms certs roots lists it)")
     root = None
     if add is not None:
         root = _certificate("--add", add)
@@ -259,6 +260,9 @@ def revoke(
         raise usage("--serial / --hash-data / --file: give exactly one")
     if issuer_file is not None and hash_data_text is not None:
         raise usage("--issuer-file: not with --hash-data (it names the issuer already)")
+    if reason is not None and not (reason.strip() and len(reason) <= MAX_REASON
+                                   and reason.isprintable()):
+        raise usage(f"--reason: give 1 to {MAX_REASON} printable characters")
     fields: dict[str, Any] = {"reason": reason}
     if hash_data_text is not None:
         data = hash_data_option(hash_data_text)
@@ -273,13 +277,12 @@ def revoke(
         fields.update(subject=info.subject, issuer=info.issuer)
     else:
         assert serial is not None
-        number = normal_serial(serial)
-        try:
-            int(number, 16)
-        except ValueError:
-            raise usage(f"--serial: {serial} is not a hexadecimal serial number") from None
+        number = serial_option("--serial", serial)
     if issuer_file is not None:
         issuer = _certificate("--issuer-file", issuer_file)
+        if not is_ca(issuer):
+            raise usage(f"--issuer-file {issuer_file}: not a CA certificate, so it issued no "
+                        "certificate")
         named = file is not None and certificate.issuer != issuer.subject
         if named:
             raise usage(f"--issuer-file {issuer_file}: not the issuer of {file}")

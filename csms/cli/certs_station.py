@@ -4,6 +4,7 @@ station (blocks A and M), through :mod:`csms.operations.certificates`."""
 from __future__ import annotations
 
 import json
+import string
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -17,19 +18,28 @@ from csms.cli.base import (
     StationId,
     with_store_url,
 )
-from csms.cli.errors import CliError, ExitCode, not_found, usage
+from csms.cli.errors import CliError, ExitCode, not_found, shown, usage
+from csms.cli.operations import invalid, unknown_station
 from csms.cli.output import print_json, print_table
 from csms.operations import Operations, Outcome, Status
 from csms.operations import certificates as calls
 from csms.operations.certificates import RenewStage
 from csms.security.hashdata import CertificateError, CertificateHashData, normal_serial
 from csms.store.station_certificates import InventoryEntry, list_signings
+from csms.store.stations import get_station
 
 T = TypeVar("T")
 
 INSTALL_TYPES = ("V2GRootCertificate", "MORootCertificate", "CSMSRootCertificate",
                  "ManufacturerRootCertificate", "OEMRootCertificate")
 LIST_TYPES = (*INSTALL_TYPES, "V2GCertificateChain")
+
+#: CertificateHashDataType limits (OCPP 2.0.1 and 2.1).
+HASH_ALGORITHMS = ("SHA256", "SHA384", "SHA512")
+MAX_HASH, MAX_SERIAL = 128, 40
+#: The option behind each request field, to name it when a station's version refuses one.
+_OPTIONS = {"certificateType": "--type", "certificate": "--file",
+            "certificateHashData": "--hash-data"}
 
 TimeoutOption = Annotated[float, typer.Option(
     "--timeout", min=0.1, max=86400, help="Seconds to wait for the station's answer.")]
@@ -47,13 +57,18 @@ _EXIT = {Status.REJECTED: ExitCode.CALL_ERROR, Status.CALLERROR: ExitCode.CALL_E
 
 def _failure(station_id: str, action: str, outcome: Outcome) -> CliError:
     """One line naming what went wrong with ``action``."""
+    station = shown(station_id)
+    if outcome.status is Status.UNKNOWN_STATION:
+        return unknown_station(station_id)
+    if outcome.status is Status.INVALID:
+        return invalid(outcome, _OPTIONS)
     if outcome.status is Status.REJECTED:
-        text = f"station {station_id} answered {action} with {outcome.describe()}"
+        text = f"station {station} answered {action} with {outcome.describe()}"
     elif outcome.status is Status.CALLERROR:
-        text = (f"station {station_id} answered {action} with CALLERROR "
+        text = (f"station {station} answered {action} with CALLERROR "
                 f"{outcome.error_code or ''}: {outcome.reason or 'no description'}")
     elif outcome.status is Status.TIMEOUT:
-        text = f"station {station_id} did not answer {action} in time"
+        text = f"station {station} did not answer {action} in time"
     else:
         text = f"{action} not sent: {outcome.reason or outcome.status.value}"
     return CliError(text, _EXIT.get(outcome.status, ExitCode.INTERNAL))
@@ -71,13 +86,13 @@ def with_operations(database_url: str | None, data_dir: Path | None,
 async def _known(ops: Operations, station_id: str) -> None:
     known, _ = await ops.station_version(station_id)
     if not known:
-        raise not_found(f"no station {station_id} is registered")
+        raise unknown_station(station_id)
 
 
 def _check_types(types: list[str] | None, allowed: tuple[str, ...]) -> list[str] | None:
     for kind in types or []:
         if kind not in allowed:
-            raise usage(f"--type: {kind} is not one of {', '.join(allowed)}")
+            raise usage(f"--type: {shown(kind)} is not one of {', '.join(allowed)}")
     return list(dict.fromkeys(types)) if types else None
 
 
@@ -94,10 +109,7 @@ def install(
 ) -> None:
     """Install a root certificate on a station (M05, InstallCertificate)."""
     _check_types([certificate_type], INSTALL_TYPES)
-    try:
-        pem = file.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise usage(f"--file {file}: {getattr(exc, 'strerror', None) or exc}") from None
+    pem = read_pem("--file", file)
     problem = calls.install_problem(pem, certificate_type)
     if problem is not None:
         raise usage(f"--file {file}: {problem}")
@@ -111,8 +123,6 @@ def install(
         print_json({"status": outcome.station_status or outcome.status.value,
                     "response": outcome.response})
     if not outcome.ok:
-        if outcome.status is Status.UNKNOWN_STATION:
-            raise not_found(f"no station {station_id} is registered")
         raise _failure(station_id, "InstallCertificate", outcome)
     if not json_out:
         typer.echo(f"Accepted: {station_id} installed the {certificate_type}")
@@ -161,6 +171,26 @@ def installed(
                        "seen_at"], empty="(no certificates known; --refresh asks the station)")
 
 
+def read_pem(option: str, path: Path) -> str:
+    """The text of a PEM file named by ``option``; a usage error when it cannot be read."""
+    try:
+        return path.read_text(encoding="ascii")
+    except OSError as exc:
+        raise usage(f"{option} {path}: {exc.strerror or type(exc).__name__}") from None
+    except UnicodeDecodeError:
+        raise usage(f"{option} {path}: not a PEM file (it is not ASCII text)") from None
+
+
+def serial_option(option: str, text: str) -> str:
+    """A certificate serial number in hexadecimal (``0x`` and colons allowed), normalised as
+    the CSMS stores it; a usage error naming ``option``."""
+    digits = text.strip().lower().removeprefix("0x").replace(":", "")
+    if not digits or len(digits) > MAX_SERIAL or any(c not in string.hexdigits for c in digits):
+        raise usage(f"{option}: {shown(text)} is not a hexadecimal serial number (at most "
+                    f"{MAX_SERIAL} digits)")
+    return normal_serial(digits)
+
+
 def hash_data_option(text: str) -> CertificateHashData:
     """The value of a ``--hash-data`` option: a CertificateHashDataType in JSON (or an
     inventory entry holding one)."""
@@ -172,6 +202,20 @@ def hash_data_option(text: str) -> CertificateHashData:
     if not isinstance(value, dict):
         raise usage("--hash-data: must be a JSON object (a CertificateHashDataType)")
     value = value.get("certificateHashData", value)
+    fields = ("hashAlgorithm", "issuerNameHash", "issuerKeyHash", "serialNumber")
+    if not isinstance(value, dict) or not all(isinstance(value.get(f), str) for f in fields):
+        raise usage("--hash-data: needs hashAlgorithm, issuerNameHash, issuerKeyHash and "
+                    "serialNumber, each a string")
+    if value["hashAlgorithm"] not in HASH_ALGORITHMS:
+        raise usage(f"--hash-data: hashAlgorithm {shown(value['hashAlgorithm'])} is not one of "
+                    f"{', '.join(HASH_ALGORITHMS)}")
+    for name in ("issuerNameHash", "issuerKeyHash"):
+        digits = value[name].strip()
+        if (not digits or len(digits) > MAX_HASH
+                or any(c not in string.hexdigits for c in digits)):
+            raise usage(f"--hash-data: {name} {shown(value[name])} is not hexadecimal of at "
+                        f"most {MAX_HASH} digits")
+    serial_option("--hash-data: serialNumber", value["serialNumber"])
     try:
         return CertificateHashData.from_wire(value)
     except CertificateError as exc:
@@ -205,15 +249,11 @@ def delete(
         raise usage("--hash-data / --serial: give exactly one")
     if issuer is not None and serial is None:
         raise usage("--issuer: goes with --serial")
+    if issuer is not None and not (issuer.strip() and issuer.isprintable()):
+        raise usage("--issuer: give part of the issuer's name, or of its issuerNameHash")
     wanted = _check_types(types, LIST_TYPES)
     data = hash_data_option(hash_data) if hash_data is not None else None
-    number = None
-    if serial is not None:
-        try:
-            number = normal_serial(serial)
-            int(number, 16)
-        except ValueError:
-            raise usage(f"--serial: {serial} is not a hexadecimal serial number") from None
+    number = serial_option("--serial", serial) if serial is not None else None
 
     async def go(ops: Operations) -> tuple[CertificateHashData, Outcome]:
         await _known(ops, station_id)
@@ -225,9 +265,10 @@ def delete(
             if found.outcome is not None and not found.outcome.ok:
                 raise _failure(station_id, "GetInstalledCertificateIds", found.outcome)
             if not found.entries:
-                raise not_found(f"no certificate with serial {number} is known on "
-                                f"{station_id} (see 'csms certs installed {station_id} "
-                                "--refresh')")
+                by = f" issued by {issuer}" if issuer is not None else ""
+                raise not_found(f"--serial: no certificate with serial {number}{by} is known "
+                                f"on {station_id} (csms certs installed {station_id} "
+                                "--refresh asks the station)")
             if len(found.entries) > 1:
                 kinds = ", ".join(e.certificate_type for e in found.entries)
                 raise usage(f"--serial: {number} names {len(found.entries)} certificates "
@@ -243,7 +284,7 @@ def delete(
         print_json({"status": outcome.station_status or outcome.status.value,
                     "certificateHashData": target.to_wire(), "response": outcome.response})
     if outcome.station_status == "NotFound":
-        raise not_found(f"station {station_id} has no certificate with serial "
+        raise not_found(f"station {shown(station_id)} has no certificate with serial "
                         f"{target.serial_number} ({target.hash_algorithm} hash data)")
     if not outcome.ok:
         raise _failure(station_id, "DeleteCertificate", outcome)
@@ -297,7 +338,7 @@ def _renewal_end(station_id: str, kind: str, timeout: float, renewal: calls.Rene
         return
     if stage is RenewStage.NO_CA:
         raise usage(f"--type: no certificate authority is configured for {kind} "
-                    "certificates; set one with 'csms certs ca'")
+                    "certificates; set one with csms certs ca")
     if stage is RenewStage.TRIGGER_REFUSED:
         assert renewal.trigger is not None
         raise _failure(station_id, "TriggerMessage", renewal.trigger)
@@ -336,6 +377,8 @@ def requests(
     answer to it.
     """
     async def go(pool: Any, _url: str) -> list[Any]:
+        if station_id is not None and await get_station(pool, station_id) is None:
+            raise unknown_station(station_id)
         return await list_signings(pool, station_id, limit=limit)
 
     rows = with_store_url(database_url, data_dir, go)

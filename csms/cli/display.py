@@ -22,7 +22,8 @@ from csms.cli.base import (
     with_store_url,
 )
 from csms.cli.calls import DEFAULT_TIMEOUT, QueueForOption, TimeoutOption, parse_queue_for
-from csms.cli.errors import CliError, ExitCode, not_found, usage
+from csms.cli.errors import CliError, ExitCode, shown, usage
+from csms.cli.operations import invalid, unknown_station
 from csms.cli.output import print_json, print_table
 from csms.cli.times import time_option
 from csms.operations import Operations, Outcome, Status
@@ -59,7 +60,7 @@ def _choice(option: str, value: str | None, allowed: Sequence[str]) -> str | Non
     for word in allowed:
         if value.lower() == word.lower():
             return word
-    raise usage(f"{option}: {value} is not one of {', '.join(allowed)}")
+    raise usage(f"{option}: {shown(value)} is not one of {', '.join(allowed)}")
 
 
 #: How each outcome that is not a success ends the command.
@@ -70,16 +71,29 @@ _EXIT = {Status.INVALID: ExitCode.USAGE, Status.UNKNOWN_STATION: ExitCode.NOT_FO
          Status.EXPIRED: ExitCode.EXPIRED}
 
 
+#: The option behind each request field, to name it when a station's version refuses one.
+_FIELDS = {"message.message.content": "--message", "message.message.language": "--language",
+           "message.message.format": "--format", "message.priority": "--priority",
+           "message.state": "--state", "message.startDateTime": "--from",
+           "message.endDateTime": "--until", "message.transactionId": "--transaction",
+           "message.id": "--id", "id": "--id", "priority": "--priority", "state": "--state"}
+
+
 def _fail(station_id: str, action: str, outcome: Outcome) -> CliError:
     """One line for an outcome that is not a success, with its exit code."""
+    station = shown(station_id)
+    if outcome.status is Status.UNKNOWN_STATION:
+        return unknown_station(station_id)
+    if outcome.status is Status.INVALID:
+        return invalid(outcome, _FIELDS)
     if outcome.status is Status.REJECTED:
         reason = f" ({outcome.reason})" if outcome.reason else ""
-        return CliError(f"{station_id} refused {action}: {outcome.station_status}{reason}",
+        return CliError(f"{station} refused {action}: {outcome.station_status}{reason}",
                         ExitCode.CALL_ERROR)
     if outcome.status is Status.QUEUED:
-        return CliError(f"{station_id} is offline; {action} stays queued and is sent when it "
+        return CliError(f"{station} is offline; {action} stays queued and is sent when it "
                         "reconnects", ExitCode.QUEUED, label="queued")
-    return CliError(f"{action} to {station_id}: {outcome.describe()}",
+    return CliError(f"{action} to {station}: {outcome.describe()}",
                     _EXIT.get(outcome.status, ExitCode.INTERNAL))
 
 
@@ -191,7 +205,7 @@ def get(
             typer.echo(f"{report.gone} message(s) the CSMS had recorded are no longer on "
                        "the station")
     if not report.complete:
-        raise CliError(f"{station_id} did not send its whole report within {timeout:g} s",
+        raise CliError(f"{shown(station_id)} did not send its whole report within {timeout:g} s",
                        ExitCode.TIMEOUT)
 
 
@@ -215,7 +229,8 @@ def clear(
     if json_out:
         print_json({"id": message_id, **_outcome_json(outcome)})
     if outcome.station_status == "Unknown":
-        raise CliError(f"{station_id} has no display message {message_id}", ExitCode.NOT_FOUND)
+        raise CliError(f"{shown(station_id)} has no display message {message_id}",
+                       ExitCode.NOT_FOUND)
     if not outcome.ok:
         raise _fail(station_id, "ClearDisplayMessage", outcome)
     if not json_out:
@@ -237,7 +252,7 @@ def list_(
     """
     async def go(db: asyncpg.Pool) -> list[StoredMessage]:
         if not await existing_station_ids(db, [station_id]):
-            raise not_found(f"unknown station {station_id}")
+            raise unknown_station(station_id)
         return await store.list_messages(db, station_id, everything=everything)
 
     messages = with_store(database_url, data_dir, go)

@@ -3,6 +3,7 @@ L02). Thin over :mod:`csms.operations.firmware`."""
 
 from __future__ import annotations
 
+import base64
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,13 +11,14 @@ from typing import Annotated, Any
 import typer
 
 from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, with_store
-from csms.cli.errors import CliError, ExitCode, not_found, usage
+from csms.cli.errors import CliError, ExitCode, not_found, shown, usage
 from csms.cli.operations import (
     DEFAULT_TIMEOUT,
     QueueForOption,
     TimeoutOption,
     exit_code,
     failure,
+    location_option,
     queue_for_option,
     with_operations,
 )
@@ -35,13 +37,23 @@ MAX_INT = 2**31 - 1
 MAX_LOCATION, MAX_SIGNATURE, MAX_CERTIFICATE = 512, 800, 5500
 
 
+#: The option behind each UpdateFirmware field, to name it when a station's version refuses one.
+_OPTIONS = {"firmware.location": "--location", "firmware.retrieveDateTime": "--retrieve-at",
+            "firmware.installDateTime": "--install-at", "firmware.signature": "--signature",
+            "firmware.signingCertificate": "--signing-certificate", "retries": "--retries",
+            "retryInterval": "--retry-interval"}
+
+
 def _certificate(path: Path | None) -> str | None:
     if path is None:
         return None
     try:
         text = path.read_text(encoding="ascii")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise usage(f"--signing-certificate: cannot read {path}: {exc}") from None
+    except OSError as exc:
+        raise usage(f"--signing-certificate: cannot read {path}: "
+                    f"{exc.strerror or type(exc).__name__}") from None
+    except UnicodeDecodeError:
+        raise usage(f"--signing-certificate: {path} is not a PEM certificate") from None
     if "-----BEGIN CERTIFICATE-----" not in text:
         raise usage(f"--signing-certificate: {path} is not a PEM certificate")
     if len(text) > MAX_CERTIFICATE:
@@ -52,12 +64,16 @@ def _certificate(path: Path | None) -> str | None:
 def _request(location: str, retrieve_at: str | None, install_at: str | None,
              signature: str | None, certificate: Path | None, retries: int | None,
              retry_interval: int | None) -> FirmwareRequest:
-    if not location or len(location) > MAX_LOCATION:
-        raise usage(f"--location: give a URL of 1 to {MAX_LOCATION} characters")
+    location_option("--location", location, MAX_LOCATION)
+    if signature is not None:
+        if not 0 < len(signature) <= MAX_SIGNATURE:
+            raise usage(f"--signature: give 1 to {MAX_SIGNATURE} characters")
+        try:
+            base64.b64decode(signature, validate=True)
+        except ValueError:
+            raise usage(f"--signature: {shown(signature)} is not Base64") from None
     if (signature is None) != (certificate is None):
         raise usage("--signature and --signing-certificate go together (a signed update)")
-    if signature is not None and len(signature) > MAX_SIGNATURE:
-        raise usage(f"--signature: longer than {MAX_SIGNATURE} characters")
     retrieve = time_option("--retrieve-at", retrieve_at) or datetime.now().astimezone()
     install = time_option("--install-at", install_at)
     if install is not None and install < retrieve:
@@ -111,7 +127,7 @@ def update(
     seen: set[str] = set()
     for station_id in station_ids:
         if station_id in seen:
-            raise usage(f"ID: {station_id} is given twice")
+            raise usage(f"ID: {shown(station_id)} is given twice")
         seen.add(station_id)
     request = _request(location, retrieve_at, install_at, signature, signing_certificate,
                        retries, retry_interval)
@@ -120,7 +136,8 @@ def update(
         ops, station_ids, request, timeout=timeout, queue_for=queue))
     if result.campaign is None:
         first = result.stations[0]
-        raise failure(first.outcome, f"UpdateFirmware to {first.station_id}")
+        raise failure(first.outcome, "UpdateFirmware", first.station_id, _OPTIONS,
+                      queueable=True)
     campaign = result.campaign
     if json_out:
         print_json({"campaign": _campaign_fields(campaign), "stations": _sent_rows(result)})
@@ -138,7 +155,8 @@ def _end(result: CampaignResult) -> None:
     campaign = result.campaign
     assert campaign is not None
     if result.failed:
-        notes = "; ".join(f"{s.station_id} {s.outcome.describe()}" for s in result.failed)
+        notes = "; ".join(f"{shown(s.station_id)} {s.outcome.describe()}"
+                          for s in result.failed)
         raise CliError(f"campaign {campaign.id}: {len(result.failed)} of {len(result.stations)}"
                        f" station(s) did not accept the update: {notes}",
                        exit_code(result.failed[0].outcome))
@@ -184,7 +202,7 @@ def status(
         if campaign_id is not None and await firmware.get_campaign(pool, campaign_id) is None:
             raise not_found(f"--campaign: no campaign {campaign_id}")
         if station_id is not None and await stations.get_station(pool, station_id) is None:
-            raise not_found(f"--station: unknown station {station_id}")
+            raise not_found(f"--station: unknown station {shown(station_id)}")
         return await ops_firmware.update_status(pool, campaign_id=campaign_id,
                                                 station_id=station_id,
                                                 history=station_id is not None)

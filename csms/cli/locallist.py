@@ -4,6 +4,7 @@ D02). Thin over :mod:`csms.operations.locallist`."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import asyncpg
@@ -18,7 +19,8 @@ from csms.cli.base import (
     with_store_url,
 )
 from csms.cli.calls import DEFAULT_TIMEOUT, TimeoutOption
-from csms.cli.errors import CliError, ExitCode, not_found
+from csms.cli.errors import CliError, ExitCode, shown
+from csms.cli.operations import invalid, option_for, unknown_station
 from csms.cli.output import print_fields, print_json, print_table
 from csms.operations import Operations, Outcome, Status
 from csms.operations.locallist import (
@@ -41,10 +43,15 @@ _EXIT = {Status.REJECTED: ExitCode.CALL_ERROR, Status.CALLERROR: ExitCode.CALL_E
          Status.UNKNOWN_STATION: ExitCode.NOT_FOUND}
 
 
-def outcome_error(outcome: Outcome, action: str, subject: str) -> CliError:
+def outcome_error(outcome: Outcome, action: str, subject: str,
+                  options: Mapping[str, str] | None = None) -> CliError:
     """The one-line error for a call that did not end accepted; ``subject`` says what failed
-    (``station CP-1``, ``reservation 7``)."""
+    (``station CP-1``, ``reservation 7``); ``options`` maps request fields to the options
+    they came from, to name the option when the station's OCPP version refuses a field (see
+    :func:`csms.cli.operations.invalid`)."""
     reason = f": {outcome.reason}" if outcome.reason else ""
+    if outcome.status is Status.INVALID and option_for(outcome, options):
+        return invalid(outcome, options)
     if outcome.status is Status.REJECTED:
         message = f"{subject}: {action} answered {outcome.station_status}{reason}"
     elif outcome.status is Status.CALLERROR:
@@ -97,8 +104,9 @@ def _report(results: list[LocalListResult], json_out: bool) -> None:
     if not failed:
         return
     # nothing sent: the version asked before a differential update is what failed
-    errors = [outcome_error(r.outcome, "SendLocalList" if r.sent else "GetLocalListVersion",
-                            f"station {r.station_id}") for r in failed]
+    errors = [unknown_station(r.station_id) if r.outcome.status is Status.UNKNOWN_STATION
+              else outcome_error(r.outcome, "SendLocalList" if r.sent else "GetLocalListVersion",
+                                 f"station {shown(r.station_id)}") for r in failed]
     if len(results) == 1:
         raise errors[0]
     raise CliError(f"{len(failed)} of {len(results)} stations failed; "
@@ -148,8 +156,11 @@ def version(
             return await get_local_list_version(ops, pool, station_id, timeout=timeout)
 
     report = with_store_url(database_url, data_dir, go)
+    if report.outcome.status is Status.UNKNOWN_STATION:
+        raise unknown_station(station_id)
     if not report.outcome.ok:
-        raise outcome_error(report.outcome, "GetLocalListVersion", f"station {station_id}")
+        raise outcome_error(report.outcome, "GetLocalListVersion",
+                            f"station {shown(station_id)}")
     if json_out:
         print_json({"station_id": station_id, "version": report.reported_version,
                     "recorded_version": report.recorded_version, "in_step": report.in_step})
@@ -180,7 +191,7 @@ def show(
 
     state = with_store(database_url, data_dir, go)
     if state is None:
-        raise not_found(f"unknown station {station_id}")
+        raise unknown_station(station_id)
     if json_out:
         print_json(state)
         return

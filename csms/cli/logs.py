@@ -8,12 +8,13 @@ from typing import Annotated, Any
 import typer
 
 from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, StationId, with_store
-from csms.cli.errors import CliError, ExitCode, usage
+from csms.cli.errors import CliError, ExitCode, not_found, shown, usage
 from csms.cli.operations import (
     DEFAULT_TIMEOUT,
     QueueForOption,
     TimeoutOption,
     check,
+    location_option,
     queue_for_option,
     with_operations,
 )
@@ -22,6 +23,7 @@ from csms.cli.times import time_option
 from csms.operations import Operations
 from csms.operations import logs as ops_logs
 from csms.operations.logs import LogQuery, LogResult
+from csms.store import stations
 from csms.store.logs import LogRequest
 
 app = typer.Typer(help="Retrieve station logs over HTTP and list what was uploaded.",
@@ -29,6 +31,12 @@ app = typer.Typer(help="Retrieve station logs over HTTP and list what was upload
 
 LOG_TYPES = ("DiagnosticsLog", "SecurityLog", "DataCollectorLog")
 MAX_INT = 2**31 - 1
+#: LogParametersType.remoteLocation is at most 512 characters (OCPP 2.0.1 and 2.1).
+MAX_LOCATION = 512
+#: The option behind each GetLog field, to name it when a station's version refuses one.
+_OPTIONS = {"logType": "--type", "log.remoteLocation": "--location",
+            "log.oldestTimestamp": "--from", "log.latestTimestamp": "--until",
+            "retries": "--retries", "retryInterval": "--retry-interval"}
 
 
 def _request_fields(request: LogRequest) -> dict[str, Any]:
@@ -78,12 +86,12 @@ def get(
     the server's upload directory ('csms logs list' shows where).
     """
     if log_type not in LOG_TYPES:
-        raise usage(f"--type: {log_type} is not one of {', '.join(LOG_TYPES)}")
+        raise usage(f"--type: {shown(log_type)} is not one of {', '.join(LOG_TYPES)}")
     start, end = time_option("--from", oldest), time_option("--until", latest)
     if start is not None and end is not None and end < start:
         raise usage("--until: must not be before --from")
-    if location is not None and not 1 <= len(location) <= 512:
-        raise usage("--location: give a URL of 1 to 512 characters")
+    if location is not None:
+        location_option("--location", location, MAX_LOCATION)
     query = LogQuery(log_type, start, end, retries, retry_interval)
     queue = queue_for_option(queue_for)
 
@@ -97,7 +105,7 @@ def get(
         return result, done
 
     result, done = with_operations(database_url, data_dir, go)
-    check(result.outcome, f"GetLog to {station_id}")
+    check(result.outcome, "GetLog", station_id, _OPTIONS, queueable=True)
     out: dict[str, Any] = {"request_id": result.request_id,
                            "status": result.outcome.station_status,
                            "filename": result.filename, "location": result.location}
@@ -117,10 +125,10 @@ def get(
 
 def _end_of_upload(station_id: str, request: LogRequest) -> None:
     if request.status not in ops_logs.FINAL:
-        raise CliError(f"GetLog to {station_id}: the upload had not ended within --timeout"
+        raise CliError(f"GetLog to {shown(station_id)}: the upload had not ended within --timeout"
                        f" (status {request.status or 'none reported'})", ExitCode.TIMEOUT)
     if request.status != "Uploaded":
-        raise CliError(f"GetLog to {station_id}: the station reported {request.status}",
+        raise CliError(f"GetLog to {shown(station_id)}: the station reported {request.status}",
                        ExitCode.CALL_ERROR)
 
 
@@ -136,8 +144,12 @@ def list_logs(
 ) -> None:
     """List log requests, newest first: the station's answer, the upload status and the
     files stored."""
-    requests = with_store(database_url, data_dir, lambda pool: ops_logs.log_requests(
-        pool, station_id=station_id, limit=limit))
+    async def go(pool: Any) -> list[LogRequest]:
+        if station_id is not None and await stations.get_station(pool, station_id) is None:
+            raise not_found(f"--station: unknown station {shown(station_id)}")
+        return await ops_logs.log_requests(pool, station_id=station_id, limit=limit)
+
+    requests = with_store(database_url, data_dir, go)
     if json_out:
         print_json([_request_fields(r) for r in requests])
         return

@@ -3,6 +3,7 @@ what the monitors reported (NotifyEvent, N07). Thin over :mod:`csms.operations.m
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
 import typer
@@ -15,8 +16,14 @@ from csms.cli.base import (
     StationId,
     with_store,
 )
-from csms.cli.errors import CliError, ExitCode, not_found, usage
-from csms.cli.operations import DEFAULT_TIMEOUT, TimeoutOption, check, with_operations
+from csms.cli.errors import CliError, ExitCode, shown, usage
+from csms.cli.operations import (
+    DEFAULT_TIMEOUT,
+    TimeoutOption,
+    check,
+    unknown_station,
+    with_operations,
+)
 from csms.cli.output import print_json, print_table
 from csms.cli.times import time_option
 from csms.operations import Outcome
@@ -95,13 +102,15 @@ def set_monitor(
     """Set a monitor on a variable (SetVariableMonitoring) and print the id the station gave
     it."""
     if monitor_type not in MONITOR_TYPES:
-        raise usage(f"--type: {monitor_type} is not one of {', '.join(MONITOR_TYPES)}")
+        raise usage(f"--type: {shown(monitor_type)} is not one of {', '.join(MONITOR_TYPES)}")
+    if not math.isfinite(value):
+        raise usage(f"--value: {value} is not a finite number")
     ref = _where(component, variable).to_wire()
     spec = MonitorSpec(ref["component"], ref["variable"], monitor_type, value, severity,
                        monitor_id, transaction)
     outcome = with_operations(database_url, data_dir, lambda ops: ops_monitoring.set_monitors(
         ops, station_id, [spec], timeout=timeout))
-    check(outcome, f"SetVariableMonitoring to {station_id}")
+    check(outcome, "SetVariableMonitoring", station_id)
     results = (outcome.response or {}).get("setMonitoringResult", [])
     rows = [{"variable": _name(r["component"], r["variable"]), "id": r.get("id"),
              "type": r["type"], "severity": r["severity"], "status": r["status"],
@@ -112,8 +121,9 @@ def set_monitor(
     if refused:
         info = refused[0].get("statusInfo") or {}
         reason = f" ({info['reasonCode']})" if info.get("reasonCode") else ""
-        raise CliError(f"SetVariableMonitoring to {station_id}: the station did not accept the"
-                       f" monitor: {refused[0]['status']}{reason}", ExitCode.CALL_ERROR)
+        raise CliError(f"SetVariableMonitoring to {shown(station_id)}: the station did not "
+                       f"accept the monitor: {refused[0]['status']}{reason}",
+                       ExitCode.CALL_ERROR)
 
 
 @app.command("base")
@@ -129,10 +139,11 @@ def base(
     """Choose the station's monitoring base (SetMonitoringBase): All, FactoryDefault or
     HardWiredOnly."""
     if monitoring_base not in MONITORING_BASES:
-        raise usage(f"BASE: {monitoring_base} is not one of {', '.join(MONITORING_BASES)}")
+        raise usage(f"BASE: {shown(monitoring_base)} is not one of "
+                    f"{', '.join(MONITORING_BASES)}")
     outcome = with_operations(database_url, data_dir, lambda ops: ops_monitoring.set_base(
         ops, station_id, monitoring_base, timeout=timeout))
-    check(outcome, f"SetMonitoringBase to {station_id}")
+    check(outcome, "SetMonitoringBase", station_id)
     _print_outcome(outcome, json_out)
 
 
@@ -150,7 +161,7 @@ def level(
     """Set the station's monitoring level (SetMonitoringLevel)."""
     outcome = with_operations(database_url, data_dir, lambda ops: ops_monitoring.set_level(
         ops, station_id, severity, timeout=timeout))
-    check(outcome, f"SetMonitoringLevel to {station_id}")
+    check(outcome, "SetMonitoringLevel", station_id)
     _print_outcome(outcome, json_out)
 
 
@@ -168,7 +179,7 @@ def clear(
     ItemsPerMessage limit."""
     outcome = with_operations(database_url, data_dir, lambda ops: ops_monitoring.clear_monitors(
         ops, station_id, monitor_ids, timeout=timeout))
-    check(outcome, f"ClearVariableMonitoring to {station_id}")
+    check(outcome, "ClearVariableMonitoring", station_id)
     results = (outcome.response or {}).get("clearMonitoringResult", [])
     rows = [{"id": r["id"], "status": r["status"],
              "reason": (r.get("statusInfo") or {}).get("reasonCode")} for r in results]
@@ -208,19 +219,19 @@ def report(
     NotifyMonitoringReport part (they are stored) and print them."""
     for criterion in criteria or []:
         if criterion not in CRITERIA:
-            raise usage(f"--criterion: {criterion} is not one of {', '.join(CRITERIA)}")
+            raise usage(f"--criterion: {shown(criterion)} is not one of {', '.join(CRITERIA)}")
     if variable is not None and component is None:
         raise usage("--variable: needs --component")
     selection: list[dict[str, Any]] = []
     if component is not None:
-        ref = _where(component, variable or "_").to_wire()
+        ref = _where(component, "_" if variable is None else variable).to_wire()
         selection.append({"component": ref["component"]}
                          | ({"variable": ref["variable"]} if variable else {}))
     result = with_operations(database_url, data_dir, lambda ops: ops_monitoring.monitoring_report(
         ops, station_id, criteria=criteria or (), component_variables=selection,
         timeout=timeout))
     if result.outcome.station_status != "EmptyResultSet":
-        check(result.outcome, f"GetMonitoringReport to {station_id}")
+        check(result.outcome, "GetMonitoringReport", station_id)
     rows = _report_rows(result)
     if json_out:
         print_json({"request_id": result.request_id, "complete": result.complete,
@@ -229,7 +240,7 @@ def report(
         print_table(rows, ["variable", "id", "type", "value", "severity", "transaction", "kind"],
                     empty="(no monitors)")
     if not result.complete:
-        raise CliError(f"GetMonitoringReport to {station_id}: not every part of report"
+        raise CliError(f"GetMonitoringReport to {shown(station_id)}: not every part of report"
                        f" {result.request_id} arrived within --timeout", ExitCode.TIMEOUT)
 
 
@@ -249,7 +260,7 @@ def station_events(
 
     async def go(pool: Any) -> list[diagnostics.EventRecord]:
         if await stations.get_station(pool, station_id) is None:
-            raise not_found(f"unknown station {station_id}")
+            raise unknown_station(station_id)
         return await diagnostics.events(pool, station_id, since=start, limit=limit)
 
     events = with_store(database_url, data_dir, go)

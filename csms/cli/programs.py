@@ -76,7 +76,8 @@ def _grid_input_error(exc: GridInputError) -> CliError:
     field = message.split(" ", 1)[0].rstrip(":")
     if field not in _OPTIONS:
         return usage(message)
-    return usage(f"{_OPTIONS[field]}: {message.removeprefix(field + ': ')}")
+    problem = message.removeprefix(field).removeprefix(":").strip()
+    return usage(f"{_OPTIONS[field]}: {problem}")
 
 
 @app.command("add")
@@ -178,7 +179,7 @@ def update(
             raise _grid_input_error(exc) from None
 
     if not with_store(database_url, data_dir, go):
-        raise not_found(f"no program {name}")
+        raise not_found(f"no program {shown(name)}")
     typer.echo(f"program {name}: " + ("no display message" if display_message is None
                                       else f"display message {display_message}"))
 

@@ -18,19 +18,20 @@ from csms.cli.base import (
     with_store_url,
 )
 from csms.cli.calls import DEFAULT_TIMEOUT, TimeoutOption
-from csms.cli.errors import not_found, usage
+from csms.cli.errors import not_found, shown, usage
 from csms.cli.locallist import outcome_error
+from csms.cli.operations import unknown_station
 from csms.cli.output import format_cell, print_fields, print_json, print_table
 from csms.cli.times import duration_option, time_option
 from csms.cli.tokens import check_token, check_type
-from csms.operations import Operations
+from csms.operations import Operations, Status
 from csms.operations.reservations import (
     ReservationRequest,
     ReservationResult,
     cancel_reservation,
     create_reservation,
 )
-from csms.store import reservations
+from csms.store import reservations, stations
 from csms.store.reservations import Reservation
 
 app = typer.Typer(help="Reserve EVSEs for drivers, cancel and list reservations.",
@@ -53,14 +54,24 @@ def _where(reservation: Reservation) -> str:
     return "any EVSE"
 
 
-def _finish(result: ReservationResult, action: str, json_out: bool) -> Reservation:
-    """Print the reservation (JSON: whatever the outcome); fail unless the station accepted."""
+#: The option behind each ReserveNow field, to name it when a station's version refuses one.
+_OPTIONS = {"idToken.idToken": "--token", "idToken.type": "--token-type", "evseId": "--evse",
+            "connectorType": "--connector-type", "groupIdToken": "--group",
+            "expiryDateTime": "--expires-at"}
+
+
+def _finish(result: ReservationResult, action: str, json_out: bool,
+            station_id: str | None = None) -> Reservation:
+    """Print the reservation (JSON: whatever the outcome); fail unless the station accepted.
+    ``station_id``: the station asked, when the request names one."""
     reservation = result.reservation
     if json_out and reservation is not None:
         print_json(reservation)
+    if result.outcome.status is Status.UNKNOWN_STATION and station_id is not None:
+        raise unknown_station(station_id)
     if not result.ok:
         subject = f"reservation {reservation.id}" if reservation else "reservation"
-        raise outcome_error(result.outcome, action, subject)
+        raise outcome_error(result.outcome, action, subject, _OPTIONS)
     assert reservation is not None
     return reservation
 
@@ -94,12 +105,13 @@ def create(
     data_dir: DataDirOption = None,
 ) -> None:
     """Reserve an EVSE of a station for a driver's token until a time (ReserveNow)."""
-    check_token(token)
+    check_token(token, "--token")
     check_type(token_type, "--token-type")
     if group is not None:
-        check_token(group)
-    if connector_type is not None and not connector_type.strip():
-        raise usage("--connector-type: must not be empty")
+        check_token(group, "--group")
+    if connector_type is not None and not (connector_type.strip()
+                                           and connector_type.isprintable()):
+        raise usage("--connector-type: must not be empty (e.g. cCCS2)")
     if expires_in is not None and expires_at is not None:
         raise usage("--expires-in / --expires-at: give at most one")
     if expires_at is not None:
@@ -107,7 +119,8 @@ def create(
         if until <= datetime.now(UTC):
             raise usage(f"--expires-at: {expires_at} is not in the future")
     else:
-        hold = duration_option("--expires-in", expires_in or DEFAULT_HOLD)
+        hold = duration_option("--expires-in",
+                               DEFAULT_HOLD if expires_in is None else expires_in)
         if hold <= timedelta(0):
             raise usage("--expires-in: must be longer than zero")
         try:
@@ -121,7 +134,8 @@ def create(
         async with Operations(pool, url) as ops:
             return await create_reservation(ops, pool, request, timeout=timeout)
 
-    reservation = _finish(with_store_url(database_url, data_dir, go), "ReserveNow", json_out)
+    reservation = _finish(with_store_url(database_url, data_dir, go), "ReserveNow", json_out,
+                          station_id)
     if not json_out:
         typer.echo(f"reservation {reservation.id} accepted: station {reservation.station_id}, "
                    f"{_where(reservation)}, token {reservation.id_token}, until "
@@ -164,8 +178,12 @@ def list_(
     data_dir: DataDirOption = None,
 ) -> None:
     """List reservations, newest first, with how each one ended."""
-    rows = with_store(database_url, data_dir, lambda pool: reservations.list_reservations(
-        pool, station_id=station, active=active))
+    async def go(pool: asyncpg.Pool) -> list[Reservation]:
+        if station is not None and await stations.get_station(pool, station) is None:
+            raise not_found(f"--station: unknown station {shown(station)}")
+        return await reservations.list_reservations(pool, station_id=station, active=active)
+
+    rows = with_store(database_url, data_dir, go)
     if json_out:
         print_json(rows)
         return

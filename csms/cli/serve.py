@@ -11,6 +11,7 @@ import ssl
 import tempfile
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import asyncpg
 import typer
@@ -133,6 +134,8 @@ def serve(
         raise typer.BadParameter("--tls-cert and --tls-key go together", param_hint="--tls-key")
     if tls_client_ca is not None and tls_cert is None:
         raise typer.BadParameter("needs --tls-cert and --tls-key", param_hint="--tls-client-ca")
+    if upload_url is not None:
+        _check_upload_url(upload_url)
     try:
         socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
@@ -149,6 +152,7 @@ def serve(
                        ExitCode.DATABASE) from None
     directory = upload_dir or Path(data_dir or os.environ.get("CSMS_DATA_DIR")
                                    or default_data_dir()) / "uploads"
+    _check_upload_dir(directory, "--upload-dir" if upload_dir else "--data-dir")
     uploads = UploadSettings(directory=directory, host=host, port=upload_port,
                              public_url=upload_url, reuse_port=workers > 1)
     config = ServerConfig(
@@ -204,6 +208,30 @@ async def _run(config: ServerConfig) -> None:
     async with probes(lambda: system.pool, config.host, config.metrics_port,
                       reuse_port=config.reuse_port):
         await system.run_until_signalled()
+
+
+def _check_upload_url(url: str) -> None:
+    """Refuse an --upload-url stations could not upload to."""
+    try:
+        parts = urlsplit(url)
+        ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        ok = False
+    if not ok or any(c.isspace() or not c.isprintable() for c in url):
+        raise CliError(f"--upload-url: {shown(url)} is not an http or https URL "
+                       "(e.g. https://csms.example.com:8443)", ExitCode.USAGE)
+
+
+def _check_upload_dir(directory: Path, option: str) -> None:
+    """Refuse an upload directory this process cannot create or write to."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"{option}: cannot create the upload directory {directory}: "
+                       f"{exc.strerror or type(exc).__name__}", ExitCode.USAGE) from None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise CliError(f"{option}: cannot write to the upload directory {directory}",
+                       ExitCode.USAGE)
 
 
 def run_node(config: ServerConfig) -> int:

@@ -11,11 +11,12 @@ import typer
 
 from csms.blocks.tariffs import total_cost
 from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, StationId, with_store
-from csms.cli.errors import not_found, usage
+from csms.cli.errors import not_found, shown, usage
 from csms.cli.output import print_fields, print_json, print_table
 from csms.store import tariffs
 from csms.store.grid.events import get_program
 from csms.store.records import StationNotFound
+from csms.store.stations import get_station
 from csms.store.tariffs import ProgramNotFound, Tariff
 
 app = typer.Typer(help="Set the prices that give transactions their cost.",
@@ -36,11 +37,11 @@ def price(option: str, text: str | None) -> Decimal | None:
     try:
         value = Decimal(text.strip())
     except InvalidOperation:
-        raise usage(f"{option}: {text} is not a price (e.g. 0.30)") from None
+        raise usage(f"{option}: {shown(text)} is not a price (e.g. 0.30)") from None
     if not value.is_finite() or not 0 <= value <= MAX_PRICE:
-        raise usage(f"{option}: must be from 0 to {MAX_PRICE}, got {text}")
+        raise usage(f"{option}: must be from 0 to {MAX_PRICE}, got {shown(text)}")
     if value.as_tuple().exponent < -6:  # type: ignore[operator]
-        raise usage(f"{option}: at most 6 decimals, got {text}")
+        raise usage(f"{option}: at most 6 decimals, got {shown(text)}")
     return value
 
 
@@ -48,7 +49,7 @@ def currency_code(text: str) -> str:
     """An ISO 4217 code (three letters, any case)."""
     code = text.strip().upper()
     if len(code) != 3 or not code.isascii() or not code.isalpha():
-        raise usage(f"--currency: {text} is not an ISO 4217 code (e.g. USD, EUR)")
+        raise usage(f"--currency: {shown(text)} is not an ISO 4217 code (e.g. USD, EUR)")
     return code
 
 
@@ -84,20 +85,21 @@ def set_(
         if credit_program is not None:
             program = await get_program(db, credit_program)
             if program is not None and program.compensation != "per-kwh":
-                raise usage(f"--credit-program: {credit_program} pays per kW-month "
+                raise usage(f"--credit-program: {shown(credit_program)} pays per kW-month "
                             f"({program.compensation}), not per kWh")
         try:
             await tariffs.set_tariff(db, tariff)
         except StationNotFound:
-            raise not_found(f"unknown station {station_id}") from None
+            raise not_found(f"--station: unknown station {shown(station_id or '')}") from None
         except ProgramNotFound:
-            raise not_found(f"no program {credit_program}") from None
+            raise not_found(f"--credit-program: no program {shown(credit_program or '')}"
+                            ) from None
         return await tariffs.currency_mismatches(db, station_id, tariff.currency)
 
     mismatches = with_store(database_url, data_dir, go)
     typer.echo(f"{_whose(station_id)}: {_describe(tariff)}")
-    for other, shown in mismatches[:MAX_NOTES]:
-        typer.echo(f"note: {other} shows costs in {shown} (TariffCostCtrlr.Currency); "
+    for other, currency_shown in mismatches[:MAX_NOTES]:
+        typer.echo(f"note: {other} shows costs in {currency_shown} (TariffCostCtrlr.Currency); "
                    f"csms set-variables {other} TariffCostCtrlr.Currency={tariff.currency}")
     if len(mismatches) > MAX_NOTES:
         typer.echo(f"note: and {len(mismatches) - MAX_NOTES} more stations show costs in "
@@ -105,7 +107,7 @@ def set_(
 
 
 def _whose(station_id: str | None) -> str:
-    return "default tariff" if station_id is None else f"tariff of {station_id}"
+    return "default tariff" if station_id is None else f"tariff of {shown(station_id)}"
 
 
 def _describe(tariff: Tariff) -> str:
@@ -137,8 +139,12 @@ def remove(station_id: StationOption = None, database_url: DatabaseUrlOption = N
 
     The station's transactions then get the default tariff (or no cost at all).
     """
-    if not with_store(database_url, data_dir,
-                      lambda db: tariffs.remove_tariff(db, station_id)):
+    async def go(db: asyncpg.Pool) -> bool:
+        if station_id is not None and await get_station(db, station_id) is None:
+            raise not_found(f"--station: unknown station {shown(station_id)}")
+        return await tariffs.remove_tariff(db, station_id)
+
+    if not with_store(database_url, data_dir, go):
         raise not_found(f"no {_whose(station_id)}")
     typer.echo(f"{_whose(station_id)} removed")
 
@@ -153,6 +159,8 @@ def cost(
 ) -> None:
     """Show a transaction's cost now under its tariff, and what the station was told."""
     async def go(db: asyncpg.Pool) -> dict[str, Any] | None:
+        if await get_station(db, station_id) is None:
+            raise not_found(f"unknown station {shown(station_id)}")
         inputs = await tariffs.cost_inputs(db, station_id, transaction_id)
         told = await tariffs.cost_record(db, station_id, transaction_id)
         if inputs is None and told is None:
@@ -166,8 +174,8 @@ def cost(
 
     found = with_store(database_url, data_dir, go)
     if found is None:
-        raise not_found(f"no cost for transaction {transaction_id} of {station_id} (no such "
-                        "transaction, or no tariff applies)")
+        raise not_found(f"no cost for transaction {shown(transaction_id)} of "
+                        f"{shown(station_id)} (no such transaction, or no tariff applies)")
     if json_out:
         print_json(found)
     else:

@@ -11,6 +11,7 @@ shared by every call of the process, and returns a typed :class:`~csms.operation
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Coroutine, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -110,9 +111,9 @@ class Operations:
             return refused(Status.UNKNOWN_STATION, f"no station {station_id} is registered",
                            payload)
         for candidate in (version,) if version else VERSIONS:
-            problem = request_problem(candidate, action, payload)
-            if problem is not None:
-                return refused(Status.INVALID, problem, payload)
+            found = _problem(candidate, action, payload)
+            if found is not None:
+                return refused(Status.INVALID, found[0], payload, field=found[1])
         return version or VERSIONS[0]
 
     # -- calls ------------------------------------------------------------------------------
@@ -192,13 +193,22 @@ class Operations:
 
 def request_problem(version: str, action: str, payload: dict[str, Any]) -> str | None:
     """What stops ``payload`` going to a station of ``version`` as ``action``, or None."""
+    found = _problem(version, action, payload)
+    return None if found is None else found[0]
+
+
+def _problem(version: str, action: str, payload: dict[str, Any]
+             ) -> tuple[str, str | None] | None:
+    """What stops ``payload`` going as ``action`` and the field at fault (dotted, without
+    list indices; None when no one field is), or None."""
     validator = get_validator(version)
     if not validator.is_known(action):
-        return f"{action} is not an OCPP {version} action"
+        return f"{action} is not an OCPP {version} action", None
     try:
         validator.validate_request(action, payload)
     except OCPPError as exc:
-        return f"invalid {action} request for OCPP {version}: {exc.description}"
+        field = re.sub(r"\[\d+\]", "", str(exc.details.get("field") or "")) or None
+        return f"invalid {action} request for OCPP {version}: {exc.description}", field
     return None
 
 

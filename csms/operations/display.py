@@ -9,6 +9,7 @@ these functions return the outcome for the caller to report.
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -54,6 +55,8 @@ STATES = {"2.0.1": ("Charging", "Faulted", "Idle", "Unavailable"),
           "2.1": ("Charging", "Faulted", "Idle", "Unavailable", "Suspended", "Discharging")}
 CONTENT_MAX = {"2.0.1": 512, "2.1": 1024}
 LANGUAGE_MAX = 8
+#: An RFC 5646 language tag: letters, then subtags of letters and digits.
+_LANGUAGE = re.compile(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*")
 
 
 @dataclass(frozen=True)
@@ -92,10 +95,12 @@ def message_problem(version: str, message: DisplayMessage) -> MessageProblem | N
     if message.state is not None and message.state not in states:
         return MessageProblem("state", f"{message.state} is not one of {', '.join(states)}"
                               f" in OCPP {version}")
-    if message.language is not None and not 1 <= len(message.language) <= LANGUAGE_MAX:
-        return MessageProblem("language", f"1 to {LANGUAGE_MAX} characters (RFC 5646, e.g. en)")
+    if message.language is not None and not (len(message.language) <= LANGUAGE_MAX
+                                             and _LANGUAGE.fullmatch(message.language)):
+        return MessageProblem("language", f"a language tag of 1 to {LANGUAGE_MAX} characters "
+                              "(RFC 5646, e.g. en, nl-BE)")
     if message.transaction_id is not None and not 1 <= len(message.transaction_id) <= 36:
-        return MessageProblem("transaction_id", "1 to 36 characters")
+        return MessageProblem("transaction_id", "must be 1 to 36 characters")
     if message.start and message.end and message.end <= message.start:
         return MessageProblem("end", "must be later than the start")
     return None

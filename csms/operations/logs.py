@@ -81,13 +81,17 @@ async def get_log(ops: Operations, station_id: str, query: LogQuery, *,
     CSMS: the endpoint of the node holding the station (else of any running node), under a
     URL of its own that only this request can use."""
     pool = ops.pool
+    known, _ = await ops.station_version(station_id)
+    if not known:
+        return LogResult(refused(Status.UNKNOWN_STATION,
+                                 f"no station {station_id} is registered"))
     request_id = await logs.next_request_id(pool)
     token = None
     if location is None:
         endpoint = await logs.endpoint_for(pool, station_id)
         if endpoint is None:
-            return LogResult(refused(Status.INVALID, "no running CSMS node accepts log uploads"
-                                     " (start 'csms serve', or give the upload location)"))
+            return LogResult(refused(Status.INVALID, "no running CSMS node accepts log uploads:"
+                                     " start one (csms serve), or give the upload location"))
         token = secrets.token_urlsafe(24)
         location = upload_url(endpoint.base_url, token)
     payload = _payload(query, request_id, location)

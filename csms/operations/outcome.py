@@ -43,6 +43,9 @@ class Outcome:
     station_status: str | None = None
     #: the CALLERROR's code, when the station answered with one
     error_code: str | None = None
+    #: the request field an INVALID outcome is about (dotted, e.g. ``idToken.idToken``), when
+    #: the rule broken is one field's
+    field: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -60,6 +63,7 @@ class Outcome:
         return f"{word}: {self.reason}" if self.reason else word
 
 
-def refused(status: Status, reason: str, request: dict[str, Any] | None = None) -> Outcome:
-    """An outcome for a request that was not sent."""
-    return Outcome(status, None, reason, request)
+def refused(status: Status, reason: str, request: dict[str, Any] | None = None,
+            field: str | None = None) -> Outcome:
+    """An outcome for a request that was not sent (``field``: the request field at fault)."""
+    return Outcome(status, None, reason, request, field=field)

@@ -101,6 +101,10 @@ async def create_reservation(ops: Operations, pool: asyncpg.Pool, request: Reser
     station never received ends Failed, one it did not answer in time stays Requested (a late
     answer is still recorded).
     """
+    known, _ = await ops.station_version(request.station_id)
+    if not known:
+        return ReservationResult(refused(Status.UNKNOWN_STATION,
+                                         f"no station {request.station_id} is registered"))
     problem = await _refusal(pool, request)
     if problem is not None:
         return ReservationResult(refused(Status.INVALID, problem))

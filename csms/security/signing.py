@@ -106,6 +106,8 @@ class SigningAuthority:
             key = serialization.load_pem_private_key(key_file.read_bytes(), password=None)
         except OSError as exc:
             raise AuthorityError(f"cannot read {exc.filename}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise AuthorityError(f"{cert_file} is not a PEM file (it is not text)") from None
         except (ValueError, TypeError) as exc:
             raise AuthorityError(f"unreadable CA files: {exc}") from None
         certificate = chain[0]

@@ -37,7 +37,7 @@ def offline(csms: Invoke, database_url: str) -> Invoke:
 def test_unknown_and_offline_stations(csms: Invoke, database_url: str, root_file: Path) -> None:
     for args in (["install", "CP-9", *ROOT_ARGS, "--file", str(root_file)],
                  ["installed", "CP-9"], ["delete", "CP-9", "--serial", "1"], ["renew", "CP-9"]):
-        assert_error(csms("certs", *args), 3, "no station CP-9")
+        assert_error(csms("certs", *args), 3, "unknown station CP-9")
     with_db(database_url, lambda db: register_station(db, "CP-1", "correct-horse-battery"))
     assert_error(csms("certs", "install", "CP-1", *ROOT_ARGS, "--file", str(root_file)), 4,
                  "not connected")

@@ -35,7 +35,7 @@ def test_wrong_arguments(csms: Invoke) -> None:
 
 def test_unknown_and_offline_stations(csms: Invoke) -> None:
     assert_error(csms("display", "set", "nobody", "--message", "hi"), 3,
-                 "no station nobody is registered")
+                 "unknown station nobody")
     assert_ok(csms("stations", "add", "CP-1", "--password", PASSWORD))
     # never connected: the message is checked against every version it could speak
     assert_error(csms("display", "set", "CP-1", "--message", "x" * 600), 2,

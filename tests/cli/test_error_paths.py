@@ -6,37 +6,58 @@ The commands are found by walking the typer application, so a new command is cov
 it is registered: each of its parameters must have bad values here (numbers with a range get
 theirs from the range) or be listed as taking any value, else the test fails naming it.
 
-Each command starts from its required arguments with good values (``GOOD``); every case then
-sets one parameter to one bad value, or leaves out one required parameter. Station ``CP-1``
-exists and is not connected, so commands for stations get as far as their station.
+Each command starts from its required arguments with good values (``GOOD``) and the options it
+needs (``EXTRA``); every case then sets one parameter to one bad value, or leaves out one
+required parameter. Station ``CP-1`` exists and is not connected, so commands for stations get
+as far as their station; token ``04A2B3C4`` is authorized, event 1 exists, and ``{tmp}/pki``
+holds a development PKI (a CA, and a server certificate and key it signed).
+
+For speed, the seeded database is built once and copied for each command, and the cases run on
+the click command built once from the application (in this process, or in a child forked from
+it for the commands that run a server).
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
-import subprocess
+import shlex
+import shutil
+import signal
 import sys
+import tempfile
+import time
+import traceback
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import asyncpg
 import pytest
 import typer
+from typer.testing import CliRunner
 
 from csms.cli import app
 from csms.cli.errors import ExitCode, shown
+from csms.security import pki
 from csms.store.stations import register_station
+from csms.store.tokens import add_token
 from tests.cli.conftest import run_cli, with_db
+from tests.store.fixtures import migrated_template, with_database
+
+__all__ = ["migrated_template"]
 
 PASSWORD = "correct-horse-battery"
 #: Under a regular file: nothing can be created there, not even by root.
 NOWHERE = "{tmp}/not-a-directory"
 #: Parameters every command has that are not about the command itself.
 COMMON = {"database_url", "data_dir", "help"}
-#: Commands that run a server: each case runs in a process of its own, so that a bad value
-#: let through fails the test after a while instead of serving for ever, and the logging
-#: they set up stays out of this process.
+#: Commands that run a server: each case runs in a child process forked from this one, so
+#: that a bad value let through fails the test after a while instead of serving for ever, and
+#: the logging and signal handlers they set up stay out of this process.
 OWN_PROCESS = {"serve", "demo"}
 
 
@@ -49,7 +70,8 @@ def _leaves(command: Any, path: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
         yield from _leaves(sub, (*path, name))
 
 
-COMMANDS = dict(_leaves(typer.main.get_command(app), ()))
+ROOT = typer.main.get_command(app)
+COMMANDS = dict(_leaves(ROOT, ()))
 
 
 def _key(param: Any) -> str:
@@ -81,10 +103,28 @@ GOOD: dict[str, str] = {
     "--start": "+1h",
     "--from": "+1h",
     "--until": "+2h",
+    "station_ids": "CP-1",
+    "message_id": "1",
+    "monitor_ids": "1",
+    "severity": "5",
+    "monitoring_base": "All",
+    "reservation_id": "1",
+    "--full": "--full",
+    "--message": "Closed for maintenance at 18:00",
+    "--location": "https://firmware.example.com/v2.1.bin",
+    "--component": "EVSE@1",
+    "--variable": "Power",
+    "--value": "7000",
+    "--severity": "5",
+    "--energy-price": "0.30",
+    "--currency": "EUR",
 }
 GOOD_FOR: dict[tuple[str, str], str] = {
     ("stations add", "station_id"): "CP-NEW",
     ("events create", "--duration"): "1h",
+    ("certs install", "--type"): "V2GRootCertificate",
+    ("certs install", "--file"): "{tmp}/pki/ca.pem",
+    ("monitoring set", "--type"): "UpperThreshold",
 }
 # Options a command needs to get past its first checks, though click does not require them
 # (None: a flag).
@@ -96,13 +136,36 @@ EXTRA: dict[str, dict[str, str | None]] = {
     "profiles set": {"--charge-kw": "5"},
     "drivers set": {"--token": "04A2B3C4"},
     "drivers opt-out": {"--token": "04A2B3C4"},
+    "certs ca": {"--cert": "{tmp}/pki/ca.pem", "--key": "{tmp}/pki/ca.key"},
+    "certs delete": {"--serial": "0a"},
+    "certs revoke": {"--serial": "0a"},
+    "customer-info": {"--token": "04A2B3C4"},
+    "monitoring report": {"--component": "EVSE@1"},
+    "stations set-boot": {"--status": "Accepted"},
+    "programs update": {"--no-display-message": None},
 }
-# Setting the first option removes the second from EXTRA (they exclude each other).
-REPLACES = {"--generate-passwords": "--password", "--discharge-kw": "--charge-kw",
-            "--target-kw": "--max", "--station": "--token", "--id-format": "--id-prefix"}
+# Setting the option removes those it maps to from EXTRA (they exclude each other).
+REPLACES = {"--generate-passwords": ("--password",), "--discharge-kw": ("--charge-kw",),
+            "--target-kw": ("--max",), "--station": ("--token",),
+            "--id-format": ("--id-prefix",), "--dir": ("--cert", "--key"),
+            "--hash-data": ("--serial",), "--file": ("--serial",),
+            "--customer-id": ("--token",), "--certificate-hash": ("--token",),
+            "--default": ("--status",), "--display-message": ("--no-display-message",)}
 
 TIMES = ["soon", "2026-13-01", ""]
 DURATIONS = ["soon", "-5m", ""]
+#: Files that hold no PEM certificate, or nothing to read.
+NOT_PEM = ["{tmp}/missing.pem", "{tmp}/not-json.json", "{tmp}", "{tmp}/binary.pem"]
+PRICES = ["abc", "-1", "nan", "inf", "1e9", "0.0000001", ""]
+URLS = ["not a url", "ftp://example.com/x", "http://", ""]
+HASH_DATA = ["{bad", "[1]", "{}", '{"hashAlgorithm": "SHA256"}',
+             '{"hashAlgorithm": "MD5", "issuerNameHash": "ab", "issuerKeyHash": "cd",'
+             ' "serialNumber": "01"}',
+             '{"hashAlgorithm": "SHA256", "issuerNameHash": "zz", "issuerKeyHash": "cd",'
+             ' "serialNumber": "01"}',
+             '{"hashAlgorithm": "SHA256", "issuerNameHash": 1, "issuerKeyHash": "cd",'
+             ' "serialNumber": "01"}', ""]
+SERIALS = ["xyz", "", "-1", "1_0", "0x", "f" * 41]
 # Bad values, by parameter and by command and parameter; numbers with a range add their own.
 BAD: dict[str, list[str]] = {
     "station_id": ["CP-NOPE", "", "CP\x01"],
@@ -176,6 +239,49 @@ BAD: dict[str, list[str]] = {
     "--log-level": ["loud"],
     "--log-format": ["xml"],
     "--ocpp": ["3.0", ""],
+    "station_ids": ["CP-NOPE", "", "CP\x01"],
+    "monitoring_base": ["Bogus", ""],
+    "reservation_id": ["999"],
+    "--message": ["", "X" * 513],
+    "--priority": ["Bogus", ""],
+    "--state": ["Bogus", ""],
+    "--format": ["Bogus", ""],
+    "--language": ["", "X" * 9, "en\x01"],
+    "--transaction": ["", "X" * 37],
+    "--location": ["fw.bin", "X" * 513, "not a url", "http://", "https://x.example/\x01", ""],
+    "--retrieve-at": TIMES,
+    "--install-at": TIMES,
+    "--signature": ["", "X" * 801, "not base64!"],
+    "--signing-certificate": NOT_PEM,
+    "--criterion": ["Bogus", ""],
+    "--component": ["", "A.B", "A@x", "@1", "A@1:x"],
+    "--variable": ["", "A.B", "A:"],
+    "--value": ["nan", "inf", "abc"],
+    "--expires-in": ["0s", "1000000000d", *DURATIONS],
+    "--expires-at": [*TIMES, "-1h"],
+    "--connector-type": ["", "Bogus"],
+    "--customer-id": ["", "X" * 65],
+    "--certificate-hash": ["a:b:c", "MD5:aa:bb:01", "SHA256:zz:bb:01", "SHA256:aa:bb:",
+                           "SHA256:aa:bb:xyz", ""],
+    "--hash-data": HASH_DATA,
+    "--serial": SERIALS,
+    "--issuer": ["", "no-such-issuer"],
+    "--cert": [*NOT_PEM, "{tmp}/pki/ca.key", "{tmp}/pki/server.pem", ""],
+    "--key": ["{tmp}/missing.key", "{tmp}/not-json.json", "{tmp}", "{tmp}/pki/ca.pem",
+              "{tmp}/pki/server.key", ""],
+    "--add": [*NOT_PEM, "{tmp}/pki/server.pem", ""],
+    "--contract-url": URLS,
+    "--ocsp-responder": URLS,
+    "--reason": ["", "X" * 501],
+    "--issuer-file": [*NOT_PEM, "{tmp}/pki/server.pem"],
+    "--default": ["Bogus", ""],
+    "--energy-price": PRICES,
+    "--discharge-credit": PRICES,
+    "--currency": ["EURO", "", "E1R", "\u20ac\u20ac\u20ac"],
+    "--credit-program": ["NOPE", ""],
+    "--upload-dir": [f"{NOWHERE}/uploads", "{tmp}/dispatch.json"],
+    "--upload-url": URLS,
+    "--display-message": ["", "{bogus}", "{", "{earned:>10}", "X" * 513],
 }
 BAD_FOR: dict[tuple[str, str], list[str]] = {
     ("stations add", "station_id"): ["CP:1", "CP 1", "C" * 49, "", "CP\x01"],
@@ -194,6 +300,28 @@ BAD_FOR: dict[tuple[str, str], list[str]] = {
     ("profiles set", "--discharge-kw"): ["0", "nan"],
     ("meter-values export", "--until"): TIMES,
     ("programs show", "name"): ["NOPE"],
+    ("programs update", "name"): ["NOPE", "", "X" * 65],
+    ("certs ca", "--dir"): [f"{NOWHERE}/pki", "{tmp}", "{tmp}/dispatch.json", ""],
+    ("certs ca", "--type"): ["Bogus", "", "MORootCertificate"],
+    ("certs delete", "--type"): ["Bogus", ""],
+    ("certs install", "--type"): ["Bogus", "", "V2GCertificateChain"],
+    ("certs install", "--file"): [*NOT_PEM, "{tmp}/pki/ca.key", "{tmp}/pki/server.pem", ""],
+    ("certs installed", "--type"): ["Bogus", ""],
+    ("certs renew", "--type"): ["Bogus", "", "V2GRootCertificate"],
+    ("certs revocations", "--remove"): ["999"],
+    ("certs revoke", "--file"): [*NOT_PEM, ""],
+    ("certs roots", "--type"): ["Bogus", "", "V2GCertificateChain"],
+    ("certs roots", "--remove"): ["", "%", "zz", "abcdef"],
+    ("firmware update", "--install-at"): [*TIMES, "-1h"],
+    ("logs get", "--type"): ["Bogus", ""],
+    ("logs get", "--until"): TIMES,
+    ("firmware status", "--station"): ["CP-NOPE", ""],
+    ("logs list", "--station"): ["CP-NOPE", ""],
+    ("monitoring set", "--type"): ["Bogus", ""],
+    ("reservations create", "--group"): ["", "X" * 37],
+    ("reservations list", "--station"): ["CP-NOPE", ""],
+    ("tariffs remove", "--station"): ["CP-NOPE", ""],
+    ("tariffs set", "--station"): ["CP-NOPE", ""],
 }
 # Parameters that take any value: no value of theirs is an error.
 ANY_VALUE = {
@@ -236,7 +364,8 @@ def _arguments(command: str, cmd: Any, changed: Any = None, value: str | None = 
     positional: list[str] = []
     options = dict(EXTRA.get(command, {}))
     if changed is not None:
-        options.pop(REPLACES.get(_key(changed), ""), None)
+        for replaced in REPLACES.get(_key(changed), ()):
+            options.pop(replaced, None)
         options.pop(_key(changed), None)
     for param in cmd.params:
         if param.name in COMMON or param is omit:
@@ -261,14 +390,68 @@ def _arguments(command: str, cmd: Any, changed: Any = None, value: str | None = 
 REPR = re.compile(r"(?<![\w])'[^'\s][^']*'")
 
 
+def _main(args: list[str]) -> tuple[int, BaseException | None]:
+    """Run ``csms ARGS`` as :func:`csms.cli.main` does, on the command built once (typer
+    builds it anew on every call, which costs more than most of these cases): the exit
+    status, and the exception that ended the command (None for a success)."""
+    try:
+        ROOT.main(args=args, prog_name="csms")
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+        return code, exc if code else None
+    except Exception as exc:
+        return 1, exc
+    return 0, None
+
+
+def _in_process(args: list[str]) -> Any:
+    """``csms ARGS`` in this process, its output captured as typer's CliRunner does."""
+    with CliRunner().isolation() as (out, err, _):
+        code, exception = _main(args)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        stdout, stderr = out.getvalue(), err.getvalue()
+    return SimpleNamespace(exit_code=code, stdout=stdout.decode(errors="replace"),
+                           stderr=stderr.decode(errors="replace"), exception=exception)
+
+
+def _own_process(args: list[str], timeout: float = 60.0) -> Any:
+    """``csms ARGS`` in a child forked from this process (which has imported csms already),
+    its output in files of its own; ``exception`` None, as for any other process."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        pid = os.fork()
+        if pid == 0:  # the child: never return into pytest
+            code = 1
+            try:
+                os.dup2(out.fileno(), 1)
+                os.dup2(err.fileno(), 2)
+                sys.stdout = open(1, "w", closefd=False)
+                sys.stderr = open(2, "w", closefd=False)
+                code, exception = _main(args)
+                if exception is not None and not isinstance(exception, SystemExit):
+                    traceback.print_exception(exception)
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        deadline = time.monotonic() + timeout
+        while (done := os.waitpid(pid, os.WNOHANG))[0] == 0:
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                raise AssertionError(f"csms {shlex.join(args)}: still running after "
+                                     f"{timeout:g} s (a bad value was let through)")
+            time.sleep(0.01)
+        out.seek(0)
+        err.seek(0)
+        return SimpleNamespace(exit_code=os.waitstatus_to_exitcode(done[1]),
+                               stdout=out.read().decode(errors="replace"),
+                               stderr=err.read().decode(errors="replace"), exception=None)
+
+
 def _run(args: list[str], own_process: bool) -> Any:
-    """``csms ARGS`` in this process, or in one of its own (``exception`` None there)."""
-    if not own_process:
-        return run_cli(*args)
-    done = subprocess.run([sys.executable, "-m", "csms", *args], capture_output=True,
-                          text=True, timeout=60, check=False)
-    return SimpleNamespace(exit_code=done.returncode, stdout=done.stdout, stderr=done.stderr,
-                           exception=None)
+    """``csms ARGS`` in this process, or in one of its own."""
+    return _own_process(args) if own_process else _in_process(args)
 
 
 def _names(param: Any, value: str | None) -> list[str]:
@@ -319,14 +502,52 @@ def _problems(result: Any, args: list[str], names: list[str]) -> list[str]:
     return [f"csms {shown}: {', '.join(found)}: {line!r}"] if found else []
 
 
-@pytest.fixture
-def seeded(database_url: str, tmp_path: Path) -> tuple[str, Path]:
-    """A database with station CP-1 (never connected) and event 1; files for ``events
-    import``."""
-    with_db(database_url, lambda db: register_station(db, "CP-1", PASSWORD))
+def _sql(server_url: str, statement: str) -> None:
+    """Run one statement on the test server's maintenance database."""
+    async def go() -> None:
+        conn = await asyncpg.connect(server_url)
+        try:
+            await conn.execute(statement)
+        finally:
+            await conn.close()
+    asyncio.run(go())
+
+
+@pytest.fixture(scope="module")
+def seeded_template(pg_server_url: str, migrated_template: str,
+                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A database to copy for each test, with station CP-1 (never connected), token 04A2B3C4
+    and event 1; and
+    a development PKI (ca.pem, ca.key, server.pem, server.key) to copy beside each test's
+    files.
+
+    Seeding once and copying the database (``CREATE DATABASE ... TEMPLATE``) keeps the
+    migrations and the seeding out of every test's setup.
+    """
+    name = "seeded_" + uuid.uuid4().hex[:12]
+    _sql(pg_server_url, f'CREATE DATABASE "{name}" TEMPLATE "{migrated_template}"')
+    url = with_database(pg_server_url, name)
+    with_db(url, lambda db: register_station(db, "CP-1", PASSWORD))
+    # a token the CSMS authorizes, so that a reservation for it gets as far as the station
+    with_db(url, lambda db: add_token(db, "04A2B3C4", "ISO14443"))
     created = run_cli("events", "create", "--start", "+1d", "--duration", "1h", "--max",
-                      "--database-url", database_url)
+                      "--database-url", url)
     assert created.exit_code == 0, created.stderr
+    pki_dir = tmp_path_factory.mktemp("pki")
+    pki.init_ca(pki_dir, overwrite=True)
+    yield name, pki_dir
+    _sql(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def seeded(pg_server_url: str, seeded_template: tuple[str, Path],
+           tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A fresh copy of the seeded database; the PKI in ``{tmp}/pki``, and files for ``events
+    import`` and the options that read files."""
+    template, pki_dir = seeded_template
+    name = "t_" + uuid.uuid4().hex[:16]
+    _sql(pg_server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    shutil.copytree(pki_dir, tmp_path / "pki")
     (tmp_path / "dispatch.json").write_text(
         '{"id": "D1", "timeslots": [{"start_time": "2030-01-01T16:00:00Z",'
         ' "end_time": "2030-01-01T17:00:00Z", "energy_kw": 10}]}')
@@ -336,7 +557,9 @@ def seeded(database_url: str, tmp_path: Path) -> tuple[str, Path]:
     (tmp_path / "null-start.json").write_text(
         '{"id": "D2", "timeslots": [{"start_time": null, "end_time": "2030-01-01T17:00:00Z",'
         ' "energy_kw": 10}]}')
-    return database_url, tmp_path
+    (tmp_path / "binary.pem").write_bytes(b"\xff\xfe-----BEGIN CERTIFICATE-----\x00")
+    yield with_database(pg_server_url, name), tmp_path
+    _sql(pg_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
@@ -366,12 +589,13 @@ def test_every_error_is_one_plain_line(command: str, seeded: tuple[str, Path]) -
 
 
 def test_unknown_stations_are_not_found(seeded: tuple[str, Path]) -> None:
-    database_url, _ = seeded
+    database_url, tmp = seeded
     for command, cmd in COMMANDS.items():
-        params = [p for p in cmd.params if _key(p) == "station_id"]
+        params = [p for p in cmd.params if _key(p) in ("station_id", "station_ids")]
         if not params or command in ("stations add", "certs station"):
             continue
-        args = _arguments(command, cmd, params[0], "CP-NOPE")
-        result = run_cli(*args, "--database-url", database_url)
+        args = [a.replace("{tmp}", str(tmp))
+                for a in _arguments(command, cmd, params[0], "CP-NOPE")]
+        result = _in_process([*args, "--database-url", database_url])
         assert result.exit_code == ExitCode.NOT_FOUND, (command, result.stderr)
         assert "unknown station CP-NOPE" in result.stderr, (command, result.stderr)

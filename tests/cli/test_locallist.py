@@ -24,7 +24,7 @@ def test_send_needs_full_or_diff(csms: Invoke) -> None:
 
 def test_send_to_an_unknown_station(csms: Invoke) -> None:
     assert_error(csms("local-list", "send", "NOPE", "--full"), ExitCode.NOT_FOUND,
-                 "station NOPE", "no station NOPE is registered")
+                 "unknown station NOPE")
 
 
 def test_send_to_an_offline_station(csms: Invoke, offline: str) -> None:

@@ -46,7 +46,7 @@ def test_create_refuses_tokens_the_csms_would_not_authorize(csms: Invoke, offlin
     assert_error(csms("reservations", "create", offline, "--token", "LOST"),
                  ExitCode.USAGE, "token LOST (ISO14443) is Blocked")
     assert_error(csms("reservations", "create", "NOPE", "--token", "DRIVER"),
-                 ExitCode.NOT_FOUND, "no station NOPE is registered")
+                 ExitCode.NOT_FOUND, "unknown station NOPE")
 
 
 def test_a_reservation_for_an_offline_station_is_kept_as_failed(csms: Invoke,

@@ -39,6 +39,11 @@ def test_wrong_arguments(csms: Invoke) -> None:
     assert_error(csms("tariffs", "set", "--energy-price", "1", "--currency", "USD",
                       "--credit-program", "nope"), 3, "no program nope")
     assert_error(csms("tariffs", "remove"), 3, "no default tariff")
+    assert_error(csms("tariffs", "remove", "--station", "nobody"), 3,
+                 "--station: unknown station nobody")
+    assert_error(csms("tariffs", "cost", "CP-1", "TX-1"), 3, "unknown station CP-1")
+    assert_ok(csms("stations", "add", "CP-1", "--password", PASSWORD))
+    assert_error(csms("tariffs", "remove", "--station", "CP-1"), 3, "no tariff of CP-1")
     assert_error(csms("tariffs", "cost", "CP-1", "TX-1"), 3, "no cost for transaction TX-1")
 
 

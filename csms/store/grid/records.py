@@ -39,8 +39,9 @@ def check_display_template(template: str) -> None:
         raise GridInputError(f"display_message must be 1 to {DISPLAY_MESSAGE_MAX} characters")
     try:
         parts = list(string.Formatter().parse(template))
-    except ValueError as exc:
-        raise GridInputError(f"display_message: {exc}") from None
+    except ValueError:
+        raise GridInputError("display_message: a { or } without its pair (write {{ or }} for "
+                             "a brace itself)") from None
     for _, name, spec, conversion in parts:
         if name is None:
             continue
