@@ -65,6 +65,12 @@ def timed_run_clean(data_dir: Path) -> float:
     return time.monotonic() - start
 
 
+def server_starts(data_dir: Path) -> int:
+    """How many times a database server has started in ``data_dir``, by its log."""
+    log = (data_dir / "pgdata" / "log").read_text()
+    return log.count("database system is ready to accept connections")
+
+
 def leave_server_running(data_dir: Path) -> int:
     """Start the server from a process that leaves it running; return the postmaster's pid."""
     subprocess.run([sys.executable, "-c", LEAVE_RUNNING, str(data_dir)], env=_env(),
@@ -175,8 +181,7 @@ def test_a_running_server_is_reused(workdir: Path) -> None:
     data_dir = workdir / "data"
     leave_server_running(data_dir)
     run_clean(data_dir)
-    log = (data_dir / "pgdata" / "log").read_text()
-    assert log.count("database system is ready to accept connections") == 1
+    assert server_starts(data_dir) == 1
     assert_no_server(workdir)
 
 
@@ -186,8 +191,7 @@ def test_a_dead_server_is_cleaned_up_and_started_again(workdir: Path) -> None:
     postmaster.kill()
     postmaster.wait(10)
     run_clean(data_dir)
-    log = (data_dir / "pgdata" / "log").read_text()
-    assert log.count("database system is ready to accept connections") == 2
+    assert server_starts(data_dir) == 2
     assert_no_server(workdir)
 
 
