@@ -7,6 +7,7 @@ import contextlib
 import os
 import sys
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -20,16 +21,24 @@ from simulators.station import Station, StationConfig
 FLEET_PASSWORD = "fleet-password-0001"
 
 
-@pytest.fixture
-async def csms(database_url: str) -> AsyncIterator[CentralSystem]:
-    system = CentralSystem(ServerConfig(
-        host="127.0.0.1", port=0, database_url=database_url, auto_register=True,
-        heartbeat_interval=60, call_timeout=10.0))
+@contextlib.asynccontextmanager
+async def central_system(database_url: str, **settings: Any) -> AsyncIterator[CentralSystem]:
+    """A running CSMS node on a free port of 127.0.0.1 admitting any station (auto-register),
+    with ``settings`` (ServerConfig fields) over these defaults."""
+    system = CentralSystem(ServerConfig(**{
+        "host": "127.0.0.1", "port": 0, "database_url": database_url, "auto_register": True,
+        "heartbeat_interval": 60, "call_timeout": 10.0, **settings}))
     await system.start()
     try:
         yield system
     finally:
         await system.stop()
+
+
+@pytest.fixture
+async def csms(database_url: str) -> AsyncIterator[CentralSystem]:
+    async with central_system(database_url) as system:
+        yield system
 
 
 def fleet_configs(system: CentralSystem, count: int, prefix: str, *, ocpp: str = "2.0.1",
