@@ -7,11 +7,14 @@ import contextlib
 import os
 import sys
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 import pytest
 
 from csms.config import ServerConfig
+from csms.operations import Operations
 from csms.server import CentralSystem
 from csms.store.stations import get_station
 from simulators.fleet import Fleet, FleetOptions, build_configs
@@ -104,3 +107,13 @@ async def idle_station(system: CentralSystem, prefix: str, *,
 
         await wait_for(reported, 30)
         yield station
+
+
+@dataclass
+class StationSite:
+    """A node's pool and an Operations on it, with one simulated station it holds."""
+
+    pool: asyncpg.Pool
+    ops: Operations
+    station: Station
+    database_url: str
