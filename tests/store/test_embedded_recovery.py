@@ -177,21 +177,16 @@ def test_holders_that_are_gone_are_dropped(workdir: Path) -> None:
     assert_no_server(workdir)
 
 
-def test_a_running_server_is_reused(workdir: Path) -> None:
-    data_dir = workdir / "data"
-    leave_server_running(data_dir)
-    run_clean(data_dir)
-    assert server_starts(data_dir) == 1
-    assert_no_server(workdir)
-
-
-def test_a_dead_server_is_cleaned_up_and_started_again(workdir: Path) -> None:
+@pytest.mark.parametrize(("dead", "starts"), [(False, 1), (True, 2)],
+                         ids=["running-is-reused", "dead-is-cleaned-up-and-started-again"])
+def test_a_server_left_behind(workdir: Path, dead: bool, starts: int) -> None:
     data_dir = workdir / "data"
     postmaster = psutil.Process(leave_server_running(data_dir))
-    postmaster.kill()
-    postmaster.wait(10)
+    if dead:
+        postmaster.kill()
+        postmaster.wait(10)
     run_clean(data_dir)
-    assert server_starts(data_dir) == 2
+    assert server_starts(data_dir) == starts
     assert_no_server(workdir)
 
 
