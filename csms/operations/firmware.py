@@ -22,6 +22,7 @@ import asyncpg
 from csms.operations.answers import answer_of
 from csms.operations.client import DEFAULT_TIMEOUT, Operations
 from csms.operations.outcome import Outcome, Status, refused
+from csms.operations.wire import add_retries, iso_seconds
 from csms.store import commands, firmware
 from csms.store.firmware import Campaign, StationUpdate, StatusEntry
 
@@ -88,23 +89,15 @@ class FirmwareRequest:
     def payload(self, request_id: int) -> dict[str, Any]:
         """The UpdateFirmwareRequest for one station."""
         fw: dict[str, Any] = {"location": self.location,
-                              "retrieveDateTime": _iso(self.retrieve_at)}
+                              "retrieveDateTime": iso_seconds(self.retrieve_at)}
         if self.install_at is not None:
-            fw["installDateTime"] = _iso(self.install_at)
+            fw["installDateTime"] = iso_seconds(self.install_at)
         if self.signing_certificate is not None:
             fw["signingCertificate"] = self.signing_certificate
         if self.signature is not None:
             fw["signature"] = self.signature
-        payload: dict[str, Any] = {"requestId": request_id, "firmware": fw}
-        if self.retries is not None:
-            payload["retries"] = self.retries
-        if self.retry_interval is not None:
-            payload["retryInterval"] = self.retry_interval
-        return payload
-
-
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        return add_retries({"requestId": request_id, "firmware": fw}, self.retries,
+                           self.retry_interval)
 
 
 @dataclass(frozen=True)
@@ -179,7 +172,7 @@ async def _send(ops: Operations, pool: asyncpg.Pool, campaign: Campaign, station
     await firmware.set_command(pool, station_id, request_id, ids[0])
     if not online:
         outcome = Outcome(Status.QUEUED, None,
-                          f"queued until {_iso(campaign.queue_until or datetime.now(UTC))}",
+                          f"queued until {iso_seconds(campaign.queue_until or datetime.now(UTC))}",
                           payload, tuple(ids))
     else:
         outcome = await ops.wait(ACTION, payload, ids, timeout=timeout, accept=ACCEPTED)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -15,6 +15,7 @@ import asyncpg
 from csms.operations.answers import answer_of
 from csms.operations.client import DEFAULT_TIMEOUT, Operations
 from csms.operations.outcome import Outcome, Status, refused
+from csms.operations.wire import add_retries, iso_seconds
 from csms.store import commands, logs
 from csms.store.logs import LogRequest
 
@@ -59,19 +60,11 @@ def upload_url(base_url: str, token: str) -> str:
 def _payload(query: LogQuery, request_id: int, location: str) -> dict[str, Any]:
     log: dict[str, Any] = {"remoteLocation": location}
     if query.oldest is not None:
-        log["oldestTimestamp"] = _iso(query.oldest)
+        log["oldestTimestamp"] = iso_seconds(query.oldest)
     if query.latest is not None:
-        log["latestTimestamp"] = _iso(query.latest)
-    payload: dict[str, Any] = {"logType": query.log_type, "requestId": request_id, "log": log}
-    if query.retries is not None:
-        payload["retries"] = query.retries
-    if query.retry_interval is not None:
-        payload["retryInterval"] = query.retry_interval
-    return payload
-
-
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        log["latestTimestamp"] = iso_seconds(query.latest)
+    return add_retries({"logType": query.log_type, "requestId": request_id, "log": log},
+                       query.retries, query.retry_interval)
 
 
 async def get_log(ops: Operations, station_id: str, query: LogQuery, *,

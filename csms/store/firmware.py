@@ -7,11 +7,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from csms.store.answers import command_answer
+from csms.store.answers import (
+    cancel_superseded,
+    late_answers,
+    link_command,
+    record_request_status,
+)
 from csms.store.db import Db, connection
 
 #: FirmwareStatusNotification statuses after which the station will not reboot for the update.
 FAILED_BEFORE_INSTALL = ("DownloadFailed", "InvalidSignature", "InstallVerificationFailed")
+#: FirmwareStatusNotification statuses that end an update (it can no longer be cancelled).
+FINAL_STATUSES = ("Installed", "InstallationFailed", *FAILED_BEFORE_INSTALL)
+
+_TABLE = "firmware_updates"
 
 
 @dataclass(frozen=True)
@@ -104,9 +113,7 @@ async def add_station(db: Db, campaign_id: int, station_id: str, request_id: int
 
 async def set_command(db: Db, station_id: str, request_id: int, command_id: int) -> None:
     """Link an update to the command that carries it."""
-    await db.execute(
-        "UPDATE firmware_updates SET command_id = $3 WHERE station_id = $1 AND request_id = $2",
-        station_id, request_id, command_id)
+    await link_command(db, _TABLE, station_id, request_id, command_id)
 
 
 async def record_answer(db: Db, station_id: str, request_id: int, answer: str,
@@ -119,36 +126,18 @@ async def record_answer(db: Db, station_id: str, request_id: int, answer: str,
             " WHERE station_id = $1 AND request_id = $2",
             station_id, request_id, answer, reason)
         if answer == "AcceptedCanceled":
-            await conn.execute(
-                """
-                UPDATE firmware_updates SET canceled_by = $2
-                 WHERE station_id = $1 AND request_id <> $2 AND canceled_by IS NULL
-                   AND answer IN ('Accepted', 'AcceptedCanceled')
-                   AND created_at <= (SELECT created_at FROM firmware_updates
-                                       WHERE station_id = $1 AND request_id = $2)
-                   AND coalesce(status, '') NOT IN ('Installed', 'InstallationFailed',
-                       'DownloadFailed', 'InvalidSignature', 'InstallVerificationFailed')
-                """,
-                station_id, request_id)
+            await cancel_superseded(conn, _TABLE, "created_at", station_id, request_id,
+                                    FINAL_STATUSES)
 
 
 async def settle_answers(db: Db) -> int:
     """Take the answers of UpdateFirmware commands that ended after their sender stopped
     waiting (queued for an offline station, or answered late) from the command table;
     returns how many were settled."""
-    rows = await db.fetch(
-        """
-        SELECT u.station_id, u.request_id, c.status, c.response, c.error_code,
-               c.error_description
-          FROM firmware_updates u JOIN commands c ON c.id = u.command_id
-         WHERE (u.answer IS NULL OR u.answer IN ('queued', 'timeout'))
-           AND c.status IN ('answered', 'error', 'expired', 'offline')
-        """)
-    for row in rows:
-        answer, reason = command_answer(row["status"], row["response"], row["error_code"],
-                                        row["error_description"])
-        await record_answer(db, row["station_id"], row["request_id"], answer, reason)
-    return len(rows)
+    late = await late_answers(db, _TABLE)
+    for a in late:
+        await record_answer(db, a.station_id, a.request_id, a.answer, a.reason)
+    return len(late)
 
 
 async def record_status(db: Db, station_id: str, request_id: int, status: str,
@@ -156,16 +145,8 @@ async def record_status(db: Db, station_id: str, request_id: int, status: str,
     """Record a FirmwareStatusNotification as the latest of its update; False when no update
     of the CSMS's has that requestId. A status means the station took the request: an
     answer still unknown becomes Accepted."""
-    result = await db.execute(
-        """
-        UPDATE firmware_updates SET status = $3, status_info = $4, status_at = now(),
-               answer = CASE WHEN answer IS NULL OR answer IN ('queued', 'timeout')
-                             THEN 'Accepted' ELSE answer END,
-               answered_at = coalesce(answered_at, now())
-         WHERE station_id = $1 AND request_id = $2
-        """,
-        station_id, request_id, status, status_info)
-    return result != "UPDATE 0"
+    return await record_request_status(db, _TABLE, station_id, request_id, status,
+                                       status_info)
 
 
 async def record_boot(db: Db, station_id: str, reason: str,

@@ -7,10 +7,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from csms.store.answers import command_answer
+from csms.store.answers import (
+    cancel_superseded,
+    late_answers,
+    link_command,
+    record_request_status,
+)
 from csms.store.commands import node_alive
 from csms.store.db import Db, connection
 
+#: LogStatusNotification statuses that end an upload (it can no longer be cancelled).
+FINAL_STATUSES = ("Uploaded", "UploadFailure", "BadMessage", "NotSupportedOperation",
+                  "PermissionDenied")
+
+_TABLE = "log_requests"
 
 @dataclass(frozen=True)
 class UploadEndpoint:
@@ -129,9 +139,7 @@ async def add_request(db: Db, station_id: str, request_id: int, log_type: str,
 
 async def set_command(db: Db, station_id: str, request_id: int, command_id: int) -> None:
     """Link a request to the command that carries it."""
-    await db.execute(
-        "UPDATE log_requests SET command_id = $3 WHERE station_id = $1 AND request_id = $2",
-        station_id, request_id, command_id)
+    await link_command(db, _TABLE, station_id, request_id, command_id)
 
 
 async def record_answer(db: Db, station_id: str, request_id: int, answer: str,
@@ -147,52 +155,26 @@ async def record_answer(db: Db, station_id: str, request_id: int, answer: str,
             """,
             station_id, request_id, answer, reason, filename)
         if answer == "AcceptedCanceled":
-            await conn.execute(
-                """
-                UPDATE log_requests SET canceled_by = $2
-                 WHERE station_id = $1 AND request_id <> $2 AND canceled_by IS NULL
-                   AND answer IN ('Accepted', 'AcceptedCanceled')
-                   AND requested_at <= (SELECT requested_at FROM log_requests
-                                         WHERE station_id = $1 AND request_id = $2)
-                   AND coalesce(status, '') NOT IN ('Uploaded', 'UploadFailure', 'BadMessage',
-                       'NotSupportedOperation', 'PermissionDenied')
-                """,
-                station_id, request_id)
+            await cancel_superseded(conn, _TABLE, "requested_at", station_id, request_id,
+                                    FINAL_STATUSES)
 
 
 async def settle_answers(db: Db) -> int:
     """Take the answers of GetLog commands that ended after their sender stopped waiting
     from the command table; returns how many were settled."""
-    rows = await db.fetch(
-        """
-        SELECT r.station_id, r.request_id, c.status, c.response, c.error_code,
-               c.error_description
-          FROM log_requests r JOIN commands c ON c.id = r.command_id
-         WHERE (r.answer IS NULL OR r.answer IN ('queued', 'timeout'))
-           AND c.status IN ('answered', 'error', 'expired', 'offline')
-        """)
-    for row in rows:
-        answer, reason = command_answer(row["status"], row["response"], row["error_code"],
-                                        row["error_description"])
-        filename = (row["response"] or {}).get("filename")
-        await record_answer(db, row["station_id"], row["request_id"], answer, reason, filename)
-    return len(rows)
+    late = await late_answers(db, _TABLE)
+    for a in late:
+        await record_answer(db, a.station_id, a.request_id, a.answer, a.reason,
+                            (a.response or {}).get("filename"))
+    return len(late)
 
 
 async def record_status(db: Db, station_id: str, request_id: int, status: str,
                         status_info: dict[str, Any] | None) -> bool:
     """Record a LogStatusNotification as the latest of its request; False when the CSMS has
     no request with that id. AcceptedCanceled reports that this request was cancelled."""
-    result = await db.execute(
-        """
-        UPDATE log_requests SET status = $3, status_info = $4, status_at = now(),
-               answer = CASE WHEN answer IS NULL OR answer IN ('queued', 'timeout')
-                             THEN 'Accepted' ELSE answer END,
-               answered_at = coalesce(answered_at, now())
-         WHERE station_id = $1 AND request_id = $2
-        """,
-        station_id, request_id, status, status_info)
-    return result != "UPDATE 0"
+    return await record_request_status(db, _TABLE, station_id, request_id, status,
+                                       status_info)
 
 
 async def upload_target(db: Db, token: str) -> UploadTarget | None:

@@ -14,6 +14,17 @@ import httpx
 from tests.api.stations_live import until
 
 
+async def wait_ready(base_url: str, timeout: float, interval: float) -> None:
+    """Poll ``<base_url>/readyz`` until it answers 200; fail after ``timeout`` seconds."""
+    async with httpx.AsyncClient() as http:
+        async def ready():
+            with contextlib.suppress(httpx.HTTPError):
+                return (await http.get(base_url + "/readyz")).status_code == 200
+            return False
+
+        await until(ready, timeout, interval)
+
+
 @contextlib.asynccontextmanager
 async def api_process(database_url: str, *extra: str
                       ) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
@@ -28,13 +39,7 @@ async def api_process(database_url: str, *extra: str
     match = re.search(r"http://[0-9.]+:\d+", line)
     assert match, line
     url = match.group(0)
-    async with httpx.AsyncClient() as http:
-        async def ready():
-            with contextlib.suppress(httpx.HTTPError):
-                return (await http.get(url + "/readyz")).status_code == 200
-            return False
-
-        await until(ready, 30, 0.1)
+    await wait_ready(url, 30, 0.1)
     try:
         yield process, url
     finally:

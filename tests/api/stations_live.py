@@ -7,29 +7,21 @@ import contextlib
 import time
 from collections.abc import AsyncIterator
 
-from csms.config import ServerConfig
 from csms.server import CentralSystem
 from simulators.battery import LEAF_40, Battery
 from simulators.charger import ChargerSpec
 from simulators.evse import EVVisit
 from simulators.station import Station, StationConfig
+from tests.e2e.conftest import central_system
 
 PASSWORD = "station-password-0001"
 QUICK = ChargerSpec(model="FE-20", vendor="Fermata Energy", max_charge_kw=20.0,
                     max_discharge_kw=20.0, latency_s=0.2, ramp_kw_per_s=40.0)
 
 
-@contextlib.asynccontextmanager
-async def node(database_url: str) -> AsyncIterator[CentralSystem]:
-    """A CSMS node admitting any station (auto-register)."""
-    system = CentralSystem(ServerConfig(
-        host="127.0.0.1", port=0, database_url=database_url, auto_register=True,
-        heartbeat_interval=60, call_timeout=10.0, ping_interval=None, ping_timeout=None))
-    await system.start()
-    try:
-        yield system
-    finally:
-        await system.stop()
+def node(database_url: str) -> contextlib.AbstractAsyncContextManager[CentralSystem]:
+    """A CSMS node admitting any station (auto-register), without WebSocket pings."""
+    return central_system(database_url, ping_interval=None, ping_timeout=None)
 
 
 @contextlib.asynccontextmanager

@@ -17,7 +17,7 @@ import pytest
 from csms.store import stations
 from csms.store.db import open_pool
 from tests.api.conftest import Api, make_keys
-from tests.api.processes import api_process
+from tests.api.processes import api_process, wait_ready
 from tests.api.stations_live import PASSWORD, until
 
 
@@ -54,13 +54,7 @@ async def serve(database_url: str, *extra: str) -> AsyncIterator[tuple[int, str]
         env={**os.environ, "CSMS_DATABASE_URL": ""})
     base = f"http://127.0.0.1:{metrics_port}"
     try:
-        async with httpx.AsyncClient() as http:
-            async def ready():
-                with contextlib.suppress(httpx.HTTPError):
-                    return (await http.get(base + "/readyz")).status_code == 200
-                return False
-
-            await until(ready, 60, 0.2)
+        await wait_ready(base, 60, 0.2)
         yield port, base
     finally:
         process.terminate()

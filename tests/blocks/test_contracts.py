@@ -41,12 +41,22 @@ async def responders(pool: asyncpg.Pool, *urls: str) -> None:
     await certificates.save_settings(pool, CertificateSettings(None, urls, 5.0))
 
 
+async def authorize(call, *, chain: list[dict] | None = None,
+                    pem: str | None = None) -> tuple[str | None, str]:
+    """Authorize EMAID with its contract certificate as OCSP hash data (``chain``) or as a PEM
+    chain (``pem``): the answer's (certificateStatus, idTokenInfo status)."""
+    request: dict = {"idToken": EMAID}
+    if chain is not None:
+        request["iso15118CertificateHashData"] = chain
+    if pem is not None:
+        request["certificate"] = pem
+    response = await call("Authorize", request)
+    return response.get("certificateStatus"), response["idTokenInfo"]["status"]
+
+
 async def test_without_ocsp_a_chain_not_on_the_list_is_accepted(call, mo, known_emaid) -> None:
     root, sub, leaf, _ = mo
-    response = await call("Authorize", {"idToken": EMAID,
-                                        "iso15118CertificateHashData": hashes(leaf, sub, root)})
-    assert response["idTokenInfo"]["status"] == "Accepted"
-    assert response["certificateStatus"] == "Accepted"
+    assert await authorize(call, chain=hashes(leaf, sub, root)) == ("Accepted", "Accepted")
 
 
 async def test_c07_fr_16_a_revoked_certificate_on_the_list(pool: asyncpg.Pool, call, mo,
@@ -54,10 +64,8 @@ async def test_c07_fr_16_a_revoked_certificate_on_the_list(pool: asyncpg.Pool, c
     root, sub, leaf, _ = mo
     await certificates.add_revocation(pool, describe(leaf.certificate).serial_number,
                                       reason="contract ended")
-    response = await call("Authorize", {"idToken": EMAID,
-                                        "iso15118CertificateHashData": hashes(leaf, sub, root)})
-    assert response["idTokenInfo"]["status"] == "Invalid"
-    assert response["certificateStatus"] == "CertificateRevoked"
+    assert await authorize(call, chain=hashes(leaf, sub, root)) == ("CertificateRevoked",
+                                                                    "Invalid")
 
 
 async def test_a_listed_sub_ca_revokes_what_it_issued(pool: asyncpg.Pool, call, mo,
@@ -67,9 +75,8 @@ async def test_a_listed_sub_ca_revokes_what_it_issued(pool: asyncpg.Pool, call, 
     await certificates.add_revocation(pool, data.serial_number, hash_algorithm="SHA256",
                                       issuer_name_hash=data.issuer_name_hash,
                                       issuer_key_hash=data.issuer_key_hash)
-    response = await call("Authorize", {"idToken": EMAID,
-                                        "iso15118CertificateHashData": hashes(leaf, sub, root)})
-    assert response["certificateStatus"] == "CertificateRevoked"
+    status, _ = await authorize(call, chain=hashes(leaf, sub, root))
+    assert status == "CertificateRevoked"
 
 
 async def test_a_list_entry_of_another_issuer_does_not_match(pool: asyncpg.Pool, call, mo,
@@ -78,9 +85,8 @@ async def test_a_list_entry_of_another_issuer_does_not_match(pool: asyncpg.Pool,
     data = hash_data(leaf.certificate, sub.certificate)
     await certificates.add_revocation(pool, data.serial_number, hash_algorithm="SHA256",
                                       issuer_name_hash="00" * 32, issuer_key_hash="11" * 32)
-    response = await call("Authorize", {"idToken": EMAID,
-                                        "iso15118CertificateHashData": hashes(leaf, sub, root)})
-    assert response["certificateStatus"] == "Accepted"
+    status, _ = await authorize(call, chain=hashes(leaf, sub, root))
+    assert status == "Accepted"
 
 
 async def test_tc_c_50_ocsp_good_is_accepted(pool: asyncpg.Pool, call, mo, known_emaid) -> None:
@@ -91,10 +97,8 @@ async def test_tc_c_50_ocsp_good_is_accepted(pool: asyncpg.Pool, call, mo, known
         await responders(pool, leaf_responder.url, root_responder.url)
         chain = hashes(leaf, sub, root, leaf_responder.url)
         chain[1]["responderURL"] = root_responder.url
-        response = await call("Authorize", {"idToken": EMAID,
-                                            "iso15118CertificateHashData": chain})
-    assert response["certificateStatus"] == "Accepted"
-    assert response["idTokenInfo"]["status"] == "Accepted"
+        answer = await authorize(call, chain=chain)
+    assert answer == ("Accepted", "Accepted")
     assert leaf_responder.asked == [leaf.certificate.serial_number]
     assert root_responder.asked == [sub.certificate.serial_number]
 
@@ -105,10 +109,8 @@ async def test_tc_c_51_ocsp_revoked_is_invalid(pool: asyncpg.Pool, call, mo,
     with OcspResponder(sub) as responder:
         responder.revoke(leaf)
         await responders(pool, responder.url)
-        response = await call("Authorize", {"idToken": EMAID, "iso15118CertificateHashData":
-                                            hashes(leaf, sub, root, responder.url)[:1]})
-    assert response["idTokenInfo"]["status"] == "Invalid"
-    assert response["certificateStatus"] == "CertificateRevoked"
+        answer = await authorize(call, chain=hashes(leaf, sub, root, responder.url)[:1])
+    assert answer == ("CertificateRevoked", "Invalid")
 
 
 @pytest.mark.parametrize("case", ["unknown", "unreachable", "unverifiable"])
@@ -124,10 +126,8 @@ async def test_c07_fr_17_no_trustworthy_ocsp_answer_is_a_chain_error(
         await responders(pool, url)
         if case == "unreachable":
             responder.__exit__()
-        response = await call("Authorize", {"idToken": EMAID, "iso15118CertificateHashData":
-                                            hashes(leaf, sub, root, url)[:1]})
-    assert response["certificateStatus"] == "CertChainError"
-    assert response["idTokenInfo"]["status"] == "Invalid"
+        answer = await authorize(call, chain=hashes(leaf, sub, root, url)[:1])
+    assert answer == ("CertChainError", "Invalid")
 
 
 async def test_a_responder_not_configured_is_not_asked(pool: asyncpg.Pool, call, mo,
@@ -136,9 +136,8 @@ async def test_a_responder_not_configured_is_not_asked(pool: asyncpg.Pool, call,
     with OcspResponder(sub) as responder:
         responder.revoke(leaf)
         await responders(pool, "http://ocsp.other.example")
-        response = await call("Authorize", {"idToken": EMAID, "iso15118CertificateHashData":
-                                            hashes(leaf, sub, root, responder.url)[:1]})
-    assert response["certificateStatus"] == "Accepted" and not responder.asked
+        status, _ = await authorize(call, chain=hashes(leaf, sub, root, responder.url)[:1])
+    assert status == "Accepted" and not responder.asked
 
 
 @pytest.mark.parametrize("status", ["Blocked", "Expired", "Invalid"])
@@ -146,18 +145,13 @@ async def test_c07_fr_13_a_valid_certificate_of_a_refused_emaid(pool: asyncpg.Po
                                                                status: str) -> None:
     root, sub, leaf, _ = mo
     await tokens.add_token(pool, EMAID["idToken"], "eMAID", status=status)
-    response = await call("Authorize", {"idToken": EMAID,
-                                        "iso15118CertificateHashData": hashes(leaf, sub, root)})
-    assert response["certificateStatus"] == "ContractCancelled"
-    assert response["idTokenInfo"]["status"] == status
+    assert await authorize(call, chain=hashes(leaf, sub, root)) == ("ContractCancelled", status)
 
 
 async def test_c07_fr_13_an_unknown_emaid(call, mo) -> None:
     root, sub, leaf, _ = mo
-    response = await call("Authorize", {"idToken": EMAID,
-                                        "iso15118CertificateHashData": hashes(leaf, sub, root)})
-    assert (response["certificateStatus"], response["idTokenInfo"]["status"]) == (
-        "ContractCancelled", "Unknown")
+    assert await authorize(call, chain=hashes(leaf, sub, root)) == ("ContractCancelled",
+                                                                    "Unknown")
 
 
 async def test_tokens_without_certificates_get_no_certificate_status(call, known_emaid) -> None:
@@ -184,9 +178,8 @@ async def test_tc_c_52_central_validation_with_ocsp_from_the_certificate(
             root_responder.good(sub)
             await trust(pool, root)
             await responders(pool, "*")
-            response = await call("Authorize", {"idToken": EMAID,
-                                                "certificate": chain_pem(leaf, sub)})
-    assert response["certificateStatus"] == "Accepted"
+            status, _ = await authorize(call, pem=chain_pem(leaf, sub))
+    assert status == "Accepted"
     assert responder.asked == [leaf.certificate.serial_number]
     assert root_responder.asked == [sub.certificate.serial_number]
 
@@ -197,9 +190,7 @@ async def test_c07_fr_15_an_expired_certificate(pool: asyncpg.Pool, call, mo,
     long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=30)
     old = make_leaf("DEABCC1234567", sub, days=1, not_before=long_ago)
     await trust(pool, root)
-    response = await call("Authorize", {"idToken": EMAID, "certificate": chain_pem(old, sub)})
-    assert response["certificateStatus"] == "CertificateExpired"
-    assert response["idTokenInfo"]["status"] == "Expired"
+    assert await authorize(call, pem=chain_pem(old, sub)) == ("CertificateExpired", "Expired")
 
 
 @pytest.mark.parametrize("case", ["no roots", "other root", "broken chain", "garbage"])
@@ -213,9 +204,7 @@ async def test_c07_fr_17_a_chain_that_does_not_verify(pool: asyncpg.Pool, call, 
     pem = {"broken chain": chain_pem(leaf, make_ca("Impostor Sub-CA", parent=root)),
            "garbage": "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"}.get(
         case, chain_pem(leaf, sub))
-    response = await call("Authorize", {"idToken": EMAID, "certificate": pem})
-    assert response["certificateStatus"] == "CertChainError"
-    assert response["idTokenInfo"]["status"] == "Invalid"
+    assert await authorize(call, pem=pem) == ("CertChainError", "Invalid")
 
 
 async def test_a_cached_answer_is_verified_with_what_the_authorize_knows(
@@ -233,7 +222,6 @@ async def test_a_cached_answer_is_verified_with_what_the_authorize_knows(
         assert (await call("GetCertificateStatus", {"ocspRequestData": sub_request})
                 )["status"] == "Accepted"
         # The Authorize knows the trusted root: the cached answer is verified with it.
-        response = await call("Authorize", {"idToken": EMAID, "iso15118CertificateHashData": [
-            sub_request]})
-    assert response["certificateStatus"] == "Accepted"
+        status, _ = await authorize(call, chain=[sub_request])
+    assert status == "Accepted"
     assert responder.asked == [sub.certificate.serial_number]

@@ -3,27 +3,18 @@ use by a transaction (H03)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 import asyncpg
 
 from csms.store import reservations
 from tests.blocks.conftest import STATION, Call
+from tests.store.reserving import new_reservation, reservation_status
 
 
 async def _accepted(pool: asyncpg.Pool) -> int:
-    reservation_id = await reservations.next_id(pool)
-    await reservations.create(pool, reservation_id, STATION, id_token="TAG", evse_id=1,
-                              id_token_type="ISO14443",
-                              expires_at=datetime.now(UTC) + timedelta(hours=1))
+    reservation_id = await new_reservation(pool, STATION, id_token="TAG", evse_id=1,
+                                           minutes=60)
     await reservations.record_answer(pool, STATION, reservation_id, "Accepted")
     return reservation_id
-
-
-async def _status(pool: asyncpg.Pool, reservation_id: int) -> str:
-    row = await reservations.get(pool, reservation_id)
-    assert row is not None
-    return row.status
 
 
 async def test_h04_expired_and_removed_end_the_reservation(pool: asyncpg.Pool, call: Call):
@@ -31,7 +22,7 @@ async def test_h04_expired_and_removed_end_the_reservation(pool: asyncpg.Pool, c
     for reservation_id, status in ((expired, "Expired"), (removed, "Removed")):
         assert await call("ReservationStatusUpdate", {
             "reservationId": reservation_id, "reservationUpdateStatus": status}) == {}
-        assert await _status(pool, reservation_id) == status
+        assert await reservation_status(pool, reservation_id) == status
 
 
 async def test_an_update_for_an_unknown_reservation_is_acknowledged(pool: asyncpg.Pool,
@@ -45,7 +36,7 @@ async def test_v21_no_transaction(pool: asyncpg.Pool, call21: Call):
     reservation_id = await _accepted(pool)
     await call21("ReservationStatusUpdate", {"reservationId": reservation_id,
                                              "reservationUpdateStatus": "NoTransaction"})
-    assert await _status(pool, reservation_id) == "NoTransaction"
+    assert await reservation_status(pool, reservation_id) == "NoTransaction"
 
 
 async def test_h03_a_transaction_with_the_reservation_id_uses_it(pool: asyncpg.Pool,

@@ -7,10 +7,14 @@ import contextlib
 import os
 import sys
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
 
+import asyncpg
 import pytest
 
 from csms.config import ServerConfig
+from csms.operations import Operations
 from csms.server import CentralSystem
 from csms.store.stations import get_station
 from simulators.fleet import Fleet, FleetOptions, build_configs
@@ -20,16 +24,24 @@ from simulators.station import Station, StationConfig
 FLEET_PASSWORD = "fleet-password-0001"
 
 
-@pytest.fixture
-async def csms(database_url: str) -> AsyncIterator[CentralSystem]:
-    system = CentralSystem(ServerConfig(
-        host="127.0.0.1", port=0, database_url=database_url, auto_register=True,
-        heartbeat_interval=60, call_timeout=10.0))
+@contextlib.asynccontextmanager
+async def central_system(database_url: str, **settings: Any) -> AsyncIterator[CentralSystem]:
+    """A running CSMS node on a free port of 127.0.0.1 admitting any station (auto-register),
+    with ``settings`` (ServerConfig fields) over these defaults."""
+    system = CentralSystem(ServerConfig(**{
+        "host": "127.0.0.1", "port": 0, "database_url": database_url, "auto_register": True,
+        "heartbeat_interval": 60, "call_timeout": 10.0, **settings}))
     await system.start()
     try:
         yield system
     finally:
         await system.stop()
+
+
+@pytest.fixture
+async def csms(database_url: str) -> AsyncIterator[CentralSystem]:
+    async with central_system(database_url) as system:
+        yield system
 
 
 def fleet_configs(system: CentralSystem, count: int, prefix: str, *, ocpp: str = "2.0.1",
@@ -95,3 +107,13 @@ async def idle_station(system: CentralSystem, prefix: str, *,
 
         await wait_for(reported, 30)
         yield station
+
+
+@dataclass
+class StationSite:
+    """A node's pool and an Operations on it, with one simulated station it holds."""
+
+    pool: asyncpg.Pool
+    ops: Operations
+    station: Station
+    database_url: str

@@ -16,12 +16,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from csms.config import ServerConfig
 from csms.server import CentralSystem
 from csms.store import devicemodel, stations
 from simulators.scenario import Distribution, Scenario
 from simulators.station import Station
-from tests.e2e.conftest import fleet_configs, run_cli, wait_for
+from tests.e2e.conftest import central_system, fleet_configs, run_cli, wait_for
 from tests.server.conftest import BOOT, PASSWORD, exchange, open_station
 
 pytestmark = pytest.mark.e2e
@@ -32,16 +31,9 @@ STATUS = {"timestamp": "2026-11-25T16:00:00Z", "connectorStatus": "Available", "
           "connectorId": 1}
 
 
-@contextlib.asynccontextmanager
-async def node(database_url: str, retry_s: int) -> AsyncIterator[CentralSystem]:
-    system = CentralSystem(ServerConfig(
-        host="127.0.0.1", port=0, database_url=database_url, auto_register=True,
-        heartbeat_interval=60, call_timeout=10.0, boot_retry_interval=retry_s))
-    await system.start()
-    try:
-        yield system
-    finally:
-        await system.stop()
+def node(database_url: str, retry_s: int) -> contextlib.AbstractAsyncContextManager[
+        CentralSystem]:
+    return central_system(database_url, boot_retry_interval=retry_s)
 
 
 @contextlib.asynccontextmanager

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
-import asyncpg
 import pytest
 
 from csms.operations import Operations
@@ -23,21 +21,14 @@ from csms.operations.locallist import (
 from csms.server import CentralSystem
 from csms.store import locallist, tokens
 from csms.store.devicemodel import VariableAttribute, upsert_variable_attributes
-from simulators.station import Station
-from tests.e2e.conftest import idle_station, run_cli
+from tests.e2e.conftest import StationSite, idle_station, run_cli
 
 pytestmark = pytest.mark.e2e
 
 STATION = "LL1"
 
 
-@dataclass
-class Site:
-    pool: asyncpg.Pool
-    ops: Operations
-    station: Station
-    database_url: str
-
+class Site(StationSite):
     async def send(self, mode: UpdateMode) -> LocalListResult:
         return await send_local_list(self.ops, self.pool, STATION, mode, timeout=10)
 

@@ -9,11 +9,9 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
 import pytest
 
 from csms.operations import Operations
@@ -28,8 +26,7 @@ from csms.store import reservations, stations, tokens, transactions
 from csms.store.reservations import Reservation
 from simulators.battery import LEAF_40, Battery
 from simulators.evse import EVVisit
-from simulators.station import Station
-from tests.e2e.conftest import idle_station, run_cli, wait_for
+from tests.e2e.conftest import StationSite, idle_station, run_cli, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -37,13 +34,7 @@ STATION = "RS1"
 DRIVER, OTHER, MATE, GROUP = "H-DRIVER", "H-OTHER", "H-MATE", "H-GROUP"
 
 
-@dataclass
-class Site:
-    pool: asyncpg.Pool
-    ops: Operations
-    station: Station
-    database_url: str
-
+class Site(StationSite):
     async def reserve(self, token: str = DRIVER, *, minutes: float = 10,
                       **options: Any) -> ReservationResult:
         until = datetime.now(UTC) + timedelta(minutes=minutes)

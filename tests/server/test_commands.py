@@ -22,6 +22,15 @@ async def answer_next_call(ws, response: dict) -> list:
     return call
 
 
+async def reset_received(csms: CentralSystem, station_id: str, ws) -> tuple[int, list]:
+    """Submit an immediate Reset to a connected station: the command's id and the CALL the
+    station received."""
+    await csms.sessions[station_id].ready.wait()
+    command_id = await commands.submit_command(csms.pool, station_id, "Reset",
+                                               {"type": "Immediate"})
+    return command_id, json.loads(await asyncio.wait_for(ws.recv(), 10))
+
+
 async def run_cli(*args: str) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "csms", *args,
@@ -61,10 +70,7 @@ async def test_station_callerror_is_reported_with_its_code(
     csms: CentralSystem, station_id: str, database_url: str
 ):
     async with await open_station(csms, station_id) as ws:
-        await csms.sessions[station_id].ready.wait()
-        command_id = await commands.submit_command(csms.pool, station_id, "Reset",
-                                                   {"type": "Immediate"})
-        call = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        command_id, call = await reset_received(csms, station_id, ws)
         await ws.send(json.dumps([4, call[1], "NotSupported", "no resets today", {}]))
         result = await commands.wait_for_command(database_url, command_id, 10)
         assert result.status == "error" and result.error_code == "NotSupported"
@@ -75,10 +81,7 @@ async def test_station_disconnecting_during_a_call_is_a_disconnect(
     csms: CentralSystem, station_id: str, database_url: str
 ):
     async with await open_station(csms, station_id) as ws:
-        await csms.sessions[station_id].ready.wait()
-        command_id = await commands.submit_command(csms.pool, station_id, "Reset",
-                                                   {"type": "Immediate"})
-        call = json.loads(await asyncio.wait_for(ws.recv(), 10))
+        command_id, call = await reset_received(csms, station_id, ws)
         assert call[2] == "Reset"
     result = await commands.wait_for_command(database_url, command_id, 10)
     assert result.status == "disconnected"

@@ -65,6 +65,12 @@ def timed_run_clean(data_dir: Path) -> float:
     return time.monotonic() - start
 
 
+def server_starts(data_dir: Path) -> int:
+    """How many times a database server has started in ``data_dir``, by its log."""
+    log = (data_dir / "pgdata" / "log").read_text()
+    return log.count("database system is ready to accept connections")
+
+
 def leave_server_running(data_dir: Path) -> int:
     """Start the server from a process that leaves it running; return the postmaster's pid."""
     subprocess.run([sys.executable, "-c", LEAVE_RUNNING, str(data_dir)], env=_env(),
@@ -171,23 +177,16 @@ def test_holders_that_are_gone_are_dropped(workdir: Path) -> None:
     assert_no_server(workdir)
 
 
-def test_a_running_server_is_reused(workdir: Path) -> None:
-    data_dir = workdir / "data"
-    leave_server_running(data_dir)
-    run_clean(data_dir)
-    log = (data_dir / "pgdata" / "log").read_text()
-    assert log.count("database system is ready to accept connections") == 1
-    assert_no_server(workdir)
-
-
-def test_a_dead_server_is_cleaned_up_and_started_again(workdir: Path) -> None:
+@pytest.mark.parametrize(("dead", "starts"), [(False, 1), (True, 2)],
+                         ids=["running-is-reused", "dead-is-cleaned-up-and-started-again"])
+def test_a_server_left_behind(workdir: Path, dead: bool, starts: int) -> None:
     data_dir = workdir / "data"
     postmaster = psutil.Process(leave_server_running(data_dir))
-    postmaster.kill()
-    postmaster.wait(10)
+    if dead:
+        postmaster.kill()
+        postmaster.wait(10)
     run_clean(data_dir)
-    log = (data_dir / "pgdata" / "log").read_text()
-    assert log.count("database system is ready to accept connections") == 2
+    assert server_starts(data_dir) == starts
     assert_no_server(workdir)
 
 
