@@ -7,7 +7,14 @@ from typing import Annotated
 import asyncpg
 import typer
 
-from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, resolve_url, with_store
+from csms.cli.base import (
+    DatabaseUrlOption,
+    DataDirOption,
+    JsonOption,
+    check_listen_host,
+    resolve_url,
+    with_store,
+)
 from csms.cli.errors import not_found, usage
 from csms.cli.output import print_json, print_table
 from csms.store import api_keys
@@ -41,6 +48,7 @@ def api(
 
     if log_level not in LEVELS:
         raise usage(f"--log-level: must be one of {', '.join(LEVELS)}")
+    check_listen_host(host, port)
     configure_logging(log_level)
     url = resolve_url(database_url, data_dir)
     from csms.api.server import bind, run_api, settings_for

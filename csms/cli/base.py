@@ -22,6 +22,7 @@ from csms.cli.errors import (
     ExitCode,
     NoArgsIsHelpError,
     UsageError,
+    shown,
 )
 
 T = TypeVar("T")
@@ -187,3 +188,15 @@ def with_store_url(
             return await fn(pool, url)
 
     return run(_go())
+
+
+def check_listen_host(host: str, port: int) -> None:
+    """Refuse a ``--host`` this machine cannot listen on (unresolvable, empty, not a name)."""
+    import socket
+
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        reason = exc.strerror if isinstance(exc, socket.gaierror) else "not a host name"
+        raise CliError(f"--host: cannot listen on {shown(host)}: {reason}",
+                       ExitCode.USAGE) from None

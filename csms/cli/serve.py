@@ -17,6 +17,7 @@ import asyncpg
 import typer
 
 from csms.blocks.context import BOOT_POLICIES
+from csms.cli.base import check_listen_host
 from csms.cli.errors import CliError, ExitCode, shown
 from csms.config import ServerConfig, UploadSettings
 from csms.logging import FORMATS, LEVELS, configure_logging
@@ -136,12 +137,7 @@ def serve(
         raise typer.BadParameter("needs --tls-cert and --tls-key", param_hint="--tls-client-ca")
     if upload_url is not None:
         _check_upload_url(upload_url)
-    try:
-        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        reason = exc.strerror if isinstance(exc, socket.gaierror) else "not a host name"
-        raise CliError(f"--host: cannot listen on {shown(host)}: {reason}",
-                       ExitCode.USAGE) from None
+    check_listen_host(host, port)
     configure_logging(log_level, log_format)
     from csms.store.embedded import default_data_dir, resolve_database_url
 

@@ -58,7 +58,7 @@ COMMON = {"database_url", "data_dir", "help"}
 #: Commands that run a server: each case runs in a child process forked from this one, so
 #: that a bad value let through fails the test after a while instead of serving for ever, and
 #: the logging and signal handlers they set up stay out of this process.
-OWN_PROCESS = {"serve", "demo"}
+OWN_PROCESS = {"serve", "demo", "api"}
 
 
 def _leaves(command: Any, path: tuple[str, ...]) -> Iterator[tuple[str, Any]]:
@@ -81,6 +81,8 @@ def _key(param: Any) -> str:
 
 # Good values, by parameter and, where a name means different things, by command and parameter.
 GOOD: dict[str, str] = {
+    "--scope": "read",
+    "key_id": "1",
     "station_id": "CP-1",
     "action": "Reset",
     "variables": "OCPPCommCtrlr.HeartbeatInterval",
@@ -237,6 +239,8 @@ BAD: dict[str, list[str]] = {
     "--tls-key": [f"{NOWHERE}/key.pem"],
     "--tls-client-ca": [f"{NOWHERE}/ca.pem"],
     "--log-level": ["loud"],
+    "--scope": ["bogus", ""],
+    "key_id": ["999999", "abc", "-1"],
     "--log-format": ["xml"],
     "--ocpp": ["3.0", ""],
     "station_ids": ["CP-NOPE", "", "CP\x01"],
@@ -284,6 +288,7 @@ BAD: dict[str, list[str]] = {
     "--display-message": ["", "{bogus}", "{", "{earned:>10}", "X" * 513],
 }
 BAD_FOR: dict[tuple[str, str], list[str]] = {
+    ("api-keys create", "name"): ["", "X" * 101],
     ("stations add", "station_id"): ["CP:1", "CP 1", "C" * 49, "", "CP\x01"],
     ("certs station", "station_id"): ["CP/1", "", "C" * 49],
     ("reset", "--type"): ["Sometimes", ""],
