@@ -20,6 +20,7 @@ it for the commands that run a server).
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import shlex
@@ -37,6 +38,7 @@ from typing import Any
 
 import asyncpg
 import pytest
+import structlog
 import typer
 from typer.testing import CliRunner
 
@@ -410,12 +412,24 @@ def _main(args: list[str]) -> tuple[int, BaseException | None]:
 
 
 def _in_process(args: list[str]) -> Any:
-    """``csms ARGS`` in this process, its output captured as typer's CliRunner does."""
-    with CliRunner().isolation() as (out, err, _):
-        code, exception = _main(args)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        stdout, stderr = out.getvalue(), err.getvalue()
+    """``csms ARGS`` in this process, its output captured as typer's CliRunner does.
+
+    A command that configures logging binds it to the captured stream, closed afterwards: the
+    configuration the tests had is put back, so that later tests do not log to a closed file.
+    """
+    saved_structlog = structlog.get_config()
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    try:
+        with CliRunner().isolation() as (out, err, _):
+            code, exception = _main(args)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            stdout, stderr = out.getvalue(), err.getvalue()
+    finally:
+        structlog.configure(**saved_structlog)
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
     return SimpleNamespace(exit_code=code, stdout=stdout.decode(errors="replace"),
                            stderr=stderr.decode(errors="replace"), exception=exception)
 
