@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import asyncpg
 import structlog
@@ -30,8 +30,18 @@ from csms.store import batch, commands, rotation
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
 
-    from csms.server import CentralSystem
+    from csms.config import ServerConfig
     from csms.session import StationSession
+
+
+class CentralSystem(Protocol):
+    """What a node uses of the server it belongs to (:class:`csms.server.CentralSystem`)."""
+
+    config: ServerConfig
+    pool: asyncpg.Pool | None
+    sessions: dict[str, StationSession]
+
+    def disconnect(self, station_id: str, reason: str) -> None: ...
 
 log = structlog.get_logger("csms.node")
 
