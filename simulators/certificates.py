@@ -37,7 +37,7 @@ from simulators.evse import iso
 from simulators.stationconfig import Offline
 
 if TYPE_CHECKING:
-    from simulators.station import Station
+    from simulators.port import StationPort
 
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -119,7 +119,7 @@ class StationCertificates:
     #: How many root certificates fit (an InstallCertificate beyond that Fails).
     slots = 10
 
-    def __init__(self, station: Station) -> None:
+    def __init__(self, station: StationPort) -> None:
         self.station = station
         self.roots: list[Root] = []
         #: The algorithm of the hash data the station reports.

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from simulators.devicemodel import DeviceModel
 
 if TYPE_CHECKING:
-    from simulators.station import Station
+    from simulators.port import StationPort
 
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -58,7 +58,7 @@ class CostDisplay:
         return None if not costs else f"Cost so far: {costs[-1]:.2f} {currency}"
 
 
-def cost_handlers(station: Station) -> dict[str, Handler]:
+def cost_handlers(station: StationPort) -> dict[str, Handler]:
     """The station's answer to CostUpdated."""
 
     async def cost_updated(payload: dict[str, Any]) -> dict[str, Any]:

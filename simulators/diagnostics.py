@@ -29,7 +29,7 @@ from simulators.monitoring import Monitors
 from simulators.transfer import TransferError, http_put, reachable
 
 if TYPE_CHECKING:
-    from simulators.station import Station
+    from simulators.port import StationPort
 
 JOURNAL_SIZE = 256
 #: NotifyCustomerInformation.data holds at most 512 characters.
@@ -80,7 +80,7 @@ class Diagnostics:
     #: Seconds the station takes to gather a log before uploading it.
     prepare_s = 0.5
 
-    def __init__(self, station: Station) -> None:
+    def __init__(self, station: StationPort) -> None:
         self.station = station
         self.monitors = Monitors(station)
         #: (time, category, text); SecurityLog holds the "security" lines only

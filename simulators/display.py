@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from simulators.devicemodel import DISPLAY_STATES_201, DeviceModel
 
 if TYPE_CHECKING:
-    from simulators.station import Station
+    from simulators.port import StationPort
 
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
@@ -127,7 +127,7 @@ class DisplayBoard:
         return [i["message"]["content"] for i in self.showing(now)]
 
 
-def display_handlers(station: Station) -> dict[str, Handler]:
+def display_handlers(station: StationPort) -> dict[str, Handler]:
     """The station's answers to SetDisplayMessage, GetDisplayMessages and
     ClearDisplayMessage."""
 

@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from simulators.transfer import TransferError, http_get, reachable
 
 if TYPE_CHECKING:
-    from simulators.station import Station
+    from simulators.port import StationPort
 
 #: States after which an update can no longer be cancelled by a new one (L01.FR.27).
 _NOT_CANCELLABLE = frozenset({"Installing", "InstallRebooting"})
@@ -103,7 +103,7 @@ def _at(text: str | None) -> float | None:
 class FirmwareUpdater:
     """The station's firmware: the update under way (at most one) and its progress."""
 
-    def __init__(self, station: Station) -> None:
+    def __init__(self, station: StationPort) -> None:
         self.station = station
         self.current: Update | None = None
         self._task: asyncio.Task[None] | None = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from csms.ocppj import OCPPError
 from simulators import locallist, reservations
@@ -20,7 +20,28 @@ from simulators.display import display_handlers
 from simulators.evse import CONNECTOR_ID, EVSE_ID, iso
 
 if TYPE_CHECKING:
-    from simulators.station import Station
+    from simulators.port import StationPort
+
+    class Station(StationPort, Protocol):
+        """What the handlers use of the station beyond its parts' port."""
+
+        boot_now: Any
+        restart_tx: Any
+        reset_on_idle: Any
+        pending_inoperative: Any
+        outbox: Any
+        profiles: Any
+        firmware: Any
+        diagnostics: Any
+        certificates: Any
+        local_list: Any
+        reservations: Any
+
+        def elapsed(self) -> float: ...
+
+        def schedule_reset(self) -> None: ...
+
+        def profiles_changed(self) -> None: ...
 
 Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 

@@ -21,7 +21,7 @@ from simulators.devicemodel import Key
 from simulators.evse import Message, iso
 
 if TYPE_CHECKING:
-    from simulators.station import Station
+    from simulators.port import StationPort
 
 NUMERIC = frozenset({"integer", "decimal"})
 THRESHOLDS = frozenset({"UpperThreshold", "LowerThreshold"})
@@ -73,7 +73,7 @@ def _status(status: str, reason: str | None = None) -> dict[str, Any]:
 class Monitors:
     """The station's monitors, its monitoring base and level, and the values they watch."""
 
-    station: Station
+    station: StationPort
     monitors: dict[int, Monitor] = field(default_factory=dict)
     base: str = "All"
     level: int = 9
