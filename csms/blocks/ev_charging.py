@@ -16,7 +16,7 @@ from typing import Any
 from csms.blocks.context import StationContext
 from csms.blocks.notifications import keep
 from csms.blocks.wire import optional_time, status_info, time_field
-from csms.operations import Operations, Outcome, Status
+from csms.operations import Operations, Outcome
 from csms.operations.profiles import load_view, send_profile
 from csms.smartcharging import (
     ProfileFormatError,
@@ -81,12 +81,12 @@ async def _answer_need(ctx: StationContext, ops: Operations, payload: dict[str, 
     except (ProfileRuleError, ValueError) as exc:
         ctx.log.warning("need_without_plan", reason=str(exc))
         return
-    outcome = await send_profile(ops, view, need.evse_id, profile, wait=False)
-    if outcome.status is Status.QUEUED:
-        ctx.log.info("need_profile_queued", command_id=outcome.command_ids[0],
-                     profile_id=profile_id)
+    outcome = await send_profile(ops, view, need.evse_id, profile)
+    if outcome.ok:
+        ctx.log.info("need_profile_installed", profile_id=profile_id)
     else:
-        ctx.log.warning("need_without_plan", reason=outcome.describe())
+        ctx.log.warning("need_profile_not_installed", profile_id=profile_id,
+                        reason=outcome.describe())
 
 
 async def notify_ev_charging_schedule(

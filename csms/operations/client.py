@@ -49,25 +49,28 @@ class Operations:
         self._waiter: CommandWaiter | None = None
         self._starting: asyncio.Lock | None = None
         self._later: set[asyncio.Task[None]] = set()
+        self._stopping = False
 
     async def start(self) -> None:
         """Open the shared LISTEN connection (once)."""
         if self._starting is None:
             self._starting = asyncio.Lock()
         async with self._starting:
-            if self._waiter is None:
+            if self._waiter is None and not self._stopping:
                 waiter = CommandWaiter(self.pool, self.database_url)
                 await waiter.start()
                 self._waiter = waiter
 
     async def stop(self) -> None:
-        """Finish the calls put off with :meth:`later`, then close the LISTEN connection;
-        waits still in progress end as timeouts."""
-        if self._later:
-            await asyncio.gather(*self._later, return_exceptions=True)
+        """Close the LISTEN connection (waits still in progress end at once as timeouts; a
+        late answer is still recorded by the node), then let the calls put off with
+        :meth:`later` finish."""
+        self._stopping = True
         if self._waiter is not None:
             await self._waiter.stop()
             self._waiter = None
+        if self._later:
+            await asyncio.gather(*self._later, return_exceptions=True)
 
     async def __aenter__(self) -> Operations:
         await self.start()
@@ -174,21 +177,12 @@ class Operations:
     ) -> Outcome:
         """The outcome of submitted command rows (the parts of one call), merged."""
         await self.start()
-        assert self._waiter is not None
+        if self._waiter is None:  # stopping: no answer will be waited for
+            return Outcome(Status.TIMEOUT, None, "the client is stopping", payload,
+                           tuple(command_ids))
         results = [await self._waiter.wait(i, timeout, offline_grace=self.offline_grace)
                    for i in command_ids]
         return outcome_of(action, payload, results, set(accept))
-
-    async def call_each(
-        self, station_ids: Sequence[str], action: str, payload: dict[str, Any], *,
-        timeout: float = DEFAULT_TIMEOUT, queue_for: timedelta | None = None,
-        accept: Iterable[str] = ("Accepted",),
-    ) -> dict[str, Outcome]:
-        """:meth:`call` to many stations at once; their outcomes by station."""
-        outcomes = await asyncio.gather(*(
-            self.call(s, action, payload, timeout=timeout, queue_for=queue_for, accept=accept)
-            for s in station_ids))
-        return dict(zip(station_ids, outcomes, strict=True))
 
 
 def request_problem(version: str, action: str, payload: dict[str, Any]) -> str | None:

@@ -143,16 +143,14 @@ async def load_view(ops: Operations, station_id: str, evse_id: int,
 
 async def send_profile(
     ops: Operations, view: StationView, evse_id: int, profile: ChargingProfile, *,
-    timeout: float = 30.0, wait: bool = True,
+    timeout: float = 30.0,
 ) -> ProfileOutcome:
     """Send SetChargingProfile with ``profile`` to ``evse_id`` of the station of ``view``.
 
     Refused (INVALID, nothing sent) when it breaks a K01 rule, exceeds the station's
     SmartChargingCtrlr limits, conflicts with a profile the CSMS believes installed, or does not
     fit the version's schema. It is recorded as installed only when the station answers
-    Accepted (a late answer after ``timeout`` is recorded when it arrives). With ``wait``
-    false the call is queued and the outcome is QUEUED at once (its answer is recorded when it
-    comes).
+    Accepted (a late answer after ``timeout`` is recorded when it arrives).
     """
     problem = view.refusal(evse_id, profile)
     if problem is not None:
@@ -166,8 +164,6 @@ async def send_profile(
         return _with_id(ids, profile.id)
     await charging.record_pending_profile(ops.pool, ids[0], view.station_id, evse_id,
                                           view.version, payload["chargingProfile"])
-    if not wait:
-        return _with_id(Outcome(Status.QUEUED, None, None, payload, tuple(ids)), profile.id)
     outcome = await ops.wait("SetChargingProfile", payload, ids, timeout=timeout)
     await charging.settle_pending_profiles(ops.pool, view.station_id)
     return _with_id(outcome, profile.id)
