@@ -68,3 +68,25 @@ def with_db(database_url: str, fn: Callable[[asyncpg.Pool], Awaitable[T]]) -> T:
 async def run_cli_async(*args: str) -> Result:
     """Run ``csms ARGS...`` in a worker thread, so an async test can act meanwhile."""
     return await asyncio.to_thread(run_cli, *args)
+
+
+@pytest.fixture
+def with_station(database_url: str) -> str:
+    """A database where station CP-1 exists (offline), so calls get past the station lookup."""
+    from csms.store.stations import register_station
+
+    with_db(database_url, lambda db: register_station(db, "CP-1", "correct-horse-battery"))
+    return database_url
+
+
+def assert_never_a_traceback(result: Result) -> None:
+    """A command given random arguments ends with its output, or with one plain line on stderr
+    and an exit status that is not INTERNAL or DATABASE (the database is fine, so DATABASE
+    would mean a bad argument reached a query)."""
+    from csms.cli.errors import ExitCode
+
+    assert isinstance(result.exception, SystemExit | None), repr(result.exception)
+    assert "Traceback" not in result.stdout + result.stderr
+    if result.exit_code != 0:
+        assert result.exit_code not in (ExitCode.INTERNAL, ExitCode.DATABASE), result.stderr
+        assert len(result.stderr.splitlines()) == 1, result.stderr

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from csms.cli.errors import ExitCode
 from csms.store import boot, stations
-from csms.store.stations import register_station
-from tests.cli.conftest import Invoke, assert_error, assert_ok, run_cli, with_db
+from tests.cli.conftest import (
+    Invoke,
+    assert_error,
+    assert_never_a_traceback,
+    assert_ok,
+    run_cli,
+    with_db,
+)
 from tests.cli.test_random_arguments import WORDS
 
 PASSWORD = "correct-horse-battery"
@@ -61,11 +65,6 @@ OPTIONS_HERE = ["--status", "--default", "--trigger", "--no-trigger", "Accepted"
                 "Rejected", "--json"]
 
 
-@pytest.fixture
-def with_station(database_url: str) -> str:
-    """A database where station CP-1 exists (offline)."""
-    with_db(database_url, lambda db: register_station(db, "CP-1", PASSWORD))
-    return database_url
 
 
 @settings(max_examples=60, deadline=None,
@@ -77,8 +76,4 @@ def test_random_arguments_never_a_traceback(with_station: str,
                                             words: list[str]) -> None:
     prefix, suffix = command
     result = run_cli(*prefix, *words, *suffix, "--database-url", with_station)
-    assert isinstance(result.exception, SystemExit | None), repr(result.exception)
-    assert "Traceback" not in result.stdout + result.stderr
-    if result.exit_code != 0:
-        assert result.exit_code not in (ExitCode.INTERNAL, ExitCode.DATABASE), result.stderr
-        assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert_never_a_traceback(result)

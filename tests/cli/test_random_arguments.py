@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from csms.cli.errors import ExitCode
-from csms.store.stations import register_station
-from tests.cli.conftest import run_cli, with_db
+from tests.cli.conftest import run_cli
 
 # (command words, options appended so that no example waits long for anything)
 COMMANDS = [
@@ -108,11 +106,6 @@ WORDS = st.one_of(
 )
 
 
-@pytest.fixture
-def with_station(database_url: str) -> str:
-    """A database where station CP-1 exists (offline), so calls get past the station lookup."""
-    with_db(database_url, lambda db: register_station(db, "CP-1", "correct-horse-battery"))
-    return database_url
 
 
 @settings(
