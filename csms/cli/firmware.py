@@ -15,6 +15,8 @@ from csms.cli.errors import CliError, ExitCode, not_found, shown, usage
 from csms.cli.operations import (
     DEFAULT_TIMEOUT,
     QueueForOption,
+    RetriesOption,
+    RetryIntervalOption,
     TimeoutOption,
     exit_code,
     failure,
@@ -107,12 +109,8 @@ def update(
     signing_certificate: Annotated[Path | None, typer.Option(
         "--signing-certificate", metavar="FILE", show_default=False, dir_okay=False,
         help="PEM certificate the firmware was signed with (with --signature).")] = None,
-    retries: Annotated[int | None, typer.Option(
-        "--retries", min=0, max=MAX_INT, show_default=False,
-        help="Download attempts the station makes after the first fails.")] = None,
-    retry_interval: Annotated[int | None, typer.Option(
-        "--retry-interval", min=0, max=MAX_INT, metavar="SECONDS", show_default=False,
-        help="Seconds between those attempts.")] = None,
+    retries: RetriesOption = None,
+    retry_interval: RetryIntervalOption = None,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,
     queue_for: QueueForOption = None,
     json_out: JsonOption = False,

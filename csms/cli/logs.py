@@ -12,6 +12,8 @@ from csms.cli.errors import CliError, ExitCode, not_found, shown, usage
 from csms.cli.operations import (
     DEFAULT_TIMEOUT,
     QueueForOption,
+    RetriesOption,
+    RetryIntervalOption,
     TimeoutOption,
     check,
     location_option,
@@ -66,12 +68,8 @@ def get(
     location: Annotated[str | None, typer.Option(
         "--location", metavar="URL", show_default=False,
         help="Upload there instead of to the CSMS's own endpoint.")] = None,
-    retries: Annotated[int | None, typer.Option(
-        "--retries", min=0, max=MAX_INT, show_default=False,
-        help="Upload attempts after the first fails.")] = None,
-    retry_interval: Annotated[int | None, typer.Option(
-        "--retry-interval", min=0, max=MAX_INT, metavar="SECONDS", show_default=False,
-        help="Seconds between those attempts.")] = None,
+    retries: RetriesOption = None,
+    retry_interval: RetryIntervalOption = None,
     wait: Annotated[bool, typer.Option(
         "--wait", help="Wait (up to --timeout) until the upload has ended.")] = False,
     timeout: TimeoutOption = DEFAULT_TIMEOUT,

@@ -34,6 +34,13 @@ QueueForOption = Annotated[
                       "(e.g. 10m, 2h) and send it when the station reconnects."),
 ]
 
+RetriesOption = Annotated[int | None, typer.Option(
+    "--retries", min=0, max=2**31 - 1, show_default=False,
+    help="Attempts the station makes after the first fails.")]
+RetryIntervalOption = Annotated[int | None, typer.Option(
+    "--retry-interval", min=0, max=2**31 - 1, metavar="SECONDS", show_default=False,
+    help="Seconds between those attempts.")]
+
 _EXIT = {
     Status.REJECTED: ExitCode.CALL_ERROR,
     Status.CALLERROR: ExitCode.CALL_ERROR,
