@@ -33,6 +33,24 @@ def _with_database(url: str, name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
 
 
+@pytest.fixture(autouse=True)
+def _logging_kept():
+    """Put back the logging configuration after each test: a command run in the test process
+    (the CLI tests) configures structlog on its captured output stream, which is closed once
+    the command ends; later tests must not log to it."""
+    import logging
+
+    import structlog
+
+    saved = structlog.get_config()
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    structlog.configure(**saved)
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
 @pytest.fixture(scope="session")
 def pg_server_url() -> str:
     """URL of the PostgreSQL server the tests use (its maintenance database).
