@@ -70,6 +70,9 @@ class ServerConfig:
     reuse_port: bool = False
     #: Serve /metrics, /healthz and /readyz on this port (``csms serve --metrics-port``).
     metrics_port: int | None = None
+    #: The password key file (csms.security.password_key), made if missing; None: passwords
+    #: are checked by scrypt and this node's cache only.
+    password_key_file: Path | None = None
     node_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
     tls_cert: str | None = None
     tls_key: str | None = None

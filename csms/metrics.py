@@ -41,6 +41,9 @@ COMMANDS = Counter("csms_commands_total", "Calls the CSMS sent to stations, by f
                    ["action", "status"])
 COMMAND_SECONDS = Histogram("csms_command_seconds", "Time from sending a call to a station to "
                             "its outcome", ["action"], buckets=_LATENCY)
+PASSWORD_CHECKS = Counter("csms_password_checks_total", "Station password checks at login, by "
+                          "what settled them (verifier: the stored fast verifier; cache: this "
+                          "node's verified passwords; scrypt)", ["method"])
 GRID_TARGET_KW = Gauge("csms_grid_event_target_kw", "Target export of an active grid event",
                        ["event"], multiprocess_mode="mostrecent")
 GRID_MEASURED_KW = Gauge("csms_grid_event_measured_kw", "Measured export of an active grid "

@@ -15,11 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import os
 import signal
 import ssl
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from http import HTTPStatus
 from typing import Any
 
@@ -43,17 +41,18 @@ from csms.handshake import (
     identity_from_path,
     offered_subprotocols,
 )
+from csms.logins import PasswordLogins
 from csms.node import Node
 from csms.ocppj import SUBPROTOCOLS, Handler, RpcConnection, get_validator
 from csms.ocppj.push import PushConnection
 from csms.operations import Operations
 from csms.operations.costs import CostUpdater
+from csms.security.password_key import load_keys
 from csms.security.ratelimit import FailureLimiter
 from csms.security.tls import is_tls, peer_common_name, server_context
 from csms.session import SessionHandlers, StationSession
 from csms.store import events_feed, rotation, stations
 from csms.store.db import open_pool
-from csms.store.passwords import VerifiedPasswords, hash_password, verify_password
 from csms.uploads import UploadServer, start_uploads
 
 log = structlog.get_logger("csms.server")
@@ -80,11 +79,7 @@ class CentralSystem:
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._auth_failures = FailureLimiter(config.max_auth_failures, config.auth_failure_window)
-        # scrypt runs in threads (it releases the GIL), one per core: more would only queue
-        # 16 MiB hashes in memory while handshakes wait the same.
-        self._hashing = ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
-                                           thread_name_prefix="csms-scrypt")
-        self._verified = VerifiedPasswords()
+        self.logins: PasswordLogins | None = None
         self.log = log.bind(node_id=config.node_id)
 
     @property
@@ -97,7 +92,10 @@ class CentralSystem:
         """Open the database (migrating it), start the command router, and listen."""
         for version in SUBPROTOCOLS.values():
             get_validator(version).warm()
+        keys = (load_keys(self.config.password_key_file, create=True)
+                if self.config.password_key_file else None)
         self.pool = await open_pool(self.config.database_url, max_size=self.config.pool_size)
+        self.logins = PasswordLogins(self.pool, keys)
         self.node = Node(self)
         await self.node.start()
         self.uploads = await start_uploads(self.pool, self.config.node_id, self.config.uploads)
@@ -173,9 +171,10 @@ class CentralSystem:
             await self.node.stop()
         for task in list(self._closing):
             task.cancel()
+        if self.logins is not None:
+            await self.logins.close()
         if self.pool is not None:
             await self.pool.close()
-        self._hashing.shutdown(wait=False, cancel_futures=True)
         self.log.info("stopped")
 
     async def _drain(self) -> None:
@@ -270,7 +269,7 @@ class CentralSystem:
         certificate that verifies against the configured CA and carries the identity as CN;
         a password alone never admits a profile-3 station.
         """
-        assert self.pool is not None
+        assert self.pool is not None and self.logins is not None
         known = await stations.get_station_credentials(self.pool, identity)
         credentials = basic_credentials(headers)
         if known is None:
@@ -294,18 +293,20 @@ class CentralSystem:
             return "username_differs_from_identity"
         if not known.password_hash:
             return "no_password_set"
-        if await self._verify(identity, password, known.password_hash):
+        if await self.logins.verify(identity, password, known.password_hash,
+                                    known.password_verifier):
             return None
         # A01: during a rotation the station may already use the new password; logging in
         # with it proves the station has it, so the new one becomes current. Both hashes are
         # read again together: the rotation may have completed since the first read.
         current, pending = await rotation.password_hashes(self.pool, identity)
         for candidate in (pending, current):
-            if candidate and candidate != known.password_hash and await self._verify(
+            if candidate and candidate != known.password_hash and await self.logins.verify(
                 identity, password, candidate
             ):
                 if candidate == pending:
                     await rotation.accept_password_change(self.pool, identity, pending)
+                    self.logins.remember(identity, password, pending)
                     self.log.info("password_rotated", station_id=identity, by="login")
                 return None
         return "wrong_password"
@@ -313,7 +314,7 @@ class CentralSystem:
     async def _auto_register(
         self, identity: str, credentials: tuple[str, str] | None, remote: str
     ) -> str | None:
-        assert self.pool is not None
+        assert self.pool is not None and self.logins is not None
         if not self.config.auto_register:
             return "unknown_station"
         if credentials is None:
@@ -323,34 +324,14 @@ class CentralSystem:
             return "username_differs_from_identity"
         if len(password) not in PASSWORD_LENGTH:
             return "password_length"
-        loop = asyncio.get_running_loop()
-        hashed = await loop.run_in_executor(self._hashing, hash_password, password)
+        hashed = await self.logins.hash(password)
         try:
             await stations.register_station(self.pool, identity, None, password_hash=hashed)
         except stations.StationExists:
             return "registration_race"
-        self._verified.remember(identity, password, hashed)
+        self.logins.remember(identity, password, hashed)
         self.log.warning("station_auto_registered", station_id=identity, remote=remote)
         return None
-
-    async def _verify(self, identity: str, password: str, stored: str) -> bool:
-        """scrypt verification off the event loop, skipped for a password scrypt already
-        accepted against the same stored hash (a reconnect; see VerifiedPasswords)."""
-        if self._verified.known(identity, password, stored):
-            return True
-        loop = asyncio.get_running_loop()
-        job = self._hashing.submit(verify_password, password, stored)
-
-        def done(job: Future[bool]) -> None:
-            # Remembered even if this handshake timed out meanwhile (a boot storm): the
-            # station's retry then costs nothing instead of another scrypt.
-            if not job.cancelled() and job.exception() is None and job.result():
-                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                    loop.call_soon_threadsafe(self._verified.remember, identity, password,
-                                              stored)
-
-        job.add_done_callback(done)
-        return await asyncio.wrap_future(job)
 
     # -- a station's session ---------------------------------------------------------------
 

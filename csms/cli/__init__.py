@@ -22,6 +22,7 @@ from csms.cli import (
     logs,
     meter_values,
     monitoring,
+    password_key,
     programs,
     reservations,
     station_commands,
@@ -65,6 +66,7 @@ app.add_typer(display.app, name="display", rich_help_panel=station_commands.PANE
 app.add_typer(locallist.app, name="local-list", rich_help_panel=station_commands.PANEL)
 app.add_typer(reservations.app, name="reservations", rich_help_panel=station_commands.PANEL)
 app.add_typer(certs.app, name="certs", rich_help_panel="Server")
+app.add_typer(password_key.app, name="password-key", rich_help_panel="Server")
 app.add_typer(programs.app, name="programs", rich_help_panel="Grid")
 app.add_typer(events.app, name="events", rich_help_panel="Grid")
 app.add_typer(fleet.app, name="fleet", rich_help_panel="Grid")

@@ -19,6 +19,7 @@ import typer
 from csms.blocks.context import BOOT_POLICIES
 from csms.cli.base import check_listen_host
 from csms.cli.errors import CliError, ExitCode, shown
+from csms.cli.password_key import PasswordKeyFileOption, key_file, loaded
 from csms.config import ServerConfig, UploadSettings
 from csms.logging import FORMATS, LEVELS, configure_logging
 
@@ -119,6 +120,7 @@ def serve(
                                  "and /readyz on this port (every worker's figures added up).",
                                  show_default=False)
     ] = None,
+    password_key_file: PasswordKeyFileOption = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     log_format: Annotated[str, typer.Option(help="console or json.")] = "console",
 ) -> None:
@@ -149,6 +151,9 @@ def serve(
     directory = upload_dir or Path(data_dir or os.environ.get("CSMS_DATA_DIR")
                                    or default_data_dir()) / "uploads"
     _check_upload_dir(directory, "--upload-dir" if upload_dir else "--data-dir")
+    # Made (or checked) here, once, before any worker starts: every worker reads the same key.
+    key_path = key_file(password_key_file, data_dir)
+    loaded(key_path, create=True)
     uploads = UploadSettings(directory=directory, host=host, port=upload_port,
                              public_url=upload_url, reuse_port=workers > 1)
     config = ServerConfig(
@@ -162,7 +167,7 @@ def serve(
         tls_cert=str(tls_cert) if tls_cert else None,
         tls_key=str(tls_key) if tls_key else None,
         tls_client_ca=str(tls_client_ca) if tls_client_ca else None,
-        metrics_port=metrics_port,
+        metrics_port=metrics_port, password_key_file=key_path,
     )
     if workers > 1:
         from csms.workers import run_workers
@@ -235,6 +240,7 @@ def run_node(config: ServerConfig) -> int:
 
     Failures to start print one line on stderr (never a traceback).
     """
+    from csms.security.password_key import PasswordKeyError
     from csms.store.migrate import MigrationError
     from csms.workers import tune_process
 
@@ -243,6 +249,9 @@ def run_node(config: ServerConfig) -> int:
         asyncio.run(_run(config))
     except ssl.SSLError as exc:
         typer.echo(f"error: TLS certificate or key: {exc}", err=True)
+        return ExitCode.USAGE
+    except PasswordKeyError as exc:
+        typer.echo(f"error: --password-key-file: {exc}", err=True)
         return ExitCode.USAGE
     except MigrationError as exc:
         typer.echo(f"error: database schema: {exc}", err=True)

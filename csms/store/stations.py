@@ -19,6 +19,8 @@ class StationCredentials:
 
     password_hash: str | None
     security_profile: int
+    #: the password's fast verifier (csms.security.password_key), None until one is stored
+    password_verifier: str | None = None
 
 
 @dataclass
@@ -137,13 +139,35 @@ async def remove_station(db: Db, station_id: str) -> bool:
 
 
 async def get_station_credentials(db: Db, station_id: str) -> StationCredentials | None:
-    """The stored password hash and security profile of a station, or None if unknown."""
+    """The stored password hash, its fast verifier and the security profile of a station, or
+    None if unknown."""
     row = await db.fetchrow(
-        "SELECT password_hash, security_profile FROM stations WHERE id = $1", station_id
+        "SELECT password_hash, security_profile, password_verifier FROM stations WHERE id = $1",
+        station_id,
     )
     if row is None:
         return None
-    return StationCredentials(row["password_hash"], row["security_profile"])
+    return StationCredentials(row["password_hash"], row["security_profile"],
+                              row["password_verifier"])
+
+
+async def store_password_verifiers(db: Db, verifiers: Sequence[tuple[str, str, str]]) -> int:
+    """Store fast password verifiers, given as ``(station id, password hash, verifier)``; each
+    only while the station's password hash is still the one it was made for. Returns how many
+    were stored. (A change of the hash clears the verifier: migration 0413.)"""
+    if not verifiers:
+        return 0
+    ids, hashes, tags = (list(column) for column in zip(*verifiers, strict=True))
+    status = await db.execute(
+        """
+        UPDATE stations AS s SET password_verifier = v.verifier
+        FROM unnest($1::text[], $2::text[], $3::text[]) AS v(id, password_hash, verifier)
+        WHERE s.id = v.id AND s.password_hash = v.password_hash
+          AND s.password_verifier IS DISTINCT FROM v.verifier
+        """,
+        ids, hashes, tags,
+    )
+    return int(status.split()[-1])
 
 
 async def mark_connected(
@@ -316,3 +340,13 @@ async def get_station(db: Db, station_id: str) -> StationDetail | None:
     detail.connectors = [ConnectorStatus(**dict(c)) for c in connectors]
     detail.active_transactions = await active_transaction_ids(db, station_id)
     return detail
+
+
+async def password_verifier_keys(db: Db) -> dict[str | None, int]:
+    """How many stations with a password have a fast verifier under each key id (None: no
+    verifier)."""
+    rows = await db.fetch(
+        "SELECT nullif(split_part(password_verifier, '$', 2), '') AS key_id, count(*) AS n"
+        " FROM stations WHERE password_hash IS NOT NULL GROUP BY 1"
+    )
+    return {r["key_id"]: r["n"] for r in rows}

@@ -8,7 +8,7 @@ import json
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from csms import server as server_module
+from csms import logins
 from csms.server import CentralSystem
 from csms.store import stations
 from csms.store.passwords import VerifiedPasswords, hash_password, verify_password
@@ -49,7 +49,7 @@ async def test_reconnect_skips_scrypt_and_a_wrong_password_still_fails(
         verifications.append(password)
         return verify_password(password, stored)
 
-    monkeypatch.setattr(server_module, "verify_password", counting)
+    monkeypatch.setattr(logins, "verify_password", counting)
     for _ in range(3):
         async with await open_station(csms, "CP-1"):
             pass
