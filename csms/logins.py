@@ -10,9 +10,11 @@ A station's Basic auth password is checked, cheapest first:
 
 A password that scrypt accepts is remembered in the cache and, with the key, its verifier is
 written beside the hash (in batches, by one background task), so that its next login, on any
-node sharing the key, after any restart, costs an HMAC. Nothing here ever decides that a
-password is wrong without scrypt: a verifier that does not match (another key, a stale hash)
-only sends the check on to scrypt.
+node sharing the key, after any restart, costs an HMAC. One credential is never checked by two
+scrypts at once: a station that gave up waiting (its handshake timed out in a storm) and
+retries waits for the check already under way, which runs to its end whoever still waits.
+Nothing here ever decides that a password is wrong without scrypt: a verifier that does not
+match (another key, a stale hash) only sends the check on to scrypt.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 
 import structlog
 
@@ -48,6 +50,7 @@ class PasswordLogins:
                                            thread_name_prefix="csms-scrypt")
         self._verified = VerifiedPasswords()
         self._to_write: list[tuple[str, str, str]] = []
+        self._checking: dict[bytes, asyncio.Future[bool]] = {}
         self._writer: asyncio.Task[None] | None = None
         self._counted = {method: metrics.PASSWORD_CHECKS.labels(method)
                          for method in ("verifier", "cache", "scrypt")}
@@ -65,19 +68,23 @@ class PasswordLogins:
         if self._verified.known(identity, password, stored):
             self._counted["cache"].inc()
             return True
-        self._counted["scrypt"].inc()
-        loop = asyncio.get_running_loop()
-        job = self._hashing.submit(verify_password, password, stored)
+        tag = self._verified.tag(identity, password, stored)
+        check = self._checking.get(tag)
+        if check is None:
+            self._counted["scrypt"].inc()
+            check = asyncio.wrap_future(self._hashing.submit(verify_password, password, stored))
+            self._checking[tag] = check
 
-        def done(job: Future[bool]) -> None:
-            # Remembered even if the handshake that asked timed out meanwhile (a boot storm):
-            # the station's retry then costs nothing instead of another scrypt.
-            if not job.cancelled() and job.exception() is None and job.result():
-                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
-                    loop.call_soon_threadsafe(self._accepted, identity, password, stored)
+            def done(check: asyncio.Future[bool]) -> None:
+                del self._checking[tag]
+                # Remembered even if no handshake waits any more (a boot storm): the
+                # station's retry then costs nothing instead of another scrypt.
+                if not check.cancelled() and check.exception() is None and check.result():
+                    self._accepted(identity, password, stored)
 
-        job.add_done_callback(done)
-        return await asyncio.wrap_future(job)
+            check.add_done_callback(done)
+        # A waiter that gives up (a handshake timeout) leaves the check running.
+        return await asyncio.shield(check)
 
     async def hash(self, password: str) -> str:
         """A new scrypt hash of ``password`` (a person's choice: the full cost), in a thread."""

@@ -4,6 +4,7 @@ or with another, scrypt decides as before. A live node, real sockets, real Postg
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from pathlib import Path
 
@@ -151,3 +152,24 @@ async def login_registered(config: ServerConfig) -> None:
     finally:
         await system.stop()
     await login(config, "CP-1")
+
+
+async def test_one_credential_is_checked_by_one_scrypt_even_when_a_waiter_gives_up(
+    scrypts: list[str]
+):
+    checker = logins.PasswordLogins(None, None)
+    stored = hash_password(PASSWORD, log2_n=12)
+    try:
+        first = asyncio.create_task(checker.verify("CP-1", PASSWORD, stored))
+        await asyncio.sleep(0)
+        first.cancel()  # a handshake that timed out while its check waited
+        assert await asyncio.gather(
+            checker.verify("CP-1", PASSWORD, stored),
+            checker.verify("CP-1", PASSWORD, stored),
+            checker.verify("CP-1", PASSWORD + "-wrong", stored),
+        ) == [True, True, False]
+        assert sorted(scrypts) == [PASSWORD, PASSWORD + "-wrong"]
+        assert await checker.verify("CP-1", PASSWORD, stored)  # remembered
+        assert len(scrypts) == 2
+    finally:
+        await checker.close()

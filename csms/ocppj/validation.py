@@ -1,17 +1,29 @@
 """Validation of OCPP payloads against the official JSON schemas shipped in the ``ocpp`` package.
 
 Each schema is compiled to Python code by fastjsonschema the first time its action is seen (or
-all at once with :meth:`Validator.warm`) and kept for the life of the process. Violations become
+all at once with :meth:`Validator.warm`) and kept for the life of the process. Generating and
+compiling that code for every schema of both versions takes 3 to 15 s of CPU, which a restart
+(every station waiting to reconnect) should not pay each time: :meth:`Validator.warm` keeps the
+compiled code in a cache file (``marshal``, in the user's cache directory or ``CSMS_CACHE_DIR``)
+named after a digest of the schema files, fastjsonschema's version and the interpreter's
+bytecode version, and loads it in well under a second at the next start; any change of those
+makes a new file, and an unreadable cache is rebuilt. Violations become
 :class:`OCPPError` with the OCPP-J code that fits the broken JSON-schema rule and a description
 that names the offending field.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import hashlib
+import importlib.util
 import json
+import marshal
+import os
 from collections.abc import Callable
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 import fastjsonschema
@@ -45,6 +57,8 @@ _RULE_CODES = {
 }
 
 CompiledSchema = Callable[[Any], Any]
+#: Changes when the cache files' layout does.
+_CACHE_FORMAT = b"csms-validators-1"
 
 
 def schema_dir(version: str) -> Path:
@@ -105,6 +119,7 @@ class Validator:
                 # 2.1 messages that are only ever SENT have a schema without a suffix.
                 self._sends.add(stem)
         self._compiled: dict[str, CompiledSchema] = {}
+        self._code: dict[str, CodeType] = {}
         self._request_checks: dict[str, CompiledSchema] = {}
         self._response_checks: dict[str, CompiledSchema] = {}
 
@@ -121,13 +136,21 @@ class Validator:
         return action in self._responses
 
     def warm(self) -> None:
-        """Compile every schema of this version now, so no message pays for it later."""
-        for action in self._sends:
-            self._schema(action)
-        for action in self._requests:
-            self._schema(action + "Request")
-        for action in self._responses:
-            self._schema(action + "Response")
+        """Compile every schema of this version now, so no message pays for it later (from
+        the cache file when it holds them, see the module's docstring)."""
+        names = sorted({*self._sends, *(a + "Request" for a in self._requests),
+                        *(a + "Response" for a in self._responses)})
+        cache = _cache_file(self.version, self._dir, names)
+        if cache is not None and not self._code:
+            with contextlib.suppress(OSError, ValueError, EOFError, TypeError):
+                loaded = marshal.loads(cache.read_bytes())
+                if isinstance(loaded, dict) and set(loaded) == set(names):
+                    self._code = loaded
+        missing = [n for n in names if n not in self._code]
+        for name in names:
+            self._schema(name)
+        if cache is not None and missing:
+            _write_atomically(cache, marshal.dumps(self._code))
 
     def validate_request(self, action: str, payload: Any) -> None:
         """Raise :class:`OCPPError` unless ``payload`` is a valid ``action`` request."""
@@ -167,14 +190,47 @@ class Validator:
     def _schema(self, name: str) -> CompiledSchema:
         compiled = self._compiled.get(name)
         if compiled is None:
-            with open(self._dir / f"{name}.json", encoding="utf-8") as f:
-                schema = json.load(f)
-            schema.pop("$id", None)
-            # use_default=False: validation must never add fields (e.g. "multiplier": 0) to a
-            # payload that is stored or sent.
-            compiled = fastjsonschema.compile(schema, use_default=False)
-            self._compiled[name] = compiled
+            code = self._code.get(name)
+            if code is None:
+                with open(self._dir / f"{name}.json", encoding="utf-8") as f:
+                    schema = json.load(f)
+                schema.pop("$id", None)
+                # use_default=False: validation must never add fields (e.g. "multiplier": 0)
+                # to a payload that is stored or sent.
+                source = fastjsonschema.compile_to_code(schema, use_default=False)
+                code = self._code[name] = compile(source, f"<schema {self.version} {name}>",
+                                                  "exec")
+            namespace: dict[str, Any] = {}
+            exec(code, namespace)  # defines validate() and the patterns it uses
+            compiled = self._compiled[name] = namespace["validate"]
         return compiled
+
+
+def _cache_file(version: str, directory: Path, names: list[str]) -> Path | None:
+    """The cache file of ``version``'s compiled schemas, or None without a cache directory."""
+    root = os.environ.get("CSMS_CACHE_DIR")
+    if not root:
+        try:
+            import platformdirs
+
+            root = platformdirs.user_cache_dir("csms")
+        except Exception:
+            return None
+    digest = hashlib.sha256(_CACHE_FORMAT + importlib.util.MAGIC_NUMBER
+                            + fastjsonschema.VERSION.encode())
+    for name in names:
+        digest.update(name.encode() + b"\0" + (directory / f"{name}.json").read_bytes())
+    return Path(root) / f"validators-{version}-{digest.hexdigest()[:24]}.marshal"
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that no reader sees it half written; a cache that cannot
+    be written is no error (the next start compiles again)."""
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        temporary.write_bytes(data)
+        os.replace(temporary, path)
 
 
 @functools.cache

@@ -100,13 +100,15 @@ class VerifiedPasswords:
         self._key = secrets.token_bytes(32)
         self._tags: dict[bytes, None] = {}
 
-    def _tag(self, identity: str, password: str, stored: str) -> bytes:
+    def tag(self, identity: str, password: str, stored: str) -> bytes:
+        """The entry of ``password`` for ``identity`` against ``stored`` (an HMAC under the
+        process key: it names the credential without holding it)."""
         message = b"\x00".join(v.encode("utf-8") for v in (identity, password, stored))
         return hmac.new(self._key, message, hashlib.sha256).digest()
 
     def known(self, identity: str, password: str, stored: str) -> bool:
         """True when this password was verified against this stored hash for ``identity``."""
-        tag = self._tag(identity, password, stored)
+        tag = self.tag(identity, password, stored)
         if tag not in self._tags:
             return False
         del self._tags[tag]
@@ -115,7 +117,7 @@ class VerifiedPasswords:
 
     def remember(self, identity: str, password: str, stored: str) -> None:
         """Record that ``password`` verified against ``stored`` for ``identity``."""
-        self._tags[self._tag(identity, password, stored)] = None
+        self._tags[self.tag(identity, password, stored)] = None
         while len(self._tags) > self.max_entries:
             del self._tags[next(iter(self._tags))]
 

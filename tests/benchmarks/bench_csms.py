@@ -6,6 +6,8 @@ psutil, its worker processes included) is its own; the load generator
 
 - boot storm: all stations connect at once and send BootNotification (each password verified
   with scrypt), then the reconnect storm (every socket dropped and reopened);
+- with ``--restart-storm``: the server killed (SIGKILL) with every station connected, started
+  again, every station back and Accepted (passwords checked by their stored verifiers);
 - resident memory per connected station;
 - sustained ingest at ``--rate`` messages/s (MeterValues with 4 sampled values, TransactionEvents
   with 4 sampled values, Heartbeats): CPU seconds per 1,000 messages, latency p50/p99;
@@ -23,6 +25,8 @@ Reproduce (figures in docs/performance.md)::
     python tests/benchmarks/bench_csms.py --stations 10000 --rate 2000 --duration 30 \
         --saturate-stations 1000 --scaling
     python tests/benchmarks/bench_csms.py --stations 2000 --scaling --worker-cores 0.5  # root
+    python tests/benchmarks/bench_csms.py --stations 10000 --hash-cost 14 --restart-storm \
+        --storms-only
 
 Smoke size: ``--stations 20 --rate 100 --duration 2 --saturate-stations 10``.
 """
@@ -92,6 +96,13 @@ class Measured:
             with contextlib.suppress(psutil.Error):
                 total += p.memory_info().rss
         return total
+
+    async def kill(self) -> None:
+        """SIGKILL the whole tree at once (a crash, an OOM kill, a pulled plug)."""
+        for p in self.tree():
+            with contextlib.suppress(psutil.Error):
+                p.kill()
+        await self.process.wait()
 
     async def stop(self) -> None:
         with contextlib.suppress(ProcessLookupError):
@@ -253,11 +264,12 @@ async def wait_listening(port: int, process: asyncio.subprocess.Process, timeout
     raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
 
 
-async def start(args: list[str], port: int) -> Measured:
+async def start(args: list[str], port: int, *, wait: bool = True) -> Measured:
     process = await asyncio.create_subprocess_exec(
         sys.executable, *args, stdout=asyncio.subprocess.DEVNULL,
         stderr=None if os.environ.get("BENCH_VERBOSE") else asyncio.subprocess.DEVNULL)
-    await wait_listening(port, process, 60)
+    if wait:
+        await wait_listening(port, process, 60)
     return Measured(process)
 
 
@@ -412,12 +424,41 @@ async def sustained(opts: argparse.Namespace, fleet: Fleet, server: Measured, pg
         await floor.stop()
 
 
+def serve_args(opts: argparse.Namespace, url: str, port: int, workers: int) -> list[str]:
+    """``csms serve`` as the benchmark runs it: its own password key file (made at the first
+    start, kept across restarts), as an operator's node has."""
+    return ["-m", "csms", "serve", "--host", "127.0.0.1", "--port", str(port),
+            "--database-url", url, "--log-level", "warning", "--workers", str(workers),
+            "--password-key-file", str(opts.key_file)]
+
+
+async def restart_storm(opts: argparse.Namespace, url: str, port: int, fleet: Fleet,
+                        ids: list[str], server: Measured, report: Report) -> Measured:
+    """Kill the server with every station connected, start it again at once: seconds from
+    the new process's start until every station is back and Accepted; returns the new
+    server."""
+    f = report.figures
+    conn = await asyncpg.connect(url)
+    try:
+        f["verifiers_stored"] = await conn.fetchval(
+            "SELECT count(*) FROM stations WHERE password_verifier IS NOT NULL")
+    finally:
+        await conn.close()
+    await server.kill()
+    fleet.close_all()  # the kernel reset every socket; the stations notice and reconnect
+    t0 = time.perf_counter()
+    server = await start(serve_args(opts, url, port, opts.workers), port, wait=False)
+    seconds, f["restart_retries"] = await fleet.storm(ids)
+    f["restart_storm_s"] = time.perf_counter() - t0
+    f["restart_storm_cpu_s"] = server.cpu()
+    f["restart_storm_storm_s"] = seconds
+    return server
+
+
 async def bench_csms(opts: argparse.Namespace, url: str, pg: Postgres, report: Report) -> None:
     ids = await register(url, opts.stations, opts.hash_cost)
     port = free_port()
-    server = await start(["-m", "csms", "serve", "--host", "127.0.0.1", "--port", str(port),
-                          "--database-url", url, "--log-level", "warning",
-                          "--workers", str(opts.workers)], port)
+    server = await start(serve_args(opts, url, port, opts.workers), port)
     fleet = Fleet("127.0.0.1", port, password=PASSWORD, deflate=opts.deflate,
                   sources=opts.sources)
     f = report.figures
@@ -429,10 +470,14 @@ async def bench_csms(opts: argparse.Namespace, url: str, pg: Postgres, report: R
         await asyncio.sleep(2.0)
         f["rss_mb"] = server.rss() / 2**20
         f["rss_per_station_kb"] = (server.rss() - rss0) / 1024 / len(ids)
-        await sustained(opts, fleet, server, pg, report)
-        report.loads["csms saturated"] = await measure(
-            fleet, server, pg, fleet.run_closed(opts.duration / 2, opts.saturate_stations))
-        f["dispatch_s"], f["dispatch_answered"] = await dispatch(url, fleet, ids)
+        if opts.restart_storm:
+            await asyncio.sleep(3.0)  # the last verifiers written
+            server = await restart_storm(opts, url, port, fleet, ids, server, report)
+        if not opts.storms_only:
+            await sustained(opts, fleet, server, pg, report)
+            report.loads["csms saturated"] = await measure(
+                fleet, server, pg, fleet.run_closed(opts.duration / 2, opts.saturate_stations))
+            f["dispatch_s"], f["dispatch_answered"] = await dispatch(url, fleet, ids)
         fleet.close_all()
         await asyncio.sleep(3.0)
         f["reconnect_storm_s"], f["reconnect_retries"] = await fleet.storm(ids)
@@ -448,9 +493,7 @@ async def bench_scaling(opts: argparse.Namespace, url: str, pg: Postgres, report
     caps = CpuCaps(opts.worker_cores) if opts.worker_cores else None
     for workers in (1, 2):
         port = free_port()
-        server = await start(["-m", "csms", "serve", "--host", "127.0.0.1", "--port",
-                              str(port), "--database-url", url, "--log-level", "warning",
-                              "--workers", str(workers)], port)
+        server = await start(serve_args(opts, url, port, workers), port)
         fleet = Fleet("127.0.0.1", port, password=PASSWORD, deflate=opts.deflate,
                       sources=opts.sources)
         try:
@@ -527,6 +570,7 @@ def print_report(opts: argparse.Namespace, report: Report) -> None:
 async def run(opts: argparse.Namespace) -> Report:
     report = Report()
     with tempfile.TemporaryDirectory(prefix="csms-bench-") as tmp:
+        opts.key_file = Path(tmp) / "password-key"
         if opts.database_url:
             server_url, pid = opts.database_url, None
         else:
@@ -590,11 +634,19 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                    help="with --scaling: cap every worker at this many cores (a cgroup each; "
                    "needs root), so that the workers' scaling is measured apart from the "
                    "cores PostgreSQL and the load generator take")
+    p.add_argument("--restart-storm", action="store_true",
+                   help="after the boot storm, kill the server (SIGKILL) with every station "
+                   "connected and start it again: seconds until all are back and Accepted")
+    p.add_argument("--storms-only", action="store_true",
+                   help="measure the storms and memory only (no load, dispatch or baselines)")
     p.add_argument("--skip-echo", action="store_true")
     p.add_argument("--skip-ocpp", action="store_true")
     p.add_argument("--database-url", default="", help="PostgreSQL server (default: embedded)")
     p.add_argument("--json", default="", help="also write the figures to this file")
     opts = p.parse_args(argv)
+    if opts.storms_only:
+        opts.skip_echo = opts.skip_ocpp = True
+        opts.scaling = False
     if opts.rounds < 1:
         p.error("--rounds: must be at least 1")
     if opts.worker_cores < 0 or opts.worker_cores > (os.cpu_count() or 1):

@@ -29,3 +29,33 @@ def test_descriptions(action: str, payload: object, code: str, description: str)
     error = _error(action, payload)
     assert (error.code, error.description) == (code, description)
     assert "'" not in error.description
+
+
+def test_warm_keeps_the_compiled_schemas_and_the_next_start_uses_them(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fastjsonschema
+
+    from csms.ocppj.validation import Validator
+
+    monkeypatch.setenv("CSMS_CACHE_DIR", str(tmp_path))
+    Validator("2.0.1").warm()
+    (cache,) = tmp_path.glob("validators-2.0.1-*.marshal")
+    generated: list[object] = []
+    original = fastjsonschema.compile_to_code
+    monkeypatch.setattr(fastjsonschema, "compile_to_code",
+                        lambda *a, **k: generated.append(a) or original(*a, **k))
+    again = Validator("2.0.1")
+    again.warm()
+    assert generated == []  # nothing compiled: all came from the cache
+    again.validate_request("Heartbeat", {})
+    with pytest.raises(OCPPError) as caught:
+        again.validate_request("BootNotification", {"reason": "PowerUp"})
+    assert caught.value.code == "OccurrenceConstraintViolation"
+    # A damaged cache is rebuilt, and validation is the same.
+    cache.write_bytes(b"not marshal data")
+    rebuilt = Validator("2.0.1")
+    rebuilt.warm()
+    assert generated and cache.stat().st_size > 1000
+    with pytest.raises(OCPPError, match="chargingStation"):
+        rebuilt.validate_request("BootNotification", {"reason": "PowerUp"})
