@@ -42,6 +42,8 @@ def key_file(option: Path | None, data_dir: Path | None) -> Path:
     """The key file: the option (or CSMS_PASSWORD_KEY_FILE), else DATA_DIR/password-key."""
     if option is not None:
         return option
+    if os.environ.get("CSMS_PASSWORD_KEY_FILE"):
+        return Path(os.environ["CSMS_PASSWORD_KEY_FILE"])
     from csms.store.embedded import default_data_dir
 
     return Path(data_dir or os.environ.get("CSMS_DATA_DIR") or default_data_dir()) / DEFAULT_NAME
@@ -55,6 +57,14 @@ def loaded(path: Path, *, create: bool) -> PasswordKeys:
         return load_keys(path, create=create)
     except (PasswordKeyError, OSError) as exc:
         raise usage(f"--password-key-file: {exc}") from None
+
+
+def existing_keys(data_dir: Path | None) -> PasswordKeys | None:
+    """The keys of the node's key file (CSMS_PASSWORD_KEY_FILE, else DATA_DIR/password-key)
+    when it exists, so that a password set here gets its verifier at once; None without one
+    (the station's first login then pays one scrypt and stores it)."""
+    path = key_file(None, data_dir)
+    return loaded(path, create=False) if path.exists() else None
 
 
 @app.command("rotate")

@@ -16,6 +16,7 @@ from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, StationI
 from csms.cli.boot import set_boot
 from csms.cli.errors import CliError, ExitCode, not_found, shown, usage
 from csms.cli.output import format_cell, print_json, print_table
+from csms.cli.password_key import existing_keys
 from csms.cli.station_passwords import (
     MAX_PASSWORD,
     MIN_PASSWORD,
@@ -37,6 +38,7 @@ from csms.store.stations import (
     list_stations,
     register_station,
     remove_station,
+    store_password_verifiers,
 )
 
 app = typer.Typer(help="Register charging stations and see their state.", no_args_is_help=True)
@@ -87,6 +89,7 @@ def add(
         raise usage(f"--password: required for security profile {security_profile} "
                     "(or --generate-password)")
     hashed = None if password is None else hash_password(password, log2_n=log2_n)
+    keys = existing_keys(data_dir)
 
     async def go(db: asyncpg.Pool) -> None:
         try:
@@ -94,6 +97,9 @@ def add(
                                    password_hash=hashed)
         except StationExists:
             raise CliError(f"station {station_id} already exists", ExitCode.CONFLICT) from None
+        if keys is not None and password is not None and hashed is not None:
+            await store_password_verifiers(
+                db, [(station_id, hashed, keys.verifier(station_id, password, hashed))])
 
     with_store(database_url, data_dir, go)
     typer.echo(f"station {station_id} added (security profile {security_profile})")
@@ -291,6 +297,7 @@ def import_(
         raise usage(f"--generate-passwords: {generate_to} exists; it is never overwritten")
     ids = fleet_ids(id_prefix, id_format, first, count)
     generated: dict[str, str] = {}
+    keys = existing_keys(data_dir)
 
     def hashed_for(station_id: str) -> str | None:
         if password is not None:
@@ -314,6 +321,7 @@ def import_(
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
             hashes = list(pool.map(hashed_for, todo))
         added = 0
+        verifiers = []
         for station_id, hashed in zip(todo, hashes, strict=True):
             try:
                 await register_station(db, station_id, None, security_profile,
@@ -321,6 +329,12 @@ def import_(
                 added += 1
             except StationExists:  # registered meanwhile by someone else: theirs stays
                 existing.add(station_id)
+                continue
+            plain = password if password is not None else generated.get(station_id)
+            if keys is not None and hashed is not None and plain is not None:
+                verifiers.append((station_id, hashed, keys.verifier(station_id, plain, hashed)))
+        # With the node's password key at hand, the fleet's first logins skip scrypt too.
+        await store_password_verifiers(db, verifiers)
         return added, len(existing)
 
     if generate_to is None:

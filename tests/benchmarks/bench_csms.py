@@ -26,7 +26,7 @@ Reproduce (figures in docs/performance.md)::
         --saturate-stations 1000 --scaling
     python tests/benchmarks/bench_csms.py --stations 2000 --scaling --worker-cores 0.5  # root
     python tests/benchmarks/bench_csms.py --stations 10000 --hash-cost 14 --restart-storm \
-        --storms-only
+        --storms-only --import-verifiers
 
 Smoke size: ``--stations 20 --rate 100 --duration 2 --saturate-stations 10``.
 """
@@ -54,6 +54,7 @@ import psutil
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from csms.security.password_key import PasswordKeys, load_keys
 from csms.store.db import open_pool
 from csms.store.passwords import CHOSEN_LOG2_N, GENERATED_LOG2_N, hash_password
 from tests.benchmarks.loadgen import Fleet, percentile
@@ -312,15 +313,19 @@ def machine_busy() -> float:
     return sum(v for k, v in t._asdict().items() if k not in skip)
 
 
-async def register(url: str, n: int, cost: int) -> list[str]:
-    """Register stations BENCH-00000.. sharing one scrypt hash (computed once) of cost 2**cost."""
+async def register(url: str, n: int, cost: int, keys: PasswordKeys | None = None) -> list[str]:
+    """Register stations BENCH-00000.. sharing one scrypt hash (computed once) of cost 2**cost;
+    with ``keys``, each with its verifier, as ``csms stations import`` stores them on a host
+    that has the node's password key."""
     ids = [f"BENCH-{i:05d}" for i in range(n)]
     hashed = hash_password(PASSWORD, log2_n=cost)
     pool = await open_pool(url, max_size=2)
     try:
         await pool.copy_records_to_table(
-            "stations", records=[(i, hashed, 1) for i in ids],
-            columns=["id", "password_hash", "security_profile"])
+            "stations", records=[
+                (i, hashed, 1, keys.verifier(i, PASSWORD, hashed) if keys else None)
+                for i in ids],
+            columns=["id", "password_hash", "security_profile", "password_verifier"])
     finally:
         await pool.close()
     return ids
@@ -456,7 +461,8 @@ async def restart_storm(opts: argparse.Namespace, url: str, port: int, fleet: Fl
 
 
 async def bench_csms(opts: argparse.Namespace, url: str, pg: Postgres, report: Report) -> None:
-    ids = await register(url, opts.stations, opts.hash_cost)
+    keys = load_keys(opts.key_file, create=True) if opts.import_verifiers else None
+    ids = await register(url, opts.stations, opts.hash_cost, keys)
     port = free_port()
     server = await start(serve_args(opts, url, port, opts.workers), port)
     fleet = Fleet("127.0.0.1", port, password=PASSWORD, deflate=opts.deflate,
@@ -637,6 +643,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--restart-storm", action="store_true",
                    help="after the boot storm, kill the server (SIGKILL) with every station "
                    "connected and start it again: seconds until all are back and Accepted")
+    p.add_argument("--import-verifiers", action="store_true",
+                   help="store each station's password verifier at registration, as "
+                   "'csms stations import' does on a host with the node's password key "
+                   "(without it the first boot storm checks every password with scrypt and "
+                   "stores the verifiers then)")
     p.add_argument("--storms-only", action="store_true",
                    help="measure the storms and memory only (no load, dispatch or baselines)")
     p.add_argument("--skip-echo", action="store_true")

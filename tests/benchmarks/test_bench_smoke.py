@@ -10,7 +10,7 @@ from pathlib import Path
 
 BENCH = Path(__file__).with_name("bench_csms.py")
 FIGURES = ("boot_storm_s", "reconnect_storm_s", "rss_per_station_kb", "dispatch_s",
-           "dispatch_answered")
+           "dispatch_answered", "restart_storm_s", "verifiers_stored")
 LOADS = ("csms sustained", "csms saturated", "echo sustained", "echo saturated",
          "ocpp sustained", "ocpp saturated")
 
@@ -20,6 +20,7 @@ async def test_tiny_benchmark_prints_every_figure(tmp_path: Path, pg_server_url:
     process = await asyncio.create_subprocess_exec(
         sys.executable, str(BENCH), "--stations", "12", "--rate", "60", "--duration", "2",
         "--saturate-stations", "6", "--floor-stations", "6", "--hash-cost", "10",
+        "--restart-storm",
         "--database-url", pg_server_url, "--json", str(out),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
@@ -29,6 +30,8 @@ async def test_tiny_benchmark_prints_every_figure(tmp_path: Path, pg_server_url:
         assert re.search(rf"^{re.escape(name)}\s+\S", text, re.MULTILINE), name
     figures = json.loads(out.read_text())
     assert figures["figures"]["dispatch_answered"] == 12
+    # Every station logged in once before the kill, so each has its verifier.
+    assert figures["figures"]["verifiers_stored"] == 12
     for name in LOADS:
         load = figures["loads"][name]
         assert load["messages"] > 0 and load["errors"] == 0, name

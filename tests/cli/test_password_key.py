@@ -63,3 +63,27 @@ def test_serve_refuses_a_key_file_open_to_others(tmp_path: Path):
     assert_error(run_cli("serve", "--port", "0", "--data-dir", str(tmp_path),
                          "--database-url", "postgresql://127.0.0.1:1/none",
                          "--password-key-file", str(path)), 2, "chmod 600")
+
+
+def test_stations_set_up_with_the_key_at_hand_get_their_verifiers_at_once(
+    csms: Invoke, database_url: str, tmp_path: Path, monkeypatch
+):
+    from csms.security.password_key import VerifierCheck
+    from csms.store.stations import get_station_credentials
+
+    path = tmp_path / "password-key"
+    keys = load_keys(path, create=True)
+    monkeypatch.setenv("CSMS_PASSWORD_KEY_FILE", str(path))
+    assert_ok(csms("stations", "import", "--id-prefix", "IMP-", "--count", "2",
+                   "--password", "fleet-password-0001"))
+    assert_ok(csms("stations", "add", "ADD-1", "--password", "an-own-password-002"))
+    for station, password in (("IMP-1", "fleet-password-0001"), ("IMP-2", "fleet-password-0001"),
+                              ("ADD-1", "an-own-password-002")):
+        known = with_db(database_url, lambda db, s=station: get_station_credentials(db, s))
+        assert keys.check(station, password, known.password_hash,
+                          known.password_verifier) is VerifierCheck.MATCH, station
+    # Without a key file nothing is stored: the first login pays scrypt and stores it.
+    monkeypatch.setenv("CSMS_PASSWORD_KEY_FILE", str(tmp_path / "absent"))
+    assert_ok(csms("stations", "add", "ADD-2", "--password", "an-own-password-002"))
+    known = with_db(database_url, lambda db: get_station_credentials(db, "ADD-2"))
+    assert known.password_verifier is None

@@ -1,0 +1,230 @@
+"""Benchmark: the largest fleet on one machine, ``csms serve --workers N``, load generators in
+processes of their own.
+
+One process may hold only ``RLIMIT_NOFILE`` sockets, so the stations are spread over several
+load generator processes (``fleet_process.py``, at most ``--per-process`` stations each) and the
+server over ``--workers`` processes. One run prints:
+
+- the file descriptor limits (soft and hard) that bound stations per process;
+- boot storm: every station connects at once and sends BootNotification (each password checked
+  with scrypt at the cost of a generated password, 2**10): seconds until all are Accepted;
+- resident memory per connected station (the server's process tree);
+- sustained load: ``--rate`` messages/s over all stations (MeterValues and TransactionEvents with
+  4 sampled values, Heartbeats) for ``--duration`` s: answered messages/s, p50/p99 latency, CPU
+  of the server and of PostgreSQL per 1,000 messages, cores the machine was busy;
+- dispatch: a SetChargingProfile to every station through the command table, until every
+  command is final.
+
+Reproduce (figures in docs/performance.md)::
+
+    python tests/benchmarks/bench_scale.py --stations 36000 --workers 2 --rate 4000 \\
+        --duration 30
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import resource
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import psutil
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from tests.benchmarks.bench_csms import (
+    HERE,
+    PASSWORD,
+    PROFILE,
+    Postgres,
+    _admin,
+    free_port,
+    machine_busy,
+    register,
+    start,
+)
+from tests.benchmarks.loadgen import percentile
+
+
+class FleetProcess:
+    """One ``fleet_process.py`` holding a slice of the stations."""
+
+    def __init__(self, process: asyncio.subprocess.Process, ids: list[str]):
+        self.process = process
+        self.ids = ids
+        self.ps = psutil.Process(process.pid)
+
+    @classmethod
+    async def start(cls, port: int, ids: list[str], sources: int) -> FleetProcess:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, str(HERE / "fleet_process.py"), "--port", str(port),
+            "--password", PASSWORD, "--sources", str(sources),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=2**28)
+        return cls(process, ids)
+
+    async def ask(self, request: dict[str, Any]) -> dict[str, Any]:
+        assert self.process.stdin is not None and self.process.stdout is not None
+        self.process.stdin.write(json.dumps(request).encode() + b"\n")
+        await self.process.stdin.drain()
+        line = await self.process.stdout.readline()
+        if not line:
+            raise RuntimeError("a fleet process exited")
+        return json.loads(line)
+
+    def cpu(self) -> float:
+        t = self.ps.cpu_times()
+        return t.user + t.system
+
+    async def stop(self) -> None:
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        try:
+            await asyncio.wait_for(self.process.wait(), 60)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
+
+
+async def dispatch(url: str, ids: list[str]) -> tuple[float, int]:
+    """SetChargingProfile to every station through the command table; (seconds, answered)."""
+    from csms.store.commands import submit_commands
+
+    conn = await asyncpg.connect(url)
+    try:
+        t0 = time.perf_counter()
+        command_ids = await submit_commands(conn, ids, "SetChargingProfile", PROFILE)
+        while True:
+            final = await conn.fetchval(
+                "SELECT count(*) FROM commands WHERE id = ANY($1::bigint[])"
+                " AND status NOT IN ('pending', 'sent')", command_ids)
+            if final >= len(command_ids) or time.perf_counter() - t0 > 300:
+                break
+            await asyncio.sleep(0.1)
+        seconds = time.perf_counter() - t0
+        answered = await conn.fetchval(
+            "SELECT count(*) FROM commands WHERE id = ANY($1::bigint[]) AND status = 'answered'",
+            command_ids)
+    finally:
+        await conn.close()
+    return seconds, answered
+
+
+async def bench(opts: argparse.Namespace, url: str, pg: Postgres, tmp: Path) -> dict[str, Any]:
+    f: dict[str, Any] = {}
+    f["nofile_soft"], f["nofile_hard"] = resource.getrlimit(resource.RLIMIT_NOFILE)
+    ids = await register(url, opts.stations, opts.hash_cost)
+    port = free_port()
+    per_worker = math.ceil(opts.stations / opts.workers * 1.2) + 100
+    server = await start(["-m", "csms", "serve", "--host", "127.0.0.1", "--port", str(port),
+                          "--database-url", url, "--log-level", "warning",
+                          "--workers", str(opts.workers), "--max-connections",
+                          str(per_worker), "--password-key-file", str(tmp / "password-key")],
+                         port)
+    count = math.ceil(opts.stations / opts.per_process)
+    slices = [ids[i::count] for i in range(count)]
+    fleets = [await FleetProcess.start(port, s, opts.sources) for s in slices]
+    try:
+        await asyncio.sleep(3.0)  # every worker listening
+        rss0, cpu0 = server.rss(), server.cpu()
+        t0 = time.perf_counter()
+        storms = await asyncio.gather(*(p.ask({"op": "storm", "ids": p.ids}) for p in fleets))
+        f["boot_storm_s"] = time.perf_counter() - t0
+        f["boot_storm_retries"] = sum(s["retries"] for s in storms)
+        f["boot_storm_cpu_s"] = server.cpu() - cpu0
+        await asyncio.sleep(3.0)
+        rss = server.rss()
+        f["rss_mb"] = rss / 2**20
+        f["rss_per_station_kb"] = (rss - rss0) / 1024 / len(ids)
+        f["stations_per_worker"] = [_connections(p) for p in server.tree()[1:]] or [
+            _connections(server.root)]
+        cpu, db, gen, busy = server.cpu(), pg.cpu(), sum(p.cpu() for p in fleets), machine_busy()
+        t0 = time.perf_counter()
+        answers = await asyncio.gather(*(
+            p.ask({"op": "rate", "rate": opts.rate / count, "seconds": opts.duration})
+            for p in fleets))
+        seconds = time.perf_counter() - t0
+        answered = sum(a["answered"] for a in answers)
+        latencies = [x for a in answers for x in a["latencies"]]
+        f["sustained_msgs"] = answered
+        f["sustained_msg_s"] = answered / opts.duration
+        f["sustained_errors"] = sum(a["errors"] for a in answers)
+        f["sustained_p50_ms"] = 1000 * percentile(latencies, 0.5)
+        f["sustained_p99_ms"] = 1000 * percentile(latencies, 0.99)
+        f["sustained_cpu_s_per_1k"] = 1000 * (server.cpu() - cpu) / max(answered, 1)
+        f["sustained_db_cpu_s_per_1k"] = 1000 * (pg.cpu() - db) / max(answered, 1)
+        f["sustained_gen_cpu_s_per_1k"] = (1000 * (sum(p.cpu() for p in fleets) - gen)
+                                           / max(answered, 1))
+        f["sustained_busy_cores"] = (machine_busy() - busy) / seconds
+        f["dispatch_s"], f["dispatch_answered"] = await dispatch(url, ids)
+        f["rss_after_mb"] = server.rss() / 2**20
+    finally:
+        for p in fleets:
+            await p.stop()
+        await server.stop()
+    return f
+
+
+def _connections(process: psutil.Process) -> int:
+    try:
+        return sum(1 for c in process.net_connections("tcp") if c.status == "ESTABLISHED"
+                   and c.laddr and c.laddr.port != 5432)
+    except psutil.Error:
+        return -1
+
+
+async def run(opts: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="csms-scale-") as tmp:
+        if opts.database_url:
+            server_url, pid = opts.database_url, None
+        else:
+            from csms.store.embedded import start_embedded
+            server_url = start_embedded(Path(tmp), cleanup_mode="delete")
+            pid = int((Path(tmp) / "pgdata" / "postmaster.pid").read_text().split()[0])
+        name = f"bench_scale_{uuid.uuid4().hex[:8]}"
+        parts = urlsplit(server_url)
+        url = urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+        await _admin(server_url, [f"CREATE DATABASE {name}"])
+        try:
+            return await bench(opts, url, Postgres(pid), Path(tmp))
+        finally:
+            await _admin(server_url, [f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"])
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--stations", type=int, default=36000)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--rate", type=float, default=4000.0, help="sustained messages/s in all")
+    p.add_argument("--duration", type=float, default=30.0)
+    p.add_argument("--per-process", type=int, default=15000,
+                   help="stations per load generator process (each under RLIMIT_NOFILE)")
+    p.add_argument("--sources", type=int, default=4, help="source addresses 127.0.0.2..")
+    p.add_argument("--hash-cost", type=int, default=10,
+                   help="log2 of scrypt n (default: a generated password's cost)")
+    p.add_argument("--database-url", default="")
+    p.add_argument("--json", default="")
+    opts = p.parse_args(argv)
+    started = time.perf_counter()
+    figures = asyncio.run(run(opts))
+    print(f"stations={opts.stations} workers={opts.workers} rate={opts.rate:g}/s "
+          f"duration={opts.duration:g}s cpus={os.cpu_count()} "
+          f"run={time.perf_counter() - started:.0f}s")
+    for key, value in figures.items():
+        print(f"{key:28} {value:12.3f}" if isinstance(value, float) else f"{key:28} {value!s:>12}")
+    if opts.json:
+        Path(opts.json).write_text(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()
