@@ -37,6 +37,20 @@ async def init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """The pool's reset at release: nothing beyond asyncpg's own (an open transaction is
+    rolled back, listener callbacks dropped).
+
+    asyncpg's default sends ``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET
+    ALL`` at every release: one more round trip and statement for every query made through the
+    pool (a fifth of the CPU of a reconnect storm, docs/performance.md). Pool connections here
+    never hold session state: LISTEN, session advisory locks and long-lived settings live on
+    connections of their own (the operations client, the grid dispatcher, the event stream),
+    and cursors only inside transactions.
+    """
+    del conn
+
+
 async def open_pool(
     database_url: str,
     *,
@@ -58,6 +72,7 @@ async def open_pool(
             await migrate(conn)
         finally:
             await conn.close()
+    kw.setdefault("reset", _keep_session)
     return await asyncpg.create_pool(
         database_url, min_size=min_size, max_size=max_size, init=init_connection, **kw
     )
