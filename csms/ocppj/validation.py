@@ -140,6 +140,8 @@ class Validator:
         the cache file when it holds them, see the module's docstring)."""
         names = sorted({*self._sends, *(a + "Request" for a in self._requests),
                         *(a + "Response" for a in self._responses)})
+        if all(n in self._compiled for n in names):
+            return
         cache = _cache_file(self.version, self._dir, names)
         if cache is not None and not self._code:
             with contextlib.suppress(OSError, ValueError, EOFError, TypeError):
@@ -151,6 +153,7 @@ class Validator:
             self._schema(name)
         if cache is not None and missing:
             _write_atomically(cache, marshal.dumps(self._code))
+        self._code.clear()  # every schema is compiled now; the module code is not needed
 
     def validate_request(self, action: str, payload: Any) -> None:
         """Raise :class:`OCPPError` unless ``payload`` is a valid ``action`` request."""

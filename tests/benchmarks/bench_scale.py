@@ -18,7 +18,7 @@ server over ``--workers`` processes. One run prints:
 Reproduce (figures in docs/performance.md)::
 
     python tests/benchmarks/bench_scale.py --stations 36000 --workers 2 --rate 4000 \\
-        --duration 30
+        --duration 30 --import-verifiers
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ import psutil
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from csms.security.password_key import load_keys
 from tests.benchmarks.bench_csms import (
     HERE,
     PASSWORD,
@@ -123,13 +124,15 @@ async def dispatch(url: str, ids: list[str]) -> tuple[float, int]:
 async def bench(opts: argparse.Namespace, url: str, pg: Postgres, tmp: Path) -> dict[str, Any]:
     f: dict[str, Any] = {}
     f["nofile_soft"], f["nofile_hard"] = resource.getrlimit(resource.RLIMIT_NOFILE)
-    ids = await register(url, opts.stations, opts.hash_cost)
+    key_file = tmp / "password-key"
+    keys = load_keys(key_file, create=True) if opts.import_verifiers else None
+    ids = await register(url, opts.stations, opts.hash_cost, keys)
     port = free_port()
     per_worker = math.ceil(opts.stations / opts.workers * 1.2) + 100
     server = await start(["-m", "csms", "serve", "--host", "127.0.0.1", "--port", str(port),
                           "--database-url", url, "--log-level", "warning",
                           "--workers", str(opts.workers), "--max-connections",
-                          str(per_worker), "--password-key-file", str(tmp / "password-key")],
+                          str(per_worker), "--password-key-file", str(key_file)],
                          port)
     count = math.ceil(opts.stations / opts.per_process)
     slices = [ids[i::count] for i in range(count)]
@@ -146,8 +149,8 @@ async def bench(opts: argparse.Namespace, url: str, pg: Postgres, tmp: Path) -> 
         rss = server.rss()
         f["rss_mb"] = rss / 2**20
         f["rss_per_station_kb"] = (rss - rss0) / 1024 / len(ids)
-        f["stations_per_worker"] = [_connections(p) for p in server.tree()[1:]] or [
-            _connections(server.root)]
+        f["stations_per_worker"] = [_connections(p, port) for p in server.tree()[1:]] or [
+            _connections(server.root, port)]
         cpu, db, gen, busy = server.cpu(), pg.cpu(), sum(p.cpu() for p in fleets), machine_busy()
         t0 = time.perf_counter()
         answers = await asyncio.gather(*(
@@ -175,10 +178,11 @@ async def bench(opts: argparse.Namespace, url: str, pg: Postgres, tmp: Path) -> 
     return f
 
 
-def _connections(process: psutil.Process) -> int:
+def _connections(process: psutil.Process, port: int) -> int:
+    """Station sockets ``process`` holds (established on the CSMS's port)."""
     try:
         return sum(1 for c in process.net_connections("tcp") if c.status == "ESTABLISHED"
-                   and c.laddr and c.laddr.port != 5432)
+                   and c.laddr and c.laddr.port == port)
     except psutil.Error:
         return -1
 
@@ -212,6 +216,10 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--sources", type=int, default=4, help="source addresses 127.0.0.2..")
     p.add_argument("--hash-cost", type=int, default=10,
                    help="log2 of scrypt n (default: a generated password's cost)")
+    p.add_argument("--import-verifiers", action="store_true",
+                   help="store each station's password verifier at registration, as 'csms "
+                   "stations import' does on the server's host (else the boot storm checks "
+                   "every password with scrypt)")
     p.add_argument("--database-url", default="")
     p.add_argument("--json", default="")
     opts = p.parse_args(argv)

@@ -36,3 +36,24 @@ async def test_tiny_benchmark_prints_every_figure(tmp_path: Path, pg_server_url:
         load = figures["loads"][name]
         assert load["messages"] > 0 and load["errors"] == 0, name
         assert load["cpu"] > 0 and load["p99_ms"] >= load["p50_ms"] > 0, name
+
+
+async def test_tiny_scale_benchmark_spreads_the_fleet_and_prints_every_figure(
+    tmp_path: Path, pg_server_url: str
+):
+    out = tmp_path / "scale.json"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(BENCH.with_name("bench_scale.py")), "--stations", "12",
+        "--per-process", "5", "--rate", "30", "--duration", "1", "--import-verifiers",
+        "--database-url", pg_server_url, "--json", str(out),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 180)
+    assert process.returncode == 0, stderr.decode()[-2000:]
+    figures = json.loads(out.read_text())
+    assert figures["dispatch_answered"] == 12
+    assert figures["sustained_msgs"] > 0 and figures["sustained_errors"] == 0
+    # Two workers, and the twelve stations spread over them.
+    assert len(figures["stations_per_worker"]) >= 2
+    assert sum(figures["stations_per_worker"]) == 12
+    for name in ("boot_storm_s", "rss_per_station_kb", "sustained_p99_ms", "dispatch_s"):
+        assert re.search(rf"^{name}\s+\S", stdout.decode(), re.MULTILINE), name
