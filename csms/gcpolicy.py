@@ -84,6 +84,15 @@ class GcPolicy:
         if self._closed >= self._closed_limit:
             self._due.set()
 
+    def handshake_failed(self) -> None:
+        """A connection ended before it became a session (refused, or its opening handshake
+        timed out): it was never counted open, but leaves cycles all the same. A long storm
+        makes thousands of these, and their garbage waited for the hourly full collection
+        (1.3 GB in each of two workers after 10 minutes of a 36,000-station storm)."""
+        self._closed += 1
+        if self._closed >= self._closed_limit:
+            self._due.set()
+
     def __call__(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
             self._started = time.perf_counter()

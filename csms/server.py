@@ -119,7 +119,7 @@ class CentralSystem:
             self.config.port,
             process_request=self._process_request,
             # Messages are pushed to each session, no task waits on a quiet station.
-            create_connection=PushConnection,
+            create_connection=_StationConnection,
             select_subprotocol=lambda _conn, offered: choose_subprotocol(list(offered)),
             subprotocols=list(SUBPROTOCOLS),
             # RFC 7692 permessage-deflate, with small windows: OCPP messages are small, and
@@ -397,6 +397,18 @@ class CentralSystem:
         task = asyncio.create_task(session.websocket.close(1000, reason))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
+
+
+class _StationConnection(PushConnection):
+    """A station's connection; one that ends before it became a session (a refused or
+    timed-out handshake) is reported to the collector policy, whose full collections free the
+    cycles such connections leave."""
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        policy = GcPolicy.current
+        if policy is not None and not self.attached:
+            policy.handshake_failed()
 
 
 def _remote(connection: ServerConnection) -> str:

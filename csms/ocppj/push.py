@@ -52,6 +52,11 @@ class PushConnection(ServerConnection):
         for message in early:
             sink(message)
 
+    @property
+    def attached(self) -> bool:
+        """True once a sink was attached (the connection became a session)."""
+        return self._sink is not None
+
     def detach(self) -> None:
         """Stop delivering; later messages are dropped (the connection is ending)."""
         self._sink = _drop

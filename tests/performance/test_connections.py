@@ -74,3 +74,27 @@ async def test_deflate_is_negotiated_with_small_windows(csms: CentralSystem):
         assert "client_max_window_bits=10" in agreed
         await ws.send(json.dumps([2, "1", "BootNotification", BOOT]))
         assert json.loads(await ws.recv())[2]["status"] == "Accepted"
+
+
+async def test_a_refused_handshake_counts_towards_the_next_full_collection(
+    csms: CentralSystem, monkeypatch: pytest.MonkeyPatch
+):
+    import asyncio
+
+    from csms.gcpolicy import GcPolicy
+
+    policy = GcPolicy(closed_min=2)  # not installed: only its counting is watched
+    monkeypatch.setattr(GcPolicy, "current", policy)
+    await stations.register_station(csms.pool, "CP-1", PASSWORD)
+    async with await open_station(csms, "CP-1"):
+        pass
+    for _ in range(2):
+        with pytest.raises(InvalidStatus, match="401"):
+            await open_station(csms, "CP-1", password=PASSWORD + "-wrong")
+    for _ in range(50):  # the server sees each connection end a moment later
+        if policy._closed >= 3:
+            break
+        await asyncio.sleep(0.02)
+    # The session counted as opened and closed; the two refused handshakes only as closed.
+    assert (policy.open_connections, policy.peak_connections, policy._closed) == (0, 1, 3)
+    assert policy._due.is_set()
