@@ -237,12 +237,6 @@ async def active_transaction(
     return None if row is None else (row["transaction_id"], row["started_at"])
 
 
-async def station_subprotocol(db: Db, station_id: str) -> tuple[bool, str | None]:
-    """Whether the station is registered, and the subprotocol it last connected with."""
-    row = await db.fetchrow("SELECT subprotocol FROM stations WHERE id = $1", station_id)
-    return (False, None) if row is None else (True, row["subprotocol"])
-
-
 async def next_profile_id(db: Db) -> int:
     """A fresh charging-profile id for a profile the CSMS creates."""
     return int(await db.fetchval("SELECT nextval('charging_profile_ids')"))

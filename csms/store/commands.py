@@ -158,13 +158,6 @@ async def claim_command(db: Db, command_id: int, node_id: str) -> Command | None
     return Command(row[0], row[1], row[2], json.loads(row[3]))
 
 
-async def command_station(db: Db, command_id: int) -> str | None:
-    """The station a pending command is for (None when it is no longer pending)."""
-    return await db.fetchval(
-        "SELECT station_id FROM commands WHERE id = $1 AND status = 'pending'", command_id
-    )
-
-
 async def pending_commands(db: Db, station_id: str) -> list[int]:
     """Ids of the commands waiting for ``station_id``, oldest first."""
     rows = await db.fetch(

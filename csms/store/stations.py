@@ -119,15 +119,6 @@ async def set_password(db: Db, station_id: str, password: str, *,
         raise StationNotFound(station_id)
 
 
-async def set_security_profile(db: Db, station_id: str, security_profile: int) -> None:
-    """Change the security profile a station must connect with. Raises StationNotFound."""
-    status = await db.execute(
-        "UPDATE stations SET security_profile = $2 WHERE id = $1", station_id, security_profile
-    )
-    if status == "UPDATE 0":
-        raise StationNotFound(station_id)
-
-
 async def remove_station(db: Db, station_id: str) -> bool:
     """Delete a station and everything stored about it; False if there was no such station."""
     async with connection(db) as conn, conn.transaction():
