@@ -14,6 +14,7 @@ import sys
 import asyncpg
 from websockets.asyncio.client import ClientConnection, connect
 
+from csms.operations import Operations, Status
 from csms.store import commands, stations
 from csms.store.db import open_pool
 from csms.store.passwords import hash_password
@@ -72,14 +73,17 @@ async def test_two_workers_share_the_port_and_route_commands(database_url: str):
         nodes = set(holders.values())
         # The kernel spreads 24 connections over both workers (all on one: p = 2**-23).
         assert len(nodes) == 2 and None not in nodes
-        for node in nodes:
-            identity = next(i for i, n in holders.items() if n == node)
-            command_id = await commands.submit_command(
-                pool, identity, "TriggerMessage", {"requestedMessage": "Heartbeat"})
-            call = await answer(sockets[identity], {"status": "Accepted"})
-            assert call[2] == "TriggerMessage"
-            result = await commands.wait_for_command(database_url, command_id, 10)
-            assert result.status == "answered" and result.response == {"status": "Accepted"}
+        trigger = {"requestedMessage": "Heartbeat"}
+        async with Operations(pool, database_url) as ops:
+            for node in nodes:
+                identity = next(i for i, n in holders.items() if n == node)
+                command_id = await commands.submit_command(pool, identity, "TriggerMessage",
+                                                           trigger)
+                call = await answer(sockets[identity], {"status": "Accepted"})
+                assert call[2] == "TriggerMessage"
+                result = await ops.wait("TriggerMessage", trigger, [command_id], timeout=10)
+                assert result.status is Status.ACCEPTED
+                assert result.response == {"status": "Accepted"}
     finally:
         for ws in sockets.values():
             await ws.close()

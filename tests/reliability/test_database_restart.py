@@ -16,8 +16,9 @@ import asyncpg
 import pytest
 
 from csms.config import ServerConfig
+from csms.operations import Operations, Status
 from csms.server import CentralSystem
-from csms.store.commands import submit_command, wait_for_command
+from csms.store.commands import submit_command
 from csms.store.db import open_pool
 from tests.reliability.cluster import Cluster
 from tests.reliability.fleet import (
@@ -70,11 +71,11 @@ async def test_database_restart_under_load_keeps_sockets_and_loses_nothing(
         await until(lambda: system.pool.fetchval(
             "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN %'"),
             what="LISTEN connection back")
-        async with _pool(url) as db:
-            command = await submit_command(db, "D1", "TriggerMessage",
-                                           {"requestedMessage": "Heartbeat"})
-        result = await wait_for_command(url, command, 60)
-        assert result.status == "answered" and result.response == {"status": "Accepted"}
+        trigger = {"requestedMessage": "Heartbeat"}
+        async with _pool(url) as db, Operations(db, url) as ops:
+            command = await submit_command(db, "D1", "TriggerMessage", trigger)
+            result = await ops.wait("TriggerMessage", trigger, [command], timeout=60)
+        assert result.status is Status.ACCEPTED and result.response == {"status": "Accepted"}
         running.unplug_all()
         await until(lambda: all_ended(system.pool, stations), what="transactions ended")
         figures = await verify_transactions(system.pool, stations)
