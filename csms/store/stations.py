@@ -221,11 +221,6 @@ async def record_boot(
     return answer or status
 
 
-async def record_heartbeat(db: Db, station_id: str) -> None:
-    """Record that the station sent a Heartbeat now."""
-    await db.execute("UPDATE stations SET last_heartbeat_at = now() WHERE id = $1", station_id)
-
-
 async def record_heartbeats(db: Db, station_ids: Sequence[str]) -> None:
     """Record that each of ``station_ids`` sent a Heartbeat now (one statement)."""
     await db.execute("UPDATE stations SET last_heartbeat_at = now() WHERE id = ANY($1::text[])",
