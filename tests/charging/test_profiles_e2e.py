@@ -9,6 +9,7 @@ import pytest
 
 from csms.operations import Operations, Status, profiles
 from csms.server import CentralSystem
+from csms.smartcharging import ChargingProfile
 from csms.store import charging
 from tests.charging.conftest import StartStation, until
 
@@ -85,7 +86,10 @@ async def test_invalid_profile_is_refused_before_sending_naming_the_rule(
                "chargingSchedule": [{"id": 1, "startSchedule": start, "chargingRateUnit": "W",
                                      "chargingSchedulePeriod": [{"startPeriod": 60,
                                                                  "limit": 1000}]}]}
-    result = await profiles.send_wire_profile(ops, sim.id, 1, profile)
+    view = await profiles.load_view(ops, sim.id, 1)
+    assert isinstance(view, profiles.StationView)
+    parsed = ChargingProfile.from_wire(profile, view.version)
+    result = await profiles.send_profile(ops, view, 1, parsed)
     assert (result.ok, result.status, result.request) == (False, Status.INVALID, None)
     assert "K01.FR.31" in result.reason
     sent = await csms.pool.fetch("SELECT 1 FROM commands WHERE station_id = $1"
@@ -150,11 +154,13 @@ async def test_reconciliation_adopts_what_the_station_reports(
          "chargingSchedule": [{"id": 1, "startSchedule": start, "chargingRateUnit": "W",
                                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 9000}]}]},
         0, sim.transaction_id)
-    await charging.record_installed(csms.pool, sim.id, 1, "2.0.1", {
+    # An earlier report (request 0) listed 66, which the station no longer holds.
+    await charging.store_reported_profiles(csms.pool, sim.id, 0, "CSO", 1, [{
         "id": 66, "stackLevel": 5, "chargingProfilePurpose": "TxDefaultProfile",
         "chargingProfileKind": "Relative",
         "chargingSchedule": [{"id": 1, "chargingRateUnit": "W",
-                              "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 1}]}]})
+                              "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 1}]}]}],
+        False, version="2.0.1")
     report = await profiles.station_profiles(ops, sim.id, reconcile=True)
     assert report.outcome.station_status == "Accepted" and report.reconciled
     problems = {d.profile_id: d.problem for d in report.differences}

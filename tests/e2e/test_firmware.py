@@ -297,8 +297,10 @@ async def test_trigger_firmware_status_reports_the_update_under_way(node):
     assert busy.ok and idle.ok
 
     async def reported():
-        fw2 = await reports.latest_status(pool, "FW2", "firmware")
-        fw1 = await reports.latest_status(pool, "FW1", "firmware")
+        latest = {r["station_id"]: r for r in await pool.fetch(
+            "SELECT DISTINCT ON (station_id) station_id, status, request_id"
+            " FROM status_notifications WHERE kind = 'firmware' ORDER BY station_id, id DESC")}
+        fw1, fw2 = latest.get("FW1"), latest.get("FW2")
         return fw1 and fw2 and (fw2, fw1)
     fw2, fw1 = await wait_for(reported, 10)
     assert (fw2["status"], fw2["request_id"]) == ("DownloadScheduled", sent.request_id)
