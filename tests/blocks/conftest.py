@@ -17,11 +17,8 @@ from csms.ocppj.validation import schema_dir
 from csms.operations import Operations
 from csms.store import stations
 from csms.store.db import open_pool
-from tests.store.fixtures import migrated_template, migrated_url
 
 STATION = "CS-001"
-
-__all__ = ["migrated_template", "migrated_url"]
 
 Call = Callable[..., Awaitable[dict[str, Any]]]
 

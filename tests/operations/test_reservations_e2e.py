@@ -26,7 +26,7 @@ from csms.store import reservations, stations, tokens, transactions
 from csms.store.reservations import Reservation
 from simulators.battery import LEAF_40, Battery
 from simulators.evse import EVVisit
-from tests.e2e.conftest import StationSite, idle_station, run_cli, wait_for
+from tests.operations.conftest import StationSite, idle_station, run_cli, wait_for
 
 pytestmark = pytest.mark.e2e
 

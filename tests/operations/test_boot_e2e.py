@@ -20,7 +20,8 @@ from csms.server import CentralSystem
 from csms.store import devicemodel, stations
 from simulators.scenario import Distribution, Scenario
 from simulators.station import Station
-from tests.e2e.conftest import central_system, fleet_configs, run_cli, wait_for
+from tests.conftest import central_system
+from tests.operations.conftest import fleet_configs, run_cli, wait_for
 from tests.server.conftest import BOOT, PASSWORD, exchange, open_station
 
 pytestmark = pytest.mark.e2e

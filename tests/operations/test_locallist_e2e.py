@@ -21,7 +21,7 @@ from csms.operations.locallist import (
 from csms.server import CentralSystem
 from csms.store import locallist, tokens
 from csms.store.devicemodel import VariableAttribute, upsert_variable_attributes
-from tests.e2e.conftest import StationSite, idle_station, run_cli
+from tests.operations.conftest import StationSite, idle_station, run_cli
 
 pytestmark = pytest.mark.e2e
 

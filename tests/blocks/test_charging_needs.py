@@ -17,7 +17,7 @@ from csms.operations.profiles import believed_profiles
 from csms.server import CentralSystem
 from csms.smartcharging import ChargingProfile
 from csms.store import stations
-from tests.charging.conftest import PASSWORD, until
+from tests.conftest import PASSWORD, until
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 

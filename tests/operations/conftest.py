@@ -1,4 +1,5 @@
-"""End-to-end fixtures: a real CSMS node and fleets of simulated stations on 127.0.0.1."""
+"""End-to-end fixtures of the operations tests: the live node (``csms``) admits any station,
+and fleets of simulated stations connect to it on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import os
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
 
 import asyncpg
 import pytest
@@ -20,28 +20,16 @@ from csms.store.stations import get_station
 from simulators.scenario import Distribution, Scenario
 from simulators.simulated_fleet import Fleet, FleetOptions, build_configs
 from simulators.station import Station, StationConfig
+from tests.conftest import open_config
 
 FLEET_PASSWORD = "fleet-password-0001"
 
 
-@contextlib.asynccontextmanager
-async def central_system(database_url: str, **settings: Any) -> AsyncIterator[CentralSystem]:
-    """A running CSMS node on a free port of 127.0.0.1 admitting any station (auto-register),
-    with ``settings`` (ServerConfig fields) over these defaults."""
-    system = CentralSystem(ServerConfig(**{
-        "host": "127.0.0.1", "port": 0, "database_url": database_url, "auto_register": True,
-        "heartbeat_interval": 60, "call_timeout": 10.0, **settings}))
-    await system.start()
-    try:
-        yield system
-    finally:
-        await system.stop()
-
-
 @pytest.fixture
-async def csms(database_url: str) -> AsyncIterator[CentralSystem]:
-    async with central_system(database_url) as system:
-        yield system
+def server_config(database_url: str) -> ServerConfig:
+    """The end-to-end node (the ``csms`` fixture) admits any station: fleets connect without
+    being registered one by one."""
+    return open_config(database_url)
 
 
 def fleet_configs(system: CentralSystem, count: int, prefix: str, *, ocpp: str = "2.0.1",

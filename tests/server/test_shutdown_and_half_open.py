@@ -16,8 +16,11 @@ from csms.config import ServerConfig
 from csms.server import CentralSystem
 from csms.store import stations
 from csms.store.db import open_pool
-from tests.reliability.conftest import endpoint
-from tests.reliability.helpers import CsmsProcess, basic, until
+from tests.server.conftest import basic, endpoint
+from tests.server.helpers import CsmsProcess, until
+
+#: Fault tests log many tracebacks: plain lines keep them cheap.
+pytestmark = pytest.mark.usefixtures("plain_logs")
 
 PASSWORD = "correct-horse-battery-7"
 BOOT = {"reason": "PowerUp", "chargingStation": {"model": "FE-20", "vendorName": "Fermata"}}
@@ -92,47 +95,47 @@ def server_config(server_config: ServerConfig) -> ServerConfig:
     return server_config
 
 
-async def _connected(system: CentralSystem, identity: str) -> bool:
-    assert system.pool is not None
-    detail = await stations.get_station(system.pool, identity)
+async def _connected(csms: CentralSystem, identity: str) -> bool:
+    assert csms.pool is not None
+    detail = await stations.get_station(csms.pool, identity)
     return detail is not None and detail.connected
 
 
-async def _offline(system: CentralSystem, identity: str) -> bool:
-    return not await _connected(system, identity)
+async def _offline(csms: CentralSystem, identity: str) -> bool:
+    return not await _connected(csms, identity)
 
 
 async def test_half_open_station_is_found_by_ping_timeout_and_may_reconnect(
-        system: CentralSystem) -> None:
-    assert system.pool is not None
-    await stations.register_station(system.pool, "CP-H", PASSWORD)
-    ws = await _open(endpoint(system), "CP-H", ping_interval=None)
+        csms: CentralSystem) -> None:
+    assert csms.pool is not None
+    await stations.register_station(csms.pool, "CP-H", PASSWORD)
+    ws = await _open(endpoint(csms), "CP-H", ping_interval=None)
     assert (await _call(ws, "b", "BootNotification", BOOT))[2]["status"] == "Accepted"
-    assert await _connected(system, "CP-H")
+    assert await _connected(csms, "CP-H")
     # The station stops reading and answering, without closing anything.
     ws.transport.pause_reading()
-    await until(lambda: "CP-H" not in system.sessions, what="ping timeout")
-    await until(lambda: _offline(system, "CP-H"), what="marked offline")
-    async with await _open(endpoint(system), "CP-H") as again:
+    await until(lambda: "CP-H" not in csms.sessions, what="ping timeout")
+    await until(lambda: _offline(csms, "CP-H"), what="marked offline")
+    async with await _open(endpoint(csms), "CP-H") as again:
         assert (await _call(again, "b2", "BootNotification", BOOT))[2]["status"] == "Accepted"
-        assert await _connected(system, "CP-H")
+        assert await _connected(csms, "CP-H")
     ws.transport.abort()
 
 
 async def test_reconnect_is_taken_at_once_while_the_old_socket_is_still_half_open(
-        system: CentralSystem) -> None:
-    assert system.pool is not None
-    await stations.register_station(system.pool, "CP-H2", PASSWORD)
-    old = await _open(endpoint(system), "CP-H2", ping_interval=None)
+        csms: CentralSystem) -> None:
+    assert csms.pool is not None
+    await stations.register_station(csms.pool, "CP-H2", PASSWORD)
+    old = await _open(endpoint(csms), "CP-H2", ping_interval=None)
     assert (await _call(old, "b", "BootNotification", BOOT))[2]["status"] == "Accepted"
     old.transport.pause_reading()
-    old_session = system.sessions["CP-H2"]
+    old_session = csms.sessions["CP-H2"]
     # The station comes back on a new socket before the CSMS has noticed the old one is dead.
-    async with await _open(endpoint(system), "CP-H2") as new:
+    async with await _open(endpoint(csms), "CP-H2") as new:
         assert (await _call(new, "b2", "BootNotification", BOOT))[2]["status"] == "Accepted"
-        assert system.sessions["CP-H2"] is not old_session
+        assert csms.sessions["CP-H2"] is not old_session
         await until(lambda: old_session.websocket.state.name == "CLOSED", what="old closed")
         # The old socket's end does not mark the station offline: the new one holds it.
-        assert await _connected(system, "CP-H2")
+        assert await _connected(csms, "CP-H2")
         assert (await _call(new, "h", "Heartbeat", {}))[0] == 3
     old.transport.abort()

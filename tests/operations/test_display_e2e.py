@@ -32,7 +32,7 @@ from csms.store.grid.records import Program
 from simulators.scenario import Distribution, Scenario, load_scenario
 from simulators.simulated_fleet import Fleet, FleetOptions, build_configs
 from simulators.station import Station
-from tests.e2e.conftest import fleet_configs, run_cli, running, wait_for
+from tests.operations.conftest import fleet_configs, run_cli, running, wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -15,7 +15,11 @@ from csms.store import stations
 from csms.store.db import open_pool
 from simulators.station import Station, StationConfig
 from tests.cli.conftest import run_cli_async
-from tests.reliability.helpers import CsmsProcess, basic, until
+from tests.server.conftest import basic
+from tests.server.helpers import CsmsProcess, until
+
+#: Fault tests log many tracebacks: plain lines keep them cheap.
+pytestmark = pytest.mark.usefixtures("plain_logs")
 
 OLD = "old-secret-Zq81-pass"
 NEW = "new-secret-Xw27-pass"

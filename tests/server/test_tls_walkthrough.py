@@ -6,11 +6,16 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from csms.config import ServerConfig
 from csms.server import CentralSystem
 from simulators.station import Station, StationConfig
 from tests.cli.conftest import run_cli
-from tests.reliability.helpers import until
+from tests.server.helpers import until
+
+#: Fault tests log many tracebacks: plain lines keep them cheap.
+pytestmark = pytest.mark.usefixtures("plain_logs")
 
 PASSWORD = "a-long-password-0001"
 

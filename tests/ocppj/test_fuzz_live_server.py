@@ -29,7 +29,7 @@ from csms.config import ServerConfig
 from csms.ocppj import get_validator
 from csms.server import CentralSystem
 from csms.store import stations
-from tests.reliability.helpers import basic
+from tests.server.conftest import basic
 
 PASSWORD = "correct-horse-battery-5"
 MAX_SIZE = 32 * 1024
@@ -312,15 +312,16 @@ class Harness:
 
 
 @pytest.fixture
-def server_config(database_url: str) -> ServerConfig:
+def fuzz_config(database_url: str) -> ServerConfig:
+    """A node with a small message limit and a short close timeout."""
     return ServerConfig(host="127.0.0.1", port=0, database_url=database_url,
                         heartbeat_interval=60, call_timeout=5.0, ping_interval=None,
                         ping_timeout=None, max_message_size=MAX_SIZE, close_timeout=2.0)
 
 
 @pytest.fixture
-async def harness(server_config: ServerConfig) -> AsyncIterator[Harness]:
-    system = CentralSystem(server_config)
+async def harness(fuzz_config: ServerConfig) -> AsyncIterator[Harness]:
+    system = CentralSystem(fuzz_config)
     await system.start()
     assert system.pool is not None
     for identity in ("FUZZ-2.0.1", "FUZZ-2.1", "BYSTANDER"):
@@ -335,7 +336,8 @@ async def harness(server_config: ServerConfig) -> AsyncIterator[Harness]:
         await system.stop()
 
 
-#: Inputs per run; a longer hunt: CSMS_FUZZ_EXAMPLES=5000 pytest tests/fuzz -s
+#: Inputs per run; a longer hunt:
+#: CSMS_FUZZ_EXAMPLES=5000 pytest tests/ocppj/test_fuzz_live_server.py -s
 EXAMPLES = int(os.environ.get("CSMS_FUZZ_EXAMPLES", "400"))
 
 

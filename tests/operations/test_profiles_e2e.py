@@ -11,7 +11,7 @@ from csms.operations import Operations, Status, profiles
 from csms.server import CentralSystem
 from csms.smartcharging import ChargingProfile
 from csms.store import charging
-from tests.charging.conftest import StartStation, until
+from tests.conftest import StartStation, until
 
 
 @pytest.fixture

@@ -8,8 +8,10 @@ import asyncio
 import statistics
 from pathlib import Path
 
+import pytest
+
 from csms.store.db import open_pool
-from tests.reliability.fleet import (
+from tests.server.fleet import (
     Running,
     all_ended,
     events_stored,
@@ -17,7 +19,10 @@ from tests.reliability.fleet import (
     register,
     verify_transactions,
 )
-from tests.reliability.helpers import CsmsProcess, until
+from tests.server.helpers import CsmsProcess, until
+
+#: Fault tests log many tracebacks: plain lines keep them cheap.
+pytestmark = pytest.mark.usefixtures("plain_logs")
 
 STATIONS = 8
 

@@ -14,9 +14,6 @@ from csms.config import UploadSettings
 from csms.store import commands, logs, stations
 from csms.store.db import open_pool
 from csms.uploads import UploadServer, safe_name
-from tests.store.fixtures import migrated_template, migrated_url
-
-__all__ = ["migrated_template", "migrated_url"]
 
 TOKEN = "tok-123"
 

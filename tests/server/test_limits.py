@@ -14,8 +14,11 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from csms.config import ServerConfig
 from csms.server import CentralSystem
 from csms.store import stations
-from tests.reliability.conftest import endpoint
-from tests.reliability.helpers import basic, until
+from tests.server.conftest import basic, endpoint
+from tests.server.helpers import until
+
+#: Fault tests log many tracebacks: plain lines keep them cheap.
+pytestmark = pytest.mark.usefixtures("plain_logs")
 
 PASSWORD = "correct-horse-battery-9"
 
@@ -50,12 +53,12 @@ def server_config(server_config: ServerConfig) -> ServerConfig:
 
 
 @pytest.fixture
-async def bystander(system: CentralSystem) -> AsyncIterator[ClientConnection]:
+async def bystander(csms: CentralSystem) -> AsyncIterator[ClientConnection]:
     """A station connected throughout the test; whatever others do must not disturb it."""
-    assert system.pool is not None
+    assert csms.pool is not None
     for identity in ("CP-A", "CP-B", "CP-C", "CP-BY"):
-        await stations.register_station(system.pool, identity, PASSWORD)
-    ws = await _open(system, "CP-BY")
+        await stations.register_station(csms.pool, identity, PASSWORD)
+    ws = await _open(csms, "CP-BY")
     yield ws
     assert (await _heartbeat(ws, "last"))[:2] == [3, "last"]
     await ws.close()
@@ -63,10 +66,10 @@ async def bystander(system: CentralSystem) -> AsyncIterator[ClientConnection]:
 
 async def test_a_client_that_never_completes_the_upgrade_is_dropped(
         server_config: ServerConfig, bystander: ClientConnection,
-        system: CentralSystem) -> None:
+        csms: CentralSystem) -> None:
     assert server_config.handshake_timeout == 0.5
-    silent = await asyncio.open_connection("127.0.0.1", system.port)
-    slow = await asyncio.open_connection("127.0.0.1", system.port)
+    silent = await asyncio.open_connection("127.0.0.1", csms.port)
+    slow = await asyncio.open_connection("127.0.0.1", csms.port)
     slow[1].write(b"GET /ocpp/CP-A HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # never finished
     for reader, writer in (silent, slow):
         # The server closes the socket (EOF) once the handshake timeout has passed.
@@ -77,8 +80,8 @@ async def test_a_client_that_never_completes_the_upgrade_is_dropped(
 
 @pytest.mark.parametrize("compression", [None, "deflate"])
 async def test_a_message_over_the_size_limit_closes_only_that_socket_with_1009(
-        system: CentralSystem, bystander: ClientConnection, compression: str | None) -> None:
-    ws = await _open(system, "CP-A", compression=compression)
+        csms: CentralSystem, bystander: ClientConnection, compression: str | None) -> None:
+    ws = await _open(csms, "CP-A", compression=compression)
     # Compressed, 4 MB of one letter is a few kB on the wire: the limit is on the message.
     huge = json.dumps([2, "big", "Heartbeat", {"pad": "a" * 4_000_000}])
     await ws.send(huge)
@@ -87,45 +90,45 @@ async def test_a_message_over_the_size_limit_closes_only_that_socket_with_1009(
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
     assert (await _heartbeat(bystander))[0] == 3
     # The station may come straight back.
-    async with await _open(system, "CP-A") as again:
+    async with await _open(csms, "CP-A") as again:
         assert (await _heartbeat(again))[0] == 3
 
 
 async def test_connections_over_the_limit_get_503_but_a_reconnect_is_taken(
-        system: CentralSystem, bystander: ClientConnection) -> None:
-    a = await _open(system, "CP-A")
-    b = await _open(system, "CP-B")
-    await until(lambda: len(system.sessions) == 3, what="three sessions")
-    assert await _status(system, "CP-C") == 503
+        csms: CentralSystem, bystander: ClientConnection) -> None:
+    a = await _open(csms, "CP-A")
+    b = await _open(csms, "CP-B")
+    await until(lambda: len(csms.sessions) == 3, what="three sessions")
+    assert await _status(csms, "CP-C") == 503
     # The same identity connecting again replaces its own socket; it is not a new station.
-    again = await _open(system, "CP-B")
+    again = await _open(csms, "CP-B")
     assert (await _heartbeat(again))[0] == 3
     with pytest.raises(ConnectionClosed):
         await asyncio.wait_for(b.recv(), 30)
     for ws in (a, again):
         await ws.close()
-    await until(lambda: len(system.sessions) == 1, what="sessions closed")
-    async with await _open(system, "CP-C") as c:
+    await until(lambda: len(csms.sessions) == 1, what="sessions closed")
+    async with await _open(csms, "CP-C") as c:
         assert (await _heartbeat(c))[0] == 3
 
 
 async def test_failed_logins_are_limited_per_address(
-        system: CentralSystem, bystander: ClientConnection) -> None:
+        csms: CentralSystem, bystander: ClientConnection) -> None:
     # Guessing across identities from one address: the address is blocked, for any identity.
-    assert [await _status(system, f"GUESS-{n}", "wrong-password-00001") for n in range(3)] == [
+    assert [await _status(csms, f"GUESS-{n}", "wrong-password-00001") for n in range(3)] == [
         401, 401, 401]
-    assert await _status(system, "CP-A") == 429
+    assert await _status(csms, "CP-A") == 429
     # Another address is not affected.
-    async with await _open(system, "CP-A", local_addr=("127.0.0.2", 0)) as ws:
+    async with await _open(csms, "CP-A", local_addr=("127.0.0.2", 0)) as ws:
         assert (await _heartbeat(ws))[0] == 3
 
 
 async def test_failed_logins_are_limited_per_identity(
-        system: CentralSystem, bystander: ClientConnection) -> None:
+        csms: CentralSystem, bystander: ClientConnection) -> None:
     # Guessing one identity's password from many addresses: the identity is blocked.
-    statuses = [await _status(system, "CP-B", "wrong-password-00001",
+    statuses = [await _status(csms, "CP-B", "wrong-password-00001",
                               local_addr=(f"127.0.0.{n}", 0)) for n in range(10, 13)]
     assert statuses == [401, 401, 401]
-    assert await _status(system, "CP-B", local_addr=("127.0.0.20", 0)) == 429
-    async with await _open(system, "CP-A", local_addr=("127.0.0.21", 0)) as ws:
+    assert await _status(csms, "CP-B", local_addr=("127.0.0.20", 0)) == 429
+    async with await _open(csms, "CP-A", local_addr=("127.0.0.21", 0)) as ws:
         assert (await _heartbeat(ws))[0] == 3

@@ -12,9 +12,7 @@ from csms import server as server_module
 from csms.server import CentralSystem
 from csms.store import stations
 from csms.store.passwords import VerifiedPasswords, hash_password, verify_password
-from tests.server.conftest import BOOT, PASSWORD, csms, open_station, server_config
-
-__all__ = ["csms", "server_config"]
+from tests.server.conftest import BOOT, PASSWORD, open_station
 
 
 def test_cache_matches_only_the_same_identity_password_and_hash():

@@ -24,7 +24,7 @@ from simulators.diagnostics import Diagnostics
 from simulators.scenario import Distribution, Scenario
 from simulators.simulated_fleet import Fleet
 from tests.cli.conftest import run_cli_async
-from tests.e2e.conftest import fleet_configs, running, wait_for
+from tests.operations.conftest import fleet_configs, running, wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -20,8 +20,8 @@ from csms.operations import Operations, Status
 from csms.server import CentralSystem
 from csms.store.commands import submit_command
 from csms.store.db import open_pool
-from tests.reliability.cluster import Cluster
-from tests.reliability.fleet import (
+from tests.server.cluster import Cluster
+from tests.server.fleet import (
     Running,
     all_ended,
     events_stored,
@@ -29,7 +29,10 @@ from tests.reliability.fleet import (
     register,
     verify_transactions,
 )
-from tests.reliability.helpers import until
+from tests.server.helpers import until
+
+#: Fault tests log many tracebacks: plain lines keep them cheap.
+pytestmark = pytest.mark.usefixtures("plain_logs")
 
 STATIONS = 4
 

@@ -12,8 +12,8 @@ from typer.testing import Result
 
 from csms.server import CentralSystem
 from csms.store import stations
-from tests.charging.conftest import PASSWORD, StartStation
 from tests.cli.conftest import assert_error, assert_ok, run_cli_async
+from tests.conftest import PASSWORD, StartStation
 
 
 @pytest.fixture(autouse=True)

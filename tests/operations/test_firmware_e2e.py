@@ -27,7 +27,7 @@ from simulators.scenario import Distribution, Scenario
 from simulators.simulated_fleet import Fleet
 from simulators.station import Station
 from tests.cli.conftest import run_cli_async
-from tests.e2e.conftest import fleet_configs, running, wait_for
+from tests.operations.conftest import fleet_configs, running, wait_for
 
 pytestmark = pytest.mark.e2e
 

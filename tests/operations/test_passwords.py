@@ -18,8 +18,11 @@ from csms.store.commands import station_online
 from csms.store.passwords import hash_password, verify_password
 from simulators.station import Station, StationConfig
 from tests.cli.conftest import run_cli_async
-from tests.reliability.conftest import endpoint
-from tests.reliability.helpers import basic, until
+from tests.server.conftest import basic, endpoint
+from tests.server.helpers import until
+
+#: Fault tests log many tracebacks: plain lines keep them cheap.
+pytestmark = pytest.mark.usefixtures("plain_logs")
 
 OLD = "the-old-password-0001"
 NEW = "the-new-password-0002"
@@ -71,10 +74,10 @@ async def _credentials(node: CentralSystem, identity: str) -> tuple[bool, bool, 
 
 
 async def test_tc_a_09_simulator_accepts_the_new_password_and_logs_in_with_it(
-        system: CentralSystem, database_url: str) -> None:
-    assert system.pool is not None
-    await stations.register_station(system.pool, "SIM-R1", OLD)
-    station = Station(StationConfig("SIM-R1", endpoint(system), password=OLD,
+        csms: CentralSystem, database_url: str) -> None:
+    assert csms.pool is not None
+    await stations.register_station(csms.pool, "SIM-R1", OLD)
+    station = Station(StationConfig("SIM-R1", endpoint(csms), password=OLD,
                                     backoff_min_s=0.2, backoff_random_s=0.2))
     task = asyncio.create_task(station.run())
     try:
@@ -85,10 +88,10 @@ async def test_tc_a_09_simulator_accepts_the_new_password_and_logs_in_with_it(
         assert "accepted" in result.stdout
         await until(lambda: station.stats.connects == 2 and station.online,
                     what="reconnect with the new password")
-        assert await _credentials(system, "SIM-R1") == (False, True, None)
-        assert await _refused(system, "SIM-R1", OLD) == 401
+        assert await _credentials(csms, "SIM-R1") == (False, True, None)
+        assert await _refused(csms, "SIM-R1", OLD) == 401
         # The plain password is not kept in the command table.
-        payloads = await system.pool.fetch("SELECT payload::text AS p FROM commands")
+        payloads = await csms.pool.fetch("SELECT payload::text AS p FROM commands")
         assert payloads and not any(NEW in row["p"] for row in payloads)
     finally:
         station.stop()
@@ -96,42 +99,42 @@ async def test_tc_a_09_simulator_accepts_the_new_password_and_logs_in_with_it(
 
 
 async def test_tc_a_10_rejected_password_keeps_the_old_one(
-        system: CentralSystem, database_url: str) -> None:
-    assert system.pool is not None
-    await stations.register_station(system.pool, "CP-R2", OLD)
+        csms: CentralSystem, database_url: str) -> None:
+    assert csms.pool is not None
+    await stations.register_station(csms.pool, "CP-R2", OLD)
 
-    async with _station(system, "CP-R2", OLD, reject):
+    async with _station(csms, "CP-R2", OLD, reject):
         result = await run_cli_async("stations", "set-password", "CP-R2", "--password", NEW,
                                      "--database-url", database_url)
     assert result.exit_code == 5, result.stderr
     assert "answered Rejected" in result.stderr and len(result.stderr.splitlines()) == 1
-    assert await _credentials(system, "CP-R2") == (True, False, None)
+    assert await _credentials(csms, "CP-R2") == (True, False, None)
     # The station keeps logging in with its old password; the new one is refused.
-    assert await _refused(system, "CP-R2", NEW) == 401
-    async with await _login(system, "CP-R2", OLD):
+    assert await _refused(csms, "CP-R2", NEW) == 401
+    async with await _login(csms, "CP-R2", OLD):
         pass
 
 
 async def test_login_with_the_pending_password_completes_the_rotation(
-        system: CentralSystem) -> None:
-    assert system.pool is not None
-    await stations.register_station(system.pool, "CP-R3", OLD)
-    await rotation.begin_password_change(system.pool, "CP-R3", hash_password(NEW))
+        csms: CentralSystem) -> None:
+    assert csms.pool is not None
+    await stations.register_station(csms.pool, "CP-R3", OLD)
+    await rotation.begin_password_change(csms.pool, "CP-R3", hash_password(NEW))
     # While the rotation is under way the old password still works ...
-    async with await _login(system, "CP-R3", OLD):
+    async with await _login(csms, "CP-R3", OLD):
         pass
-    assert (await _credentials(system, "CP-R3"))[:2] == (True, False)
+    assert (await _credentials(csms, "CP-R3"))[:2] == (True, False)
     # ... and a login with the new one proves the station has it: it becomes the password.
-    async with await _login(system, "CP-R3", NEW):
+    async with await _login(csms, "CP-R3", NEW):
         pass
-    assert await _credentials(system, "CP-R3") == (False, True, None)
-    assert await _refused(system, "CP-R3", OLD) == 401
+    assert await _credentials(csms, "CP-R3") == (False, True, None)
+    assert await _refused(csms, "CP-R3", OLD) == 401
 
 
 async def test_unanswered_rotation_accepts_both_until_the_station_shows_which(
-        system: CentralSystem, database_url: str) -> None:
-    assert system.pool is not None
-    await stations.register_station(system.pool, "CP-R4", OLD)
+        csms: CentralSystem, database_url: str) -> None:
+    assert csms.pool is not None
+    await stations.register_station(csms.pool, "CP-R4", OLD)
 
     released = asyncio.Event()
 
@@ -139,34 +142,34 @@ async def test_unanswered_rotation_accepts_both_until_the_station_shows_which(
         await released.wait()  # no answer while the command waits
         return await reject(payload)
 
-    async with _station(system, "CP-R4", OLD, late):
+    async with _station(csms, "CP-R4", OLD, late):
         result = await run_cli_async("stations", "set-password", "CP-R4", "--password", NEW,
                                      "--timeout", "1", "--database-url", database_url)
         released.set()
     assert result.exit_code == 6, result.stderr
     assert "both passwords are accepted" in result.stderr
-    old_ok, new_ok, pending = await _credentials(system, "CP-R4")
+    old_ok, new_ok, pending = await _credentials(csms, "CP-R4")
     assert old_ok and not new_ok and pending is not None and verify_password(NEW, pending)
 
 
 async def test_offline_flag_is_refused_for_a_connected_station(
-        system: CentralSystem, database_url: str) -> None:
-    assert system.pool is not None
-    await stations.register_station(system.pool, "CP-R5", OLD)
-    async with await _login(system, "CP-R5", OLD):
-        await until(lambda: station_online(system.pool, "CP-R5"), what="online")
+        csms: CentralSystem, database_url: str) -> None:
+    assert csms.pool is not None
+    await stations.register_station(csms.pool, "CP-R5", OLD)
+    async with await _login(csms, "CP-R5", OLD):
+        await until(lambda: station_online(csms.pool, "CP-R5"), what="online")
         result = await run_cli_async("stations", "set-password", "CP-R5", "--password", NEW,
                                      "--offline", "--database-url", database_url)
     assert result.exit_code == 2 and "--offline" in result.stderr
-    assert await _credentials(system, "CP-R5") == (True, False, None)
+    assert await _credentials(csms, "CP-R5") == (True, False, None)
 
 
 async def test_disconnect_during_the_rotation_accepts_both_until_the_station_shows_which(
-        system: CentralSystem, database_url: str) -> None:
+        csms: CentralSystem, database_url: str) -> None:
     """The station may have taken the new password before it dropped the connection."""
-    assert system.pool is not None
-    await stations.register_station(system.pool, "CP-R6", OLD)
-    ws = await _login(system, "CP-R6", OLD)
+    assert csms.pool is not None
+    await stations.register_station(csms.pool, "CP-R6", OLD)
+    ws = await _login(csms, "CP-R6", OLD)
 
     async def drop(payload: dict[str, Any]) -> dict[str, Any]:
         await ws.close()
@@ -182,5 +185,5 @@ async def test_disconnect_during_the_rotation_accepts_both_until_the_station_sho
     assert len(result.stderr.splitlines()) == 1
     assert "disconnected before it answered" in result.stderr
     assert "both passwords are accepted" in result.stderr
-    old_ok, new_ok, pending = await _credentials(system, "CP-R6")
+    old_ok, new_ok, pending = await _credentials(csms, "CP-R6")
     assert old_ok and not new_ok and pending is not None and verify_password(NEW, pending)

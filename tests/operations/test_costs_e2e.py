@@ -26,7 +26,7 @@ from simulators.charger import FE_20
 from simulators.scenario import Scenario, StationGroup
 from simulators.simulated_fleet import Fleet
 from simulators.station import Station
-from tests.e2e.conftest import fleet_configs, run_cli, running, wait_for
+from tests.operations.conftest import fleet_configs, run_cli, running, wait_for
 
 pytestmark = pytest.mark.e2e
 

@@ -25,7 +25,7 @@ from csms.server import CentralSystem
 from csms.store import reports, station_certificates, stations
 from simulators.station import Station, StationConfig
 from tests.cli.conftest import run_cli
-from tests.e2e.conftest import FLEET_PASSWORD, wait_for
+from tests.operations.conftest import FLEET_PASSWORD, wait_for
 from tests.security.factories import Issued, make_ca, make_csr, make_leaf
 from tests.security.services import ContractBackend, OcspResponder
 
