@@ -100,6 +100,12 @@ async def _answered(pool: asyncpg.Pool, profile: dict, status: str, response: di
     await commands.finish_command(pool, command_id, status, response=response)
 
 
+async def _installed(pool: asyncpg.Pool, profile: dict) -> None:
+    """``profile`` installed as the CSMS records it: sent, answered Accepted, settled."""
+    await _answered(pool, profile, "answered", {"status": "Accepted"})
+    await charging.settle_pending_profiles(pool, STATION)
+
+
 async def test_only_a_profile_answered_accepted_is_recorded_installed(pool: asyncpg.Pool):
     await _answered(pool, _tx_profile(1), "answered", {"status": "Accepted"})
     await _answered(pool, _tx_profile(2, 1), "answered", {"status": "Rejected"})
@@ -114,7 +120,7 @@ async def test_only_a_profile_answered_accepted_is_recorded_installed(pool: asyn
 
 
 async def test_reported_profiles_are_recorded_as_installed(pool: asyncpg.Pool, call, version):
-    await _answered(pool, _tx_profile(100, 3), "answered", {"status": "Accepted"})
+    await _installed(pool, _tx_profile(100, 3))
     replacement = {**_tx_profile(100, 4), "chargingProfileKind": "Relative"}
     await call("ReportChargingProfiles", {"requestId": 9, "chargingLimitSource": "EMS",
                                           "evseId": 2, "chargingProfile": [replacement]})
@@ -139,7 +145,7 @@ async def test_tx_profiles_of_ended_transactions_are_forgotten(pool: asyncpg.Poo
              "triggerReason": "CablePluggedIn", "seqNo": 0,
              "transactionInfo": {"transactionId": "TX-1"}, "evse": {"id": 1, "connectorId": 1}}
     await call("TransactionEvent", event)
-    await _answered(pool, _tx_profile(7), "answered", {"status": "Accepted"})
+    await _installed(pool, _tx_profile(7))
     assert await charging.active_transaction(pool, STATION, 1) == (
         "TX-1", datetime(2026, 6, 1, 16, tzinfo=UTC))
     assert len(await profiles.believed_profiles(pool, STATION)) == 1
@@ -153,7 +159,7 @@ async def test_clearing_keeps_external_constraints(pool: asyncpg.Pool):
     del external["transactionId"]
     await charging.store_reported_profiles(pool, STATION, 1, "EMS", 0, [external], False,
                                            version="2.0.1")
-    await _answered(pool, _tx_profile(9), "answered", {"status": "Accepted"})
+    await _installed(pool, _tx_profile(9))
     assert await charging.remove_installed(pool, STATION) == 1
     assert [r.profile_id for r in await charging.installed_profiles(pool, STATION)] == [8]
 
