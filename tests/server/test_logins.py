@@ -17,9 +17,7 @@ from csms.security.password_key import load_keys
 from csms.server import CentralSystem
 from csms.store import rotation, stations
 from csms.store.passwords import hash_password, verify_password
-from tests.server.conftest import PASSWORD, open_station, server_config
-
-__all__ = ["server_config"]
+from tests.server.conftest import PASSWORD, open_station
 
 
 @pytest.fixture
