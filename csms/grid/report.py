@@ -216,11 +216,11 @@ def write_png(report: EventReport, drawn: EventCurves, path: Path) -> None:
     fig, (top, middle, bottom) = plt.subplots(
         3, 1, figsize=(11, 10), sharex=True, gridspec_kw={"height_ratios": [3, 3, 2]})
     times = drawn.times
-    colours = plt.get_cmap("tab20").colors
+    colours = plt.get_cmap("tab10").colors
     if len(times) > 1:
         top.step(times, [t if t is not None else float("nan") for t in drawn.target_kw],
                  where="post", color="black", linewidth=2, label="target")
-        top.plot(times, drawn.measured_kw, color="#c0392b", linewidth=1.2,
+        top.step(times, drawn.measured_kw, where="post", color="#c0392b", linewidth=1.2,
                  label=f"measured (every {drawn.step_s:g} s)")
         if report.intervals:
             cut = report.intervals

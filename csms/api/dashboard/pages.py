@@ -151,4 +151,4 @@ async def event(
         "excluded": [r for r in every if r["state"] == "excluded"],
         "set_aside": [e for e in drawn.evs if e.state == "set_aside"],
         "last_step": steps[-1] if steps else None, "report": report,
-        "stream_types": EVENT_TYPES})
+        "stream_types": "" if finished else EVENT_TYPES})

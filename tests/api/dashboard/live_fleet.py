@@ -34,7 +34,7 @@ class FleetPlan:
 
     stations: int = 6
     lead_s: float = 6.0
-    event_s: float = 45.0
+    event_s: float = 36.0
     target_kw: float = 30.0
     meter_interval_s: int = 2
 
@@ -119,10 +119,9 @@ class LiveFleet:
             task = asyncio.create_task(fleet.run())
 
             async def end_fleet() -> None:
-                for station in fleet.stations:
-                    station.stop()
+                task.cancel()  # the fleet runs until cancelled; it stops its stations then
                 with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await asyncio.wait_for(task, 20)
+                    await asyncio.wait_for(task, 30)
 
             stack.push_async_callback(end_fleet)
             key = new_key()

@@ -6,8 +6,7 @@ tests/artifacts/dashboard/."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -189,7 +188,8 @@ def test_station_page_boot_transactions_profiles_commands_and_history(browser, l
         assert "Fermata Energy" in facts and "FE-20" in facts
         assert page.locator("#chart-meter canvas").count() == 1
         assert page.locator("section:has(#tx-title) tbody tr").count() >= 1
-        assert "TxProfile" in page.get_by_role("table", name="Installed charging profiles").inner_text()
+        profiles = page.get_by_role("table", name="Installed charging profiles")
+        assert "TxProfile" in profiles.inner_text()
         assert page.locator(".chart.composite canvas").count() >= 1
         assert "SetChargingProfile" in page.locator("section:has(#commands-title)").inner_text()
         assert "connected (2.0.1" in page.locator("#history").inner_text()
@@ -231,10 +231,19 @@ def test_pages_meet_basic_accessibility(browser, live):
 
 def test_read_only_link_opens_the_dashboard_until_it_expires(browser, live):
     running, _ = live
-    printed = subprocess.run(
-        [sys.executable, "-m", "csms", "dashboard-link", "--minutes", "5", "--url",
-         running.url + "/", "--database-url", running.database_url],
-        capture_output=True, text=True, timeout=60, check=True).stdout.strip()
+    from typer.testing import CliRunner
+
+    from csms.cli import app
+
+    results = []  # in a thread of its own: Playwright's loop runs in this one
+    worker = threading.Thread(target=lambda: results.append(CliRunner().invoke(
+        app, ["dashboard-link", "--minutes", "5", "--url", running.url + "/",
+              "--database-url", running.database_url], prog_name="csms")))
+    worker.start()
+    worker.join(60)
+    (result,) = results
+    assert result.exit_code == 0, result.stderr
+    printed = result.stdout.strip()
     assert re.fullmatch(re.escape(running.url) + r"/dashboard/link\?t=l\.0\.read\.\d+\.[\w-]+",
                         printed), printed
     context = browser.new_context()
@@ -277,7 +286,7 @@ def test_after_the_event_the_report_has_the_same_charts_and_the_png(browser, liv
         assert re.search(r"Energy exported\s+\d+\.\d\d kWh", facts), facts
         assert re.search(r"Performance\s+\d+\.\d %", facts), facts
         intervals = mv.locator("table").first.locator("tbody tr")
-        assert intervals.count() >= 5
+        assert intervals.count() >= 3  # a short event: 10 s intervals
         assert KW.match(intervals.first.locator("td").nth(1).inner_text())
         earnings = mv.locator("table").nth(1).locator("tbody tr td:last-child").all_inner_texts()
         assert earnings and all(re.fullmatch(r"\$\d+\.\d\d", e) for e in earnings), earnings

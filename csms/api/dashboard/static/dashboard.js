@@ -46,6 +46,8 @@
     const made = new uPlot(Object.assign({
       width: Math.max(320, el.clientWidth), height: 300,
       scales: { x: { time: true } }, legend: { live: true },
+      // times in UTC, as everywhere else on the pages
+      tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1e3), "Etc/UTC"); },
     }, opts), series, el);
     charts.push([made, el]);
     return made;
@@ -152,14 +154,15 @@
       axes: kwAxis("kW"),
       series: [{}, { label: "target, kW", stroke: "#1a1a1a", width: 2, paths: stepped(),
                      value: function (u, v) { return kw(v); } },
-               { label: "measured, kW", stroke: "#c0392b", width: 1.5,
-                 value: function (u, v) { return kw(v); } }],
+               { label: "measured, kW", stroke: "#c0392b", width: 1.5, paths: stepped(),
+                 points: { show: false }, value: function (u, v) { return kw(v); } }],
     }, [times, target, measured]);
     const stackSeries = [{}];
     const bands = [];
     evs.forEach(function (e, i) {
       const colour = PALETTE[i % PALETTE.length];
       stackSeries.push({ label: e.key, stroke: colour, fill: colour + "99", width: 1, paths: stepped(),
+                         points: { show: false },
                          value: function (u, v, s, idx) { return idx == null ? "" : kw(kwOf[i][idx]); } });
       if (i > 0) bands.push({ series: [i + 1, i] });
     });
@@ -169,6 +172,7 @@
       axes: [{}, { label: "SoC, %" }], scales: { x: { time: true }, y: { range: [0, 100] } },
       series: [{}].concat(evs.map(function (e, i) {
         return { label: e.key, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: true,
+                 points: { show: false },
                  value: function (u, v) { return soc(v); } };
       })),
     }, [times].concat(socOf));
@@ -228,6 +232,9 @@
         if (rows[key]) setText(field(rows[key], "setpoint"), kw(value));
       }
       const aside = Object.entries(d.set_aside || {});
+      for (const [key, why] of aside) {
+        if (rows[key]) setText(field(rows[key], "state"), "set aside: " + why);
+      }
       if (aside.length) {
         const list = document.getElementById("aside-list");
         for (const [key, why] of aside) {
