@@ -56,9 +56,14 @@
     for (const [c, el] of charts) c.setSize({ width: Math.max(320, el.clientWidth), height: c.height });
   });
   const stepped = function () { return uPlot.paths.stepped({ align: 1 }); };
-  function kwAxis(label) {
-    return [{}, { label: label, values: function (u, ticks) { return ticks.map(function (t) { return t.toFixed(1); }); } }];
-  }
+  /* times as HH:MM:SS UTC (the pages' times are UTC), kW to one decimal */
+  const TIME_AXIS = { values: function (u, ticks) {
+    return ticks.map(function (t) { return new Date(t * 1000).toISOString().slice(11, 19); });
+  } };
+  function kwTicks(u, ticks) { return ticks.map(function (t) { return t.toFixed(1); }); }
+  function kwAxis(label) { return [TIME_AXIS, { label: label, values: kwTicks }]; }
+  /* a kW scale that shows at least -1..1 kW, so a flat zero line is not blown up */
+  function kwRange(u, min, max) { return [Math.min(min, 0, -1), Math.max(max, 1)]; }
 
   /* -- table rows of EVSEs (fleet and station pages) --------------------------------------- */
   function rowsOf(station, evse) {
@@ -169,7 +174,7 @@
     const stack = chart("chart-stack", { axes: kwAxis("kW"), series: stackSeries, bands: bands },
                         [times].concat(stacks()));
     const socChart = chart("chart-soc", {
-      axes: [{}, { label: "SoC, %" }], scales: { x: { time: true }, y: { range: [0, 100] } },
+      axes: [TIME_AXIS, { label: "SoC, %" }], scales: { x: { time: true }, y: { range: [0, 100] } },
       series: [{}].concat(evs.map(function (e, i) {
         return { label: e.key, stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: true,
                  points: { show: false },
@@ -297,8 +302,8 @@
         mx.push(t); mp.push(byTime.get(t)[0]); ms.push(byTime.get(t)[1]);
       }
       meterChart = chart("chart-meter", {
-        scales: { x: { time: true }, kw: {}, soc: { range: [0, 100] } },
-        axes: [{}, { scale: "kw", label: "kW (export > 0)" },
+        scales: { x: { time: true }, kw: { range: kwRange }, soc: { range: [0, 100] } },
+        axes: [TIME_AXIS, { scale: "kw", label: "kW (export > 0)", values: kwTicks },
                { scale: "soc", side: 1, label: "SoC, %", grid: { show: false } }],
         series: [{}, { label: "power, kW", scale: "kw", stroke: "#1f77b4", width: 1.5, spanGaps: true,
                        value: function (u, v) { return kw(v); } },
@@ -324,7 +329,7 @@
     for (const c of page.composites) {
       if (!c.limited) continue;
       chart("chart-composite-" + c.evse_id, {
-        height: 220, axes: kwAxis("kW"),
+        height: 220, axes: kwAxis("kW"), scales: { x: { time: true }, y: { range: kwRange } },
         series: [{}, { label: "limit, kW", stroke: "#1f77b4", width: 2, paths: stepped(), value: function (u, v) { return kw(v); } },
                  { label: "discharge limit, kW", stroke: "#d62728", width: 2, paths: stepped(), value: function (u, v) { return kw(v); } },
                  { label: "set point, kW", stroke: "#2ca02c", width: 2, paths: stepped(), value: function (u, v) { return kw(v); } }],
