@@ -17,6 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -32,7 +35,13 @@ from csms.api.auth import Scope, needs
 from csms.api.errors import invalid, responses
 from csms.store import events_feed
 from csms.store.events_feed import FEED_CHANNEL, FeedEvent, FeedType
-from csms.store.live import LIVE_CHANNEL, LiveType
+from csms.store.live import (
+    INTEREST_S,
+    LIVE_CHANNEL,
+    LiveType,
+    declare_interest,
+    withdraw_interest,
+)
 
 log = structlog.get_logger("csms.api.stream")
 
@@ -106,19 +115,29 @@ class FeedHub:
         self._wake = asyncio.Event()
         self._listener: asyncpg.Connection | None = None
         self._task: asyncio.Task[None] | None = None
+        #: this process's name in ``live_interest`` (csms.store.live), and whether it is there
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._interested = False
+        self._interest_wake = asyncio.Event()
+        self._interest_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Listen, and start handing out events from the newest on."""
         self.last_id = await events_feed.last_event_id(self.pool)
         await self._listen()
         self._task = asyncio.create_task(self._pump(), name="feed-hub")
+        self._interest_task = asyncio.create_task(self._keep_interest(), name="live-interest")
 
     async def stop(self) -> None:
         """Stop; open streams end."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._interest_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._interested:
+            with contextlib.suppress(Exception):
+                await withdraw_interest(self.pool, self.holder)
         for subscriber in list(self.subscribers):
             with contextlib.suppress(asyncio.QueueFull):
                 subscriber.queue.put_nowait(None)
@@ -204,7 +223,29 @@ class FeedHub:
         subscriber = Subscriber(types)
         self.subscribers.add(subscriber)
         metrics.STREAMS_OPEN.inc()
+        if types is not None and types & _LIVE_TYPES and not self._interested:
+            self._interest_wake.set()  # the nodes start announcing within seconds
         return subscriber
+
+    def _wants_live(self) -> bool:
+        return any(s.types is not None and s.types & _LIVE_TYPES for s in self.subscribers)
+
+    async def _keep_interest(self) -> None:
+        """Keep this process's row in ``live_interest`` while a stream wants live telemetry
+        (renewed every third of its lifetime), and take it away when none does."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._interest_wake.wait(), INTEREST_S / 3)
+            self._interest_wake.clear()
+            try:
+                if self._wants_live():
+                    await declare_interest(self.pool, self.holder)
+                    self._interested = True
+                elif self._interested:
+                    await withdraw_interest(self.pool, self.holder)
+                    self._interested = False
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("api.live_interest_unavailable", error=str(exc))
 
     def drop(self, subscriber: Subscriber) -> None:
         """End a subscription (its stream closes)."""

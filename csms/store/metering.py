@@ -19,7 +19,7 @@ from datetime import datetime
 import asyncpg
 
 from csms.store.db import Db, connection
-from csms.store.live import LIVE_CHANNEL, meter_payloads
+from csms.store.live import INTEREST, LIVE_CHANNEL, meter_payloads
 
 
 @dataclass
@@ -120,7 +120,7 @@ async def store_meter_values(
         [s.sent_multiplier for _, s in fresh],
         [s.unit_valid for _, s in fresh],
         LIVE_CHANNEL,
-        meter_payloads(fresh),
+        meter_payloads(fresh) if await INTEREST.wanted(conn) else [],
     )
     return int(stored)
 

@@ -7,3 +7,11 @@ CREATE TABLE dashboard_secret (
     secret          bytea NOT NULL CHECK (octet_length(secret) >= 32),
     created_at      timestamptz NOT NULL DEFAULT now()
 );
+
+-- API processes with a stream open that asked for live telemetry (meter.sampled): while any
+-- row is current, the nodes announce meter values on NOTIFY csms_live; with none, they do not
+-- (no NOTIFY costs PostgreSQL anything when nobody looks). Renewed every 10 s, kept 30 s.
+CREATE TABLE live_interest (
+    holder          text PRIMARY KEY,
+    until           timestamptz NOT NULL
+);
