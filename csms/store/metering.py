@@ -103,8 +103,7 @@ async def store_meter_values(
             fresh.append((station_id, s))
     if not fresh:
         return 0
-    stored, _ = await conn.fetchrow(
-        _INSERT_AND_ANNOUNCE,
+    columns = (
         [station_id for station_id, _ in fresh],
         [s.evse_id for _, s in fresh],
         [s.transaction_id for _, s in fresh],
@@ -119,10 +118,14 @@ async def store_meter_values(
         [s.sent_unit for _, s in fresh],
         [s.sent_multiplier for _, s in fresh],
         [s.unit_valid for _, s in fresh],
-        LIVE_CHANNEL,
-        meter_payloads(fresh) if await INTEREST.wanted(conn) else [],
     )
-    return int(stored)
+    announced = meter_payloads(fresh) if await INTEREST.wanted(conn) else []
+    if announced:
+        stored, _ = await conn.fetchrow(_INSERT_AND_ANNOUNCE, *columns, LIVE_CHANNEL, announced)
+        return int(stored)
+    # nobody watching: the plain insert (the CTE form costs PostgreSQL ~20 % more CPU)
+    status = await conn.execute(_INSERT_NEW, *columns)
+    return int(status.rsplit(" ", 1)[-1])
 
 
 def _filters(
