@@ -8,12 +8,8 @@ from typing import Any
 
 import typer
 
-<<<<<<< HEAD
 from csms import readable
 from csms.store.base import jsonable
-=======
-from csms.store.base import jsonable
->>>>>>> main
 
 
 def print_json(value: Any) -> None:

@@ -21,8 +21,8 @@ from csms.store import api_keys
 from csms.store.grid import events as grid_events
 from csms.store.grid import fleet as grid_fleet
 from csms.store.grid.records import Program
-from simulators.simulated_fleet import Fleet, FleetOptions, build_configs
 from simulators.scenario import load_scenario
+from simulators.simulated_fleet import Fleet, FleetOptions, build_configs
 from tests.conftest import new_database
 from tests.grid.harness import SCENARIO
 
