@@ -4,6 +4,8 @@ key (an EventSource cannot send one)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
@@ -16,6 +18,18 @@ from csms.api.stream import FeedHub, feed_frames, parse_types
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 
+async def _until(frames: AsyncIterator[bytes], expires: int) -> AsyncIterator[bytes]:
+    """The frames until the credential expires (checked at each frame and keep-alive); the
+    browser's reconnection then meets a 401, and the page says it is no longer live."""
+    try:
+        async for frame in frames:
+            if time.time() >= expires:
+                return
+            yield frame
+    finally:
+        await frames.aclose()  # type: ignore[attr-defined]
+
+
 @router.get("/stream")
 async def stream(
     request: Request,
@@ -23,12 +37,14 @@ async def stream(
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Feed events and the live telemetry named in ``types``, as server-sent events."""
-    if await viewer(request) is None:
+    grant = await viewer(request)
+    if grant is None:
         raise ApiError(401, "unauthorized", "log in to the dashboard first")
     wanted = parse_types(types)
     after = None
     if last_event_id and last_event_id.strip().isdigit():
         after = min(int(last_event_id), 2**63 - 1)
     hub: FeedHub = request.app.state.api.feed
-    return StreamingResponse(feed_frames(hub, wanted, after), media_type="text/event-stream",
+    return StreamingResponse(_until(feed_frames(hub, wanted, after), grant.expires),
+                             media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -169,6 +169,10 @@ def test_event_page_draws_target_measured_parts_and_soc_live(browser, live):
         page.evaluate(MARK)
         step = page.locator("#step-no").inner_text()
         expect(page.locator("#step-no")).not_to_have_text(step, timeout=15_000)
+        # meter values extend the charts at meter resolution (the program's 1 s)
+        for _ in range(3):
+            measured_at = page.locator("#measured-at").inner_text()
+            expect(page.locator("#measured-at")).not_to_have_text(measured_at, timeout=10_000)
         assert KW.match(page.locator("#measured-now").inner_text())
         assert KW.match(page.locator("#target-now").inner_text())
         # the stuck station (5 in the scenario) is set aside, or was never taken, with a reason

@@ -29,7 +29,11 @@
     if (!types) { setText(liveState, ""); return; }
     const source = new EventSource("/dashboard/stream?types=" + encodeURIComponent(types));
     source.onopen = function () { setText(liveState, "Live"); };
-    source.onerror = function () { setText(liveState, "Reconnecting…"); };
+    source.onerror = function () {
+      // closed for good (the session ended: a 401): say so; otherwise the browser retries
+      setText(liveState, source.readyState === EventSource.CLOSED
+        ? "Not live: reload or log in again" : "Reconnecting…");
+    };
     for (const type of types.split(",")) {
       source.addEventListener(type, function (message) {
         const body = JSON.parse(message.data);
@@ -212,7 +216,7 @@
         }
       }
       const last = times.length ? times[times.length - 1] : c.start;
-      if (at < last + c.step_s || at > c.end + c.step_s) return;
+      if (at < last + c.step_s || at > page.event_end + c.step_s) return;
       const t = last + c.step_s * Math.floor((at - last) / c.step_s);
       times.push(t);
       target.push(currentTarget);
@@ -226,6 +230,7 @@
       });
       measured.push(sum);
       setText(document.getElementById("measured-now"), kw(sum));
+      setText(document.getElementById("measured-at"), new Date(t * 1000).toISOString().slice(11, 19));
       redraw();
     });
     on("event.step", function (d) {
