@@ -10,14 +10,14 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from csms.api.dashboard import access, live, pages, station_page
+from csms.api.dashboard import access, page_stream, pages, station_page
 
 STATIC = Path(__file__).parent / "static"
 
 
 def install(app: FastAPI) -> None:
     """Add the dashboard's routes and static files to the API's app."""
-    for module in (access, live, pages, station_page):
+    for module in (access, page_stream, pages, station_page):
         app.include_router(module.router)
     app.mount(access.PREFIX + "/static", StaticFiles(directory=STATIC), name="dashboard-static")
 
