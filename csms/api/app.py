@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from csms.api import (
     api_keys,
     calls,
+    dashboard,
     drivers,
     errors,
     events,
@@ -99,4 +100,5 @@ def create_app(settings: ApiSettings) -> FastAPI:
     for module in (stations, calls, transactions, meter_values, profiles_routes, fleet,
                    programs, events, drivers, tokens, stream, webhooks, api_keys):
         app.include_router(module.router)
+    dashboard.install(app)
     return app

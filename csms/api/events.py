@@ -18,6 +18,7 @@ from csms.api.errors import conflict, invalid, not_found, responses
 from csms.api.models import Page
 from csms.api.negotiation import CSV, JSON, PNG, choose
 from csms.api.pagination import Cursor, Limit, decode, encode
+from csms.grid.curves import EventCurves, event_curves
 from csms.grid.report import EventReport, build_report, write_csv, write_png
 from csms.grid.service import create_event, import_dispatch
 from csms.store.grid import events as store
@@ -139,7 +140,9 @@ async def cancel(ctx: Ctx, event_id: EventId) -> g.Event:
                                  "image/png": {"schema": {"type": "string",
                                                           "format": "binary"}}},
                      "description": "JSON, the intervals as CSV (Accept: text/csv) or the "
-                     "chart of target against delivered (Accept: image/png)"},
+                     "charts (Accept: image/png): fleet export at meter resolution against "
+                     "the target, each EV's part stacked, each EV's SoC against its floor "
+                     "and departure need"},
                **responses(401, 403, 404, 406, 422)})
 async def report(
     ctx: Ctx, event_id: EventId,
@@ -158,7 +161,8 @@ async def report(
         write_csv(result, out)
         return Response(out.getvalue(), media_type="text/csv; charset=utf-8")
     if kind == PNG:
-        return Response(await asyncio.to_thread(_png, result), media_type=PNG)
+        drawn = await event_curves(ctx.pool, event_id)
+        return Response(await asyncio.to_thread(chart_png, result, drawn), media_type=PNG)
     return g.Report.model_validate(result.to_dict())
 
 
@@ -166,8 +170,9 @@ async def report(
 _CHARTING = threading.Lock()
 
 
-def _png(result: EventReport) -> bytes:
+def chart_png(result: EventReport, drawn: EventCurves) -> bytes:
+    """The report's charts as PNG bytes (call in a worker thread: drawing takes a while)."""
     out = io.BytesIO()
     with _CHARTING:
-        write_png(result, out)  # type: ignore[arg-type]  # savefig takes a file object too
+        write_png(result, drawn, out)  # type: ignore[arg-type]  # savefig takes a file object
     return out.getvalue()

@@ -6,12 +6,20 @@ once, by id, for all of the process's streams; a missed notification (the listen
 reconnecting) is caught by a look every few seconds. A client that reconnects with
 ``Last-Event-ID`` (or ``?after=``) first gets what it missed, from the feed table (kept a
 week). A client too slow to keep up is disconnected (it resumes with Last-Event-ID).
+
+Live telemetry (``meter.sampled``, ``evse.status``: :mod:`csms.store.live`) comes on the same
+stream to a client that names it in ``?types=``: it is announced on a channel of its own, never
+stored in the feed, so it has no id, is not replayed and is not sent to a stream that did not
+ask for it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -27,6 +35,13 @@ from csms.api.auth import Scope, needs
 from csms.api.errors import invalid, responses
 from csms.store import events_feed
 from csms.store.events_feed import FEED_CHANNEL, FeedEvent, FeedType
+from csms.store.live import (
+    INTEREST_S,
+    LIVE_CHANNEL,
+    LiveType,
+    declare_interest,
+    withdraw_interest,
+)
 
 log = structlog.get_logger("csms.api.stream")
 
@@ -42,10 +57,23 @@ POLL_S = 5.0
 HOLE_S = 10.0
 
 
+#: every type a stream may ask for: the feed's, then live telemetry's (only when asked for)
+STREAM_TYPES = (*(t.value for t in FeedType), *(t.value for t in LiveType))
+_LIVE_TYPES = frozenset(t.value for t in LiveType)
+
+
 def event_json(event: FeedEvent) -> bytes:
     """The JSON of a feed event, as streamed and as POSTed to webhooks."""
     return orjson.dumps({"id": event.id, "type": event.type, "at": event.at,
                          "data": event.data})
+
+
+@dataclass(frozen=True)
+class LiveEvent:
+    """Live telemetry as announced (no feed id: it is not stored)."""
+
+    type: str
+    payload: bytes
 
 
 @dataclass(eq=False)
@@ -53,12 +81,15 @@ class Subscriber:
     """One open stream: the types it wants and the events waiting for it."""
 
     types: frozenset[str] | None
-    queue: asyncio.Queue[FeedEvent | None] = field(
+    queue: asyncio.Queue[FeedEvent | LiveEvent | None] = field(
         default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
 
-    def offer(self, event: FeedEvent) -> bool:
+    def offer(self, event: FeedEvent | LiveEvent) -> bool:
         """Queue the event if wanted; False when the subscriber cannot keep up."""
-        if self.types is not None and event.type not in self.types:
+        if self.types is None:
+            if isinstance(event, LiveEvent):
+                return True
+        elif event.type not in self.types:
             return True
         try:
             self.queue.put_nowait(event)
@@ -84,19 +115,29 @@ class FeedHub:
         self._wake = asyncio.Event()
         self._listener: asyncpg.Connection | None = None
         self._task: asyncio.Task[None] | None = None
+        #: this process's name in ``live_interest`` (csms.store.live), and whether it is there
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._interested = False
+        self._interest_wake = asyncio.Event()
+        self._interest_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Listen, and start handing out events from the newest on."""
         self.last_id = await events_feed.last_event_id(self.pool)
         await self._listen()
         self._task = asyncio.create_task(self._pump(), name="feed-hub")
+        self._interest_task = asyncio.create_task(self._keep_interest(), name="live-interest")
 
     async def stop(self) -> None:
         """Stop; open streams end."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._interest_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._interested:
+            with contextlib.suppress(Exception):
+                await withdraw_interest(self.pool, self.holder)
         for subscriber in list(self.subscribers):
             with contextlib.suppress(asyncio.QueueFull):
                 subscriber.queue.put_nowait(None)
@@ -107,6 +148,20 @@ class FeedHub:
     async def _listen(self) -> None:
         self._listener = await asyncpg.connect(self.database_url)
         await self._listener.add_listener(FEED_CHANNEL, lambda *_: self._notified())
+        await self._listener.add_listener(LIVE_CHANNEL, self._live)
+
+    def _live(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
+        """Hand live telemetry to the streams that asked for its type."""
+        try:
+            kind = orjson.loads(payload)["type"]
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            return
+        if kind not in _LIVE_TYPES:
+            return
+        event = LiveEvent(kind, payload.encode())
+        for subscriber in list(self.subscribers):
+            if not subscriber.offer(event):
+                self.drop(subscriber)
 
     def _notified(self) -> None:
         self._wake.set()
@@ -168,7 +223,29 @@ class FeedHub:
         subscriber = Subscriber(types)
         self.subscribers.add(subscriber)
         metrics.STREAMS_OPEN.inc()
+        if types is not None and types & _LIVE_TYPES and not self._interested:
+            self._interest_wake.set()  # the nodes start announcing within seconds
         return subscriber
+
+    def _wants_live(self) -> bool:
+        return any(s.types is not None and s.types & _LIVE_TYPES for s in self.subscribers)
+
+    async def _keep_interest(self) -> None:
+        """Keep this process's row in ``live_interest`` while a stream wants live telemetry
+        (renewed every third of its lifetime), and take it away when none does."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._interest_wake.wait(), INTEREST_S / 3)
+            self._interest_wake.clear()
+            try:
+                if self._wants_live():
+                    await declare_interest(self.pool, self.holder)
+                    self._interested = True
+                elif self._interested:
+                    await withdraw_interest(self.pool, self.holder)
+                    self._interested = False
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("api.live_interest_unavailable", error=str(exc))
 
     def drop(self, subscriber: Subscriber) -> None:
         """End a subscription (its stream closes)."""
@@ -182,20 +259,24 @@ def parse_types(types: str | None) -> frozenset[str] | None:
     if not types:
         return None
     wanted = frozenset(t.strip() for t in types.split(",") if t.strip())
-    unknown = sorted(wanted - {t.value for t in FeedType})
+    unknown = sorted(wanted - set(STREAM_TYPES))
     if unknown:
         raise invalid(f"types: unknown event type {', '.join(unknown)}; known: "
-                      + ", ".join(t.value for t in FeedType))
+                      + ", ".join(STREAM_TYPES))
     return wanted or None
 
 
-def _frame(event: FeedEvent) -> bytes:
+def _frame(event: FeedEvent | LiveEvent) -> bytes:
+    if isinstance(event, LiveEvent):  # no id: a reconnecting client resumes the feed only
+        return b"event: %s\ndata: %s\n\n" % (event.type.encode(), event.payload)
     return b"id: %d\nevent: %s\ndata: %s\n\n" % (event.id, event.type.encode(),
                                                   event_json(event))
 
 
-async def _events(hub: FeedHub, types: frozenset[str] | None, after: int | None
-                  ) -> AsyncIterator[bytes]:
+async def feed_frames(hub: FeedHub, types: frozenset[str] | None, after: int | None
+                      ) -> AsyncIterator[bytes]:
+    """The server-sent event frames of one stream (see the module doc): what was missed
+    after feed id ``after`` first, then what happens, with keep-alive comments."""
     subscriber = hub.subscribe(types)
     try:
         yield b"retry: 2000\n\n"
@@ -219,7 +300,7 @@ async def _events(hub: FeedHub, types: frozenset[str] | None, after: int | None
                 continue
             if event is None:
                 return
-            if event.id not in replayed:
+            if isinstance(event, LiveEvent) or event.id not in replayed:
                 yield _frame(event)
     finally:
         hub.subscribers.discard(subscriber)
@@ -236,8 +317,9 @@ async def _events(hub: FeedHub, types: frozenset[str] | None, after: int | None
 async def stream(
     request: Request,
     types: Annotated[str | None, Query(max_length=500, description=(
-        "Comma-separated event types (default: all): "
-        + ", ".join(t.value for t in FeedType)))] = None,
+        "Comma-separated event types (default: all of the feed's): "
+        + ", ".join(STREAM_TYPES) + ". Live telemetry (meter.sampled, evse.status) only "
+        "when named; it has no id and is not replayed."))] = None,
     after: Annotated[int | None, Query(ge=0, le=2**63 - 1, description=(
         "Replay the events after this feed id first (as the Last-Event-ID header)."))] = None,
     last_event_id: Annotated[str | None, Header(include_in_schema=False)] = None,
@@ -247,5 +329,5 @@ async def stream(
     if after is None and last_event_id and last_event_id.strip().isdigit():
         after = min(int(last_event_id), 2**63 - 1)
     hub: FeedHub = request.app.state.api.feed
-    return StreamingResponse(_events(hub, wanted, after), media_type="text/event-stream",
+    return StreamingResponse(feed_frames(hub, wanted, after), media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -123,9 +123,38 @@ def revoke(
     typer.echo(f"API key {key_id} ({record.name}) revoked")
 
 
+def dashboard_link(
+    minutes: Annotated[int, typer.Option(
+        min=1, max=7 * 24 * 60, help="How long the link opens the dashboard (at most a week).")]
+    = 60,
+    url: Annotated[str, typer.Option(
+        envvar="CSMS_API_URL", help="Where browsers reach `csms api` (its base URL).")]
+    = "http://127.0.0.1:8080",
+    database_url: DatabaseUrlOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Print a signed link that opens a read-only view of the dashboard for a while.
+
+    Anyone holding the link can look until it expires; it cannot change anything. Sessions
+    and links end early only when the dashboard's secret is replaced (docs/dashboard.md).
+    """
+    from urllib.parse import quote, urlsplit
+
+    from csms.api.dashboard.signing import link_credential
+    from csms.store.dashboard_secret import signing_secret
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise usage(f"--url: not an http(s) base URL: {url}")
+    secret = with_store(database_url, data_dir, signing_secret)
+    credential = link_credential(secret, minutes)
+    typer.echo(f"{url.rstrip('/')}/dashboard/link?t={quote(credential, safe='')}")
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``csms api`` and ``csms api-keys`` to the command line."""
+    """Add ``csms api``, ``csms api-keys`` and ``csms dashboard-link`` to the command line."""
     app.command("api", rich_help_panel="Server")(api)
+    app.command("dashboard-link", rich_help_panel="Server")(dashboard_link)
     app.add_typer(keys_app, name="api-keys", rich_help_panel="Server")
 
 

@@ -67,20 +67,24 @@ async def _api(url: str, port: int) -> AsyncIterator[None]:
     from csms.api.app import create_app
     from csms.api.auth import hash_key, new_key, shown_prefix
     from csms.api.context import ApiSettings
+    from csms.api.dashboard.signing import link_credential
     from csms.api.server import in_loop
     from csms.store import api_keys
+    from csms.store.dashboard_secret import signing_secret
     from csms.store.db import open_pool
 
     pool = await open_pool(url, max_size=1)
     try:
         key = new_key()
         await api_keys.add_key(pool, "csms demo", "admin", shown_prefix(key), hash_key(key))
+        link = link_credential(await signing_secret(pool), 12 * 60)
     finally:
         await pool.close()
     async with in_loop(create_app(ApiSettings(database_url=url)), "127.0.0.1", port) as bound:
         base = f"http://127.0.0.1:{bound}"
         typer.echo(f"HTTP API on {base} (docs {base}/docs), admin key: {key}")
         typer.echo(f"  try: curl -H 'Authorization: Bearer {key}' {base}/v1/stations")
+        typer.echo(f"  dashboard (read-only for 12 h): {base}/dashboard/link?t={link}")
         yield
 
 

@@ -11,10 +11,12 @@ from typing import Annotated, Any
 import asyncpg
 import typer
 
+from csms import readable
 from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, with_store
 from csms.cli.errors import CliError, ExitCode, not_found, usage
 from csms.cli.output import print_fields, print_json, print_table
 from csms.cli.times import duration_option, time_option
+from csms.grid.curves import EventCurves, event_curves
 from csms.grid.report import EventReport, build_report, write_csv, write_png
 from csms.grid.service import create_event, import_dispatch
 from csms.store.grid import events as store
@@ -163,10 +165,19 @@ def show(event_id: EventId, json_out: JsonOption = False,
     if json_out:
         print_json(data | {"evs": evs})
         return
+    last = data["last_step"]
+    if last is not None:  # setpoints are kW per EV: named so, they print to 0.1 kW
+        data["last_step"] = {("setpoints_kw" if k == "setpoints" else k): v
+                             for k, v in last.items()}
     print_fields(data)
     typer.echo("")
-    print_table(evs, ["station_id", "evse_id", "state", "reason", "soc_start", "floor_soc",
-                      "departure_at", "joined_at", "setpoint_kw"], empty="no EVs yet")
+    print_table([r | {"soc_start": readable.soc_fraction(r["soc_start"]),
+                      "floor_soc": readable.soc_fraction(r["floor_soc"]),
+                      "departure_soc": readable.soc_fraction(r["departure_soc"])}
+                 for r in evs],
+                ["station_id", "evse_id", "state", "reason", "soc_start", "floor_soc",
+                 "departure_at", "departure_soc", "joined_at", "setpoint_kw"],
+                empty="no EVs yet")
 
 
 @app.command("cancel")
@@ -195,24 +206,28 @@ def report(
     data_dir: DataDirOption = None,
 ) -> None:
     """Delivered export per interval and per hour against target and baseline, performance,
-    DSGS demonstrated capacity and payment, and each driver's energy and earnings."""
+    DSGS demonstrated capacity and payment, and each driver's energy and earnings.
+    ``--png`` draws the fleet's export at meter resolution against the target, each EV's
+    part stacked, and every EV's SoC against its floor and departure need."""
     seconds = duration_option("--interval", interval).total_seconds()
     if seconds < 1:
         raise usage("--interval: must be at least 1s")
 
-    async def go(db: asyncpg.Pool) -> EventReport:
+    async def go(db: asyncpg.Pool) -> tuple[EventReport, EventCurves | None]:
         try:
-            return await build_report(db, event_id, interval_s=seconds)
+            built = await build_report(db, event_id, interval_s=seconds)
+            drawn = await event_curves(db, event_id) if png_file is not None else None
         except LookupError as exc:
             raise not_found(str(exc)) from None
+        return built, drawn
 
-    result = with_store(database_url, data_dir, go)
+    result, drawn = with_store(database_url, data_dir, go)
     try:
         if csv_file is not None:
             with csv_file.open("w", newline="", encoding="utf-8") as out:
                 write_csv(result, out)
-        if png_file is not None:
-            write_png(result, png_file)
+        if png_file is not None and drawn is not None:
+            write_png(result, drawn, png_file)
     except OSError as exc:
         raise usage(f"cannot write {exc.filename}: {exc.strerror}") from None
     if json_out:
@@ -228,9 +243,9 @@ def _print_report(r: EventReport) -> None:
         f"{r.start.isoformat()} to {r.end.isoformat()}",
         "target_kw": "max" if e.target_kw is None else e.target_kw,
         "forecast_kw": r.forecast_kw, "shortfall_kw": r.shortfall_kw,
-        "evs": r.participants, "energy_kwh": round(r.energy_kwh, 3),
-        "average_kw": round(r.average_kw, 2), "baseline": f"{r.program.baseline} "
-        f"({r.baseline_kw:.2f} kW)", "net_kw": round(r.net_kw, 2),
+        "evs": r.participants, "energy_kwh": r.energy_kwh,
+        "average_kw": r.average_kw, "baseline": f"{r.program.baseline} "
+        f"({readable.kw(r.baseline_kw)} kW)", "net_kw": r.net_kw,
         "performance": None if r.performance is None else f"{r.performance:.1%}",
         "payment": None if r.payment is None else f"${r.payment:.2f}",
         "set_aside": r.set_aside or None})
@@ -242,14 +257,15 @@ def _print_report(r: EventReport) -> None:
     for title, cut in (("intervals", r.intervals), ("hours", r.hourly)):
         typer.echo(f"\n{title}")
         print_table([{"start": i.start, "target_kw": i.target_kw,
-                      "delivered_kw": round(i.delivered_kw, 2),
-                      "delivered_kwh": round(i.delivered_kwh, 3),
-                      "net_kw": round(i.net_kw, 2),
+                      "delivered_kw": i.delivered_kw, "delivered_kwh": i.delivered_kwh,
+                      "net_kw": i.net_kw,
                       "performance": None if i.performance is None else
                       f"{i.performance:.1%}"} for i in cut],
                     ["start", "target_kw", "delivered_kw", "delivered_kwh", "net_kw",
                      "performance"], empty="no measurements yet")
     typer.echo("\ndrivers")
-    print_table([vars(d) for d in r.drivers],
+    print_table([vars(d) | {"earnings": readable.money(d.earnings),
+                            "soc_start": readable.soc_percent(d.soc_start),
+                            "soc_end": readable.soc_percent(d.soc_end)} for d in r.drivers],
                 ["key", "id_token", "energy_kwh", "earnings", "soc_start", "soc_end"],
                 empty="no EVs took part")

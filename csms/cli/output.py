@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 
+from csms import readable
 from csms.store.base import jsonable
 
 
@@ -16,9 +17,24 @@ def print_json(value: Any) -> None:
     typer.echo(json.dumps(jsonable(value), indent=2, ensure_ascii=False))
 
 
-def format_cell(value: Any) -> str:
-    """One table cell: empty for None, ISO seconds for times, compact JSON for structures."""
-    value = jsonable(value)
+def _rounded(value: Any, name: str) -> Any:
+    """Floats in ``value`` rounded for people (:func:`csms.readable.by_name`), structures
+    walked with their keys as names."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        return readable.by_name(name, value)
+    if isinstance(value, dict):
+        return {k: _rounded(v, _leaf(f"{name}.{k}")) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v, name) for v in value]
+    return value
+
+
+def format_cell(value: Any, name: str = "") -> str:
+    """One table cell: empty for None, ISO seconds for times, compact JSON for structures,
+    numbers rounded for people by the field's ``name`` (``*_kw`` to 0.1 kW, ...)."""
+    value = _rounded(jsonable(value), name)
     if value is None:
         return ""
     if isinstance(value, dict | list):
@@ -33,7 +49,7 @@ def print_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, em
     if not rows:
         typer.echo(empty)
         return
-    cells = [[format_cell(row.get(c)) for c in columns] for row in rows]
+    cells = [[format_cell(row.get(c), c) for c in columns] for row in rows]
     headers = [c.upper().replace("_", " ") for c in columns]
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
     for line in [headers, *cells]:
@@ -62,4 +78,14 @@ def flatten(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
 def print_fields(value: Any) -> None:
     """Print a record as ``key: value`` lines, nested fields as dotted paths."""
     for key, v in flatten(jsonable(value)):
-        typer.echo(f"{key}: {format_cell(v)}")
+        typer.echo(f"{key}: {format_cell(v, _leaf(key))}")
+
+
+def _leaf(path: str) -> str:
+    """The field name a dotted path ends in, skipping list indexes and map keys that are
+    not names (``last_step.setpoints.SIM1/1`` is a kW value under ``setpoints``)."""
+    parts = [p.split("[")[0] for p in path.split(".")]
+    for part in reversed(parts):
+        if part.replace("_", "").isalpha():
+            return part
+    return parts[-1]

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
+from csms.grid.curves import EventCurves
 from csms.grid.mv import (
     DriverResult,
     Interval,
@@ -202,31 +203,65 @@ def write_csv(report: EventReport, out: TextIO) -> None:
                          *[f"{i.by_station_kwh.get(k, 0.0):.5f}" for k in keys]])
 
 
-def write_png(report: EventReport, path: Path) -> None:
-    """A chart of target against delivered kW over time, stacked by station."""
+def write_png(report: EventReport, drawn: EventCurves, path: Path) -> None:
+    """Three panels over the event: the fleet's export at meter resolution against the target
+    (with the M&V intervals' delivered kW), each EV's part stacked, and each EV's SoC against
+    its floor and departure need."""
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
 
-    cut = report.intervals
-    fig, ax = plt.subplots(figsize=(10, 5))
-    if cut:
-        mids = [i.start + (i.end - i.start) / 2 for i in cut]
-        keys = sorted({k for i in cut for k in i.by_station_kwh})
-        stacks = [[max(0.0, i.by_station_kwh.get(k, 0.0)) /
-                   ((i.end - i.start).total_seconds() / 3600.0) for i in cut] for k in keys]
-        ax.stackplot(mids, stacks, labels=keys, alpha=0.6)
-        ax.step([i.start for i in cut] + [cut[-1].end],
-                [i.target_kw or 0.0 for i in cut] + [cut[-1].target_kw or 0.0],
-                where="post", color="black", linewidth=2, label="target")
-        ax.plot(mids, [i.delivered_kw for i in cut], color="red", marker="o", label="delivered")
-    ax.set_title(f"Event {report.event.id} ({report.program.name}): target and delivered export")
-    ax.set_xlabel("time (UTC)")
-    ax.set_ylabel("export kW")
-    handles, labels = ax.get_legend_handles_labels()
-    keep = [n for n, label in enumerate(labels) if label in ("target", "delivered")]
-    ax.legend([handles[n] for n in keep], [labels[n] for n in keep], loc="lower right")
+    fig, (top, middle, bottom) = plt.subplots(
+        3, 1, figsize=(11, 10), sharex=True, gridspec_kw={"height_ratios": [3, 3, 2]})
+    times = drawn.times
+    colours = plt.get_cmap("tab10").colors
+    if len(times) > 1:
+        top.step(times, [t if t is not None else float("nan") for t in drawn.target_kw],
+                 where="post", color="black", linewidth=2, label="target")
+        top.step(times, drawn.measured_kw, where="post", color="#c0392b", linewidth=1.2,
+                 label=f"measured (every {drawn.step_s:g} s)")
+        if report.intervals:
+            cut = report.intervals
+            top.step([i.start for i in cut] + [cut[-1].end],
+                     [i.delivered_kw for i in cut] + [cut[-1].delivered_kw], where="post",
+                     color="#2471a3", linewidth=1, linestyle="--",
+                     label="delivered per M&V interval")
+        exporting = [[max(0.0, v) for v in e.kw] for e in drawn.evs]
+        charging = [[min(0.0, v) for v in e.kw] for e in drawn.evs]
+        labels = [e.key for e in drawn.evs]
+        palette = [colours[n % len(colours)] for n in range(len(drawn.evs))]
+        if drawn.evs:
+            middle.stackplot(times, exporting, labels=labels, colors=palette, alpha=0.85,
+                             step="post")
+            if any(v < 0 for row in charging for v in row):
+                middle.stackplot(times, charging, colors=palette, alpha=0.4, step="post")
+        middle.axhline(0, color="grey", linewidth=0.6)
+    for n, ev in enumerate(drawn.evs):
+        colour = colours[n % len(colours)]
+        if ev.soc:
+            bottom.plot([t for t, _ in ev.soc], [v for _, v in ev.soc], color=colour,
+                        linewidth=1.2, label=ev.key)
+        if ev.floor_percent is not None:
+            bottom.axhline(ev.floor_percent, color=colour, linewidth=0.8, linestyle=":")
+        if ev.need_percent is not None:
+            bottom.axhline(ev.need_percent, color=colour, linewidth=0.8, linestyle="--")
+    top.set_title(f"Event {report.event.id} ({report.program.name}): fleet export against "
+                  "target")
+    top.set_ylabel("fleet export, kW")
+    top.legend(loc="lower right", fontsize="small")
+    middle.set_title("Each EV's part (below zero: charging)")
+    middle.set_ylabel("export, kW")
+    if 0 < len(drawn.evs) <= 20:
+        middle.legend(loc="upper left", fontsize="x-small", ncol=4)
+    bottom.set_title("State of charge (dotted: floor, dashed: departure need)")
+    bottom.set_ylabel("SoC, %")
+    bottom.set_ylim(0, 100)
+    bottom.set_xlabel("time (UTC)")
+    bottom.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S", tz=UTC))
+    for ax in (top, middle, bottom):
+        ax.grid(True, alpha=0.3)
     fig.autofmt_xdate()
     fig.tight_layout()
     fig.savefig(path, dpi=100)

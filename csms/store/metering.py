@@ -19,6 +19,7 @@ from datetime import datetime
 import asyncpg
 
 from csms.store.db import Db, connection
+from csms.store.live import INTEREST, LIVE_CHANNEL, meter_payloads
 
 
 @dataclass
@@ -69,6 +70,15 @@ SELECT k.* FROM unnest($1::text[], $2::integer[], $3::text[], $4::timestamptz[],
           AND v.transaction_id IS NOT DISTINCT FROM k.transaction_id)
 """
 
+# The same insert, announcing each (station, EVSE)'s latest SoC and power on the live channel
+# (csms.store.live) in the same statement: no round trip more per batch, and the NOTIFY is
+# sent at the commit of the values it announces.
+_INSERT_AND_ANNOUNCE = f"""
+WITH stored AS ({_INSERT_NEW} RETURNING 1),
+     announced AS (SELECT pg_notify($15, p) FROM unnest($16::text[]) AS p)
+SELECT (SELECT count(*) FROM stored), (SELECT count(*) FROM announced)
+"""
+
 
 async def insert_meter_values(db: Db, station_id: str, samples: Sequence[MeterSample]) -> int:
     """Store the samples of one station that are not stored yet (see the module docstring);
@@ -93,8 +103,7 @@ async def store_meter_values(
             fresh.append((station_id, s))
     if not fresh:
         return 0
-    status = await conn.execute(
-        _INSERT_NEW,
+    columns = (
         [station_id for station_id, _ in fresh],
         [s.evse_id for _, s in fresh],
         [s.transaction_id for _, s in fresh],
@@ -110,6 +119,12 @@ async def store_meter_values(
         [s.sent_multiplier for _, s in fresh],
         [s.unit_valid for _, s in fresh],
     )
+    announced = meter_payloads(fresh) if await INTEREST.wanted(conn) else []
+    if announced:
+        stored, _ = await conn.fetchrow(_INSERT_AND_ANNOUNCE, *columns, LIVE_CHANNEL, announced)
+        return int(stored)
+    # nobody watching: the plain insert (the CTE form costs PostgreSQL ~20 % more CPU)
+    status = await conn.execute(_INSERT_NEW, *columns)
     return int(status.rsplit(" ", 1)[-1])
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 from csms.store.base import StationExists, StationNotFound
 from csms.store.commands import node_alive
 from csms.store.db import Db, connection
+from csms.store.live import LIVE_CHANNEL, status_payload
 from csms.store.passwords import CHOSEN_LOG2_N, hash_password
 from csms.store.transactions import active_transaction_ids
 
@@ -254,24 +255,30 @@ async def record_heartbeats(db: Db, station_ids: Sequence[str]) -> None:
 async def record_connector_status(
     db: Db, station_id: str, evse_id: int, connector_id: int, status: str, timestamp: datetime
 ) -> None:
-    """Store a connector's status; a report older than the stored one changes nothing."""
+    """Store a connector's status; a report older than the stored one changes nothing.
+    A stored status is announced live (``evse.status``, :mod:`csms.store.live`)."""
     await db.execute(
         """
         WITH evse AS (
             INSERT INTO evses (station_id, evse_id) VALUES ($1, $2)
             ON CONFLICT (station_id, evse_id) DO UPDATE SET updated_at = now()
+        ), stored AS (
+            INSERT INTO connectors (station_id, evse_id, connector_id, status, status_at)
+            VALUES ($1, $2, $3, $4, $5)
+            ON CONFLICT (station_id, evse_id, connector_id) DO UPDATE
+               SET status = EXCLUDED.status, status_at = EXCLUDED.status_at, updated_at = now()
+             WHERE connectors.status_at <= EXCLUDED.status_at
+            RETURNING 1
         )
-        INSERT INTO connectors (station_id, evse_id, connector_id, status, status_at)
-        VALUES ($1, $2, $3, $4, $5)
-        ON CONFLICT (station_id, evse_id, connector_id) DO UPDATE
-           SET status = EXCLUDED.status, status_at = EXCLUDED.status_at, updated_at = now()
-         WHERE connectors.status_at <= EXCLUDED.status_at
+        SELECT pg_notify($6, $7) FROM stored
         """,
         station_id,
         evse_id,
         connector_id,
         status,
         timestamp,
+        LIVE_CHANNEL,
+        status_payload(station_id, evse_id, connector_id, status, timestamp),
     )
 
 

@@ -13,7 +13,7 @@ import httpx
 
 from csms.store import commands
 from tests.api.conftest import Api
-from tests.api.stations_live import node, station, until
+from tests.api.stations_live import QUICK, node, station, until
 
 
 async def sse(response: httpx.Response, opened: asyncio.Event) -> AsyncIterator[dict]:
@@ -45,10 +45,13 @@ async def collect(api: Api, types: str | None, into: list[dict], ready: asyncio.
 async def test_station_connected_within_a_second_and_transactions(api: Api):
     everything: list[dict] = []
     connections: list[dict] = []
-    ready = [asyncio.Event(), asyncio.Event()]
+    telemetry: list[dict] = []
+    ready = [asyncio.Event(), asyncio.Event(), asyncio.Event()]
     readers = [asyncio.create_task(collect(api, None, everything, ready[0])),
                asyncio.create_task(collect(api, "station.connected,station.disconnected",
-                                           connections, ready[1]))]
+                                           connections, ready[1])),
+               asyncio.create_task(collect(api, "meter.sampled,evse.status", telemetry,
+                                           ready[2]))]
     try:
         await asyncio.wait_for(asyncio.gather(*(r.wait() for r in ready)), 10)
         async with node(api.database_url) as system:
@@ -60,6 +63,12 @@ async def test_station_connected_within_a_second_and_transactions(api: Api):
                     return any(e["event"] == "transaction.started" for e in everything)
 
                 await until(started)
+
+                async def sampled():
+                    return any({"soc_percent", "import_kw"} <= e["json"]["data"].keys()
+                               for e in telemetry if e["event"] == "meter.sampled")
+
+                await until(sampled)
             await until(lambda: _has(connections, "station.disconnected"))
     finally:
         for reader in readers:
@@ -77,6 +86,17 @@ async def test_station_connected_within_a_second_and_transactions(api: Api):
     [tx] = [e for e in everything if e["event"] == "transaction.started"]
     assert tx["json"]["data"]["station_id"] == "SIM1" and tx["json"]["data"]["transaction_id"]
     assert [e["event"] for e in connections] == ["station.connected", "station.disconnected"]
+    # live telemetry only to the stream that named it; without a feed id (never replayed)
+    assert not {"meter.sampled", "evse.status"} & {e["event"] for e in everything}
+    status = [e for e in telemetry if e["event"] == "evse.status"]
+    assert status and status[0]["json"]["data"]["station_id"] == "SIM1"
+    sample = next(e["json"] for e in telemetry
+                  if {"soc_percent", "import_kw"} <= e["json"]["data"].keys())
+    assert "id" not in sample and all("id" not in e for e in telemetry)
+    data = sample["data"]
+    assert data["station_id"] == "SIM1" and data["evse_id"] == 1 and data["transaction_id"]
+    assert 0 < data["soc_percent"] <= 100 and data["import_kw"] >= 0  # kW, not W
+    assert data["import_kw"] <= QUICK.max_charge_kw
 
 
 async def _has(events: list[dict], name: str) -> bool:

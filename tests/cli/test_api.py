@@ -47,3 +47,21 @@ def test_api_port_taken_is_one_line(csms: Invoke):
         busy.listen(1)
         port = busy.getsockname()[1]
         assert_error(csms("api", "--port", str(port)), 2, "--port", str(port))
+
+
+def test_dashboard_link_is_signed_read_only_and_bounded(csms: Invoke, database_url: str):
+    import time
+
+    from csms.api.dashboard.signing import Kind, verify
+    from csms.store.dashboard_secret import signing_secret
+
+    printed = assert_ok(csms("dashboard-link", "--minutes", "30", "--url",
+                             "https://ops.example/")).stdout.strip()
+    assert printed.startswith("https://ops.example/dashboard/link?t=l.0.read.")
+    secret = with_db(database_url, signing_secret)
+    grant = verify(secret, printed.split("?t=", 1)[1])
+    assert grant is not None and grant.kind is Kind.LINK and grant.scope == "read"
+    assert abs(grant.expires - (time.time() + 1800)) < 60
+    assert_error(csms("dashboard-link", "--minutes", "0"), 2, "--minutes")
+    assert_error(csms("dashboard-link", "--minutes", "10081"), 2, "--minutes")
+    assert_error(csms("dashboard-link", "--url", "ftp://x"), 2, "--url")

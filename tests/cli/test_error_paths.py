@@ -290,6 +290,7 @@ BAD: dict[str, list[str]] = {
     "--display-message": ["", "{bogus}", "{", "{earned:>10}", "X" * 513],
 }
 BAD_FOR: dict[tuple[str, str], list[str]] = {
+    ("dashboard-link", "--url"): URLS,
     ("api-keys create", "name"): ["", "X" * 101],
     ("stations add", "station_id"): ["CP:1", "CP 1", "C" * 49, "", "CP\x01"],
     ("certs station", "station_id"): ["CP/1", "", "C" * 49],

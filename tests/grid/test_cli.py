@@ -158,3 +158,40 @@ def test_report_of_an_event_without_measurements(csms, tmp_path: Path) -> None:
     assert (tmp_path / "i.csv").read_text().startswith("start,end,target_kw")
     error(csms("events", "report", "77"), 3, "no event 77")
     error(csms("events", "report", str(event), "--interval", "0"), 2, "--interval")
+
+
+def test_event_show_prints_numbers_for_people(csms, database_url: str) -> None:
+    """Set points in kW to one decimal and states of charge in % (the JSON keeps them whole)."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from csms.store.db import open_pool
+    from csms.store.grid import fleet as fleet_store
+
+    event = json.loads(ok(csms("events", "create", "--start", "+1h", "--duration", "1h",
+                               "--target-kw", "10", "--json")).stdout)["event"]
+
+    async def seed() -> None:
+        pool = await open_pool(database_url)
+        try:
+            await fleet_store.save_event_evs(pool, event, [{
+                "station_id": "CP-1", "evse_id": 1, "transaction_id": "TX-1",
+                "version": "2.0.1", "state": "in", "soc_start": 0.63418, "floor_soc": 0.2,
+                "departure_soc": 0.8, "setpoint_kw": 3.3333333333}])
+            await fleet_store.record_step(
+                pool, event, 1, datetime.now(UTC), target_kw=10.0,
+                measured_kw=9.87654321, planned_kw=10.0, capacity_kw=20.0, shortfall_kw=0.0,
+                correction_kw=0.123456, setpoints={"CP-1/1": 0.20389743589743592},
+                set_aside={})
+        finally:
+            await pool.close()
+
+    asyncio.run(seed())
+    text = ok(csms("events", "show", str(event))).stdout
+    assert "last_step.setpoints_kw.CP-1/1: 0.2\n" in text
+    assert "last_step.measured_kw: 9.9\n" in text
+    assert "0.20389" not in text and "9.876" not in text
+    row = next(line for line in text.splitlines() if line.startswith("CP-1"))
+    assert row.split()[3:6] == ["63", "%", "20"] and "80 %" in row and "3.3" in row
+    shown = json.loads(ok(csms("events", "show", str(event), "--json")).stdout)
+    assert shown["last_step"]["setpoints"] == {"CP-1/1": 0.20389743589743592}
