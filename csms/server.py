@@ -97,7 +97,8 @@ class CentralSystem:
         """Open the database (migrating it), start the command router, and listen."""
         for version in SUBPROTOCOLS.values():
             get_validator(version).warm()
-        self.pool = await open_pool(self.config.database_url, max_size=self.config.pool_size)
+        self.pool = await open_pool(self.config.database_url, max_size=self.config.pool_size,
+                                    application_name=f"csms {self.config.node_id}")
         self.node = Node(self)
         await self.node.start()
         self.uploads = await start_uploads(self.pool, self.config.node_id, self.config.uploads)
