@@ -95,10 +95,13 @@ def _worker_main(config: ServerConfig, log_level: str, log_format: str,
 class RestartPolicy:
     """When the parent starts a dead worker again.
 
-    A worker that exits within ``min_uptime_s`` of its start failed to start: the set stops.
-    Otherwise it is started again after ``backoff_s`` (doubled after each restart within the
-    window, at most ``max_backoff_s``), unless that would be more than ``max_restarts`` restarts
-    within ``restart_window_s``: then the set stops, and the service manager takes over.
+    A worker that exits within ``min_uptime_s`` of its start failed to start: the set stops,
+    except for a worker started again (not one of the first set) that exits with one of
+    ``retry_statuses`` (the database unreachable: a worker that died during a database
+    restart comes back once the database does). Otherwise it is started again after
+    ``backoff_s`` (doubled after each restart within the window, at most ``max_backoff_s``),
+    unless that would be more than ``max_restarts`` restarts within ``restart_window_s``: then
+    the set stops, and the service manager takes over.
     """
 
     min_uptime_s: float = RESERVATION_SECONDS
@@ -106,6 +109,7 @@ class RestartPolicy:
     max_backoff_s: float = 10.0
     max_restarts: int = 5
     restart_window_s: float = 300.0
+    retry_statuses: frozenset[int] = frozenset()
 
 
 @dataclasses.dataclass
@@ -160,7 +164,8 @@ class Supervisor:
             uptime = now - slot.started_at
             log.warning("worker_exited", worker=slot.index, node_id=slot.config.node_id,
                         pid=slot.process.pid, status=status, uptime_s=round(uptime, 1))
-            if uptime < self.policy.min_uptime_s:
+            if uptime < self.policy.min_uptime_s and (
+                    slot.generation == 0 or status not in self.policy.retry_statuses):
                 log.error("worker_failed_at_start", worker=slot.index, status=status)
                 return status
             window = now - self.policy.restart_window_s

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import tempfile
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
 from csms.config import ServerConfig
 from csms.server import CentralSystem
+from tests.reliability.cluster import Cluster
 from tests.reliability.helpers import plain_logging
 
 
@@ -39,3 +43,14 @@ async def system(server_config: ServerConfig) -> AsyncIterator[CentralSystem]:
 def endpoint(node: CentralSystem) -> str:
     """The OCPP endpoint of a node; a station appends ``/<identity>``."""
     return f"ws://127.0.0.1:{node.port}/ocpp"
+
+
+@pytest.fixture
+async def cluster() -> AsyncIterator[Cluster]:
+    """A PostgreSQL cluster of the test's own, which the test may stop and start."""
+    directory = Path(tempfile.mkdtemp(prefix="csms-test-restart-"))
+    own = await asyncio.to_thread(Cluster, directory)
+    try:
+        yield own
+    finally:
+        await asyncio.to_thread(own.remove)

@@ -7,13 +7,7 @@ disturbs no other test.
 
 from __future__ import annotations
 
-import asyncio
-import tempfile
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import asyncpg
-import pytest
 
 from csms.config import ServerConfig
 from csms.server import CentralSystem
@@ -31,16 +25,6 @@ from tests.reliability.fleet import (
 from tests.reliability.helpers import until
 
 STATIONS = 4
-
-
-@pytest.fixture
-async def cluster() -> AsyncIterator[Cluster]:
-    directory = Path(tempfile.mkdtemp(prefix="csms-test-restart-"))
-    own = await asyncio.to_thread(Cluster, directory)
-    try:
-        yield own
-    finally:
-        await asyncio.to_thread(own.remove)
 
 
 async def test_database_restart_under_load_keeps_sockets_and_loses_nothing(
