@@ -121,6 +121,8 @@ class FailoverResult:
     forgotten: list[str]
     audit: Audit
     status: str
+    #: the nodes up after the event
+    nodes: list[str]
 
     def outside(self, tolerance: float = 0.05) -> list[tuple[float, float]]:
         """(window start, error as a fraction of target) of the windows outside tolerance."""
@@ -280,13 +282,18 @@ async def run_failover(database_url: str, log_dir: Path, settings: FailoverSetti
         if results:
             await _settled(results[-1], pool, stations)
         await until(lambda: _safe(lambda: _finished(pool, event_id)), what="event finished")
+        # Both nodes up again: the killed one was started again (by the serve process, or by
+        # the service manager's part here), as a new node.
+        await until(lambda: _safe(lambda: _count_nodes(pool, 2)), what="two nodes up again",
+                    timeout=180)
+        nodes = sorted(await live_nodes(pool))
         for result in results:
             await _after(result, pool, database_url, event_id)
         running.unplug_all()
         await until(lambda: _safe(lambda: all_ended(pool, stations)), what="every car left",
                     timeout=120)
         await until(lambda: all(not s.outbox for s in stations), what="queues replayed")
-        return await _collect(pool, settings, event_id, start, results, stations)
+        return await _collect(pool, settings, event_id, start, results, stations, nodes)
     finally:
         if running is not None:
             await running.stop()
@@ -373,8 +380,8 @@ async def _after(result: FaultResult, pool: asyncpg.Pool, database_url: str, eve
 
 
 async def _collect(pool: asyncpg.Pool, settings: FailoverSettings, event_id: int,
-                   start: datetime, faults: list[FaultResult],
-                   stations: list[Station]) -> FailoverResult:
+                   start: datetime, faults: list[FaultResult], stations: list[Station],
+                   nodes: list[str]) -> FailoverResult:
     rows = await grid_fleet.event_evs(pool, event_id)
     members = [r for r in rows if r["state"] != "excluded"]
     pairs = [(r["station_id"], r["transaction_id"]) for r in members]
@@ -414,7 +421,7 @@ async def _collect(pool: asyncpg.Pool, settings: FailoverSettings, event_id: int
         settings=settings, event_id=event_id, start=start, faults=faults, steps=steps,
         members=keys, windows=windows, activations=activations, meter_rate_raises=raises,
         profile_ids=ids, forgotten=[k for k in keys if k not in last],
-        audit=await audit(pool, stations), status=record.event.status)
+        audit=await audit(pool, stations), status=record.event.status, nodes=nodes)
 
 
 def describe(result: FailoverResult) -> list[str]:

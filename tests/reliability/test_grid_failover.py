@@ -58,8 +58,8 @@ async def test_workers_lose_the_dispatcher_and_then_most_sockets(database_url: s
     # The command queued for a station of the dead worker reached it once it was back.
     assert sockets.queued_command == "answered"
     # The supervisor started the killed workers again, as new nodes.
-    assert len(sockets.nodes_after) == 2
-    assert leader.node not in sockets.nodes_after and sockets.node not in sockets.nodes_after
+    assert len(result.nodes) == 2
+    assert leader.node not in result.nodes and sockets.node not in result.nodes
 
 
 async def test_two_serve_processes_lose_the_leader_then_the_database(
@@ -80,4 +80,4 @@ async def test_two_serve_processes_lose_the_leader_then_the_database(
     assert leader.dropped == leader.sockets and len(leader.back_s) == leader.dropped
     # The database restart cost no station its socket.
     assert database.dropped == 0
-    assert len(database.nodes_after) == 2
+    assert len(result.nodes) == 2 and leader.node not in result.nodes
