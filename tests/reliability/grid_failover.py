@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
@@ -84,8 +85,10 @@ class FaultResult:
     node: str | None = None
     was_leader: bool = False
     sockets: int = 0
-    #: seconds from the fault to the first control step recorded after it
+    #: seconds from the fault to the first control step recorded after it, and from the last
+    #: step before the fault to that one (the control interval when nothing was missed)
     step_again_s: float | None = None
+    step_gap_s: float | None = None
     #: stations that lost their connection, and seconds until each was back
     dropped: int = 0
     back_s: list[float] = field(default_factory=list)
@@ -167,7 +170,10 @@ class Deployment:
             await csms.start()
             self.url = csms.url
         else:
-            self.processes = [CsmsProcess(self.database_url, self.log_dir / f"csms-{i}.log")
+            # As a unit file would: the URL in CSMS_DATABASE_URL, listing every server of the
+            # HA pair and asking for the one that takes writes.
+            url = ha_url(self.database_url, self.log_dir / "old-primary")
+            self.processes = [CsmsProcess(url, self.log_dir / f"csms-{i}.log", url_in_env=True)
                               for i in range(2)]
             await asyncio.gather(*(p.start() for p in self.processes))
             self.balancer = Balancer([p.port for p in self.processes])
@@ -206,6 +212,17 @@ class Deployment:
                 with contextlib.suppress(Exception):
                     await process.terminate()
             await process.stop()
+
+
+def ha_url(url: str, unreachable: Path) -> str:
+    """``url`` (of a PostgreSQL on a unix socket) as a client of a Patroni pair would name its
+    servers: first a host that does not answer (a primary gone), then the real one, with
+    ``target_session_attrs=read-write`` so that only a server taking writes is used."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    query["host"] = f"{unreachable},{query['host']}"
+    query["target_session_attrs"] = "read-write"
+    return urlunsplit(parts._replace(query=urlencode(query, safe="/,")))
 
 
 async def leader(pool: asyncpg.Pool) -> str | None:
@@ -276,6 +293,10 @@ async def run_failover(database_url: str, log_dir: Path, settings: FailoverSetti
                                           - datetime.now(UTC)).total_seconds()))
             if results:
                 await _settled(results[-1], pool, stations)
+                # Faults are one at a time: the next waits for both nodes to be up again.
+                await until(lambda: _safe(lambda: _count_nodes(pool, 2)),
+                            what="two nodes up again", timeout=120)
+            at_s = (datetime.now(UTC) - start).total_seconds()
             results.append(await _fault(kind, at_s, pool, deployment, stations, cluster,
                                         settings))
         await asyncio.sleep(max(0.0, (end - datetime.now(UTC)).total_seconds()))
@@ -373,7 +394,10 @@ async def _after(result: FaultResult, pool: asyncpg.Pool, database_url: str, eve
     assert wall is not None
     steps = await grid_fleet.control_steps(pool, event_id)
     later = [s["at"] for s in steps if s["at"] > wall]
+    before = [s["at"] for s in steps if s["at"] <= wall]
     result.step_again_s = (later[0] - wall).total_seconds() if later else None
+    if later and before:
+        result.step_gap_s = (later[0] - before[-1]).total_seconds()
     if result.command is not None:
         done = await commands.wait_for_command(database_url, result.command, 60)
         result.queued_command = done.status
@@ -436,7 +460,8 @@ def describe(result: FailoverResult) -> list[str]:
         back = (f"{len(f.back_s)}/{f.dropped} back after {min(f.back_s):.1f}..{max(f.back_s):.1f}"
                 f" s (median {statistics.median(f.back_s):.1f})" if f.back_s
                 else f"{f.dropped} dropped")
-        step = "never" if f.step_again_s is None else f"{f.step_again_s:.1f} s"
+        step = "never" if f.step_again_s is None else f"{f.step_again_s:.1f} s" + (
+            "" if f.step_gap_s is None else f" ({f.step_gap_s:.1f} s after the step before)")
         lines.append(f"  {f.kind} at {f.at_s:.0f} s {who}: loop steps again after {step};"
                      f" stations {back}; dispatcher now on {f.leader_after}"
                      + (f"; queued command {f.queued_command}" if f.queued_command else ""))

@@ -48,7 +48,7 @@ async def test_workers_lose_the_dispatcher_and_then_most_sockets(database_url: s
     """``csms serve --workers 2``: SIGKILL the worker holding the dispatcher lock, then the one
     holding most sockets; the serve process starts each again."""
     settings = FailoverSettings(deployment="workers", stations=STATIONS, target_kw=30.0,
-                                event_s=42.0, faults=((10.0, "leader"), (24.0, "sockets")))
+                                event_s=33.0, faults=((8.0, "leader"), (19.0, "sockets")))
     result = await run_failover(database_url, tmp_path, settings)
     check_event(result)
     leader, sockets = result.faults
@@ -71,7 +71,7 @@ async def test_two_serve_processes_lose_the_leader_then_the_database(
     await admin.execute("CREATE DATABASE csms")
     await admin.close()
     settings = FailoverSettings(deployment="nodes", stations=STATIONS, target_kw=30.0,
-                                event_s=42.0, faults=((10.0, "leader"), (24.0, "database")))
+                                event_s=33.0, faults=((8.0, "leader"), (19.0, "database")))
     result = await asyncio.wait_for(run_failover(cluster.url("csms"), tmp_path, settings,
                                                  cluster=cluster), 300)
     check_event(result)
