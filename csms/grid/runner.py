@@ -167,6 +167,7 @@ class EventRunner:
             await self.activate(now)
             return
         aside: dict[str, str] = {}
+        unraised = []
         for row in rows:
             self.known.add(f"{row['station_id']}/{row['evse_id']}")
             if row["state"] != "excluded" and not row["finished"]:
@@ -175,6 +176,11 @@ class EventRunner:
                 self.members[member.key] = member
                 if row["state"] == "set_aside":
                     aside[member.key] = row["reason"] or Aside.NOT_FOLLOWING
+                if row["meter_interval_restore"] is None:
+                    unraised.append(member)
+        # The node died before it raised these stations' meter-value rate (or never learnt
+        # their old one): raise it now, or the loop would find their meter values stale.
+        await self._raise_meter_rate(unraised)
         self.state = restore_state(steps, aside, self.settings)
         self.rejected = {k for k, why in aside.items() if why == Aside.REJECTED}
         self.step_no = steps[-1]["step"] + 1 if steps else 0
@@ -190,7 +196,10 @@ class EventRunner:
         seconds = self.program.event_meter_interval_s
         results = await asyncio.gather(*(self.sender.set_meter_interval(
             s, seconds, self.call_timeout) for s in stations))
-        old = {s: result.old for s, result in zip(stations, results, strict=True)}
+        # A rate already at the event's (raised by a node that died before recording the old
+        # one) is not one to restore.
+        old = {s: None if result.old == str(seconds) else result.old
+               for s, result in zip(stations, results, strict=True)}
         await fleet_store.update_event_evs(self.pool, self.event.id, [
             {"station_id": m.station_id, "evse_id": m.evse_id,
              "meter_interval_restore": old[m.station_id]}
