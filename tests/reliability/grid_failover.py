@@ -344,7 +344,7 @@ async def _fault(kind: str, at_s: float, pool: asyncpg.Pool, deployment: Deploym
     queued_for: str | None = None
     if kind == "database":
         assert cluster is not None
-        result.fired_at = time.monotonic()
+        result.fired_at, result.wall_at = time.monotonic(), datetime.now(UTC)
         await cluster.stop()
         await asyncio.sleep(settings.db_down_s)
         await cluster.start()
@@ -360,11 +360,10 @@ async def _fault(kind: str, at_s: float, pool: asyncpg.Pool, deployment: Deploym
         result.node, result.was_leader = victim, victim == lead
         result.held = held.get(victim, [])
         result.sockets = len(result.held)
-        result.fired_at = time.monotonic()
+        result.fired_at, result.wall_at = time.monotonic(), datetime.now(UTC)
         await deployment.kill(nodes[victim])
         if kind == "sockets" and held.get(victim):
             queued_for = held[victim][0]
-    result.wall_at = datetime.now(UTC)
     if queued_for is not None:
         # An operator's command for a station whose node just died: queued, and delivered by
         # whichever node the station reconnects to.
