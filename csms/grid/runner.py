@@ -20,7 +20,6 @@ import asyncpg
 import structlog
 
 from csms import metrics
-from csms.grid.calls import NOT_DELIVERED, Dispatch, dispatch_profile_id
 from csms.grid.control import (
     Aside,
     LoopSettings,
@@ -30,9 +29,10 @@ from csms.grid.control import (
     control_step,
     restore_state,
 )
-from csms.grid.fleet import load_fleet
+from csms.grid.ev import EV
 from csms.grid.forecast import capability
-from csms.grid.model import EV
+from csms.grid.plugged_in import load_fleet
+from csms.grid.sending import NOT_DELIVERED, Dispatch, dispatch_profile_id
 from csms.operations import Outcome
 from csms.operations.display import show_event_earnings
 from csms.operations.profiles import DISPATCH_STACK_LEVEL

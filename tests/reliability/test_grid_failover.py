@@ -11,7 +11,7 @@ from pathlib import Path
 
 import asyncpg
 
-from csms.grid.calls import dispatch_profile_id
+from csms.grid.sending import dispatch_profile_id
 from tests.reliability.cluster import Cluster
 from tests.reliability.grid_failover import (
     FailoverResult,
