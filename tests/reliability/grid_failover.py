@@ -349,9 +349,10 @@ async def _fault(kind: str, at_s: float, pool: asyncpg.Pool, deployment: Deploym
         await asyncio.sleep(settings.db_down_s)
         await cluster.start()
     else:
+        # After a database restart the lock is free until a node takes it again.
+        lead = await until(lambda: _safe(lambda: leader(pool)), what="a dispatcher leading")
         nodes = await live_nodes(pool)
         held = await holders(pool, stations)
-        lead = await leader(pool)
         if kind == "leader":
             victim = lead
         else:
