@@ -11,7 +11,7 @@ dispatcher lock, ``sockets`` the node holding most stations, ``database`` stops 
 (fast shutdown) and starts it 3 s later. Printed per run: seconds until the control loop steps
 again, the 30-s windows (from the end of the first control interval) against the target and
 those outside 5 %, the stations that lost their connection and when each was back, acknowledged
-values lost and events doubled. Nothing is asserted: tests/reliability/test_grid_failover.py
+values lost and events doubled. Nothing is asserted: tests/grid/test_failover_e2e.py
 holds the checks. Goal (issue 19): after any one fault the loop steps again within 15 s, at
 most one window outside 5 % and every later one inside, 0 lost, 0 doubled.
 """
@@ -29,8 +29,8 @@ from pathlib import Path
 import asyncpg
 import structlog
 
-from tests.reliability.cluster import Cluster
-from tests.reliability.grid_failover import (
+from tests.server.cluster import Cluster
+from tests.server.grid_failover import (
     DEPLOYMENTS,
     FAULTS,
     FailoverResult,
