@@ -26,6 +26,7 @@ from csms import metrics
 from csms.blocks.responses import record_response
 from csms.ocppj import CallError, CallTimeout, OCPPError
 from csms.store import batch, commands, rotation
+from csms.store.db import application
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -46,7 +47,7 @@ class CentralSystem(Protocol):
 log = structlog.get_logger("csms.node")
 
 CONNECTED_CHANNEL = "csms_station_connected"
-HEARTBEAT_SECONDS = 5.0
+HEARTBEAT_SECONDS = commands.HEARTBEAT_SECONDS
 
 
 class StationLocks:
@@ -131,7 +132,9 @@ class Node:
     # -- internals --------------------------------------------------------------------------
 
     async def _listen(self) -> None:
-        self._listener = await asyncpg.connect(self.system.config.database_url)
+        self._listener = await asyncpg.connect(
+            self.system.config.database_url,
+            **application(commands.listener_application(self.node_id)))
         await self._listener.add_listener(commands.COMMAND_CHANNEL, self._on_notify)
         await self._listener.add_listener(CONNECTED_CHANNEL, self._on_notify)
 
@@ -214,13 +217,13 @@ class Node:
             await asyncio.sleep(HEARTBEAT_SECONDS)
             try:
                 await commands.node_heartbeat(self.pool, self.node_id)
-                await commands.expire_queued(self.pool)
-                await commands.fail_orphaned(self.pool)
                 if self._listener is None or self._listener.is_closed():
                     self.log.warning("listener_reconnecting")
                     await self._listen()
                     # Notifications sent while the listener was away are lost: look again.
                     for station_id in list(self.system.sessions):
                         self._spawn(self.deliver_pending(station_id))
+                await commands.expire_queued(self.pool)
+                await commands.fail_orphaned(self.pool)
             except (OSError, asyncpg.PostgresError) as exc:
                 self.log.warning("node_heartbeat_failed", error=str(exc))

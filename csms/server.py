@@ -94,7 +94,8 @@ class CentralSystem:
             get_validator(version).warm()
         keys = (load_keys(self.config.password_key_file, create=True)
                 if self.config.password_key_file else None)
-        self.pool = await open_pool(self.config.database_url, max_size=self.config.pool_size)
+        self.pool = await open_pool(self.config.database_url, max_size=self.config.pool_size,
+                                    application_name=f"csms {self.config.node_id}")
         self.logins = PasswordLogins(self.pool, keys)
         self.node = Node(self)
         await self.node.start()

@@ -35,6 +35,7 @@ from simulators.battery import LEAF_40, Battery
 from simulators.charger import ChargerSpec
 from simulators.evse import EVVisit
 from simulators.station import Station, StationConfig
+from tests.server.cluster import Cluster
 from tests.server.helpers import plain_logging
 from tests.store.fixtures import migrated_template, migrated_url
 
@@ -123,6 +124,18 @@ def plain_logs() -> Iterator[None]:
     """Plain key=value log lines for the test (fault tests log many tracebacks)."""
     with plain_logging():
         yield
+
+
+@pytest.fixture
+async def cluster() -> AsyncIterator[Cluster]:
+    """A PostgreSQL cluster of the test's own (the embedded server's binaries), which the test
+    may stop and start without disturbing any other test."""
+    directory = Path(tempfile.mkdtemp(prefix="csms-test-restart-"))
+    own = await asyncio.to_thread(Cluster, directory)
+    try:
+        yield own
+    finally:
+        await asyncio.to_thread(own.remove)
 
 
 # -- a live node and simulated stations ------------------------------------------------------

@@ -170,12 +170,13 @@ def serve(
         metrics_port=metrics_port, password_key_file=key_path,
     )
     if workers > 1:
-        from csms.workers import run_workers
+        from csms.workers import RestartPolicy, run_workers
 
         metrics_dir = _shared_metrics() if metrics_port is not None else None
         try:
             status = run_workers(config, workers, run_node, log_level=log_level,
-                                 log_format=log_format)
+                                 log_format=log_format, policy=RestartPolicy(
+                                     retry_statuses=frozenset({ExitCode.DATABASE})))
         except OSError as exc:
             typer.echo(f"error: cannot listen on {host}:{port}: {exc.strerror}", err=True)
             raise typer.Exit(ExitCode.USAGE) from None

@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from csms.grid.allocation import Allocation, allocate
 from csms.grid.forecast import Capability
@@ -241,3 +242,44 @@ def control_step(
             s.changed_at[key] = now
     return StepOutcome(allocation, send, set_aside, fleet_measured, uncontrolled_kw, s,
                        tuple(readmitted))
+
+
+#: Reasons that put an EV among the gone rather than the uncontrolled.
+GONE = frozenset({Aside.UNPLUGGED, Aside.OFFLINE})
+
+
+def restore_state(steps: Sequence[Mapping[str, Any]], aside: Mapping[str, str],
+                  settings: LoopSettings | None = None) -> LoopState:
+    """The loop's memory rebuilt from an event's stored steps (oldest first, each with ``at``,
+    ``setpoints``, ``set_aside`` and ``correction_kw``) and the EVs set aside now (key: reason),
+    for a node that takes over a running event.
+
+    Setpoints and the integral correction are as the last step left them; each setpoint's
+    change time is that of the step that last changed it significantly (so one sent just
+    before the takeover still gets its settle time); how often and when each EV was set aside
+    carries on, so its retry back-off does too. What a step does not store (offline since,
+    learnt limits) starts afresh.
+    """
+    cfg = settings or LoopSettings()
+    s = LoopState()
+    last_at = None
+    for step in steps:
+        at = last_at = step["at"]
+        setpoints = {k: float(v) for k, v in step["setpoints"].items()}
+        for key, new in setpoints.items():
+            old = s.setpoints.get(key)
+            if old is None or abs(new - old) >= max(cfg.significant_kw, 0.2 * old):
+                s.changed_at[key] = at
+        s.setpoints = setpoints
+        for key in step["set_aside"]:
+            s.asides[key] = s.asides.get(key, 0) + 1
+            s.aside_at[key] = at
+        s.correction_kw = float(step["correction_kw"] or 0.0)
+    for key, reason in aside.items():
+        (s.gone if reason in GONE else s.uncontrolled)[key] = reason
+        s.asides.setdefault(key, 1)
+        if key not in s.aside_at and last_at is not None:
+            s.aside_at[key] = last_at
+    for key in set(s.aside_at) - set(aside):
+        del s.aside_at[key]  # readmitted since: only the count is kept
+    return s

@@ -1,11 +1,19 @@
 """The grid dispatcher: runs inside ``csms serve`` on exactly one node.
 
 Every node starts a :class:`GridDispatcher`; the one that takes the PostgreSQL advisory lock
-runs the loop, the others retry now and then, so if the holder stops (or dies and its
-connection drops) another node takes over and resumes the active events. The loop wakes every
-``tick_s`` and on NOTIFY ``csms_grid`` (an event was created, changed or cancelled): it activates
-events at their start, runs each active event's control steps, and finishes events at their end
-or on cancellation.
+runs the loop, the others try again every ``lock_retry_s`` on a connection they keep open, so
+if the holder stops (or dies: the database drops its connection, and the lock with it) another
+node takes over and resumes the active events from their stored state
+(:meth:`csms.grid.runner.EventRunner.resume`). The loop wakes every ``tick_s`` and on NOTIFY
+``csms_grid`` (an event was created, changed or cancelled): it activates events at their start,
+runs each active event's control steps, and finishes events at their end or on cancellation.
+
+The leader checks its lock connection at every tick (a query answered within
+``lock_check_s``); when the check fails (the database restarted, failed over, or cannot be
+reached) it stops leading at once, so two nodes never run an event's loop for longer than that
+while the old leader's connection dies silently. The lock connection is named
+``csms-dispatcher <node id>`` in ``pg_stat_activity``: the leader is the node whose connection
+holds the advisory lock :data:`csms.store.grid.events.DISPATCHER_LOCK`.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from csms.grid.runner import EventRunner
 from csms.grid.sending import Dispatch
 from csms.operations import Operations
 from csms.store.base import utcnow
+from csms.store.db import application
 from csms.store.grid import events as store
 
 log = structlog.get_logger("csms.grid.dispatcher")
@@ -30,7 +39,7 @@ class GridDispatcher:
     """Start with :meth:`start`, stop with :meth:`stop`; see the module docstring."""
 
     def __init__(self, operations: Operations, node_id: str, *,
-                 tick_s: float = 1.0, lock_retry_s: float = 5.0,
+                 tick_s: float = 1.0, lock_retry_s: float = 2.0, lock_check_s: float = 5.0,
                  call_timeout: float = 20.0) -> None:
         self.operations = operations
         self.pool = operations.pool
@@ -38,6 +47,7 @@ class GridDispatcher:
         self.node_id = node_id
         self.tick_s = tick_s
         self.lock_retry_s = lock_retry_s
+        self.lock_check_s = lock_check_s
         self.call_timeout = call_timeout
         self.log = log.bind(node_id=node_id)
         self.runners: dict[int, EventRunner] = {}
@@ -62,20 +72,26 @@ class GridDispatcher:
                 await task
 
     async def _run(self) -> None:
-        while True:
-            conn: asyncpg.Connection | None = None
-            try:
-                conn = await asyncpg.connect(self.database_url)
-                if await store.try_dispatcher_lock(conn):
-                    await self._lead(conn)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                self.log.warning("grid.dispatcher_error", error=str(exc))
-            finally:
-                self.leading.clear()
-                if conn is not None:
-                    with contextlib.suppress(Exception):
-                        await conn.close()
-            await asyncio.sleep(self.lock_retry_s)
+        conn: asyncpg.Connection | None = None
+        try:
+            while True:
+                try:
+                    if conn is None or conn.is_closed():
+                        conn = await asyncpg.connect(
+                            self.database_url, **application(f"csms-dispatcher {self.node_id}"))
+                    if await store.try_dispatcher_lock(conn):
+                        await self._lead(conn)
+                except Exception as exc:  # the dispatcher must outlive any fault
+                    self.log.warning("grid.dispatcher_error", error=str(exc) or repr(exc))
+                    if conn is not None:
+                        conn.terminate()  # the lock (if held) goes with the connection
+                        conn = None
+                finally:
+                    self.leading.clear()
+                await asyncio.sleep(self.lock_retry_s)
+        finally:
+            if conn is not None:
+                conn.terminate()
 
     async def _lead(self, conn: asyncpg.Connection) -> None:
         self.log.info("grid.dispatcher_leading")
@@ -84,7 +100,8 @@ class GridDispatcher:
         await conn.add_listener(store.GRID_CHANNEL, lambda *_: wake.set())
         self.leading.set()
         try:
-            while not conn.is_closed():
+            while True:
+                await asyncio.wait_for(conn.fetchval("SELECT 1"), self.lock_check_s)
                 await self._tick(sender)
                 wake.clear()
                 with contextlib.suppress(TimeoutError):

@@ -20,7 +20,15 @@ import asyncpg
 import structlog
 
 from csms import metrics
-from csms.grid.control import LoopSettings, LoopState, Observation, StepOutcome, control_step
+from csms.grid.control import (
+    Aside,
+    LoopSettings,
+    LoopState,
+    Observation,
+    StepOutcome,
+    control_step,
+    restore_state,
+)
 from csms.grid.ev import EV
 from csms.grid.forecast import capability
 from csms.grid.plugged_in import load_fleet
@@ -74,6 +82,8 @@ class EventRunner:
         self.state = LoopState()
         self.rejected: set[str] = set()
         self.step_no = 0
+        #: the next step sends every EV in the loop its setpoint, changed or not (after resume)
+        self._resend = False
         self.next_at = event.start
         self.target = event.target_kw
         self.end = event.end
@@ -142,18 +152,41 @@ class EventRunner:
         await self._raise_meter_rate([m for m in joined if m.station_id not in raised])
 
     async def resume(self, now: datetime) -> None:
-        """Take over an active event (after another node stopped): members from the store."""
-        for row in await fleet_store.event_evs(self.pool, self.event.id):
+        """Take over an active event after the node running it stopped or died.
+
+        The EVs taking part, the loop's memory (:func:`restore_state`) and the step count come
+        from the store, and the first step sends every EV its setpoint again (the same profile
+        id, replaced in place, K01.FR.05), since the node that died may have sent one it did
+        not live to record. An event whose activation was cut short before its EVs were stored
+        is activated here (the stations' meter-value rates were not touched yet).
+        """
+        rows = await fleet_store.event_evs(self.pool, self.event.id)
+        steps = await fleet_store.control_steps(self.pool, self.event.id)
+        if not rows and not steps:
+            self.log.info("grid.activation_resumed")
+            await self.activate(now)
+            return
+        aside: dict[str, str] = {}
+        unraised = []
+        for row in rows:
             self.known.add(f"{row['station_id']}/{row['evse_id']}")
             if row["state"] != "excluded" and not row["finished"]:
                 member = Member(row["station_id"], row["evse_id"], row["transaction_id"],
                                 row["version"])
                 self.members[member.key] = member
                 if row["state"] == "set_aside":
-                    self.state.uncontrolled[member.key] = row["reason"] or "set aside"
-                    self.state.aside_at[member.key] = now
-        self.step_no = len(await fleet_store.control_steps(self.pool, self.event.id))
-        self.log.info("grid.event_resumed", taking_part=len(self.members))
+                    aside[member.key] = row["reason"] or Aside.NOT_FOLLOWING
+                if row["meter_interval_restore"] is None:
+                    unraised.append(member)
+        # The node died before it raised these stations' meter-value rate (or never learnt
+        # their old one): raise it now, or the loop would find their meter values stale.
+        await self._raise_meter_rate(unraised)
+        self.state = restore_state(steps, aside, self.settings)
+        self.rejected = {k for k, why in aside.items() if why == Aside.REJECTED}
+        self.step_no = steps[-1]["step"] + 1 if steps else 0
+        self._resend = True
+        self.log.info("grid.event_resumed", taking_part=len(self.members), step=self.step_no,
+                      set_aside=len(aside))
         await self.step(now)
 
     async def _raise_meter_rate(self, members: list[Member]) -> None:
@@ -163,7 +196,10 @@ class EventRunner:
         seconds = self.program.event_meter_interval_s
         results = await asyncio.gather(*(self.sender.set_meter_interval(
             s, seconds, self.call_timeout) for s in stations))
-        old = {s: result.old for s, result in zip(stations, results, strict=True)}
+        # A rate already at the event's (raised by a node that died before recording the old
+        # one) is not one to restore.
+        old = {s: None if result.old == str(seconds) else result.old
+               for s, result in zip(stations, results, strict=True)}
         await fleet_store.update_event_evs(self.pool, self.event.id, [
             {"station_id": m.station_id, "evse_id": m.evse_id,
              "meter_interval_restore": old[m.station_id]}
@@ -185,6 +221,9 @@ class EventRunner:
         caps = [capability(ev, now, self.end) for ev in evs.values()]
         outcome = control_step(self.state, caps, observations, self.target, hours, now,
                                self.settings)
+        if self._resend:
+            self._resend = False
+            outcome = replace(outcome, send={**self._held(outcome, observations), **outcome.send})
         for _ in range(3):  # a refused profile is re-allocated at once, not a step later
             self._readmitted(outcome, observations)
             refused = await self._send(outcome, now)
@@ -201,6 +240,15 @@ class EventRunner:
         self.next_at = now + timedelta(seconds=self.program.control_interval_s)
         await show_event_earnings(self.sender.ops, self.pool, self.event, self.program, now)
         return True
+
+    def _held(self, outcome: StepOutcome, observations: dict[str, Observation]
+              ) -> dict[str, float]:
+        """The setpoints of the EVs the loop controls and can reach now."""
+        s = outcome.state
+        return {k: v for k, v in s.setpoints.items()
+                if k in self.members and k not in s.gone and k not in s.uncontrolled
+                and k in observations
+                and observations[k].online and observations[k].plugged}
 
     def _readmitted(self, outcome: StepOutcome, observations: dict[str, Observation]) -> None:
         """EVs set aside before and given another chance: their old refusal is forgotten."""

@@ -31,6 +31,17 @@ FINAL_STATUSES = frozenset({"answered", "error", "timeout", "offline", "expired"
                             "disconnected"})
 #: A node that has not written its heartbeat for this long is taken for dead.
 NODE_STALE_SECONDS = 15
+#: Every node writes its heartbeat this often.
+HEARTBEAT_SECONDS = 5.0
+#: The ``application_name`` prefix of a node's LISTEN connection: while a node's process lives
+#: it holds that connection, so a node without one and with a heartbeat older than one period
+#: is gone (a SIGKILLed process), well before its heartbeat is stale.
+LISTENER_APPLICATION = "csms-node "
+
+
+def listener_application(node_id: str) -> str:
+    """The ``application_name`` of node ``node_id``'s LISTEN connection."""
+    return LISTENER_APPLICATION + node_id
 
 
 def node_alive(alias: str = "n") -> str:
@@ -236,13 +247,19 @@ async def expire_queued(db: Db) -> int:
 async def fail_orphaned(db: Db) -> int:
     """Close the commands sent by a node that died before the answer came; returns how many.
 
-    Whether the station carried such a command out is unknown, so it ends as a timeout.
+    A node is taken for dead when its heartbeat is stale, or when it holds no LISTEN
+    connection and has not written its heartbeat for one period (its process is gone: the
+    database dropped its connections). Whether the station carried such a command out is
+    unknown, so it ends as a timeout.
     """
     return await _close_and_notify(
         db,
         "UPDATE commands c SET status = 'timeout', answered_at = now(),"
         " error_description = 'the server node that sent it stopped before the answer'"
-        f" FROM nodes n WHERE c.status = 'sent' AND n.node_id = c.node_id AND NOT {node_alive()}"
+        f" FROM nodes n WHERE c.status = 'sent' AND n.node_id = c.node_id AND (NOT {node_alive()}"
+        f" OR (n.heartbeat_at < now() - interval '{HEARTBEAT_SECONDS} seconds'"
+        " AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a"
+        f" WHERE a.application_name = '{LISTENER_APPLICATION}' || n.node_id)))"
         " RETURNING c.id"
     )
 

@@ -51,17 +51,25 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     del conn
 
 
+def application(name: str) -> dict[str, Any]:
+    """asyncpg connection arguments naming the connection ``name`` in ``pg_stat_activity``
+    (what an operator sees, and how nodes tell that another node's process is gone)."""
+    return {"server_settings": {"application_name": name[:63]}}
+
+
 async def open_pool(
     database_url: str,
     *,
     min_size: int = 1,
     max_size: int = 10,
     apply_migrations: bool = True,
+    application_name: str | None = None,
     **kw: Any,
 ) -> asyncpg.Pool:
     """Migrate the database (unless told not to) and return a pool of ready connections.
 
-    Every connection of the pool maps json/jsonb to Python dicts and lists. Raises
+    Every connection of the pool maps json/jsonb to Python dicts and lists, and is named
+    ``application_name`` in ``pg_stat_activity`` when given. Raises
     ``csms.store.migrate.SchemaTooNew`` when the database is newer than this code, and
     ``MigrationError`` when a migration fails. Extra keyword arguments go to
     ``asyncpg.create_pool``.
@@ -73,6 +81,8 @@ async def open_pool(
         finally:
             await conn.close()
     kw.setdefault("reset", _keep_session)
+    if application_name is not None:
+        kw = {**application(application_name), **kw}
     return await asyncpg.create_pool(
         database_url, min_size=min_size, max_size=max_size, init=init_connection, **kw
     )

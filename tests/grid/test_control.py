@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from csms.grid.control import LoopSettings, LoopState, Observation, control_step
+from csms.grid.control import LoopSettings, LoopState, Observation, control_step, restore_state
 from csms.grid.forecast import capability
 from tests.grid.factories import at, ev
 
@@ -216,3 +216,46 @@ def test_an_ev_back_online_is_retried_but_an_unplugged_one_never() -> None:
         left: Observation(left, plugged=False)}), 50.0, now)
     assert back.readmitted == (lost,)
     assert back.state.gone == {left: "unplugged"}
+
+
+def test_a_takeover_restores_the_loop_and_decides_as_the_node_that_died_would_have() -> None:
+    """restore_state rebuilds, from what each step stores, a memory on which the next step
+    decides the same as on the memory of the node that ran the steps before."""
+    evs = fleet(5)
+    stuck, tapering = evs[0].key, evs[1].key
+    state, now, stored = LoopState(), at(0), []
+    obs = {e.key: Observation(e.key) for e in evs}
+    for n in range(6):
+        out = step(state, evs, obs, 36.0 if n == 4 else 40.0, now)
+        state = out.state
+        obs = following(out, now + timedelta(seconds=10), **{
+            stuck: Observation(stuck, measured_kw=0.0, sample_at=now),
+            tapering: Observation(tapering, measured_kw=2.0, sample_at=now)})
+        stored.append({"at": now, "setpoints": dict(state.setpoints),
+                       "set_aside": dict(out.set_aside), "correction_kw": state.correction_kw})
+        now += timedelta(seconds=10)
+    aside = {**state.uncontrolled, **state.gone}
+    assert stuck in aside  # the history has something to carry over
+    restored = restore_state(stored, aside, SETTINGS)
+    assert restored.setpoints == state.setpoints
+    assert restored.changed_at == state.changed_at
+    assert restored.uncontrolled == state.uncontrolled and restored.gone == state.gone
+    assert restored.asides == state.asides and restored.aside_at == state.aside_at
+    assert restored.correction_kw == pytest.approx(state.correction_kw)
+    obs = following(out, now)
+    live = step(state.copy(), evs, obs, 40.0, now)
+    taken_over = step(restored, evs, obs, 40.0, now)
+    assert taken_over.send == pytest.approx(live.send)
+    assert taken_over.allocation.shares == pytest.approx(live.allocation.shares)
+
+
+def test_a_takeover_keeps_an_unsettled_setpoint_unjudged() -> None:
+    """A setpoint changed just before the node died is not judged before its settle time."""
+    evs = fleet(2)
+    first = step(LoopState(), evs, {e.key: Observation(e.key) for e in evs}, 20.0, at(0))
+    stored = [{"at": at(0), "setpoints": dict(first.state.setpoints), "set_aside": {},
+               "correction_kw": 0.0}]
+    restored = restore_state(stored, {}, SETTINGS)
+    soon = at(0) + timedelta(seconds=SETTINGS.settle_s / 2)
+    nothing_yet = {e.key: Observation(e.key, measured_kw=0.0, sample_at=soon) for e in evs}
+    assert step(restored, evs, nothing_yet, 20.0, soon).set_aside == {}

@@ -27,8 +27,10 @@ QUICK_FE20 = ChargerSpec(model="FE-20", vendor="Fermata Energy", max_charge_kw=2
                          max_discharge_kw=20.0, latency_s=0.2, ramp_kw_per_s=40.0)
 
 
-def fleet(url: str, count: int, prefix: str = "F", **overrides: Any) -> list[Station]:
-    """``count`` stations ``prefix1..``, each with a LEAF charging until told to leave."""
+def fleet(url: str, count: int, prefix: str = "F", *, soc: float = 0.3,
+          **overrides: Any) -> list[Station]:
+    """``count`` stations ``prefix1..``, each with a LEAF at ``soc`` charging until told to
+    leave."""
     stations = []
     for n in range(1, count + 1):
         settings: dict[str, Any] = {
@@ -37,7 +39,7 @@ def fleet(url: str, count: int, prefix: str = "F", **overrides: Any) -> list[Sta
             "backoff_repeat_times": 2, "message_attempts": 30, "message_attempt_interval_s": 1,
             "seed": 7, **overrides}
         config = StationConfig(station_id=f"{prefix}{n}", url=url, **settings)
-        visit = EVVisit(Battery(LEAF_40, soc=0.3, floor_soc=0.2),
+        visit = EVVisit(Battery(LEAF_40, soc=soc, floor_soc=0.2),
                         departure_at=time.time() + 86400, target_soc=0.95, id_token="",
                         token_type="NoAuthorization")
         config.arrivals.append((0.0, visit))

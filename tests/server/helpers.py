@@ -63,8 +63,10 @@ class CsmsProcess:
     """``python -m csms serve`` as a child process, its log (JSON lines) in a file."""
 
     def __init__(self, database_url: str, log_path: Path, port: int | None = None,
-                 *extra: str) -> None:
+                 *extra: str, url_in_env: bool = False) -> None:
         self.database_url = database_url
+        #: pass the URL as CSMS_DATABASE_URL (as a service unit would) rather than the option
+        self.url_in_env = url_in_env
         self.log_path = log_path
         self.port = port or free_port()
         self.extra = list(extra)
@@ -80,9 +82,12 @@ class CsmsProcess:
         log = self.log_path.open("ab")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         env.pop("CSMS_DATABASE_URL", None)
+        database = ["--database-url", self.database_url]
+        if self.url_in_env:
+            env["CSMS_DATABASE_URL"], database = self.database_url, []
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "csms", "serve", "--host", "127.0.0.1", "--port",
-            str(self.port), "--database-url", self.database_url, "--log-format", "json",
+            str(self.port), *database, "--log-format", "json",
             *self.extra, stdout=log, stderr=asyncio.subprocess.STDOUT, env=env)
         log.close()
         await until(self._listening, what="csms serve listening")

@@ -9,10 +9,13 @@ import os
 import sys
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
+
 from csms.config import ServerConfig
 from csms.operations import Status
 from csms.server import CentralSystem
 from csms.store import commands, stations
+from csms.store.db import application
 from tests.server.conftest import PASSWORD, open_station
 
 TRIGGER = {"requestedMessage": "Heartbeat"}
@@ -203,3 +206,33 @@ async def test_command_sent_by_a_node_that_died_ends_as_a_timeout(
     assert await commands.fail_orphaned(csms.pool) == 1
     result = await csms.operations.wait("Reset", {"type": "Immediate"}, [command_id], timeout=2)
     assert result.status is Status.TIMEOUT and "stopped" in result.reason
+
+
+async def test_command_sent_by_a_node_whose_process_is_gone_fails_within_a_heartbeat(
+    csms: CentralSystem, station_id: str, database_url: str
+):
+    """A node whose heartbeat is a period old and that holds no LISTEN connection is gone (a
+    SIGKILLed process): its sent commands fail long before its heartbeat is stale; a node that
+    still holds its LISTEN connection is not taken for dead."""
+    for node in ("killed-node", "busy-node"):
+        await commands.register_node(csms.pool, node)
+    ids = {}
+    for node in ("killed-node", "busy-node"):
+        ids[node] = await commands.submit_command(csms.pool, station_id, "Reset",
+                                                  {"type": "Immediate"})
+        assert await commands.claim_command(csms.pool, ids[node], node) is not None
+    listener = await asyncpg.connect(
+        database_url, **application(commands.listener_application("busy-node")))
+    try:
+        await csms.pool.execute(
+            "UPDATE nodes SET heartbeat_at = now() - interval '6 seconds'"
+            " WHERE node_id IN ('killed-node', 'busy-node')")
+        assert await commands.fail_orphaned(csms.pool) == 1
+        result = await csms.operations.wait("Reset", {"type": "Immediate"},
+                                            [ids["killed-node"]], timeout=2)
+        assert result.status is Status.TIMEOUT
+        status = await csms.pool.fetchval("SELECT status FROM commands WHERE id = $1",
+                                          ids["busy-node"])
+        assert status == "sent"
+    finally:
+        await listener.close()

@@ -7,11 +7,6 @@ disturbs no other test.
 
 from __future__ import annotations
 
-import asyncio
-import tempfile
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import asyncpg
 import pytest
 
@@ -35,16 +30,6 @@ from tests.server.helpers import until
 pytestmark = pytest.mark.usefixtures("plain_logs")
 
 STATIONS = 4
-
-
-@pytest.fixture
-async def cluster() -> AsyncIterator[Cluster]:
-    directory = Path(tempfile.mkdtemp(prefix="csms-test-restart-"))
-    own = await asyncio.to_thread(Cluster, directory)
-    try:
-        yield own
-    finally:
-        await asyncio.to_thread(own.remove)
 
 
 async def test_database_restart_under_load_keeps_sockets_and_loses_nothing(

@@ -6,18 +6,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import multiprocessing
 import os
 import signal
 import socket
 import sys
+import time
 
 import asyncpg
 from websockets.asyncio.client import ClientConnection, connect
 
+from csms.config import ServerConfig
 from csms.operations import Operations, Status
 from csms.store import commands, stations
 from csms.store.db import open_pool
 from csms.store.passwords import hash_password
+from csms.workers import RestartPolicy, Supervisor
 from tests.server.conftest import BOOT, basic
 
 PASSWORD = "workers-password-0123"
@@ -135,3 +139,99 @@ async def test_nodes_of_both_workers_are_registered(database_url: str):
         process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(process.wait(), 60)
     assert process.returncode == 0
+
+
+# -- the supervisor's restart policy, with real child processes (no database) --------------
+
+def _serve(config) -> None:
+    """A worker that runs until it is killed, unless its node id says it must fail."""
+    if config.node_id.endswith(".1") and config.node_id.startswith("db"):
+        sys.exit(9)  # restarted while the database is down
+    if config.node_id.startswith("bad"):
+        sys.exit(2)
+    time.sleep(60)
+
+
+def _supervised(ids: list[str], **policy):
+    context = multiprocessing.get_context("fork")
+
+    def start(config):
+        process = context.Process(target=_serve, args=(config,), daemon=True)
+        process.start()
+        return process
+
+    configs = [ServerConfig(database_url="postgresql://unused", node_id=i) for i in ids]
+    return Supervisor(configs, start, RestartPolicy(**{
+        "min_uptime_s": 0.5, "backoff_s": 0.05, "max_backoff_s": 0.2, **policy}))
+
+
+def _poll_until(supervisor, predicate, timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = supervisor.poll()
+        if status is not None or predicate():
+            return status
+        time.sleep(0.02)
+    raise AssertionError("the supervisor did not get there")
+
+
+def _kill_all(supervisor) -> None:
+    for process in supervisor.processes:
+        if process.exitcode is None:
+            process.kill()
+            process.join()
+
+
+def test_supervisor_starts_a_killed_worker_again_as_a_new_node() -> None:
+    supervisor = _supervised(["w-0", "w-1"])
+    try:
+        time.sleep(0.6)  # past the start-up time
+        victim = supervisor.processes[0]
+        os.kill(victim.pid, signal.SIGKILL)
+        status = _poll_until(supervisor, lambda: supervisor.slots[0].process is not victim
+                             and supervisor.processes[0].is_alive())
+        assert status is None
+        assert supervisor.slots[0].config.node_id == "w-0.1"
+        assert supervisor.slots[1].process.is_alive() and supervisor.slots[1].generation == 0
+    finally:
+        _kill_all(supervisor)
+
+
+def test_supervisor_stops_the_set_when_a_worker_fails_at_start() -> None:
+    supervisor = _supervised(["w-0", "bad-1"])
+    try:
+        assert _poll_until(supervisor, lambda: False) == 2
+    finally:
+        _kill_all(supervisor)
+
+
+def test_supervisor_retries_a_restarted_worker_while_the_database_is_down() -> None:
+    supervisor = _supervised(["db-0"], retry_statuses=frozenset({9}), max_restarts=3)
+    try:
+        time.sleep(0.6)
+        os.kill(supervisor.processes[0].pid, signal.SIGKILL)
+        # db-0.1 exits 9 at once: retried (db-0.2 runs), not taken for a failed start
+        status = _poll_until(supervisor, lambda: supervisor.slots[0].generation == 2
+                             and supervisor.processes[0].is_alive())
+        assert status is None
+    finally:
+        _kill_all(supervisor)
+
+
+def test_supervisor_gives_up_when_workers_keep_dying() -> None:
+    supervisor = _supervised(["w-0"], max_restarts=2, min_uptime_s=0.2)
+    try:
+        status = None
+        for _ in range(3):
+            time.sleep(0.3)
+            _poll_until(supervisor, lambda: supervisor.processes[0].is_alive())
+            time.sleep(0.3)
+            os.kill(supervisor.processes[0].pid, signal.SIGKILL)
+            supervisor.processes[0].join()
+            status = _poll_until(supervisor, lambda: supervisor.slots[0].restart_at is not None)
+            if status is not None:
+                break
+        assert status == 128 + signal.SIGKILL
+        assert supervisor.slots[0].generation == 2
+    finally:
+        _kill_all(supervisor)
