@@ -15,6 +15,7 @@ from csms.store.commands import (
     Command,
     claim_command,
     finish_command,
+    node_heartbeat,
     pending_commands,
     register_node,
 )
@@ -62,6 +63,8 @@ async def serve_one(
         while True:
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"no command for {station_id} within {within:g} s")
+            # A node beats while it serves: a stale heartbeat takes its stations offline.
+            await node_heartbeat(pool, NODE_ID)
             ids = await pending_commands(pool, station_id)
             if ids:
                 command = await claim_command(pool, ids[0], NODE_ID)
