@@ -70,7 +70,7 @@ def handlers_for(version: str) -> dict[str, BlockHandler]:
 
 def _storable(handler: BlockHandler) -> BlockHandler:
     """``handler``, answering a value the schema allows but the database cannot hold (an EVSE
-    id beyond 2^31, a year beyond 294276) with a PropertyConstraintViolation, not an
+    id beyond 2^31 or below 0, a year beyond 294276) with a PropertyConstraintViolation, not an
     InternalError: the payload, not the CSMS, is at fault (found by the fuzz test of
     tests/ocppj)."""
     @functools.wraps(handler)
@@ -80,6 +80,9 @@ def _storable(handler: BlockHandler) -> BlockHandler:
         except (asyncpg.DataError, OverflowError) as exc:  # out of range, server or client side
             raise OCPPError("PropertyConstraintViolation",
                             f"a value cannot be stored: {exc}") from None
+        except asyncpg.CheckViolationError as exc:  # e.g. a negative evseId: the schema allows it
+            raise OCPPError("PropertyConstraintViolation",
+                            f"a value is out of its range: {exc.constraint_name}") from None
     return storable
 
 

@@ -238,6 +238,7 @@ BAD: dict[str, list[str]] = {
     "--host": ["no-such-host.invalid", "", "a" * 300],
     "--boot-policy": ["bogus"],
     "--tls-cert": [f"{NOWHERE}/cert.pem"],
+    "--password-key-file": [f"{NOWHERE}/password-key"],
     "--tls-key": [f"{NOWHERE}/key.pem"],
     "--tls-client-ca": [f"{NOWHERE}/ca.pem"],
     "--log-level": ["loud"],

@@ -170,8 +170,9 @@ async def run(database_url: str, settings: RunSettings) -> RunResult:
         await asyncio.sleep(max(2.0, (last_departure - datetime.now(UTC)).total_seconds() + 3))
         summary = fleet.summary()
     finally:
-        for station in fleet.stations:
-            station.stop()
+        # Fleet.run without a duration runs until cancelled; it stops its stations on the way
+        # out (stopping the stations alone leaves it waiting).
+        task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.wait_for(task, 20)
     try:
