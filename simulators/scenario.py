@@ -19,6 +19,7 @@ from typing import Any
 from simulators.battery import EV_MODELS, BatterySpec
 from simulators.charger import CHARGER_MODELS, ChargerSpec
 from simulators.faults import FaultRates, ScheduledFault
+from simulators.site import SiteSpec
 
 
 class ScenarioError(ValueError):
@@ -104,6 +105,9 @@ class Scenario:
     authorization: str | None = None
     faults: FaultRates = field(default_factory=FaultRates)
     scheduled: tuple[ScheduledFault, ...] = ()
+    #: the building the stations share a grid connection with; its main meter is EVSE 0 of
+    #: the first station
+    site: SiteSpec | None = None
 
     def chargers(self, total: int) -> list[ChargerSpec]:
         """Charger of each station for a fleet of ``total`` (groups first, then FE-20s)."""
@@ -118,7 +122,28 @@ class Scenario:
 
 
 _TOP = {"name", "description", "ocpp", "authorization", "meter_interval_s", "stations", "evs",
-        "soc", "floor", "target_soc", "arrival_s", "stay_h", "faults"}
+        "soc", "floor", "target_soc", "arrival_s", "stay_h", "faults", "site"}
+
+
+def _site(raw: Any) -> SiteSpec:
+    if not isinstance(raw, dict):
+        raise ScenarioError("site: expected a table")
+    unknown = set(raw) - {"name", "building_kw", "meter_interval_s"}
+    if unknown:
+        raise ScenarioError(f"site: unknown key(s) {sorted(unknown)}")
+    points = raw.get("building_kw", [[0, 0.0]])
+    if isinstance(points, int | float) and not isinstance(points, bool):
+        points = [[0, points]]
+    if not isinstance(points, list) or not all(
+            isinstance(p, list) and len(p) == 2 for p in points):
+        raise ScenarioError("site.building_kw: expected kW, or a list of [offset_s, kW] pairs")
+    steps = tuple((_number(t, "site.building_kw offset"), _number(kw, "site.building_kw kW"))
+                  for t, kw in points)
+    try:
+        return SiteSpec(str(raw.get("name", "site")), steps, _number(
+            raw.get("meter_interval_s", 5.0), "site.meter_interval_s"))
+    except ValueError as exc:
+        raise ScenarioError(f"site: {exc}") from None
 
 
 def _charger(raw: dict[str, Any], key: str) -> StationGroup:
@@ -177,6 +202,8 @@ def parse_scenario(data: dict[str, Any]) -> Scenario:
     for key, (low, high) in bounds.items():
         if key in data:
             kw[key] = Distribution.parse(data[key], key, low, high)
+    if "site" in data:
+        kw["site"] = _site(data["site"])
     faults = dict(data.get("faults", {}))
     schedule = faults.pop("schedule", [])
     try:

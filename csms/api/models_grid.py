@@ -222,3 +222,42 @@ class DriverUpdate(Model):
     need_kwh: float | None = Field(default=None, ge=0, le=10_000)
     capacity_kwh: float | None = Field(default=None, gt=0, le=10_000)
     opt_out: bool = False
+
+
+class SiteIn(Model):
+    """A grid connection and its limits (``export_kw`` 0: non-export)."""
+
+    name: str = Field(min_length=1, max_length=64)
+    import_kw: float = Field(ge=0, lt=1e7)
+    export_kw: float = Field(ge=0, lt=1e7)
+    meter_station_id: str | None = Field(default=None, max_length=255, description=(
+        "Station whose EVSE 0 main meter measures the grid connection."))
+
+
+class Site(SiteIn):
+    """A site with its stations and the building's load measured now."""
+
+    non_export: bool
+    stations: list[str]
+    building_kw: float
+    building_source: Literal["meter", "imported", "unknown"]
+    building_at: datetime | None
+
+
+class SiteStations(Model):
+    """Stations to put at a site (each moves from any other site)."""
+
+    stations: list[str] = Field(min_length=1, max_length=10_000)
+
+
+class BuildingReading(Model):
+    """The building's load (without the chargers) from a time on."""
+
+    at: datetime
+    building_kw: float = Field(ge=0, lt=1e7)
+
+
+class BuildingLoad(Model):
+    """Building-load readings to import."""
+
+    readings: list[BuildingReading] = Field(min_length=1, max_length=100_000)

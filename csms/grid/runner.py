@@ -25,6 +25,7 @@ from csms.grid.control import LoopSettings, LoopState, Observation, StepOutcome,
 from csms.grid.fleet import load_fleet
 from csms.grid.forecast import capability
 from csms.grid.model import EV
+from csms.grid.planner import EventPlanner
 from csms.operations import Outcome
 from csms.operations.display import show_event_earnings
 from csms.operations.profiles import DISPATCH_STACK_LEVEL
@@ -78,6 +79,7 @@ class EventRunner:
         self.target = event.target_kw
         self.end = event.end
         self.revision = event.revision
+        self.planner = EventPlanner(pool, program, event.id)
         ci = program.control_interval_s
         self.settings = LoopSettings(settle_s=program.settle_s, offline_grace_s=2.0 * ci,
                                      stale_s=max(3.0 * program.event_meter_interval_s, ci),
@@ -183,8 +185,13 @@ class EventRunner:
         evs, observations = await self._observe(now, join=True)
         hours = (self.end - now).total_seconds() / 3600.0
         caps = [capability(ev, now, self.end) for ev in evs.values()]
+        allocator = await self.planner.allocator(
+            now, {k: m.station_id for k, m in self.members.items()}, observations,
+            [k for k in self.members
+             if k not in self.state.uncontrolled and k not in self.state.gone],
+            self.settings.stale_s)
         outcome = control_step(self.state, caps, observations, self.target, hours, now,
-                               self.settings)
+                               self.settings, allocator)
         for _ in range(3):  # a refused profile is re-allocated at once, not a step later
             self._readmitted(outcome, observations)
             refused = await self._send(outcome, now)
@@ -195,7 +202,7 @@ class EventRunner:
             for key in refused:
                 observations[key] = replace(observations[key], rejected=True)
             outcome = control_step(self.state, caps, observations, self.target, hours, now,
-                                   self.settings)
+                                   self.settings, allocator)
         await self._record(outcome, now)
         self.step_no += 1
         self.next_at = now + timedelta(seconds=self.program.control_interval_s)
@@ -294,10 +301,25 @@ class EventRunner:
     # -- the end ---------------------------------------------------------------------------
 
     async def finish(self, now: datetime, *, cancelled: bool = False) -> None:
-        """Clear the dispatch profiles, restore meter rates, charge for departure needs."""
+        """Charge for departure needs, clear the other dispatch profiles, restore meter rates.
+
+        A departure-charging profile replaces the dispatch profile in place (same id), so no
+        EV falls back, even for a moment, to charging at full rate past a site's import limit.
+        """
         members = list(self.members.values())
+        evs, observations = await self._observe(now)
+        recharging = [ev for ev in evs.values() if ev.departure is not None
+                      and ev.departure_soc is not None and ev.departure > now
+                      and ev.departure_soc > ev.soc]
+        rates = await self.planner.recharge_caps(
+            now, recharging, {k: o.measured_kw or 0.0 for k, o in observations.items()},
+            self.settings.stale_s)
+        replaced = await asyncio.gather(*(self._charge_for_departure(ev, now, rates.get(ev.key))
+                                          for ev in recharging))
+        done = {ev.key for ev, ok in zip(recharging, replaced, strict=True) if ok}
         await asyncio.gather(*(self.sender.clear_dispatch(m.station_id, m.evse_id,
-                                                          self.call_timeout) for m in members))
+                                                          self.call_timeout)
+                               for m in members if m.key not in done))
         rows = {(r["station_id"], r["evse_id"]): r
                 for r in await fleet_store.event_evs(self.pool, self.event.id)}
         restores = {}
@@ -307,8 +329,6 @@ class EventRunner:
                 restores[m.station_id] = int(old)
         await asyncio.gather(*(self.sender.set_meter_interval(s, v, self.call_timeout)
                                for s, v in restores.items()))
-        evs, _ = await self._observe(now)
-        await asyncio.gather(*(self._charge_for_departure(ev, now) for ev in evs.values()))
         await fleet_store.update_event_evs(self.pool, self.event.id, [
             {"station_id": m.station_id, "evse_id": m.evse_id, "finished": True,
              "setpoint_kw": 0.0} for m in members])
@@ -319,25 +339,30 @@ class EventRunner:
         await events_feed.grid_event(self.pool, FeedType.EVENT_COMPLETED, self.event.id,
                                      cancelled=cancelled, steps=self.step_no)
 
-    async def _charge_for_departure(self, ev: EV, now: datetime) -> None:
+    async def _charge_for_departure(self, ev: EV, now: datetime,
+                                    max_kw: float | None = None) -> bool:
         """K15: a TxProfile that meets the departure need, in the dispatch profile's place (one
-        TxProfile per stack level and transaction, K01.FR.39), so the next event replaces it."""
+        TxProfile per stack level and transaction, K01.FR.39), so the next event replaces it;
+        at a site, no faster than ``max_kw``, its share of the site's import room. True when
+        the station took it."""
         if ev.departure is None or ev.departure_soc is None or ev.departure <= now:
-            return
+            return False
         missing = ev.departure_soc - ev.soc
         if missing <= 0:
-            return
+            return False
         energy_wh = missing * ev.capacity_kwh / ev.one_way_efficiency * 1000.0
         try:
             profile = need_model(
                 ev.version, transaction_id=ev.transaction_id,
                 energy_wh=energy_wh, departure=ev.departure,
-                max_power_w=ev.max_charge_kw * 1000.0, now=now,
+                max_power_w=(ev.max_charge_kw if max_kw is None else max_kw) * 1000.0,
+                now=now,
                 profile_id=dispatch_profile_id(ev.evse_id), stack_level=DISPATCH_STACK_LEVEL)
         except (ProfileRuleError, ValueError) as exc:
             self.log.warning("grid.need_profile_failed", key=ev.key, error=str(exc))
-            return
+            return False
         result = await self.sender.send_dispatch_profile(ev.station_id, ev.evse_id, profile,
                                                          self.call_timeout)
         self.log.info("grid.charging_for_departure", key=ev.key, energy_wh=round(energy_wh),
                       accepted=result.ok, why=None if result.ok else result.describe())
+        return result.ok
