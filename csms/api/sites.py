@@ -12,8 +12,8 @@ from csms.api import models_grid as g
 from csms.api.auth import Scope, needs
 from csms.api.context import Ctx
 from csms.api.errors import conflict, invalid, not_found, responses
+from csms.store.base import utcnow
 from csms.store.grid import sites as store
-from csms.store.records import utcnow
 
 router = APIRouter(prefix="/v1/sites", tags=["grid"])
 SiteName = Annotated[str, Path(max_length=64)]

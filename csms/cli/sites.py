@@ -14,9 +14,9 @@ from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, with_sto
 from csms.cli.errors import CliError, ExitCode, not_found, usage
 from csms.cli.output import print_fields, print_json, print_table
 from csms.grid.site_load import parse_load_csv
+from csms.store.base import utcnow
 from csms.store.grid import sites as store
 from csms.store.grid.records import GridInputError
-from csms.store.records import utcnow
 
 app = typer.Typer(help="Sites: import and export limits of a grid connection, its stations and "
                        "the building's load.", no_args_is_help=True)

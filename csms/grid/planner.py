@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from csms.grid.control import Allocator, Observation
-from csms.grid.model import EV
+from csms.grid.ev import EV
 from csms.grid.sites import SiteCaps, allocate_within_sites, export_room, import_room, split_import
 from csms.store.db import Db
 from csms.store.grid import sites as site_store

@@ -22,8 +22,8 @@ from csms.store.grid import events as grid_events
 from csms.store.grid import fleet as grid_fleet
 from csms.store.grid import sites as site_store
 from csms.store.grid.records import Program, RegisterSample
-from simulators.fleet import Fleet, FleetOptions, build_configs
 from simulators.scenario import parse_scenario
+from simulators.simulated_fleet import Fleet, FleetOptions, build_configs
 
 PASSWORD = "fleet-run-password-01"
 

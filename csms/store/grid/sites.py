@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from csms.store.base import StoreError
 from csms.store.db import Db, connection
-from csms.store.records import StoreError
 
 
 class SiteExists(StoreError):
