@@ -35,6 +35,8 @@ class Capacity(Model):
     reserve_kw: float
     firm_kw: float
     energy_kwh: float
+    committed_kw: float = Field(default=0.0, description=(
+        "What the EVs other events hold over the window could have given (not offered)."))
     by_ev: list[EvCapacity]
 
 
@@ -63,6 +65,12 @@ class Program(Model):
     default_capacity_kwh: float = Field(default=39.0, gt=0)
     default_charger_kw: float = Field(default=20.0, gt=0)
     round_trip_efficiency: float = Field(default=0.87, ge=0.3, le=1)
+    priority: int = Field(default=0, ge=-1000, le=1000, description=(
+        "Overlapping events of several programs: the higher priority is served first."))
+    allocator: Literal["optimised", "equal-headroom"] = "optimised"
+    wear_cost_per_kwh: float = Field(default=0.05, ge=0, description=(
+        "Battery wear, $ per kWh cycled, that the optimiser weighs."))
+    solve_budget_s: float = Field(default=1.0, ge=0.01, le=60)
 
 
 class Event(Model):

@@ -53,7 +53,8 @@ def capacity(
          "note": c.reason} for c in cap.capabilities]
     totals = {"from": begin, "until": end, "evs": len(rows), "eligible": cap.eligible,
               "capacity_kw": round(cap.total_kw, 1), "reserve_kw": round(cap.reserve_kw, 1),
-              "firm_kw": round(cap.firm_kw, 1), "energy_kwh": round(cap.energy_kwh, 1)}
+              "firm_kw": round(cap.firm_kw, 1), "energy_kwh": round(cap.energy_kwh, 1),
+              "committed_kw": round(cap.committed_kw, 1)}
     if json_out:
         print_json(totals | {"by_ev": rows})
         return

@@ -21,7 +21,13 @@ from csms.store.grid.events import (
     save_program,
     set_display_message,
 )
-from csms.store.grid.records import BASELINES, COMPENSATIONS, GridInputError, Program
+from csms.store.grid.records import (
+    ALLOCATORS,
+    BASELINES,
+    COMPENSATIONS,
+    GridInputError,
+    Program,
+)
 
 app = typer.Typer(help="Manage demand-response programs (grid event rules and pay).",
                   no_args_is_help=True)
@@ -60,7 +66,9 @@ _OPTIONS = {
     "control_interval_s": "--control-interval", "settle_s": "--settle",
     "event_meter_interval_s": "--meter-interval", "retry_s": "--retry",
     "reserve_fraction": "--reserve", "baseline": "--baseline", "compensation": "--compensation",
-    "display_message": "--display-message", "name": "NAME",
+    "display_message": "--display-message", "name": "NAME", "priority": "--priority",
+    "allocator": "--allocator", "wear_cost_per_kwh": "--wear-cost",
+    "solve_budget_s": "--solve-budget",
 }
 
 DisplayMessageOption = Annotated[str | None, typer.Option(
@@ -112,6 +120,16 @@ def add(
     timezone: Annotated[str, typer.Option(help="Time zone of --window.")] = "UTC",
     max_duration: Annotated[str | None, typer.Option(help="Longest event, e.g. 4h.")] = None,
     display_message: DisplayMessageOption = None,
+    priority: Annotated[int, typer.Option(
+        help="When events of several programs overlap, the higher priority is served first "
+             "(then the higher value).")] = 0,
+    allocator: Annotated[str, typer.Option(
+        help=f"{' or '.join(ALLOCATORS)}: the LP over the event (HiGHS, with the heuristic "
+             "as fallback), or the equal-headroom heuristic alone.")] = "optimised",
+    wear_cost: Annotated[float, typer.Option(
+        help="Battery wear the optimiser weighs, $ per kWh cycled.")] = 0.05,
+    solve_budget: Annotated[str, typer.Option(
+        help="The optimiser's time budget per solve, e.g. 1s, 0.5s.")] = "1s",
     replace: Annotated[bool, typer.Option(help="Replace a program of that name.")] = False,
     database_url: DatabaseUrlOption = None,
     data_dir: DataDirOption = None,
@@ -125,7 +143,7 @@ def add(
     durations = {option: duration_option(option, text).total_seconds()
                  for option, text in (("--control-interval", control_interval),
                                       ("--settle", settle), ("--meter-interval", meter_interval),
-                                      ("--retry", retry),
+                                      ("--retry", retry), ("--solve-budget", solve_budget),
                                       ("--max-duration", max_duration)) if text is not None}
     if durations.get("--max-duration", 1) < 1:
         raise usage("--max-duration: must be at least 1s")
@@ -144,7 +162,8 @@ def add(
             reserve_fraction=percent(reserve, "--reserve") or 0.0, window_start=start,
             window_end=end, timezone=timezone,
             max_duration_s=int(durations["--max-duration"]) if max_duration else None,
-            display_message=display_message)
+            display_message=display_message, priority=priority, allocator=allocator,
+            wear_cost_per_kwh=wear_cost, solve_budget_s=durations["--solve-budget"])
     except GridInputError as exc:
         raise _grid_input_error(exc) from None
 

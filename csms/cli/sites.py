@@ -11,7 +11,7 @@ import asyncpg
 import typer
 
 from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, with_store
-from csms.cli.errors import CliError, ExitCode, not_found, usage
+from csms.cli.errors import CliError, ExitCode, not_found, shown, usage
 from csms.cli.output import print_fields, print_json, print_table
 from csms.grid.site_load import parse_load_csv
 from csms.store.base import utcnow
@@ -41,7 +41,7 @@ def _name(name: str) -> str:
 async def _known_station(db: asyncpg.Pool, station_id: str | None) -> None:
     if station_id is not None and await db.fetchval(
             "SELECT 1 FROM stations WHERE id = $1", station_id) is None:
-        raise not_found(f"--meter: no station {station_id}")
+        raise not_found(f"--meter: no station {shown(station_id)}")
 
 
 @app.command("add")
@@ -98,7 +98,7 @@ def set_(
         if not await store.change_site(db, name, import_kw=_kw(import_kw, "--import-kw"),
                                        export_kw=_kw(export_kw, "--export-kw"),
                                        meter_station_id=meter, clear_meter=no_meter):
-            raise not_found(f"no site {name}")
+            raise not_found(f"no site {shown(name)}")
 
     with_store(database_url, data_dir, go)
     typer.echo(f"site {name} changed")
@@ -116,8 +116,8 @@ def assign(
     async def go(db: asyncpg.Pool) -> list[str]:
         try:
             return await store.assign(db, name, stations)
-        except LookupError as exc:
-            raise not_found(str(exc)) from None
+        except LookupError:
+            raise not_found(f"no site {shown(name)}") from None
 
     unknown = with_store(database_url, data_dir, go)
     if unknown:
@@ -152,7 +152,7 @@ def show(name: SiteName, json_out: JsonOption = False, database_url: DatabaseUrl
     async def go(db: asyncpg.Pool) -> tuple[store.Site, store.BuildingLoad]:
         site = await store.get_site(db, name)
         if site is None:
-            raise not_found(f"no site {name}")
+            raise not_found(f"no site {shown(name)}")
         return site, await store.building_load(db, site, utcnow())
 
     site, load = with_store(database_url, data_dir, go)
@@ -190,8 +190,8 @@ def meter_import(
     async def go(db: asyncpg.Pool) -> int:
         try:
             return await store.import_load(db, name, readings)
-        except LookupError as exc:
-            raise not_found(str(exc)) from None
+        except LookupError:
+            raise not_found(f"no site {shown(name)}") from None
 
     count = with_store(database_url, data_dir, go)
     typer.echo(f"{count} reading(s) for site {name}, {readings[0][0].isoformat()} to "

@@ -25,6 +25,7 @@ from csms.grid.ev import EV
 from csms.grid.forecast import capability
 from csms.grid.planner import EventPlanner
 from csms.grid.plugged_in import load_fleet
+from csms.grid.scheduler import Claim, FleetScheduler
 from csms.grid.sending import NOT_DELIVERED, Dispatch, dispatch_profile_id
 from csms.operations import Outcome
 from csms.operations.display import show_event_earnings
@@ -62,7 +63,8 @@ class EventRunner:
     :meth:`step` whenever :attr:`next_at` has come, until it returns False."""
 
     def __init__(self, pool: asyncpg.Pool, sender: Dispatch, event: GridEvent,
-                 program: Program, *, call_timeout: float = 20.0) -> None:
+                 program: Program, *, call_timeout: float = 20.0,
+                 scheduler: FleetScheduler | None = None) -> None:
         self.pool = pool
         self.sender = sender
         self.event = event
@@ -80,6 +82,9 @@ class EventRunner:
         self.end = event.end
         self.revision = event.revision
         self.planner = EventPlanner(pool, program, event.id)
+        #: shared by every event of the dispatcher: which event each EV serves
+        self.scheduler = scheduler or FleetScheduler()
+        self.granted: set[str] = set()
         ci = program.control_interval_s
         self.settings = LoopSettings(settle_s=program.settle_s, offline_grace_s=2.0 * ci,
                                      stale_s=max(3.0 * program.event_meter_interval_s, ci),
@@ -89,8 +94,10 @@ class EventRunner:
 
     async def activate(self, now: datetime) -> None:
         """Choose the EVs taking part, raise their meter-value rate, and run the first step."""
-        rows = [self._enrol(plugged, ev, reason, now) for plugged, ev, reason in await load_fleet(
-            self.pool, self.program, now, group=self.event.group, event_id=self.event.id)]
+        fleet = await load_fleet(self.pool, self.program, now, group=self.event.group,
+                                 event_id=self.event.id)
+        self._claim(fleet, now)
+        rows = [self._enrol(plugged, ev, reason, now) for plugged, ev, reason in fleet]
         await fleet_store.save_event_evs(self.pool, self.event.id, rows)
         self.log.info("grid.event_active", taking_part=len(self.members),
                       excluded=len(rows) - len(self.members), target_kw=self.target)
@@ -113,6 +120,13 @@ class EventRunner:
             "departure_soc": ev.departure_soc if ev else None,
             "capacity_kwh": ev.capacity_kwh if ev else None,
             "nameplate_kw": ev.nameplate_kw if ev else None}
+        if ev is not None and ev.key not in self.granted and capability(
+                ev, now, self.end).reason not in EXCLUDING:
+            # another event of higher priority (or value) holds it; it may join this one
+            # when that event lets it go
+            holder = self.scheduler.holder(ev.key)
+            row["reason"] = f"held by event {holder}" if holder else "not needed"
+            return row
         self.known.add(f"{plugged.station_id}/{plugged.evse_id}")
         if ev is not None:
             why = capability(ev, now, self.end).reason
@@ -132,7 +146,7 @@ class EventRunner:
         before = set(self.members)
         rows = [{**self._enrol(plugged, ev, reason, now), "joined_at": now}
                 for plugged, ev, reason in fleet
-                if ev is not None and ev.key not in self.known
+                if ev is not None and ev.key not in self.known and ev.key in self.granted
                 and capability(ev, now, self.end).reason not in EXCLUDING]
         if not rows:
             return
@@ -142,6 +156,37 @@ class EventRunner:
         # a station already taking part has its meter-value rate raised (and its old one kept)
         raised = {m.station_id for k, m in self.members.items() if k in before}
         await self._raise_meter_rate([m for m in joined if m.station_id not in raised])
+
+    def _claim(self, fleet: list[tuple[PluggedIn, EV | None, str | None]],
+               now: datetime) -> None:
+        """Register (or renew) the event's claim and learn which EVs it may use."""
+        group = None if self.event.group is None else {p.station_id for p, _, _ in fleet}
+        event = replace(self.event, target_kw=self.target, end=self.end)
+        self.scheduler.register(Claim.of(event, self.program, group))
+        self.granted = self.scheduler.grant(
+            self.event.id, [ev for _, ev, _ in fleet if ev is not None], now)
+
+    async def _hand_over(self, now: datetime) -> None:
+        """Members another event now holds leave this one (without clearing their profile:
+        the holder replaces it in place); they may join again later."""
+        lost = [m for k, m in self.members.items() if k not in self.granted]
+        if not lost:
+            return
+        for m in lost:
+            del self.members[m.key]
+            self.known.discard(m.key)
+            self.state.setpoints.pop(m.key, None)
+            self.state.changed_at.pop(m.key, None)
+        # the steady error learnt with the old EVs does not hold for the new set, and none is
+        # learnt until the remaining EVs have settled on their new shares
+        self.state.correction_kw = 0.0
+        for key in self.members:
+            self.state.changed_at[key] = now
+        await fleet_store.update_event_evs(self.pool, self.event.id, [
+            {"station_id": m.station_id, "evse_id": m.evse_id, "state": "set_aside",
+             "reason": f"taken by event {self.scheduler.holder(m.key)}"} for m in lost])
+        self.log.info("grid.handed_over", evs={m.key: self.scheduler.holder(m.key)
+                                               for m in lost})
 
     async def resume(self, now: datetime) -> None:
         """Take over an active event (after another node stopped): members from the store."""
@@ -223,6 +268,8 @@ class EventRunner:
         fleet = await load_fleet(self.pool, self.program, now, group=self.event.group,
                                  event_id=self.event.id)
         if join:
+            self._claim(fleet, now)
+            await self._hand_over(now)
             await self._join(fleet, now)
         members = self.members.values()
         pairs = [(m.station_id, m.transaction_id) for m in members]
@@ -249,7 +296,8 @@ class EventRunner:
 
     async def _send(self, outcome: StepOutcome, now: datetime) -> set[str]:
         """Send the step's setpoints; returns the EVs whose station refused its profile."""
-        keys = sorted(outcome.send)
+        # only to the EVs this event holds: no two events write the same dispatch profile
+        keys = sorted(k for k in outcome.send if self.scheduler.owns(self.event.id, k))
         start = now - timedelta(seconds=1)
 
         async def one(key: str) -> Outcome:
@@ -306,8 +354,11 @@ class EventRunner:
         A departure-charging profile replaces the dispatch profile in place (same id), so no
         EV falls back, even for a moment, to charging at full rate past a site's import limit.
         """
-        members = list(self.members.values())
+        # an EV another event took since the last step is left to it
+        members = [m for k, m in self.members.items()
+                   if self.scheduler.holder(k) in (self.event.id, None)]
         evs, observations = await self._observe(now)
+        evs = {k: ev for k, ev in evs.items() if k in {m.key for m in members}}
         recharging = [ev for ev in evs.values() if ev.departure is not None
                       and ev.departure_soc is not None and ev.departure > now
                       and ev.departure_soc > ev.soc]
@@ -332,6 +383,7 @@ class EventRunner:
         await fleet_store.update_event_evs(self.pool, self.event.id, [
             {"station_id": m.station_id, "evse_id": m.evse_id, "finished": True,
              "setpoint_kw": 0.0} for m in members])
+        self.scheduler.release(self.event.id)
         await store.mark_finished(self.pool, self.event.id,
                                   "cancelled while active" if cancelled else None)
         self.log.info("grid.event_finished", cancelled=cancelled, steps=self.step_no)

@@ -129,6 +129,15 @@ GOOD_FOR: dict[tuple[str, str], str] = {
     ("certs install", "--type"): "V2GRootCertificate",
     ("certs install", "--file"): "{tmp}/pki/ca.pem",
     ("monitoring set", "--type"): "UpperThreshold",
+    ("sites assign", "name"): "S1",
+    ("sites set", "name"): "S1",
+    ("sites show", "name"): "S1",
+    ("sites meter import", "name"): "S1",
+    ("sites meter import", "file"): "{tmp}/load.csv",
+    ("sites add", "--import-kw"): "100",
+    ("sites add", "--export-kw"): "0",
+    ("sites set", "--import-kw"): "100",
+    ("sites set", "--export-kw"): "0",
 }
 # Options a command needs to get past its first checks, though click does not require them
 # (None: a flag).
@@ -222,6 +231,13 @@ BAD: dict[str, list[str]] = {
     "--meter-interval": ["0s", "1h", *DURATIONS],
     "--retry": ["0s", "2d", *DURATIONS],
     "--reserve": ["101"],
+    "--allocator": ["bogus", ""],
+    "--wear-cost": ["-1", "nan"],
+    "--solve-budget": ["0s", "2m", *DURATIONS],
+    "--priority": ["5000", "x"],
+    "--import-kw": ["-1", "nan"],
+    "--export-kw": ["-1", "nan"],
+    "--meter": ["CP-NOPE", ""],
     "--window": ["16:00", "25:00-26:00", "21:00-16:00", ""],
     "--timezone": ["Mars/Olympus", "", "../etc"],
     "--max-duration": ["0s", *DURATIONS],
@@ -552,6 +568,9 @@ def seeded_template(pg_server_url: str, migrated_template: str,
     created = run_cli("events", "create", "--start", "+1d", "--duration", "1h", "--max",
                       "--database-url", url)
     assert created.exit_code == 0, created.stderr
+    site = run_cli("sites", "add", "S1", "--import-kw", "100", "--export-kw", "0",
+                   "--database-url", url)
+    assert site.exit_code == 0, site.stderr
     pki_dir = tmp_path_factory.mktemp("pki")
     pki.init_ca(pki_dir, overwrite=True)
     yield name, pki_dir
@@ -571,6 +590,7 @@ def seeded(pg_server_url: str, seeded_template: tuple[str, Path],
         '{"id": "D1", "timeslots": [{"start_time": "2030-01-01T16:00:00Z",'
         ' "end_time": "2030-01-01T17:00:00Z", "energy_kw": 10}]}')
     (tmp_path / "not-json.json").write_text("{")
+    (tmp_path / "load.csv").write_text("time,building_kw\n2030-01-01T16:00:00Z,12\n")
     (tmp_path / "not-a-directory").write_text("")
     (tmp_path / "list.json").write_text("[]")
     (tmp_path / "null-start.json").write_text(
