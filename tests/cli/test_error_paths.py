@@ -234,7 +234,6 @@ BAD: dict[str, list[str]] = {
     "--allocator": ["bogus", ""],
     "--wear-cost": ["-1", "nan"],
     "--solve-budget": ["0s", "2m", *DURATIONS],
-    "--priority": ["5000", "x"],
     "--import-kw": ["-1", "nan"],
     "--export-kw": ["-1", "nan"],
     "--meter": ["CP-NOPE", ""],
@@ -344,6 +343,7 @@ BAD_FOR: dict[tuple[str, str], list[str]] = {
     ("reservations create", "--group"): ["", "X" * 37],
     ("reservations list", "--station"): ["CP-NOPE", ""],
     ("tariffs remove", "--station"): ["CP-NOPE", ""],
+    ("programs add", "--priority"): ["5000", "x"],
     ("tariffs set", "--station"): ["CP-NOPE", ""],
 }
 # Parameters that take any value: no value of theirs is an error.
