@@ -234,7 +234,7 @@ class EventRunner:
             now, {k: m.station_id for k, m in self.members.items()}, observations,
             [k for k in self.members
              if k not in self.state.uncontrolled and k not in self.state.gone],
-            self.settings.stale_s)
+            self.settings.stale_s, self.end)
         outcome = control_step(self.state, caps, observations, self.target, hours, now,
                                self.settings, allocator)
         for _ in range(3):  # a refused profile is re-allocated at once, not a step later

@@ -99,3 +99,20 @@ def split_import(needs_kw: Mapping[str, float], room_kw: float) -> dict[str, flo
             out[k] = needs_kw[k]
         open_keys = [k for k in open_keys if k not in done]
     return out
+
+
+def recharge_rates(minimum_kw: Mapping[str, float], maximum_kw: Mapping[str, float],
+                   room_kw: float) -> dict[str, float]:
+    """Constant charging rates after an event within a site's import room: each EV first gets
+    the rate that meets its departure need just in time (``minimum_kw``: energy over time
+    left), then what room is left is shared by water filling up to each charger's rate
+    (``maximum_kw``), so the needs are met early. When even the minimum rates do not fit,
+    they are scaled down together (and the optimiser has counted the need as missed)."""
+    low = {k: min(max(0.0, minimum_kw.get(k, 0.0)), maximum_kw[k]) for k in maximum_kw}
+    total = sum(low.values())
+    room = max(0.0, room_kw)
+    if total >= room:
+        scale = room / total if total > 0 else 0.0
+        return {k: v * scale for k, v in low.items()}
+    extra = split_import({k: maximum_kw[k] - low[k] for k in maximum_kw}, room - total)
+    return {k: low[k] + extra[k] for k in maximum_kw}
