@@ -13,7 +13,9 @@ from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, with_sto
 from csms.cli.errors import CliError, ExitCode, not_found, shown, usage
 from csms.cli.output import print_fields, print_json, print_table
 from csms.cli.times import duration_option, timezone_option
+from csms.grid.plugin_forecast import Nomination
 from csms.grid.rates import DSGS_2025_RATES, DSGS_RATE_SOURCE
+from csms.grid.service import suggest_nomination
 from csms.store.grid.events import (
     ProgramExists,
     get_program,
@@ -232,3 +234,48 @@ def show(name: Annotated[str, typer.Argument(help="Program name.")],
         print_json(data)
     else:
         print_fields(data)
+
+
+@app.command("nominate")
+def nominate(
+    name: Annotated[str, typer.Argument(help="Program name.")],
+    month: Annotated[str, typer.Option("--month", metavar="YYYY-MM",
+                                       help="The month to nominate for.")],
+    group: Annotated[str | None, typer.Option(help="Only this station group.")] = None,
+    weeks: Annotated[int, typer.Option(help="Weeks of history to learn from.", min=1,
+                                       max=104)] = 8,
+    json_out: JsonOption = False,
+    database_url: DatabaseUrlOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Suggest a DSGS monthly nomination: the mean, over every candidate event block of the
+    month (each day, 2-hour blocks in the program's window), of the kW the fleet holds with
+    90 % probability, from the plug-in forecast."""
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month.strip()):
+        raise usage(f"--month: {shown(month)} is not a month YYYY-MM")
+
+    async def go(db: asyncpg.Pool) -> Nomination:
+        program = await get_program(db, name)
+        if program is None:
+            raise not_found(f"no program {shown(name)}")
+        try:
+            return await suggest_nomination(db, program, month.strip(), weeks=weeks,
+                                            group=group)
+        except (GridInputError, ValueError) as exc:
+            raise usage(str(exc)) from None
+
+    found = with_store(database_url, data_dir, go)
+    key = month.strip()
+    rate = DSGS_2025_RATES.get(key)
+    out = {"program": name, "month": key, "suggested_kw": found.suggested_kw,
+           "worst_block_p90_kw": round(found.worst_kw, 1),
+           "best_block_p90_kw": round(found.best_kw, 1), "blocks": len(found.blocks),
+           "weeks_of_history": weeks}
+    if rate is not None:
+        out["dsgs_rate_per_kw_month"] = rate
+    if json_out:
+        print_json(out)
+        return
+    print_fields(out)
+    if found.suggested_kw < 500:
+        typer.echo("note: DSGS aggregations start at 500 kW", err=True)

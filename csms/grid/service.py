@@ -4,15 +4,17 @@ capacity forecast, importing a market partner's dispatch, forecasting the fleet.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from csms.grid.forecast import FleetCapacity, fleet_capacity
 from csms.grid.partner_dispatch import parse_dispatch
 from csms.grid.plugged_in import usable_evs
+from csms.grid.plugin_forecast import History, Nomination, Outlook, learn, nominate, outlook
 from csms.grid.scheduler import Claim, arbitrate
 from csms.store.db import Db
 from csms.store.grid import events as store
+from csms.store.grid import history as history_store
 from csms.store.grid.records import GridEvent, GridInputError, Program
 
 DEFAULT_PROGRAM = "default"
@@ -151,3 +153,43 @@ async def import_dispatch(db: Db, data: object, default_program: str | None) -> 
                                      shortfall)
         out.append(Imported(slot.external_id, event_id, action, shortfall))
     return out
+
+
+async def learn_history(db: Db, program: Program, until: datetime, weeks: int,
+                        group: str | None = None) -> History:
+    """The plug-in model learnt from the ``weeks`` weeks of sessions before ``until``."""
+    start = until - timedelta(weeks=weeks)
+    zone = ZoneInfo(program.timezone)
+    found = await history_store.sessions(db, start, until, group)
+    socs = await history_store.hourly_soc(db, start, until, group)
+    capacities = {f"{s}/{e}": v for (s, e), v in (await history_store.evse_capacities(db)).items()}
+    return learn(found, socs, start, until, zone, capacities)
+
+
+def _model_settings(program: Program) -> dict[str, float]:
+    return {"floor_soc": program.floor_soc, "capacity_kwh": program.default_capacity_kwh,
+            "charger_kw": program.default_charger_kw,
+            "round_trip": program.round_trip_efficiency}
+
+
+async def plugin_outlook(db: Db, program: Program, start: datetime, end: datetime, *,
+                         weeks: int = 8, group: str | None = None,
+                         now: datetime | None = None) -> Outlook:
+    """The fleet's expected and firm (P90) kW over a future window, from the history."""
+    if end <= start:
+        raise GridInputError("the window must end after it starts")
+    until = min(now or datetime.now(UTC), start)
+    history = await learn_history(db, program, until, weeks, group)
+    return outlook(history, start, end, **_model_settings(program))
+
+
+async def suggest_nomination(db: Db, program: Program, month: str, *, weeks: int = 8,
+                             group: str | None = None, now: datetime | None = None
+                             ) -> Nomination:
+    """A DSGS monthly nomination for ``month`` (YYYY-MM) from the history up to now."""
+    history = await learn_history(db, program, now or datetime.now(UTC), weeks, group)
+    window = ((program.window_start.hour, program.window_end.hour)
+              if program.window_start and program.window_end else (16, 21))
+    block_h = min(2.0, (program.max_duration_s or 7200) / 3600.0)
+    return nominate(history, month, window, block_h, draws=1000,
+                    **_model_settings(program))  # type: ignore[arg-type]

@@ -135,6 +135,11 @@ GOOD_FOR: dict[tuple[str, str], str] = {
     ("sites meter import", "name"): "S1",
     ("sites meter import", "file"): "{tmp}/load.csv",
     ("sites add", "--import-kw"): "100",
+    ("fleet forecast", "--date"): "2030-01-07",
+    ("fleet forecast", "--from"): "16:00",
+    ("fleet forecast", "--until"): "21:00",
+    ("programs nominate", "--month"): "2030-07",
+    ("programs nominate", "name"): "default",
     ("sites add", "--export-kw"): "0",
     ("sites set", "--import-kw"): "100",
     ("sites set", "--export-kw"): "0",
@@ -237,6 +242,9 @@ BAD: dict[str, list[str]] = {
     "--import-kw": ["-1", "nan"],
     "--export-kw": ["-1", "nan"],
     "--meter": ["CP-NOPE", ""],
+    "--date": ["tomorrow", "2026-02-30", ""],
+    "--month": ["2026-13", "July", ""],
+    "--weeks": ["0", "1000"],
     "--window": ["16:00", "25:00-26:00", "21:00-16:00", ""],
     "--timezone": ["Mars/Olympus", "", "../etc"],
     "--max-duration": ["0s", *DURATIONS],
@@ -344,6 +352,8 @@ BAD_FOR: dict[tuple[str, str], list[str]] = {
     ("reservations list", "--station"): ["CP-NOPE", ""],
     ("tariffs remove", "--station"): ["CP-NOPE", ""],
     ("programs add", "--priority"): ["5000", "x"],
+    ("fleet forecast", "--from"): ["25:00", "soon", ""],
+    ("fleet forecast", "--until"): ["25:00", "soon", ""],
     ("tariffs set", "--station"): ["CP-NOPE", ""],
 }
 # Parameters that take any value: no value of theirs is an error.
@@ -352,6 +362,8 @@ ANY_VALUE = {
     ("meter-values export", "--station"),  # a filter: an unknown station exports nothing
     ("events create", "--group"),  # a filter: an unknown group has no stations to dispatch
     ("fleet capacity", "--group"),  # a filter: an unknown group has no EVs
+    ("fleet forecast", "--group"),  # a filter: an unknown group has no history
+    ("programs nominate", "--group"),  # a filter: an unknown group has no history
     ("tokens remove", "--type"),  # narrows which token is removed
 }
 
