@@ -80,6 +80,19 @@ def _number(raw: Any, key: str) -> float:
     return float(raw)
 
 
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class Weekly:
+    """A week's pattern, for generating weeks of history: on which days drivers come, the
+    chance each comes on such a day, and the local hour of arrival (the stay is ``stay_h``)."""
+
+    days: tuple[int, ...] = (0, 1, 2, 3, 4)
+    show_up: float = 0.9
+    arrival_h: Distribution = Distribution("uniform", 8.0, 10.0)
+
+
 @dataclass(frozen=True)
 class StationGroup:
     """``count`` stations of one charger model."""
@@ -108,6 +121,7 @@ class Scenario:
     #: the building the stations share a grid connection with; its main meter is EVSE 0 of
     #: the first station
     site: SiteSpec | None = None
+    weekly: Weekly | None = None
 
     def chargers(self, total: int) -> list[ChargerSpec]:
         """Charger of each station for a fleet of ``total`` (groups first, then FE-20s)."""
@@ -122,7 +136,24 @@ class Scenario:
 
 
 _TOP = {"name", "description", "ocpp", "authorization", "meter_interval_s", "stations", "evs",
-        "soc", "floor", "target_soc", "arrival_s", "stay_h", "faults", "site"}
+        "soc", "floor", "target_soc", "arrival_s", "stay_h", "faults", "site", "weekly"}
+
+
+def _weekly(raw: Any) -> Weekly:
+    if not isinstance(raw, dict):
+        raise ScenarioError("weekly: expected a table")
+    unknown = set(raw) - {"days", "show_up", "arrival_h"}
+    if unknown:
+        raise ScenarioError(f"weekly: unknown key(s) {sorted(unknown)}")
+    days = raw.get("days", list(DAY_NAMES[:5]))
+    if not isinstance(days, list) or not days or any(d not in DAY_NAMES for d in days):
+        raise ScenarioError(f"weekly.days: a list of {', '.join(DAY_NAMES)}")
+    show_up = _number(raw.get("show_up", 0.9), "weekly.show_up")
+    if not 0.0 <= show_up <= 1.0:
+        raise ScenarioError("weekly.show_up: must be between 0 and 1")
+    arrival = Distribution.parse(raw.get("arrival_h", {"min": 8, "max": 10}),
+                                 "weekly.arrival_h", 0.0, 24.0)
+    return Weekly(tuple(sorted(DAY_NAMES.index(d) for d in set(days))), show_up, arrival)
 
 
 def _site(raw: Any) -> SiteSpec:
@@ -204,6 +235,8 @@ def parse_scenario(data: dict[str, Any]) -> Scenario:
             kw[key] = Distribution.parse(data[key], key, low, high)
     if "site" in data:
         kw["site"] = _site(data["site"])
+    if "weekly" in data:
+        kw["weekly"] = _weekly(data["weekly"])
     faults = dict(data.get("faults", {}))
     schedule = faults.pop("schedule", [])
     try:

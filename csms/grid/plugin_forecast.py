@@ -7,12 +7,15 @@ history in which it was plugged in for the whole hour are Binomial draws of its 
 there; with the Jeffreys prior Beta(1/2, 1/2) the chance's posterior is Beta(1/2 + plugged,
 1/2 + absent) (scipy.stats.beta). Its SoC in that hour is the mean and spread of the hourly
 SoC readings it reported then (else its mean over all hours, else the fleet's). For a window,
-an EVSE counts if it is plugged in for all of it: the least likely hour of the window bounds
-that chance. The fleet's kW is then sampled (Monte Carlo, numpy): for each draw, each EVSE's
-chance from its posterior, whether it is there, its SoC, and what that SoC can hold over the
-window above the floor, capped by its charger. The expectation is the draws' mean; the firm
-figure their 10th percentile. EVSEs are drawn independently: a day on which the whole fleet
-stays away (a holiday) is not in the model, so the P90 is a P90 of ordinary days.
+an EVSE counts if it is plugged in for all of it: the days of history of the same weekday on
+which one session covered the window's hours are the Binomial draws, with a Beta prior
+centred on how often it covered them on any day of the history (worth two days), so a
+weekday seen only a few times borrows from the others. The fleet's kW is then sampled (Monte
+Carlo, numpy): for each draw, each EVSE's chance from its posterior, whether it is there, its
+SoC, and what that SoC can hold over the window above the floor, capped by its charger. The
+expectation is the draws' mean; the firm figure their 10th percentile. EVSEs are drawn
+independently: a day on which the whole fleet stays away (a holiday) is not in the model, so the
+P90 is a P90 of ordinary days.
 
 scipy is used because its Beta distribution and random draws are the well-kept reference
 implementation (and already a dependency for the optimiser's HiGHS); nothing here needs a
@@ -21,6 +24,7 @@ forecasting framework, and a Beta-Binomial per EVSE-hour stays explainable to an
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +38,9 @@ from csms.store.grid.history import Session
 
 HOURS_PER_WEEK = 168
 PRIOR = 0.5  # Jeffreys
+#: days of pseudo-observations the prior of a window's chance is worth (centred on the EVSE's
+#: rate over every day of the history)
+POOL_WEIGHT = 2.0
 DRAWS = 4000
 
 
@@ -80,6 +87,38 @@ class History:
     end: datetime
     zone: ZoneInfo
     fleet_soc: tuple[float, float]
+    #: each EVSE's plugged-in periods, by start
+    sessions: dict[str, list[tuple[datetime, datetime]]] = field(default_factory=dict)
+
+    def window_chance(self, key: str, start: datetime, end: datetime) -> tuple[float, float]:
+        """The Beta posterior (a, b) of the chance that the EVSE is plugged in for all of the
+        window: the history's days of the same weekday on which a session covered the same
+        local hours, with a prior centred on how often it covered them on any day (weight
+        :data:`POOL_WEIGHT` days)."""
+        local_start, local_end = start.astimezone(self.zone), end.astimezone(self.zone)
+        length = local_end - local_start
+        same = [0, 0]
+        every = [0, 0]
+        day = self.start.astimezone(self.zone).replace(hour=0, minute=0, second=0,
+                                                       microsecond=0)
+        spans = self.sessions.get(key, [])
+        starts = [s for s, _ in spans]
+        while day < self.end:
+            w_start = day.replace(hour=local_start.hour, minute=local_start.minute)
+            w_end = w_start + length
+            if w_start >= self.start and w_end <= self.end:
+                i = bisect.bisect_right(starts, w_start)
+                there = any(e >= w_end for _, e in spans[max(0, i - 3):i])
+                every[0] += there
+                every[1] += 1
+                if day.weekday() == local_start.weekday():
+                    same[0] += there
+                    same[1] += 1
+            day += timedelta(days=1)
+        pooled = (every[0] + PRIOR) / (every[1] + 2 * PRIOR)
+        a = POOL_WEIGHT * pooled + same[0]
+        b = POOL_WEIGHT * (1 - pooled) + same[1] - same[0]
+        return a, b
 
 
 def learn(sessions: Iterable[Session], socs: Iterable[tuple[str, int, datetime, float]],
@@ -96,6 +135,7 @@ def learn(sessions: Iterable[Session], socs: Iterable[tuple[str, int, datetime, 
         observed[hour_of_week(t, zone)] += 1
         t += timedelta(hours=1)
     models: dict[str, EvseModel] = {}
+    spans: dict[str, list[tuple[datetime, datetime]]] = {}
 
     def model(key: str) -> EvseModel:
         if key not in models:
@@ -104,6 +144,7 @@ def learn(sessions: Iterable[Session], socs: Iterable[tuple[str, int, datetime, 
 
     for s in sessions:
         m = model(f"{s.station_id}/{s.evse_id}")
+        spans.setdefault(m.key, []).append((s.start, s.end or end))
         begin = max(s.start, first)
         hour = begin.replace(minute=0, second=0, microsecond=0)
         if hour < begin:
@@ -123,7 +164,9 @@ def learn(sessions: Iterable[Session], socs: Iterable[tuple[str, int, datetime, 
     for m in models.values():  # counts cannot pass what was observed (overlapping sessions)
         np.minimum(m.plugged, m.observed, out=m.plugged)
     fleet = (float(np.mean(all_socs)), float(np.std(all_socs))) if all_socs else (0.5, 0.2)
-    return History(models, start, end, zone, fleet)
+    for found in spans.values():
+        found.sort()
+    return History(models, start, end, zone, fleet, spans)
 
 
 @dataclass(frozen=True)
@@ -166,7 +209,7 @@ def outlook(history: History, start: datetime, end: datetime, *, floor_soc: floa
     out = []
     for key in sorted(history.models):
         m = history.models[key]
-        a, b = min((m.chance(h) for h in slots), key=lambda ab: ab[0] / (ab[0] + ab[1]))
+        a, b = history.window_chance(key, start, end)
         mean_soc, sd_soc = m.soc(slots[0], history.fleet_soc)
         capacity = m.capacity_kwh or capacity_kwh
         charger = m.charger_kw or charger_kw

@@ -1,5 +1,5 @@
 """Overlapping events of two programs over real sockets: four FE-20 stations (80 kW), a
-low-priority event of 30 kW for the whole run; a high-priority event of 30 kW inside it (both
+low-priority event of 30 kW through the run; a high-priority event of 30 kW inside it (both
 fit: both are met), then a high-priority event of 55 kW (they do not: the low-priority one is
 short). One scheduler: an EV serves one event at a time, so no two events set its profile.
 """
@@ -38,7 +38,7 @@ def steps_between(steps: list[dict], start, end) -> list[dict]:
 
 async def test_overlapping_events_are_arbitrated_by_priority(database_url: str) -> None:
     low, high = program("retail", 0), program("utility", 10)
-    run = FleetRun(SCENARIO, 4, [EventSpec(low, 0.0, 80.0, 30.0),
+    run = FleetRun(SCENARIO, 4, [EventSpec(low, 0.0, 95.0, 30.0),
                                  EventSpec(high, 10.0, 25.0, 30.0),
                                  EventSpec(high, 45.0, 30.0, 55.0)])
     out = await run_fleet(database_url, run)
@@ -64,5 +64,5 @@ async def test_overlapping_events_are_arbitrated_by_priority(database_url: str) 
     assert any(s["shortfall_kw"] > 0 for s in steps_between(
         out.steps[a], t + timedelta(seconds=45) + settle, t + timedelta(seconds=75)))
     # once the high-priority events were over, the low-priority one took the EVs back
-    last = out.steps[a][-1]
-    assert last["at"] > t + timedelta(seconds=75) and len(last["setpoints"]) == 4, last
+    later = [s for s in out.steps[a] if s["at"] > t + timedelta(seconds=80)]
+    assert any(len(s["setpoints"]) == 4 for s in later), later

@@ -4,7 +4,8 @@ whose main meter (EVSE 0 of the first station) reports the building plus the cha
 - a non-export workplace: the fleet is asked for more than the building draws, and the
   connection never exports (apart from the control interval after the building's load drops,
   which the loop then corrects);
-- a depot: after an event the cars recharge for their departure within the import limit.
+- a depot's recharge after an event within its import limit is checked in
+  tests/grid/test_optimiser_e2e.py, for both allocators.
 """
 
 from __future__ import annotations
@@ -68,26 +69,3 @@ async def test_non_export_site_never_exports_more_than_its_building_draws(
     assert 30.0 - margin(0, 30.0) - 3.0 <= before <= 30.0, before
     after = out.delivered_kw(keys, drop + react, end)
     assert 20.0 - margin(0, 20.0) - 3.0 <= after <= 20.0, after
-
-
-async def test_depot_recharges_under_its_import_limit(database_url: str) -> None:
-    lead = 12.0
-    building = 8.0
-    limit = 25.0
-    # the cars (LEAF 40) arrive with the SoC they want back at departure, 50 s after the
-    # event, which takes 60 kW from them for 40 s
-    run = FleetRun(scenario([[0, building]], (0.5, 0.6), "leaf40"), 3,
-                   [EventSpec(program("depot"), 0.0, 40.0, 60.0)], site=(limit, 100.0),
-                   lead_s=lead, departures={1: 50.0, 2: 50.0, 3: 50.0})
-    out = await run_fleet(database_url, run)
-    end = out.t0 + timedelta(seconds=40)
-    after = [(t, kw) for t, kw in out.connection if end <= t <= end + timedelta(seconds=48)]
-    assert len(after) > 30
-    # the three 20 kW chargers could draw 60 kW: the connection stays under its 25 kW limit
-    over = [(t, kw) for t, kw in after if kw > limit + 0.2]
-    assert not over, over
-    # and they did recharge (the connection drew more than the building alone)
-    assert max(kw for _, kw in after) > building + 10.0
-    # every car got back most of what it gave (the rest is what 100 s at its share allow)
-    for key, soc in out.arrival_soc.items():
-        assert out.last_soc[key] > soc - 0.01, (key, soc, out.last_soc[key])
