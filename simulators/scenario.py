@@ -220,6 +220,11 @@ def parse_scenario(data: dict[str, Any]) -> Scenario:
     if "evs" in data:
         evs = []
         for i, raw in enumerate(data["evs"]):
+            unknown = set(raw) - {"model", "share"}
+            if unknown:
+                # a top-level key written after an [[evs]] table lands in it: say so
+                raise ScenarioError(f"evs[{i}]: unknown key(s) {sorted(unknown)} (top-level "
+                                    "keys go before the [[stations]] and [[evs]] tables)")
             model = raw.get("model")
             if model not in EV_MODELS:
                 raise ScenarioError(f"evs[{i}].model: unknown EV {model!r}; known: "
