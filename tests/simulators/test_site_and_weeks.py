@@ -49,7 +49,7 @@ def test_weekly_pattern_and_weeks() -> None:
     assert {v.start.weekday() for v in visits} == {0, 2}
     assert all(v.end - v.start == timedelta(hours=8) and v.start.hour == 9 for v in visits)
     assert draw_weeks(scenario, ["A", "B"], monday, 2, seed=3) == visits
-    with pytest.raises(ScenarioError, match="weekly.days"):
+    with pytest.raises(ScenarioError, match=r"weekly\.days"):
         parse_scenario({"weekly": {"days": ["someday"]}})
 
 
