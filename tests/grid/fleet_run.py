@@ -150,8 +150,8 @@ async def run_fleet(database_url: str, spec: FleetRun) -> RunOutcome:
         await asyncio.sleep(max(spec.tail_s, (last - datetime.now(UTC)).total_seconds()
                                 + spec.tail_s))
     finally:
-        for station in fleet.stations:
-            station.stop()
+        # Fleet.run without a duration runs until cancelled; it stops its stations on the way
+        task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.wait_for(task, 20)
     try:
