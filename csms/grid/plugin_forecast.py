@@ -9,7 +9,8 @@ there; with the Jeffreys prior Beta(1/2, 1/2) the chance's posterior is Beta(1/2
 SoC readings it reported then (else its mean over all hours, else the fleet's). For a window,
 an EVSE counts if it is plugged in for all of it: the days of history of the same weekday on
 which one session covered the window's hours are the Binomial draws, with a Beta prior
-centred on how often it covered them on any day of the history (worth two days), so a
+centred on how often it covered them on the history's days of the same kind (weekdays or
+weekends; worth two days), so a
 weekday seen only a few times borrows from the others. The fleet's kW is then sampled (Monte
 Carlo, numpy): for each draw, each EVSE's chance from its posterior, whether it is there, its
 SoC, and what that SoC can hold over the window above the floor, capped by its charger. The
@@ -39,7 +40,7 @@ from csms.store.grid.history import Session
 HOURS_PER_WEEK = 168
 PRIOR = 0.5  # Jeffreys
 #: days of pseudo-observations the prior of a window's chance is worth (centred on the EVSE's
-#: rate over every day of the history)
+#: rate over the history's days of the same kind: weekdays or weekends)
 POOL_WEIGHT = 2.0
 DRAWS = 4000
 
@@ -68,14 +69,15 @@ class EvseModel:
         return PRIOR + seen, PRIOR + self.observed[hour] - seen
 
     def soc(self, hour: int, fleet: tuple[float, float]) -> tuple[float, float]:
-        """(mean, sd) of its SoC in that hour: its own readings then, else over all hours, else
-        the fleet's."""
-        here = self.socs.get(hour)
-        if not here:
-            here = [v for values in self.socs.values() for v in values]
-        if not here:
+        """(mean, sd) of its SoC in that hour: the mean of its own readings then (else over all
+        hours, else the fleet's); the spread, the larger of that hour's and all its hours'."""
+        every = [v for values in self.socs.values() for v in values]
+        if not every:
             return fleet
-        return float(np.mean(here)), float(np.std(here)) if len(here) > 1 else fleet[1]
+        here = self.socs.get(hour) or every
+        # the spread of a few readings underestimates it: at least the EVSE's over all hours
+        spread = max(float(np.std(here)), float(np.std(every))) if len(every) > 1 else fleet[1]
+        return float(np.mean(here)), spread
 
 
 @dataclass(frozen=True)
@@ -93,8 +95,8 @@ class History:
     def window_chance(self, key: str, start: datetime, end: datetime) -> tuple[float, float]:
         """The Beta posterior (a, b) of the chance that the EVSE is plugged in for all of the
         window: the history's days of the same weekday on which a session covered the same
-        local hours, with a prior centred on how often it covered them on any day (weight
-        :data:`POOL_WEIGHT` days)."""
+        local hours, with a prior centred on how often it covered them on the days of the same
+        kind (weekdays, or weekends; weight :data:`POOL_WEIGHT` days)."""
         local_start, local_end = start.astimezone(self.zone), end.astimezone(self.zone)
         length = local_end - local_start
         same = [0, 0]
@@ -109,8 +111,9 @@ class History:
             if w_start >= self.start and w_end <= self.end:
                 i = bisect.bisect_right(starts, w_start)
                 there = any(e >= w_end for _, e in spans[max(0, i - 3):i])
-                every[0] += there
-                every[1] += 1
+                if (day.weekday() >= 5) == (local_start.weekday() >= 5):
+                    every[0] += there
+                    every[1] += 1
                 if day.weekday() == local_start.weekday():
                     same[0] += there
                     same[1] += 1

@@ -88,9 +88,8 @@ async def backtest(url: str, scenario_name: str, stations: int, weeks: int) -> N
           f"({len(past)} sessions stored in {stored_s:.1f} s), forecast of the week after, "
           f"{len(rows)} windows in {forecast_s:.1f} s")
     print(f"  {'window':<22}{'expected':>10}{'firm P90':>10}{'actual':>10}")
-    for start, expected, firm, actual in rows[:8]:
+    for start, expected, firm, actual in rows:
         print(f"  {start:%a %d %b %H:%M}      {expected:>10.1f}{firm:>10.1f}{actual:>10.1f}")
-    print("  ...")
     if total > 0:
         print(f"  expectation: weighted absolute error {100 * error / total:.1f} %, bias "
               f"{100 * bias / total:+.1f} % of the actual kW ({total / len(rows):.1f} kW a "

@@ -48,19 +48,19 @@ async def test_forecast_follows_who_is_usually_there(database_url: str) -> None:
         tuesday = await plugin_outlook(pool, program, NOW + timedelta(days=1, hours=16),
                                        NOW + timedelta(days=1, hours=21), weeks=4, now=NOW)
         by_key = {e.key: e for e in monday.evses}
-        # four Mondays out of four; the prior (worth two days) is centred on 20 days of 28
-        # for CP-1 and 12 of 28 for CP-2, with the Jeffreys half-counts
+        # four Mondays out of four; the prior (worth two days) is centred on the weekdays:
+        # 20 of 20 for CP-1 and 12 of 20 for CP-2, with the Jeffreys half-counts
         assert by_key["CP-1/1"].chance == pytest.approx(
-            (2 * 20.5 / 29 + 4) / (2 + 4))
-        assert by_key["CP-2/1"].chance == pytest.approx((2 * 12.5 / 29 + 4) / (2 + 4))
-        assert by_key["CP-3/1"].chance == pytest.approx((2 * 0.5 / 29) / (2 + 4))
+            (2 * 20.5 / 21 + 4) / (2 + 4))
+        assert by_key["CP-2/1"].chance == pytest.approx((2 * 12.5 / 21 + 4) / (2 + 4))
+        assert by_key["CP-3/1"].chance == pytest.approx((2 * 0.5 / 21) / (2 + 4))
         assert by_key["CP-1/1"].soc == pytest.approx(0.8)
         # CP-1 at 80 % over 5 h above a 20 % floor: 0.6 * 39 kWh * 0.933 / 5 h = 4.37 kW
         assert by_key["CP-1/1"].kw_if_there == pytest.approx(0.6 * 39 * 0.87 ** 0.5 / 5)
         assert 0 < monday.firm_kw < monday.expected_kw < 4.37 + 2.91
         # CP-2 is never there on Tuesdays
         assert {e.key: e for e in tuesday.evses}["CP-2/1"].chance == pytest.approx(
-            (2 * 12.5 / 29) / (2 + 4))
+            (2 * 12.5 / 21) / (2 + 4))
         assert tuesday.expected_kw < monday.expected_kw
         await grid_events.save_program(pool, Program("dsgs", compensation="dsgs"))
         nomination = await suggest_nomination(pool, Program("dsgs", compensation="dsgs"),
