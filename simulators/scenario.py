@@ -19,6 +19,7 @@ from typing import Any
 from simulators.battery import EV_MODELS, BatterySpec
 from simulators.charger import CHARGER_MODELS, ChargerSpec
 from simulators.faults import FaultRates, ScheduledFault
+from simulators.site import SiteSpec
 
 
 class ScenarioError(ValueError):
@@ -79,6 +80,19 @@ def _number(raw: Any, key: str) -> float:
     return float(raw)
 
 
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass(frozen=True)
+class Weekly:
+    """A week's pattern, for generating weeks of history: on which days drivers come, the
+    chance each comes on such a day, and the local hour of arrival (the stay is ``stay_h``)."""
+
+    days: tuple[int, ...] = (0, 1, 2, 3, 4)
+    show_up: float = 0.9
+    arrival_h: Distribution = Distribution("uniform", 8.0, 10.0)
+
+
 @dataclass(frozen=True)
 class StationGroup:
     """``count`` stations of one charger model."""
@@ -104,6 +118,10 @@ class Scenario:
     authorization: str | None = None
     faults: FaultRates = field(default_factory=FaultRates)
     scheduled: tuple[ScheduledFault, ...] = ()
+    #: the building the stations share a grid connection with; its main meter is EVSE 0 of
+    #: the first station
+    site: SiteSpec | None = None
+    weekly: Weekly | None = None
 
     def chargers(self, total: int) -> list[ChargerSpec]:
         """Charger of each station for a fleet of ``total`` (groups first, then FE-20s)."""
@@ -118,7 +136,45 @@ class Scenario:
 
 
 _TOP = {"name", "description", "ocpp", "authorization", "meter_interval_s", "stations", "evs",
-        "soc", "floor", "target_soc", "arrival_s", "stay_h", "faults"}
+        "soc", "floor", "target_soc", "arrival_s", "stay_h", "faults", "site", "weekly"}
+
+
+def _weekly(raw: Any) -> Weekly:
+    if not isinstance(raw, dict):
+        raise ScenarioError("weekly: expected a table")
+    unknown = set(raw) - {"days", "show_up", "arrival_h"}
+    if unknown:
+        raise ScenarioError(f"weekly: unknown key(s) {sorted(unknown)}")
+    days = raw.get("days", list(DAY_NAMES[:5]))
+    if not isinstance(days, list) or not days or any(d not in DAY_NAMES for d in days):
+        raise ScenarioError(f"weekly.days: a list of {', '.join(DAY_NAMES)}")
+    show_up = _number(raw.get("show_up", 0.9), "weekly.show_up")
+    if not 0.0 <= show_up <= 1.0:
+        raise ScenarioError("weekly.show_up: must be between 0 and 1")
+    arrival = Distribution.parse(raw.get("arrival_h", {"min": 8, "max": 10}),
+                                 "weekly.arrival_h", 0.0, 24.0)
+    return Weekly(tuple(sorted(DAY_NAMES.index(d) for d in set(days))), show_up, arrival)
+
+
+def _site(raw: Any) -> SiteSpec:
+    if not isinstance(raw, dict):
+        raise ScenarioError("site: expected a table")
+    unknown = set(raw) - {"name", "building_kw", "meter_interval_s"}
+    if unknown:
+        raise ScenarioError(f"site: unknown key(s) {sorted(unknown)}")
+    points = raw.get("building_kw", [[0, 0.0]])
+    if isinstance(points, int | float) and not isinstance(points, bool):
+        points = [[0, points]]
+    if not isinstance(points, list) or not all(
+            isinstance(p, list) and len(p) == 2 for p in points):
+        raise ScenarioError("site.building_kw: expected kW, or a list of [offset_s, kW] pairs")
+    steps = tuple((_number(t, "site.building_kw offset"), _number(kw, "site.building_kw kW"))
+                  for t, kw in points)
+    try:
+        return SiteSpec(str(raw.get("name", "site")), steps, _number(
+            raw.get("meter_interval_s", 5.0), "site.meter_interval_s"))
+    except ValueError as exc:
+        raise ScenarioError(f"site: {exc}") from None
 
 
 def _charger(raw: dict[str, Any], key: str) -> StationGroup:
@@ -164,6 +220,11 @@ def parse_scenario(data: dict[str, Any]) -> Scenario:
     if "evs" in data:
         evs = []
         for i, raw in enumerate(data["evs"]):
+            unknown = set(raw) - {"model", "share"}
+            if unknown:
+                # a top-level key written after an [[evs]] table lands in it: say so
+                raise ScenarioError(f"evs[{i}]: unknown key(s) {sorted(unknown)} (top-level "
+                                    "keys go before the [[stations]] and [[evs]] tables)")
             model = raw.get("model")
             if model not in EV_MODELS:
                 raise ScenarioError(f"evs[{i}].model: unknown EV {model!r}; known: "
@@ -177,6 +238,10 @@ def parse_scenario(data: dict[str, Any]) -> Scenario:
     for key, (low, high) in bounds.items():
         if key in data:
             kw[key] = Distribution.parse(data[key], key, low, high)
+    if "site" in data:
+        kw["site"] = _site(data["site"])
+    if "weekly" in data:
+        kw["weekly"] = _weekly(data["weekly"])
     faults = dict(data.get("faults", {}))
     schedule = faults.pop("schedule", [])
     try:

@@ -85,7 +85,8 @@ def build_configs(options: FleetOptions, scenario: Scenario,
             version=scenario.ocpp or options.ocpp, charger=chargers[index],
             meter_interval_s=scenario.meter_interval_s,
             control_interval_s=options.control_interval_s, seed=options.seed, faults=faults,
-            energy_unit=options.energy_unit, arrivals=[(start + arrival, visit)]))
+            energy_unit=options.energy_unit, arrivals=[(start + arrival, visit)],
+            site=scenario.site if index == 0 else None, site_start=start))
     return configs
 
 
@@ -94,6 +95,10 @@ class Fleet:
 
     def __init__(self, configs: list[StationConfig], start_rate_per_s: float = 200.0) -> None:
         self.stations = [Station(c) for c in configs]
+        # a site's main meter sees every charger of the fleet (one scenario, one site)
+        for station in self.stations:
+            if station.site_meter is not None:
+                station.site_meter.trains = [s.evse.train for s in self.stations]
         self.start_rate_per_s = start_rate_per_s
         self.started_at = time.monotonic()
 

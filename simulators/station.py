@@ -27,7 +27,7 @@ from simulators.cost import CostDisplay
 from simulators.devicemodel import DeviceModel, station_schema
 from simulators.diagnostics import Diagnostics
 from simulators.display import DisplayBoard
-from simulators.evse import Evse, EVVisit, Message
+from simulators.evse import Evse, EVVisit, Message, iso
 from simulators.faults import station_rng
 from simulators.firmware import FirmwareUpdater
 from simulators.handlers import build_handlers
@@ -35,6 +35,7 @@ from simulators.link import Link
 from simulators.locallist import LocalList, offline_token_info
 from simulators.profiles import StationProfiles
 from simulators.reservations import Reservations
+from simulators.site import SiteMeter
 from simulators.stationconfig import Offline, Outgoing, StationConfig, StationStats
 
 __all__ = ["Offline", "Station", "StationConfig", "StationStats"]
@@ -100,6 +101,9 @@ class Station(Link):
         self.local_list = LocalList()
         self.reservations = Reservations(self.evse, self.model, spec.connector_type)
         self.handlers = build_handlers(self)
+        self.site_meter = (SiteMeter(config.site, config.site_start, [self.evse.train])
+                           if config.site is not None else None)
+        self._site_due = 0.0
 
     # -- public -------------------------------------------------------------------------
 
@@ -260,6 +264,10 @@ class Station(Link):
                 self.stats.fault("meter_silence")
             else:
                 self.enqueue(evse.periodic_update(now))
+        if self.site_meter is not None and mono >= self._site_due:
+            self._site_due = mono + self.site_meter.spec.meter_interval_s
+            self.enqueue([("MeterValues", {"evseId": 0, "meterValue": [
+                self.site_meter.sample(now, iso)]})])
         if not stuck:
             self._check_setpoint(now, mono)
         self.enqueue(self.diagnostics.tick(now))

@@ -9,6 +9,7 @@ from typing import Any
 from simulators.charger import FE_20, ChargerSpec
 from simulators.evse import EVVisit
 from simulators.faults import FaultPlan
+from simulators.site import SiteSpec
 
 SUBPROTOCOL = {"2.0.1": "ocpp2.0.1", "2.1": "ocpp2.1"}
 
@@ -61,6 +62,10 @@ class StationConfig:
     seed: int = 0
     faults: FaultPlan = field(default_factory=FaultPlan)
     arrivals: list[tuple[float, EVVisit]] = field(default_factory=list)
+    #: this station's EVSE 0 is the main meter of this site (building load + the site's
+    #: chargers), its profile counted from ``site_start`` (epoch seconds)
+    site: SiteSpec | None = None
+    site_start: float = 0.0
 
     def __post_init__(self) -> None:
         if self.version not in SUBPROTOCOL:

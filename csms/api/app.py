@@ -20,6 +20,7 @@ from csms.api import (
     fleet,
     meter_values,
     programs,
+    sites,
     stations,
     stream,
     tokens,
@@ -98,7 +99,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.add_middleware(MetricsMiddleware)
     app.include_router(health_router)
     for module in (stations, calls, transactions, meter_values, profiles_routes, fleet,
-                   programs, events, drivers, tokens, stream, webhooks, api_keys):
+                   programs, events, drivers, sites, tokens, stream, webhooks, api_keys):
         app.include_router(module.router)
     dashboard.install(app)
     return app

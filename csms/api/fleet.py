@@ -43,6 +43,7 @@ async def capacity(
         start=start, until=until, evs=len(cap.capabilities), eligible=cap.eligible,
         capacity_kw=round(cap.total_kw, 3), reserve_kw=round(cap.reserve_kw, 3),
         firm_kw=round(cap.firm_kw, 3), energy_kwh=round(cap.energy_kwh, 3),
+        committed_kw=round(cap.committed_kw, 3),
         by_ev=[g.EvCapacity(ev=c.key, soc=c.ev.soc, keep_soc=c.keep_soc,
                             departure=c.ev.departure, kw=round(c.kw, 3),
                             kwh=round(c.energy_kwh, 3), note=c.reason)

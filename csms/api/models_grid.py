@@ -35,6 +35,8 @@ class Capacity(Model):
     reserve_kw: float
     firm_kw: float
     energy_kwh: float
+    committed_kw: float = Field(default=0.0, description=(
+        "What the EVs other events hold over the window could have given (not offered)."))
     by_ev: list[EvCapacity]
 
 
@@ -63,6 +65,12 @@ class Program(Model):
     default_capacity_kwh: float = Field(default=39.0, gt=0)
     default_charger_kw: float = Field(default=20.0, gt=0)
     round_trip_efficiency: float = Field(default=0.87, ge=0.3, le=1)
+    priority: int = Field(default=0, ge=-1000, le=1000, description=(
+        "Overlapping events of several programs: the higher priority is served first."))
+    allocator: Literal["optimised", "equal-headroom"] = "optimised"
+    wear_cost_per_kwh: float = Field(default=0.05, ge=0, description=(
+        "Battery wear, $ per kWh cycled, that the optimiser weighs."))
+    solve_budget_s: float = Field(default=1.0, ge=0.01, le=60)
 
 
 class Event(Model):
@@ -222,3 +230,42 @@ class DriverUpdate(Model):
     need_kwh: float | None = Field(default=None, ge=0, le=10_000)
     capacity_kwh: float | None = Field(default=None, gt=0, le=10_000)
     opt_out: bool = False
+
+
+class SiteIn(Model):
+    """A grid connection and its limits (``export_kw`` 0: non-export)."""
+
+    name: str = Field(min_length=1, max_length=64)
+    import_kw: float = Field(ge=0, lt=1e7)
+    export_kw: float = Field(ge=0, lt=1e7)
+    meter_station_id: str | None = Field(default=None, max_length=255, description=(
+        "Station whose EVSE 0 main meter measures the grid connection."))
+
+
+class Site(SiteIn):
+    """A site with its stations and the building's load measured now."""
+
+    non_export: bool
+    stations: list[str]
+    building_kw: float
+    building_source: Literal["meter", "imported", "unknown"]
+    building_at: datetime | None
+
+
+class SiteStations(Model):
+    """Stations to put at a site (each moves from any other site)."""
+
+    stations: list[str] = Field(min_length=1, max_length=10_000)
+
+
+class BuildingReading(Model):
+    """The building's load (without the chargers) from a time on."""
+
+    at: datetime
+    building_kw: float = Field(ge=0, lt=1e7)
+
+
+class BuildingLoad(Model):
+    """Building-load readings to import."""
+
+    readings: list[BuildingReading] = Field(min_length=1, max_length=100_000)

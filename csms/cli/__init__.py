@@ -25,6 +25,7 @@ from csms.cli import (
     password_key,
     programs,
     reservations,
+    sites,
     station_commands,
     stations,
     tariffs,
@@ -71,6 +72,7 @@ app.add_typer(programs.app, name="programs", rich_help_panel="Grid")
 app.add_typer(events.app, name="events", rich_help_panel="Grid")
 app.add_typer(fleet.app, name="fleet", rich_help_panel="Grid")
 app.add_typer(drivers.app, name="drivers", rich_help_panel="Grid")
+app.add_typer(sites.app, name="sites", rich_help_panel="Grid")
 
 app.command("serve", rich_help_panel="Server")(serve)
 app.command("demo", rich_help_panel="Server")(demo)

@@ -71,7 +71,8 @@ def create(
     out = {"event": created.event_id, "start": begin, "end": begin + length,
            "target_kw": target_kw, "forecast_kw": round(cap.total_kw, 1),
            "firm_kw": round(cap.firm_kw, 1), "reserve_kw": round(cap.reserve_kw, 1),
-           "eligible_evs": cap.eligible, "shortfall_kw": round(created.shortfall_kw, 1)}
+           "eligible_evs": cap.eligible, "committed_kw": round(cap.committed_kw, 1),
+           "shortfall_kw": round(created.shortfall_kw, 1)}
     if json_out:
         print_json(out)
         return

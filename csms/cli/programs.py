@@ -13,7 +13,9 @@ from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, with_sto
 from csms.cli.errors import CliError, ExitCode, not_found, shown, usage
 from csms.cli.output import print_fields, print_json, print_table
 from csms.cli.times import duration_option, timezone_option
+from csms.grid.plugin_forecast import Nomination
 from csms.grid.rates import DSGS_2025_RATES, DSGS_RATE_SOURCE
+from csms.grid.service import suggest_nomination
 from csms.store.grid.events import (
     ProgramExists,
     get_program,
@@ -21,7 +23,13 @@ from csms.store.grid.events import (
     save_program,
     set_display_message,
 )
-from csms.store.grid.records import BASELINES, COMPENSATIONS, GridInputError, Program
+from csms.store.grid.records import (
+    ALLOCATORS,
+    BASELINES,
+    COMPENSATIONS,
+    GridInputError,
+    Program,
+)
 
 app = typer.Typer(help="Manage demand-response programs (grid event rules and pay).",
                   no_args_is_help=True)
@@ -60,7 +68,9 @@ _OPTIONS = {
     "control_interval_s": "--control-interval", "settle_s": "--settle",
     "event_meter_interval_s": "--meter-interval", "retry_s": "--retry",
     "reserve_fraction": "--reserve", "baseline": "--baseline", "compensation": "--compensation",
-    "display_message": "--display-message", "name": "NAME",
+    "display_message": "--display-message", "name": "NAME", "priority": "--priority",
+    "allocator": "--allocator", "wear_cost_per_kwh": "--wear-cost",
+    "solve_budget_s": "--solve-budget",
 }
 
 DisplayMessageOption = Annotated[str | None, typer.Option(
@@ -112,6 +122,16 @@ def add(
     timezone: Annotated[str, typer.Option(help="Time zone of --window.")] = "UTC",
     max_duration: Annotated[str | None, typer.Option(help="Longest event, e.g. 4h.")] = None,
     display_message: DisplayMessageOption = None,
+    priority: Annotated[int, typer.Option(
+        help="When events of several programs overlap, the higher priority is served first "
+             "(then the higher value).")] = 0,
+    allocator: Annotated[str, typer.Option(
+        help=f"{' or '.join(ALLOCATORS)}: the LP over the event (HiGHS, with the heuristic "
+             "as fallback), or the equal-headroom heuristic alone.")] = "optimised",
+    wear_cost: Annotated[float, typer.Option(
+        help="Battery wear the optimiser weighs, $ per kWh cycled.")] = 0.05,
+    solve_budget: Annotated[str, typer.Option(
+        help="The optimiser's time budget per solve, e.g. 1s, 0.5s.")] = "1s",
     replace: Annotated[bool, typer.Option(help="Replace a program of that name.")] = False,
     database_url: DatabaseUrlOption = None,
     data_dir: DataDirOption = None,
@@ -125,7 +145,7 @@ def add(
     durations = {option: duration_option(option, text).total_seconds()
                  for option, text in (("--control-interval", control_interval),
                                       ("--settle", settle), ("--meter-interval", meter_interval),
-                                      ("--retry", retry),
+                                      ("--retry", retry), ("--solve-budget", solve_budget),
                                       ("--max-duration", max_duration)) if text is not None}
     if durations.get("--max-duration", 1) < 1:
         raise usage("--max-duration: must be at least 1s")
@@ -144,7 +164,8 @@ def add(
             reserve_fraction=percent(reserve, "--reserve") or 0.0, window_start=start,
             window_end=end, timezone=timezone,
             max_duration_s=int(durations["--max-duration"]) if max_duration else None,
-            display_message=display_message)
+            display_message=display_message, priority=priority, allocator=allocator,
+            wear_cost_per_kwh=wear_cost, solve_budget_s=durations["--solve-budget"])
     except GridInputError as exc:
         raise _grid_input_error(exc) from None
 
@@ -213,3 +234,48 @@ def show(name: Annotated[str, typer.Argument(help="Program name.")],
         print_json(data)
     else:
         print_fields(data)
+
+
+@app.command("nominate")
+def nominate(
+    name: Annotated[str, typer.Argument(help="Program name.")],
+    month: Annotated[str, typer.Option("--month", metavar="YYYY-MM",
+                                       help="The month to nominate for.")],
+    group: Annotated[str | None, typer.Option(help="Only this station group.")] = None,
+    weeks: Annotated[int, typer.Option(help="Weeks of history to learn from.", min=1,
+                                       max=104)] = 8,
+    json_out: JsonOption = False,
+    database_url: DatabaseUrlOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Suggest a DSGS monthly nomination: the mean, over every candidate event block of the
+    month (each day, 2-hour blocks in the program's window), of the kW the fleet holds with
+    90 % probability, from the plug-in forecast."""
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month.strip()):
+        raise usage(f"--month: {shown(month)} is not a month YYYY-MM")
+
+    async def go(db: asyncpg.Pool) -> Nomination:
+        program = await get_program(db, name)
+        if program is None:
+            raise not_found(f"no program {shown(name)}")
+        try:
+            return await suggest_nomination(db, program, month.strip(), weeks=weeks,
+                                            group=group)
+        except (GridInputError, ValueError) as exc:
+            raise usage(str(exc)) from None
+
+    found = with_store(database_url, data_dir, go)
+    key = month.strip()
+    rate = DSGS_2025_RATES.get(key)
+    out = {"program": name, "month": key, "suggested_kw": found.suggested_kw,
+           "worst_block_p90_kw": round(found.worst_kw, 1),
+           "best_block_p90_kw": round(found.best_kw, 1), "blocks": len(found.blocks),
+           "weeks_of_history": weeks}
+    if rate is not None:
+        out["dsgs_rate_per_kw_month"] = rate
+    if json_out:
+        print_json(out)
+        return
+    print_fields(out)
+    if found.suggested_kw < 500:
+        typer.echo("note: DSGS aggregations start at 500 kW", err=True)

@@ -78,15 +78,15 @@ def allocate(
                 high = mid
         headroom = high
         raw = {key: _power(e, p, high, hours) for key, e, p in items}
-    shares = _round_to_steps(raw, wanted, {key: limit for key, _, limit in items})
+    shares = round_to_steps(raw, wanted, {key: limit for key, _, limit in items})
     planned = round(sum(shares.values()), 3)
     shortfall = 0.0 if target_kw is None else max(0.0, target_kw - capacity)
     return Allocation(target_kw, planned, capacity, shortfall, max(0.0, capacity - planned),
                       headroom, shares)
 
 
-def _round_to_steps(raw: Mapping[str, float], wanted: float,
-                    limits: Mapping[str, float]) -> dict[str, float]:
+def round_to_steps(raw: Mapping[str, float], wanted: float,
+                   limits: Mapping[str, float]) -> dict[str, float]:
     """Round shares down to steps, then hand out whole steps to the largest remainders."""
     steps = {k: math.floor(v / STEP_KW + 1e-9) for k, v in raw.items()}
     missing = math.floor(wanted / STEP_KW + 1e-9) - sum(steps.values())

@@ -25,7 +25,7 @@ bounded integral of the fleet's error, updated only when every setpoint has sett
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -33,6 +33,18 @@ from typing import Any
 
 from csms.grid.allocation import Allocation, allocate
 from csms.grid.forecast import Capability
+
+#: Shares a target among EVs: (capabilities, target kW or None for as much as possible, hours
+#: left, per-EV kW caps) -> Allocation. The default is the equal-headroom heuristic; the event
+#: planner passes one that keeps site limits or runs the optimiser.
+Allocator = Callable[[Sequence[Capability], float | None, float, Mapping[str, float]],
+                     Allocation]
+
+
+def equal_headroom(capabilities: Sequence[Capability], target_kw: float | None, hours: float,
+                   limits: Mapping[str, float]) -> Allocation:
+    """The default allocator: :func:`csms.grid.allocation.allocate`."""
+    return allocate(capabilities, target_kw, hours, limits=limits)
 
 
 class Aside(StrEnum):
@@ -129,6 +141,7 @@ def control_step(
     hours_left: float,
     now: datetime,
     settings: LoopSettings | None = None,
+    allocator: Allocator | None = None,
 ) -> StepOutcome:
     """Judge every EV, then re-allocate ``target_kw`` (None: as much as possible).
 
@@ -227,8 +240,8 @@ def control_step(
     if target_kw is not None:
         wanted = max(0.0, target_kw - uncontrolled_kw - fixed_kw + s.correction_kw)
     in_pool = set(pool)
-    allocation = allocate([c for c in capabilities if c.key in in_pool], wanted, hours_left,
-                          limits=s.limits)
+    allocation = (allocator or equal_headroom)(
+        [c for c in capabilities if c.key in in_pool], wanted, hours_left, s.limits)
     s.capacity_limited = allocation.shortfall_kw > 0
     send: dict[str, float] = {}
     for key in pool:

@@ -26,6 +26,7 @@ import asyncpg
 import structlog
 
 from csms.grid.runner import EventRunner
+from csms.grid.scheduler import FleetScheduler
 from csms.grid.sending import Dispatch
 from csms.operations import Operations
 from csms.store.base import utcnow
@@ -51,6 +52,8 @@ class GridDispatcher:
         self.call_timeout = call_timeout
         self.log = log.bind(node_id=node_id)
         self.runners: dict[int, EventRunner] = {}
+        #: one scheduler for every event this node runs: which event each EV serves
+        self.scheduler = FleetScheduler()
         self.leading = asyncio.Event()
         self._busy: dict[int, asyncio.Task[Any]] = {}
         self._task: asyncio.Task[None] | None = None
@@ -111,6 +114,7 @@ class GridDispatcher:
                 task.cancel()
             self._busy.clear()
             self.runners.clear()
+            self.scheduler = FleetScheduler()
 
     def _spawn(self, event_id: int, coro: Any) -> None:
         task = asyncio.create_task(coro)
@@ -155,7 +159,8 @@ class GridDispatcher:
         program = await store.get_program(self.pool, event.program)
         if program is None:
             raise LookupError(f"event {event.id}: no program {event.program}")
-        runner = EventRunner(self.pool, sender, event, program, call_timeout=self.call_timeout)
+        runner = EventRunner(self.pool, sender, event, program, call_timeout=self.call_timeout,
+                             scheduler=self.scheduler)
         self.runners[event.id] = runner
         return runner
 

@@ -9,8 +9,8 @@ power it can hold. Pure functions, no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from csms.grid.ev import EV
@@ -100,6 +100,8 @@ class FleetCapacity:
     energy_kwh: float
     reserve_kw: float
     firm_kw: float
+    #: kW the EVs other events hold over the window could have given (not offered here)
+    committed_kw: float = 0.0
 
     @property
     def eligible(self) -> int:
@@ -112,11 +114,20 @@ class FleetCapacity:
 
 
 def fleet_capacity(evs: Iterable[EV], start: datetime, end: datetime,
-                   reserve_fraction: float = 0.05) -> FleetCapacity:
-    """Forecast every EV over ``[start, end]`` and add them up (see :class:`FleetCapacity`)."""
+                   reserve_fraction: float = 0.05,
+                   held: Mapping[str, int] | None = None) -> FleetCapacity:
+    """Forecast every EV over ``[start, end]`` and add them up (see :class:`FleetCapacity`).
+
+    EVs in ``held`` (key -> event id) serve another event over the window: they give nothing
+    here, and what they could have given is ``committed_kw``.
+    """
+    held = held or {}
     caps = tuple(sorted((capability(ev, start, end) for ev in evs), key=lambda c: c.key))
+    committed = sum(c.kw for c in caps if c.key in held)
+    caps = tuple(replace(c, kw=0.0, energy_kwh=0.0, reason=f"held by event {held[c.key]}")
+                 if c.key in held else c for c in caps)
     total = sum(c.kw for c in caps)
     largest = max((c.kw for c in caps), default=0.0)
     reserve = min(total, max(reserve_fraction * total, largest))
     return FleetCapacity(start, end, caps, total, sum(c.energy_kwh for c in caps), reserve,
-                         total - reserve)
+                         total - reserve, committed)

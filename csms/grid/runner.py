@@ -31,7 +31,9 @@ from csms.grid.control import (
 )
 from csms.grid.ev import EV
 from csms.grid.forecast import capability
+from csms.grid.planner import EventPlanner
 from csms.grid.plugged_in import load_fleet
+from csms.grid.scheduler import Claim, FleetScheduler
 from csms.grid.sending import NOT_DELIVERED, Dispatch, dispatch_profile_id
 from csms.operations import Outcome
 from csms.operations.display import show_event_earnings
@@ -69,7 +71,8 @@ class EventRunner:
     :meth:`step` whenever :attr:`next_at` has come, until it returns False."""
 
     def __init__(self, pool: asyncpg.Pool, sender: Dispatch, event: GridEvent,
-                 program: Program, *, call_timeout: float = 20.0) -> None:
+                 program: Program, *, call_timeout: float = 20.0,
+                 scheduler: FleetScheduler | None = None) -> None:
         self.pool = pool
         self.sender = sender
         self.event = event
@@ -88,6 +91,10 @@ class EventRunner:
         self.target = event.target_kw
         self.end = event.end
         self.revision = event.revision
+        self.planner = EventPlanner(pool, program, event.id)
+        #: shared by every event of the dispatcher: which event each EV serves
+        self.scheduler = scheduler or FleetScheduler()
+        self.granted: set[str] = set()
         ci = program.control_interval_s
         self.settings = LoopSettings(settle_s=program.settle_s, offline_grace_s=2.0 * ci,
                                      stale_s=max(3.0 * program.event_meter_interval_s, ci),
@@ -97,8 +104,10 @@ class EventRunner:
 
     async def activate(self, now: datetime) -> None:
         """Choose the EVs taking part, raise their meter-value rate, and run the first step."""
-        rows = [self._enrol(plugged, ev, reason, now) for plugged, ev, reason in await load_fleet(
-            self.pool, self.program, now, group=self.event.group, event_id=self.event.id)]
+        fleet = await load_fleet(self.pool, self.program, now, group=self.event.group,
+                                 event_id=self.event.id)
+        self._claim(fleet, now)
+        rows = [self._enrol(plugged, ev, reason, now) for plugged, ev, reason in fleet]
         await fleet_store.save_event_evs(self.pool, self.event.id, rows)
         self.log.info("grid.event_active", taking_part=len(self.members),
                       excluded=len(rows) - len(self.members), target_kw=self.target)
@@ -121,6 +130,13 @@ class EventRunner:
             "departure_soc": ev.departure_soc if ev else None,
             "capacity_kwh": ev.capacity_kwh if ev else None,
             "nameplate_kw": ev.nameplate_kw if ev else None}
+        if ev is not None and ev.key not in self.granted and capability(
+                ev, now, self.end).reason not in EXCLUDING:
+            # another event of higher priority (or value) holds it; it may join this one
+            # when that event lets it go
+            holder = self.scheduler.holder(ev.key)
+            row["reason"] = f"held by event {holder}" if holder else "not needed"
+            return row
         self.known.add(f"{plugged.station_id}/{plugged.evse_id}")
         if ev is not None:
             why = capability(ev, now, self.end).reason
@@ -140,7 +156,7 @@ class EventRunner:
         before = set(self.members)
         rows = [{**self._enrol(plugged, ev, reason, now), "joined_at": now}
                 for plugged, ev, reason in fleet
-                if ev is not None and ev.key not in self.known
+                if ev is not None and ev.key not in self.known and ev.key in self.granted
                 and capability(ev, now, self.end).reason not in EXCLUDING]
         if not rows:
             return
@@ -150,6 +166,37 @@ class EventRunner:
         # a station already taking part has its meter-value rate raised (and its old one kept)
         raised = {m.station_id for k, m in self.members.items() if k in before}
         await self._raise_meter_rate([m for m in joined if m.station_id not in raised])
+
+    def _claim(self, fleet: list[tuple[PluggedIn, EV | None, str | None]],
+               now: datetime) -> None:
+        """Register (or renew) the event's claim and learn which EVs it may use."""
+        group = None if self.event.group is None else {p.station_id for p, _, _ in fleet}
+        event = replace(self.event, target_kw=self.target, end=self.end)
+        self.scheduler.register(Claim.of(event, self.program, group))
+        self.granted = self.scheduler.grant(
+            self.event.id, [ev for _, ev, _ in fleet if ev is not None], now)
+
+    async def _hand_over(self, now: datetime) -> None:
+        """Members another event now holds leave this one (without clearing their profile:
+        the holder replaces it in place); they may join again later."""
+        lost = [m for k, m in self.members.items() if k not in self.granted]
+        if not lost:
+            return
+        for m in lost:
+            del self.members[m.key]
+            self.known.discard(m.key)
+            self.state.setpoints.pop(m.key, None)
+            self.state.changed_at.pop(m.key, None)
+        # the steady error learnt with the old EVs does not hold for the new set, and none is
+        # learnt until the remaining EVs have settled on their new shares
+        self.state.correction_kw = 0.0
+        for key in self.members:
+            self.state.changed_at[key] = now
+        await fleet_store.update_event_evs(self.pool, self.event.id, [
+            {"station_id": m.station_id, "evse_id": m.evse_id, "state": "set_aside",
+             "reason": f"taken by event {self.scheduler.holder(m.key)}"} for m in lost])
+        self.log.info("grid.handed_over", evs={m.key: self.scheduler.holder(m.key)
+                                               for m in lost})
 
     async def resume(self, now: datetime) -> None:
         """Take over an active event after the node running it stopped or died.
@@ -219,8 +266,13 @@ class EventRunner:
         evs, observations = await self._observe(now, join=True)
         hours = (self.end - now).total_seconds() / 3600.0
         caps = [capability(ev, now, self.end) for ev in evs.values()]
+        allocator = await self.planner.allocator(
+            now, {k: m.station_id for k, m in self.members.items()}, observations,
+            [k for k in self.members
+             if k not in self.state.uncontrolled and k not in self.state.gone],
+            self.settings.stale_s, self.end)
         outcome = control_step(self.state, caps, observations, self.target, hours, now,
-                               self.settings)
+                               self.settings, allocator)
         if self._resend:
             self._resend = False
             outcome = replace(outcome, send={**self._held(outcome, observations), **outcome.send})
@@ -234,7 +286,7 @@ class EventRunner:
             for key in refused:
                 observations[key] = replace(observations[key], rejected=True)
             outcome = control_step(self.state, caps, observations, self.target, hours, now,
-                                   self.settings)
+                                   self.settings, allocator)
         await self._record(outcome, now)
         self.step_no += 1
         self.next_at = now + timedelta(seconds=self.program.control_interval_s)
@@ -264,6 +316,8 @@ class EventRunner:
         fleet = await load_fleet(self.pool, self.program, now, group=self.event.group,
                                  event_id=self.event.id)
         if join:
+            self._claim(fleet, now)
+            await self._hand_over(now)
             await self._join(fleet, now)
         members = self.members.values()
         pairs = [(m.station_id, m.transaction_id) for m in members]
@@ -290,7 +344,8 @@ class EventRunner:
 
     async def _send(self, outcome: StepOutcome, now: datetime) -> set[str]:
         """Send the step's setpoints; returns the EVs whose station refused its profile."""
-        keys = sorted(outcome.send)
+        # only to the EVs this event holds: no two events write the same dispatch profile
+        keys = sorted(k for k in outcome.send if self.scheduler.owns(self.event.id, k))
         start = now - timedelta(seconds=1)
 
         async def one(key: str) -> Outcome:
@@ -342,10 +397,28 @@ class EventRunner:
     # -- the end ---------------------------------------------------------------------------
 
     async def finish(self, now: datetime, *, cancelled: bool = False) -> None:
-        """Clear the dispatch profiles, restore meter rates, charge for departure needs."""
-        members = list(self.members.values())
+        """Charge for departure needs, clear the other dispatch profiles, restore meter rates.
+
+        A departure-charging profile replaces the dispatch profile in place (same id), so no
+        EV falls back, even for a moment, to charging at full rate past a site's import limit.
+        """
+        # an EV another event took since the last step is left to it
+        members = [m for k, m in self.members.items()
+                   if self.scheduler.holder(k) in (self.event.id, None)]
+        evs, observations = await self._observe(now)
+        evs = {k: ev for k, ev in evs.items() if k in {m.key for m in members}}
+        recharging = [ev for ev in evs.values() if ev.departure is not None
+                      and ev.departure_soc is not None and ev.departure > now
+                      and ev.departure_soc > ev.soc]
+        rates = await self.planner.recharge_caps(
+            now, recharging, {k: o.measured_kw or 0.0 for k, o in observations.items()},
+            self.settings.stale_s)
+        replaced = await asyncio.gather(*(self._charge_for_departure(ev, now, rates.get(ev.key))
+                                          for ev in recharging))
+        done = {ev.key for ev, ok in zip(recharging, replaced, strict=True) if ok}
         await asyncio.gather(*(self.sender.clear_dispatch(m.station_id, m.evse_id,
-                                                          self.call_timeout) for m in members))
+                                                          self.call_timeout)
+                               for m in members if m.key not in done))
         rows = {(r["station_id"], r["evse_id"]): r
                 for r in await fleet_store.event_evs(self.pool, self.event.id)}
         restores = {}
@@ -355,11 +428,10 @@ class EventRunner:
                 restores[m.station_id] = int(old)
         await asyncio.gather(*(self.sender.set_meter_interval(s, v, self.call_timeout)
                                for s, v in restores.items()))
-        evs, _ = await self._observe(now)
-        await asyncio.gather(*(self._charge_for_departure(ev, now) for ev in evs.values()))
         await fleet_store.update_event_evs(self.pool, self.event.id, [
             {"station_id": m.station_id, "evse_id": m.evse_id, "finished": True,
              "setpoint_kw": 0.0} for m in members])
+        self.scheduler.release(self.event.id)
         await store.mark_finished(self.pool, self.event.id,
                                   "cancelled while active" if cancelled else None)
         self.log.info("grid.event_finished", cancelled=cancelled, steps=self.step_no)
@@ -367,25 +439,30 @@ class EventRunner:
         await events_feed.grid_event(self.pool, FeedType.EVENT_COMPLETED, self.event.id,
                                      cancelled=cancelled, steps=self.step_no)
 
-    async def _charge_for_departure(self, ev: EV, now: datetime) -> None:
+    async def _charge_for_departure(self, ev: EV, now: datetime,
+                                    max_kw: float | None = None) -> bool:
         """K15: a TxProfile that meets the departure need, in the dispatch profile's place (one
-        TxProfile per stack level and transaction, K01.FR.39), so the next event replaces it."""
+        TxProfile per stack level and transaction, K01.FR.39), so the next event replaces it;
+        at a site, no faster than ``max_kw``, its share of the site's import room. True when
+        the station took it."""
         if ev.departure is None or ev.departure_soc is None or ev.departure <= now:
-            return
+            return False
         missing = ev.departure_soc - ev.soc
         if missing <= 0:
-            return
+            return False
         energy_wh = missing * ev.capacity_kwh / ev.one_way_efficiency * 1000.0
         try:
             profile = need_model(
                 ev.version, transaction_id=ev.transaction_id,
                 energy_wh=energy_wh, departure=ev.departure,
-                max_power_w=ev.max_charge_kw * 1000.0, now=now,
+                max_power_w=(ev.max_charge_kw if max_kw is None else max_kw) * 1000.0,
+                now=now,
                 profile_id=dispatch_profile_id(ev.evse_id), stack_level=DISPATCH_STACK_LEVEL)
         except (ProfileRuleError, ValueError) as exc:
             self.log.warning("grid.need_profile_failed", key=ev.key, error=str(exc))
-            return
+            return False
         result = await self.sender.send_dispatch_profile(ev.station_id, ev.evse_id, profile,
                                                          self.call_timeout)
         self.log.info("grid.charging_for_departure", key=ev.key, energy_wh=round(energy_wh),
                       accepted=result.ok, why=None if result.ok else result.describe())
+        return result.ok

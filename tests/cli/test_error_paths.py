@@ -129,6 +129,20 @@ GOOD_FOR: dict[tuple[str, str], str] = {
     ("certs install", "--type"): "V2GRootCertificate",
     ("certs install", "--file"): "{tmp}/pki/ca.pem",
     ("monitoring set", "--type"): "UpperThreshold",
+    ("sites assign", "name"): "S1",
+    ("sites set", "name"): "S1",
+    ("sites show", "name"): "S1",
+    ("sites meter import", "name"): "S1",
+    ("sites meter import", "file"): "{tmp}/load.csv",
+    ("sites add", "--import-kw"): "100",
+    ("fleet forecast", "--date"): "2030-01-07",
+    ("fleet forecast", "--from"): "16:00",
+    ("fleet forecast", "--until"): "21:00",
+    ("programs nominate", "--month"): "2030-07",
+    ("programs nominate", "name"): "default",
+    ("sites add", "--export-kw"): "0",
+    ("sites set", "--import-kw"): "100",
+    ("sites set", "--export-kw"): "0",
 }
 # Options a command needs to get past its first checks, though click does not require them
 # (None: a flag).
@@ -222,6 +236,15 @@ BAD: dict[str, list[str]] = {
     "--meter-interval": ["0s", "1h", *DURATIONS],
     "--retry": ["0s", "2d", *DURATIONS],
     "--reserve": ["101"],
+    "--allocator": ["bogus", ""],
+    "--wear-cost": ["-1", "nan"],
+    "--solve-budget": ["0s", "2m", *DURATIONS],
+    "--import-kw": ["-1", "nan"],
+    "--export-kw": ["-1", "nan"],
+    "--meter": ["CP-NOPE", ""],
+    "--date": ["tomorrow", "2026-02-30", ""],
+    "--month": ["2026-13", "July", ""],
+    "--weeks": ["0", "1000"],
     "--window": ["16:00", "25:00-26:00", "21:00-16:00", ""],
     "--timezone": ["Mars/Olympus", "", "../etc"],
     "--max-duration": ["0s", *DURATIONS],
@@ -330,6 +353,9 @@ BAD_FOR: dict[tuple[str, str], list[str]] = {
     ("reservations create", "--group"): ["", "X" * 37],
     ("reservations list", "--station"): ["CP-NOPE", ""],
     ("tariffs remove", "--station"): ["CP-NOPE", ""],
+    ("programs add", "--priority"): ["5000", "x"],
+    ("fleet forecast", "--from"): ["25:00", "soon", ""],
+    ("fleet forecast", "--until"): ["25:00", "soon", ""],
     ("tariffs set", "--station"): ["CP-NOPE", ""],
 }
 # Parameters that take any value: no value of theirs is an error.
@@ -338,6 +364,8 @@ ANY_VALUE = {
     ("meter-values export", "--station"),  # a filter: an unknown station exports nothing
     ("events create", "--group"),  # a filter: an unknown group has no stations to dispatch
     ("fleet capacity", "--group"),  # a filter: an unknown group has no EVs
+    ("fleet forecast", "--group"),  # a filter: an unknown group has no history
+    ("programs nominate", "--group"),  # a filter: an unknown group has no history
     ("tokens remove", "--type"),  # narrows which token is removed
 }
 
@@ -554,6 +582,9 @@ def seeded_template(pg_server_url: str, migrated_template: str,
     created = run_cli("events", "create", "--start", "+1d", "--duration", "1h", "--max",
                       "--database-url", url)
     assert created.exit_code == 0, created.stderr
+    site = run_cli("sites", "add", "S1", "--import-kw", "100", "--export-kw", "0",
+                   "--database-url", url)
+    assert site.exit_code == 0, site.stderr
     pki_dir = tmp_path_factory.mktemp("pki")
     pki.init_ca(pki_dir, overwrite=True)
     yield name, pki_dir
@@ -573,6 +604,7 @@ def seeded(pg_server_url: str, seeded_template: tuple[str, Path],
         '{"id": "D1", "timeslots": [{"start_time": "2030-01-01T16:00:00Z",'
         ' "end_time": "2030-01-01T17:00:00Z", "energy_kw": 10}]}')
     (tmp_path / "not-json.json").write_text("{")
+    (tmp_path / "load.csv").write_text("time,building_kw\n2030-01-01T16:00:00Z,12\n")
     (tmp_path / "not-a-directory").write_text("")
     (tmp_path / "list.json").write_text("[]")
     (tmp_path / "null-start.json").write_text(

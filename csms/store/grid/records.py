@@ -14,6 +14,9 @@ from datetime import datetime, time
 
 EVENT_STATUSES = ("scheduled", "active", "completed", "cancelled")
 BASELINES = ("zero", "meter-before-after", "prescriptive")
+#: How an event's target is shared: the LP over the event's horizon (HiGHS), falling back to
+#: the equal-headroom heuristic on failure or overrun; or the heuristic alone.
+ALLOCATORS = ("optimised", "equal-headroom")
 COMPENSATIONS = ("per-kwh", "dsgs")
 
 #: Round trip of a LEAF on a bidirectional CHAdeMO unit (Utrecht V2G study: 87 % on average).
@@ -81,7 +84,10 @@ class Program:
     an event (a refused profile, no meter values, not following, offline) waits before it is
     given another chance, twice as long after each further failure. ``display_message``,
     when set, is shown to each driver taking part in an event with their earnings so far
-    (a template of :data:`DISPLAY_FIELDS`).
+    (a template of :data:`DISPLAY_FIELDS`). ``priority``: when events of several programs
+    overlap, the higher priority is served first (then the higher value). ``allocator``: one of
+    :data:`ALLOCATORS`; ``wear_cost_per_kwh`` the battery wear ($ per kWh cycled) the optimiser
+    weighs, ``solve_budget_s`` its time budget per solve.
     """
 
     name: str
@@ -106,6 +112,10 @@ class Program:
     default_charger_kw: float = 20.0
     round_trip_efficiency: float = DEFAULT_ROUND_TRIP
     display_message: str | None = None
+    priority: int = 0
+    allocator: str = "optimised"
+    wear_cost_per_kwh: float = 0.05
+    solve_budget_s: float = 1.0
 
     def __post_init__(self) -> None:
         if not self.name or len(self.name) > 64:
@@ -141,6 +151,15 @@ class Program:
             _check_positive(rate, f"monthly_rates[{month}]", allow_zero=True)
         if self.display_message is not None:
             check_display_template(self.display_message)
+        if not -1000 <= self.priority <= 1000:
+            raise GridInputError(f"priority must be -1000 to 1000, got {self.priority}")
+        if self.allocator not in ALLOCATORS:
+            raise GridInputError(f"allocator must be one of {', '.join(ALLOCATORS)}, "
+                                 f"got {self.allocator}")
+        _check_positive(self.wear_cost_per_kwh, "wear_cost_per_kwh", allow_zero=True)
+        if not (math.isfinite(self.solve_budget_s) and 0.01 <= self.solve_budget_s <= 60):
+            raise GridInputError(f"solve_budget_s must be 0.01 to 60, got "
+                                 f"{self.solve_budget_s}")
 
 
 @dataclass(frozen=True)

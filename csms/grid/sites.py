@@ -1,0 +1,118 @@
+"""Site limits in planning: how much the EVs of one event may export or import at each site
+now, and the equal-headroom allocation kept within them. Pure functions, no I/O.
+
+At a site's grid connection, net import = building load + chargers' net import. An export
+limit ``X`` (0: non-export) means the chargers may export at most ``X + building load``; an
+import limit ``I`` means they may draw at most ``I - building load``. The EVs of an event share
+what is left after the site's other chargers (those not in the event, or not controlled), which
+are measured too: with ``connection`` the main meter's net import and ``pool_export`` what the
+event's EVs export now, the event's EVs may export ``X + connection + pool_export - margin``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from csms.grid.allocation import STEP_KW, Allocation, allocate
+from csms.grid.forecast import Capability
+
+#: kept below every site limit: the building's load can change between control steps
+MARGIN_KW = 1.0
+MARGIN_FRACTION = 0.05
+
+
+def margin(limit_kw: float, building_kw: float) -> float:
+    """What to keep below a limit: 1 kW, or 5 % of the building's load if more."""
+    return max(MARGIN_KW, MARGIN_FRACTION * building_kw)
+
+
+def export_room(export_kw: float, building_kw: float, others_import_kw: float) -> float:
+    """kW the event's EVs may export at a site: the export limit plus the building's load plus
+    what the site's other chargers draw (they export when negative), less the margin."""
+    return max(0.0, export_kw + building_kw + others_import_kw - margin(export_kw, building_kw))
+
+
+def import_room(import_kw: float, building_kw: float, others_import_kw: float) -> float:
+    """kW the event's EVs may draw at a site: the import limit less the building's load and the
+    site's other chargers, less the margin."""
+    return max(0.0, import_kw - building_kw - others_import_kw - margin(import_kw, building_kw))
+
+
+@dataclass(frozen=True)
+class SiteCaps:
+    """Per site, the kW the event's EVs may export now; ``site_of`` maps EV keys to sites."""
+
+    export_kw: Mapping[str, float]
+    site_of: Mapping[str, str]
+
+    def members(self, site: str, keys: Sequence[str]) -> list[str]:
+        """The keys of ``keys`` at ``site``."""
+        return [k for k in keys if self.site_of.get(k) == site]
+
+
+def allocate_within_sites(capabilities: Sequence[Capability], target_kw: float | None,
+                          hours: float, *, limits: Mapping[str, float] | None = None,
+                          sites: SiteCaps | None = None) -> Allocation:
+    """:func:`~csms.grid.allocation.allocate` (equal headroom), then each site over its cap has
+    its EVs scaled down to fit and the rest re-shared among the others, until no site is over.
+    """
+    bounds = dict(limits or {})
+    result = allocate(capabilities, target_kw, hours, limits=bounds)
+    if sites is None:
+        return result
+    keys = [c.key for c in capabilities]
+    for _ in range(len(sites.export_kw) + 1):
+        over = False
+        for site, cap in sites.export_kw.items():
+            members = sites.members(site, keys)
+            total = sum(result.shares.get(k, 0.0) for k in members)
+            if total <= cap + 1e-9:
+                continue
+            over = True
+            scale = cap / total
+            for k in members:
+                share = result.shares.get(k, 0.0)
+                bounds[k] = math.floor(share * scale / STEP_KW + 1e-9) * STEP_KW
+        if not over:
+            return result
+        result = allocate(capabilities, target_kw, hours, limits=bounds)
+    return result
+
+
+def split_import(needs_kw: Mapping[str, float], room_kw: float) -> dict[str, float]:
+    """Share a site's import room among EVs that need to charge: each gets at most what it
+    asks (``needs_kw``, its charger's rate), the rest split equally (water filling)."""
+    out = {k: 0.0 for k in needs_kw}
+    left = max(0.0, room_kw)
+    open_keys = sorted(k for k, v in needs_kw.items() if v > 0)
+    while open_keys and left > 1e-9:
+        each = left / len(open_keys)
+        done = [k for k in open_keys if needs_kw[k] - out[k] <= each]
+        if not done:
+            for k in open_keys:
+                out[k] += each
+            break
+        for k in done:
+            left -= needs_kw[k] - out[k]
+            out[k] = needs_kw[k]
+        open_keys = [k for k in open_keys if k not in done]
+    return out
+
+
+def recharge_rates(minimum_kw: Mapping[str, float], maximum_kw: Mapping[str, float],
+                   room_kw: float) -> dict[str, float]:
+    """Constant charging rates after an event within a site's import room: each EV first gets
+    the rate that meets its departure need just in time (``minimum_kw``: energy over time
+    left), then what room is left is shared by water filling up to each charger's rate
+    (``maximum_kw``), so the needs are met early. When even the minimum rates do not fit,
+    they are scaled down together (and the optimiser has counted the need as missed)."""
+    low = {k: min(max(0.0, minimum_kw.get(k, 0.0)), maximum_kw[k]) for k in maximum_kw}
+    total = sum(low.values())
+    room = max(0.0, room_kw)
+    if total >= room:
+        scale = room / total if total > 0 else 0.0
+        return {k: v * scale for k, v in low.items()}
+    extra = split_import({k: maximum_kw[k] - low[k] for k in maximum_kw}, room - total)
+    return {k: low[k] + extra[k] for k in maximum_kw}

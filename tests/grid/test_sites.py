@@ -1,0 +1,148 @@
+"""Sites: the CLI (add, set, assign, list, show, meter import), the building load from the
+main meter or imported data, the site-limited allocation and the import split."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from csms.cli import app
+from csms.grid.forecast import capability
+from csms.grid.site_load import parse_load_csv
+from csms.grid.sites import SiteCaps, allocate_within_sites, export_room, margin, split_import
+from csms.store import stations
+from csms.store.db import open_pool
+from csms.store.grid import sites as store
+from csms.store.grid.records import GridInputError
+from csms.store.metering import MeterSample, insert_meter_values
+from tests.grid.factories import at, ev
+
+
+@pytest.fixture
+def csms(database_url: str):
+    def invoke(*args: str) -> Result:
+        return CliRunner().invoke(app, [*args, "--database-url", database_url],
+                                  prog_name="csms")
+    return invoke
+
+
+def ok(result: Result) -> Result:
+    assert result.exit_code == 0, (result.exit_code, result.stdout, result.stderr)
+    return result
+
+
+def error(result: Result, code: int, fragment: str) -> None:
+    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0], result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_sites_cli(csms, database_url: str, tmp_path: Path) -> None:
+    for station in ("CP1", "CP2"):
+        ok(csms("stations", "add", station, "--password", "a-password-of-16+"))
+    out = ok(csms("sites", "add", "workplace", "--import-kw", "200", "--export-kw", "0",
+                  "--meter", "CP1")).stdout
+    assert "non-export" in out
+    error(csms("sites", "add", "workplace", "--import-kw", "1", "--export-kw", "1"), 8,
+          "already exists")
+    error(csms("sites", "add", "x", "--import-kw", "-5", "--export-kw", "0"), 2, "--import-kw")
+    error(csms("sites", "add", "x", "--import-kw", "5", "--export-kw", "0", "--meter", "NOPE"),
+          3, "no station NOPE")
+    ok(csms("sites", "assign", "workplace", "CP1", "CP2"))
+    error(csms("sites", "assign", "workplace", "CP9"), 3, "CP9")
+    error(csms("sites", "assign", "nowhere", "CP1"), 3, "no site nowhere")
+    csv_file = tmp_path / "load.csv"
+    now = datetime.now(UTC).replace(microsecond=0)
+    csv_file.write_text("time,building_kw\n"
+                        f"{(now - timedelta(minutes=30)).isoformat()},42.5\n"
+                        f"{(now + timedelta(minutes=30)).isoformat()},10\n")
+    assert "2 reading(s)" in ok(csms("sites", "meter", "import", "workplace",
+                                     str(csv_file))).stdout
+    shown = json.loads(ok(csms("sites", "show", "workplace", "--json")).stdout)
+    # no main-meter reading yet: the imported reading in force now
+    assert shown["building_kw"] == 42.5 and shown["building_source"] == "imported"
+    assert shown["members"] == ["CP1", "CP2"] and shown["non_export"] is True
+    assert shown["export_room_kw"] == 42.5
+    ok(csms("sites", "set", "workplace", "--export-kw", "15", "--no-meter"))
+    [listed] = json.loads(ok(csms("sites", "list", "--json")).stdout)
+    assert listed["export_kw"] == 15 and listed["meter"] is None and listed["stations"] == 2
+    bad = tmp_path / "bad.csv"
+    bad.write_text("time,building_kw\n2026-01-01T00:00:00Z,12\nyesterday,3\n")
+    error(csms("sites", "meter", "import", "workplace", str(bad)), 2, "line 3")
+    error(csms("sites", "show", "nowhere"), 3, "no site nowhere")
+
+
+async def test_building_load_from_the_main_meter_less_the_chargers(database_url: str) -> None:
+    pool = await open_pool(database_url)
+    try:
+        now = datetime.now(UTC)
+        for station in ("M1", "CP2"):
+            await stations.register_station(pool, station, "site-test-password-1")
+        await store.add_site(pool, store.Site("depot", 50.0, 0.0, "M1"))
+        await store.assign(pool, "depot", ["M1", "CP2"])
+        site = await store.get_site(pool, "depot")
+        assert site is not None
+        assert (await store.building_load(pool, site, now)).source == "unknown"
+
+        def sample(evse: int, measurand: str, watts: float) -> MeterSample:
+            return MeterSample(evse_id=evse, transaction_id=None, timestamp=now,
+                               measurand=measurand, value=watts, unit="W", phase=None,
+                               location="Outlet", context="Sample.Periodic")
+
+        # the connection imports 12 kW while CP2 exports 20 kW: the building draws 32 kW
+        await insert_meter_values(pool, "M1", [sample(0, "Power.Active.Import", 12000.0),
+                                               sample(0, "Power.Active.Export", 0.0)])
+        await insert_meter_values(pool, "CP2", [sample(1, "Power.Active.Export", 20000.0)])
+        load = await store.building_load(pool, site, now + timedelta(seconds=1))
+        assert load.source == "meter" and load.kw == pytest.approx(32.0)
+        assert load.connection_kw == pytest.approx(12.0)
+        # a reading older than the stale window is not used
+        stale = await store.building_load(pool, site, now + timedelta(minutes=5))
+        assert stale.source == "unknown"
+    finally:
+        await pool.close()
+
+
+def test_allocation_keeps_each_site_within_its_room() -> None:
+    evs = [ev(n, soc=0.9) for n in range(1, 5)]
+    caps = [capability(e, at(0), at(60)) for e in evs]
+    sites = SiteCaps({"A": 12.0}, {"CP1/1": "A", "CP2/1": "A"})
+    result = allocate_within_sites(caps, 50.0, 1.0, sites=sites)
+    at_a = result.shares.get("CP1/1", 0) + result.shares.get("CP2/1", 0)
+    assert at_a <= 12.0 + 1e-9
+    # the others make up what site A cannot give
+    assert result.planned_kw == pytest.approx(50.0)
+    assert result.shares["CP3/1"] + result.shares["CP4/1"] == pytest.approx(50.0 - at_a)
+    # when nobody can make up for it, the shortfall is reported
+    short = allocate_within_sites(caps, 70.0, 1.0, sites=sites)
+    assert short.planned_kw <= 52.0 + 1e-9 and short.shortfall_kw >= 18.0 - 1e-9
+
+
+def test_export_room_and_import_split() -> None:
+    # non-export: the chargers may give the building's load, less the margin
+    assert export_room(0.0, 30.0, 0.0) == pytest.approx(30.0 - margin(0.0, 30.0))
+    # another charger of the site drawing 5 kW makes room for 5 kW more export
+    assert export_room(0.0, 30.0, 5.0) == pytest.approx(35.0 - margin(0.0, 30.0))
+    assert export_room(0.0, 0.0, 0.0) == 0.0
+    shares = split_import({"a": 20.0, "b": 20.0, "c": 3.0}, 16.0)
+    assert shares["c"] == pytest.approx(3.0)
+    assert shares["a"] == pytest.approx(6.5) and shares["b"] == pytest.approx(6.5)
+    assert sum(split_import({"a": 20.0}, 0.0).values()) == 0.0
+
+
+def test_load_csv_is_read_strictly() -> None:
+    rows = parse_load_csv("timestamp,building_w,other\n2026-07-01T16:00:00-07:00,12500,x\n"
+                          "2026-07-01T15:00:00,3000,y\n")
+    assert rows == [(datetime(2026, 7, 1, 15, 0, tzinfo=UTC), 3.0),
+                    (datetime(2026, 7, 1, 23, 0, tzinfo=UTC), 12.5)]
+    for text, fragment in (("", "empty"), ("time,kw\n", "header"),
+                           ("time,building_kw\n", "no readings"),
+                           ("time,building_kw\n2026-07-01T00:00:00Z,-1\n", "line 2"),
+                           ("time,building_kw\n2026-07-01T00:00:00Z,nan\n", "line 2")):
+        with pytest.raises(GridInputError, match=fragment):
+            parse_load_csv(text)
