@@ -88,7 +88,8 @@ async def meter_value_page(
     args.append(limit + skip + 1)
     where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
     rows = [MeterValueRow(**dict(r)) for r in await db.fetch(
-        f"SELECT {_COLUMNS} FROM meter_values_between($1, $2) {where} ORDER BY {_ORDER} LIMIT ${len(args)}",
+        f"SELECT {_COLUMNS} FROM meter_values_between($1, $2) {where}"
+        f" ORDER BY {_ORDER} LIMIT ${len(args)}",
         *args)]
     if after is not None:
         key = (after.station_id, after.timestamp)

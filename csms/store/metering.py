@@ -8,14 +8,14 @@ with the unit and multiplier as sent beside it. A value whose unit does not fit 
 is stored as sent with ``unit_valid`` false; readers that compute leave it out.
 
 A sampled value identical to one stored before (same station, EVSE, transaction, timestamp,
-measurand, phase, location, context, unit as sent and value) is stored once: stations repeat readings (the
-Transaction.Begin value inside the Ended event, a MeterValues resent after a lost answer).
+measurand, phase, location, context, unit as sent and value) is stored once: stations repeat
+readings (the Transaction.Begin value inside the Ended event, a MeterValues resent after a lost
+answer).
 """
 
 from __future__ import annotations
 
 import json
-
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime

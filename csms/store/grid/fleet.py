@@ -139,11 +139,11 @@ async def soc_between(db: Db, keys: Sequence[tuple[str, str]], start: datetime, 
     transaction) of ``keys``, in one query; (None, None) for one that reported none."""
     rows = await db.fetch(
         "SELECT k.station_id, k.transaction_id,"
-        "  (SELECT value FROM meter_values_between($3, $4::timestamptz + interval '1 microsecond') m"
+        "  (SELECT value FROM meter_values_between($3, $4::timestamptz + interval '1 us') m"
         "    WHERE m.station_id = k.station_id"
         "     AND m.transaction_id = k.transaction_id AND measurand = 'SoC' AND unit_valid"
         "     AND timestamp BETWEEN $3 AND $4 ORDER BY timestamp LIMIT 1),"
-        "  (SELECT value FROM meter_values_between($3, $4::timestamptz + interval '1 microsecond') m"
+        "  (SELECT value FROM meter_values_between($3, $4::timestamptz + interval '1 us') m"
         "    WHERE m.station_id = k.station_id"
         "     AND m.transaction_id = k.transaction_id AND measurand = 'SoC' AND unit_valid"
         "     AND timestamp BETWEEN $3 AND $4 ORDER BY timestamp DESC LIMIT 1)"

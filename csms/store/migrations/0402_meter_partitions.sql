@@ -249,7 +249,7 @@ BEGIN
             f := power(10::float8, s);
             ok := true;
             FOR i IN seg_start .. seg_end LOOP
-                IF abs(p_vals[i]) * f >= 9007199254740992
+                IF abs(p_vals[i]) >= 9007199254740992 / f
                    OR float8send(round(p_vals[i] * f) / f) <> float8send(p_vals[i]) THEN
                     ok := false;
                     EXIT;
