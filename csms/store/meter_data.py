@@ -174,7 +174,8 @@ SELECT n.station_id, n.evse_id, n.minute FROM t CROSS JOIN LATERAL (
 """
 
 # Each touched minute from its samples (valid, phase-less): count, last registers, mean power,
-# last SoC; deltas in a second pass.
+# last SoC; deltas in a second pass. Each station's samples are read once, over the span of
+# its touched minutes.
 _MINUTES = """
 INSERT INTO meter_rollups AS r (station_id, minute, evse_id, samples, import_register,
                                 export_register, import_w, export_w, soc)
@@ -187,11 +188,15 @@ SELECT t.station_id, t.minute, t.evse_id, count(*),
        avg(v.value) FILTER (WHERE v.ok AND v.measurand = 'Power.Active.Export'),
        (array_agg(v.value ORDER BY v.timestamp DESC) FILTER (WHERE v.ok
             AND v.measurand = 'SoC'))[1]
-  FROM meter_touched t
+  FROM (SELECT station_id, min(minute) AS lo, max(minute) + interval '1 minute' AS hi
+          FROM meter_touched GROUP BY station_id) g
   CROSS JOIN LATERAL (
-       SELECT m.timestamp, m.measurand, m.value, m.unit_valid AND m.phase IS NULL AS ok
-         FROM meter_values_between(t.minute, t.minute + interval '1 minute') m
-        WHERE m.station_id = t.station_id AND coalesce(m.evse_id, -1) = t.evse_id) v
+       SELECT m.station_id, coalesce(m.evse_id, -1) AS evse_id,
+              date_trunc('minute', m.timestamp) AS minute, m.timestamp, m.measurand,
+              m.value, m.unit_valid AND m.phase IS NULL AS ok
+         FROM meter_station_values(g.station_id, g.lo, g.hi) m) v
+  JOIN meter_touched t
+    ON t.station_id = v.station_id AND t.evse_id = v.evse_id AND t.minute = v.minute
  GROUP BY t.station_id, t.minute, t.evse_id
 ON CONFLICT (station_id, minute, evse_id) DO UPDATE SET
    samples = EXCLUDED.samples, import_register = EXCLUDED.import_register,
@@ -259,37 +264,76 @@ async def rollup_watermark(db: Db) -> datetime:
 # One raw day into compact rows, merged with the compact rows of that day already there (late
 # values that came after the day was compacted): every sample once, ordered by kind, time and
 # value within its row.
+# A segment (row and kind) takes the largest of its values' scales if every value comes back
+# from it bit for bit, else its values are stored as their bits (scale -1).
 _COMPACT = """
-WITH day_samples AS (
-    SELECT s.station_id, s.evse_id, s.transaction_id, s.timestamp, s.kind, s.value,
-           s.signed_meter_value AS signed
-      FROM meter_samples($1, $2) s
+WITH samples AS (
+    SELECT DISTINCT ON (station_id, evse_id, transaction_id, timestamp, kind, value)
+           station_id, evse_id, transaction_id, timestamp, kind, value,
+           signed_meter_value AS signed, date_trunc('hour', timestamp) AS hour,
+           meter_scale(value) AS scale
+      FROM meter_samples($1, $2)
+     ORDER BY station_id, evse_id, transaction_id, timestamp, kind, value,
+              signed_meter_value NULLS LAST
 ),
-distinct_samples AS (
-    SELECT DISTINCT ON (station_id, evse_id, transaction_id, timestamp, kind, value) *
-      FROM day_samples
-     ORDER BY station_id, evse_id, transaction_id, timestamp, kind, value, signed NULLS LAST
+scaled AS (
+    SELECT *, CASE WHEN min(scale) OVER seg >= 0 THEN max(scale) OVER seg ELSE -1 END
+                  AS seg_scale
+      FROM samples
+    WINDOW seg AS (PARTITION BY station_id, evse_id, transaction_id, hour, kind)
 ),
-numbered AS (
-    SELECT *, date_trunc('hour', timestamp) AS hour,
-           row_number() OVER (PARTITION BY station_id, evse_id, transaction_id,
-                                           date_trunc('hour', timestamp)
+checked AS (
+    SELECT *, bool_and(seg_scale >= 0
+                       AND abs(value) < 9007199254740992 / power(10::float8, seg_scale)
+                       AND float8send(round(value * power(10::float8, seg_scale))
+                                      / power(10::float8, seg_scale)) = float8send(value))
+                  OVER seg AS exact
+      FROM scaled
+    WINDOW seg AS (PARTITION BY station_id, evse_id, transaction_id, hour, kind)
+),
+coded AS (
+    SELECT station_id, evse_id, transaction_id, hour, kind, timestamp, value, signed,
+           CASE WHEN exact THEN seg_scale ELSE -1 END AS scale,
+           (extract(epoch FROM timestamp - hour) * 1000000)::bigint AS us,
+           CASE WHEN exact THEN round(value * power(10::float8, seg_scale))::bigint
+                ELSE meter_float_bits(value) END AS n
+      FROM checked
+),
+deltas AS (
+    SELECT *,
+           us - lag(us, 1, 0::bigint) OVER seg AS dt,
+           CASE WHEN scale >= 0 THEN n - lag(n, 1, 0::bigint) OVER seg ELSE n END AS dv,
+           row_number() OVER (PARTITION BY station_id, evse_id, transaction_id, hour
                               ORDER BY kind, timestamp, value) AS ordinal
-      FROM distinct_samples
+      FROM coded
+    WINDOW seg AS (PARTITION BY station_id, evse_id, transaction_id, hour, kind
+                   ORDER BY timestamp, value)
 ),
-grouped AS (
-    SELECT station_id, hour, evse_id, transaction_id,
-           array_agg(kind ORDER BY ordinal) AS kinds,
-           array_agg(timestamp ORDER BY ordinal) AS times,
-           array_agg(value ORDER BY ordinal) AS vals,
+segments AS (
+    SELECT station_id, evse_id, transaction_id, hour, kind, min(scale) AS scale,
+           count(*) AS n
+      FROM coded GROUP BY station_id, evse_id, transaction_id, hour, kind
+),
+heads AS (
+    SELECT station_id, evse_id, transaction_id, hour, array_agg(kind ORDER BY kind) AS kinds,
+           array_agg(scale::smallint ORDER BY kind) AS scales,
+           array_agg(n::integer ORDER BY kind) AS counts
+      FROM segments GROUP BY station_id, evse_id, transaction_id, hour
+),
+bodies AS (
+    SELECT station_id, evse_id, transaction_id, hour,
+           array_agg(dt ORDER BY ordinal) AS times, array_agg(dv ORDER BY ordinal) AS vals,
            jsonb_object_agg(ordinal::text, signed) FILTER (WHERE signed IS NOT NULL) AS signed
-      FROM numbered GROUP BY station_id, hour, evse_id, transaction_id
+      FROM deltas GROUP BY station_id, evse_id, transaction_id, hour
 )
 INSERT INTO meter_compact AS c (hour, evse_id, station_id, transaction_id, kinds, scales,
                                 counts, times, vals, signed)
-SELECT g.hour, g.evse_id, g.station_id, g.transaction_id, e.kinds, e.scales, e.counts,
-       e.times, e.vals, g.signed
-  FROM grouped g CROSS JOIN LATERAL meter_encode(g.hour, g.kinds, g.times, g.vals) e
+SELECT h.hour, h.evse_id, h.station_id, h.transaction_id, h.kinds, h.scales, h.counts,
+       b.times, b.vals, b.signed
+  FROM heads h JOIN bodies b
+    ON b.station_id = h.station_id AND b.hour = h.hour
+   AND b.evse_id IS NOT DISTINCT FROM h.evse_id
+   AND b.transaction_id IS NOT DISTINCT FROM h.transaction_id
 ON CONFLICT (station_id, hour, evse_id, transaction_id) DO UPDATE SET
    kinds = EXCLUDED.kinds, scales = EXCLUDED.scales, counts = EXCLUDED.counts,
    times = EXCLUDED.times, vals = EXCLUDED.vals, signed = EXCLUDED.signed

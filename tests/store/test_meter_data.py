@@ -210,3 +210,44 @@ async def test_retention_drops_only_what_it_should(pool: asyncpg.Pool, station: 
     assert "meter_compact_p202605" in later.dropped
     assert sorted({r.timestamp.date() for r in await meter_values(pool, station_id=station)}) \
         == days[2:]
+
+
+async def test_an_events_report_is_the_same_after_its_data_is_compacted(
+        pool: asyncpg.Pool, station: str):
+    from csms.grid.report import build_report
+    from csms.store.grid import events, fleet
+    from csms.store.grid.records import Program
+
+    start = datetime(2026, 2, 3, 17, tzinfo=UTC)
+    await events.save_program(pool, Program("mv", baseline="meter-before-after",
+                                            rate_per_kwh=0.5))
+    event_id = await events.create_event(pool, "mv", start, start + timedelta(hours=1), 20.0)
+    await fleet.save_event_evs(pool, event_id, [
+        {"station_id": station, "evse_id": evse, "transaction_id": f"TX-{evse}",
+         "id_token": f"tok-{evse}", "version": "2.0.1", "state": "in"} for evse in (1, 2)])
+    samples = []
+    for evse in (1, 2):
+        imported, exported = 10_000.0, 500.0
+        for minute in range(-70, 75, 5):  # baseline hour before, the event, after
+            at = start + timedelta(minutes=minute, seconds=3 * evse)
+            if 0 <= minute < 60:
+                exported += 830.5 * evse / 12
+            else:
+                imported += 111.1 / 12
+            samples += [
+                sample(at, "Energy.Active.Import.Register", round(imported, 1), evse=evse,
+                       tx=f"TX-{evse}"),
+                sample(at, "Energy.Active.Export.Register", round(exported, 1), evse=evse,
+                       tx=f"TX-{evse}"),
+                sample(at, "SoC", 80.0 - minute / 10, unit="Percent", evse=evse,
+                       tx=f"TX-{evse}")]
+    await insert_meter_values(pool, station, samples)
+    await meter_data.ensure_partitions(pool, start.date(), days_ahead=0)
+    now = start + timedelta(days=1)
+    before = (await build_report(pool, event_id, now=now)).to_dict()
+    assert before["energy_kwh"] > 0 and before["drivers"][0]["soc_start"] is not None
+    (part,) = [p for p in await meter_data.partitions(pool, "meter_raw")
+               if p.start == start.date()]
+    await meter_data.compact_day(pool, part)
+    assert await pool.fetchval("SELECT count(*) FROM meter_raw") == 0
+    assert (await build_report(pool, event_id, now=now)).to_dict() == before

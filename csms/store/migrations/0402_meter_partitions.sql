@@ -220,68 +220,23 @@ BEGIN
     RETURN v;
 END $$;
 
--- One compact row from its samples, given sorted by kind, time and value.
-CREATE FUNCTION meter_encode(p_hour timestamptz, p_kinds integer[], p_times timestamptz[],
-                             p_vals float8[],
-                             OUT kinds integer[], OUT scales smallint[], OUT counts integer[],
-                             OUT times bigint[], OUT vals bigint[])
-LANGUAGE plpgsql IMMUTABLE AS $$
-DECLARE
-    n integer := cardinality(p_kinds);
-    seg_start integer := 1;
-    seg_end integer;
-    k integer;
-    f float8;
-    ok boolean;
-    i integer;
-    prev bigint;
-    cur bigint;
-BEGIN
-    kinds := '{}'; scales := '{}'; counts := '{}'; times := '{}'; vals := '{}';
-    WHILE seg_start <= n LOOP
-        seg_end := seg_start;
-        WHILE seg_end < n AND p_kinds[seg_end + 1] = p_kinds[seg_start] LOOP
-            seg_end := seg_end + 1;
-        END LOOP;
-        -- the smallest decimal scale that gives every value back bit for bit
-        k := -1;
-        FOR s IN 0 .. 6 LOOP
-            f := power(10::float8, s);
-            ok := true;
-            FOR i IN seg_start .. seg_end LOOP
-                IF abs(p_vals[i]) >= 9007199254740992 / f
-                   OR float8send(round(p_vals[i] * f) / f) <> float8send(p_vals[i]) THEN
-                    ok := false;
-                    EXIT;
-                END IF;
-            END LOOP;
-            IF ok THEN
-                k := s;
-                EXIT;
-            END IF;
-        END LOOP;
-        kinds := kinds || p_kinds[seg_start];
-        scales := scales || k::smallint;
-        counts := counts || (seg_end - seg_start + 1);
-        prev := 0;
-        FOR i IN seg_start .. seg_end LOOP
-            cur := ((extract(epoch FROM p_times[i] - p_hour)) * 1000000)::bigint;
-            times := times || (cur - prev);
-            prev := cur;
-        END LOOP;
-        prev := 0;
-        FOR i IN seg_start .. seg_end LOOP
-            IF k >= 0 THEN
-                cur := round(p_vals[i] * f)::bigint;
-                vals := vals || (cur - prev);
-                prev := cur;
-            ELSE
-                vals := vals || meter_float_bits(p_vals[i]);
-            END IF;
-        END LOOP;
-        seg_start := seg_end + 1;
-    END LOOP;
-END $$;
+-- The smallest decimal scale (0 to 6) at which v comes back bit for bit from an integer
+-- (round(v * 10^k) / 10^k), or -1.
+CREATE FUNCTION meter_scale(v float8) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN abs(v) >= 9007199254740992 / 1e6::float8 THEN
+             CASE WHEN abs(v) < 9007199254740992 AND float8send(round(v)) = float8send(v)
+                  THEN 0 ELSE -1 END
+        WHEN float8send(round(v)) = float8send(v) THEN 0
+        WHEN float8send(round(v * 1e1::float8) / 1e1::float8) = float8send(v) THEN 1
+        WHEN float8send(round(v * 1e2::float8) / 1e2::float8) = float8send(v) THEN 2
+        WHEN float8send(round(v * 1e3::float8) / 1e3::float8) = float8send(v) THEN 3
+        WHEN float8send(round(v * 1e4::float8) / 1e4::float8) = float8send(v) THEN 4
+        WHEN float8send(round(v * 1e5::float8) / 1e5::float8) = float8send(v) THEN 5
+        WHEN float8send(round(v * 1e6::float8) / 1e6::float8) = float8send(v) THEN 6
+        ELSE -1 END
+$$;
 
 -- The samples of one compact row, in its order (kind, time, value); ordinal numbers them.
 CREATE FUNCTION meter_decode(p_hour timestamptz, p_kinds integer[], p_scales smallint[],
@@ -352,6 +307,44 @@ LANGUAGE sql STABLE AS $$
            k.location, k.unit, k.context, s.value, s.signed_meter_value, k.sent_unit,
            k.sent_multiplier, k.unit_valid
       FROM meter_samples(p_since, p_until) s JOIN meter_kinds k ON k.id = s.kind
+$$;
+
+-- The same for one station: a station named by a column of an outer query (LATERAL) reaches
+-- the index only as an argument.
+CREATE FUNCTION meter_station_samples(p_station text, p_since timestamptz, p_until timestamptz)
+RETURNS TABLE (station_id text, evse_id integer, transaction_id text, "timestamp" timestamptz,
+               kind integer, value float8, signed_meter_value jsonb)
+LANGUAGE sql STABLE AS $$
+    SELECT r.station_id, r.evse_id, r.transaction_id, r.timestamp, s.kinds[u.i], u.value,
+           r.signed -> (u.i::integer - 1)
+      FROM meter_raw r
+      JOIN meter_kind_sets s ON s.id = r.kind_set
+     CROSS JOIN LATERAL unnest(r.vals) WITH ORDINALITY AS u(value, i)
+     WHERE r.station_id = p_station AND r.timestamp >= coalesce(p_since, '-infinity')
+       AND r.timestamp < coalesce(p_until, 'infinity')
+    UNION ALL
+    SELECT c.station_id, c.evse_id, c.transaction_id, d.ts, d.kind, d.value,
+           c.signed -> (d.ordinal::text)
+      FROM meter_compact c
+     CROSS JOIN LATERAL meter_decode(c.hour, c.kinds, c.scales, c.counts, c.times, c.vals) d
+     WHERE c.station_id = p_station
+       AND c.hour > coalesce(p_since, '-infinity') - interval '1 hour'
+       AND c.hour < coalesce(p_until, 'infinity')
+       AND d.ts >= coalesce(p_since, '-infinity') AND d.ts < coalesce(p_until, 'infinity')
+$$;
+
+CREATE FUNCTION meter_station_values(p_station text, p_since timestamptz,
+                                     p_until timestamptz)
+RETURNS TABLE (station_id text, evse_id integer, transaction_id text, "timestamp" timestamptz,
+               measurand text, phase text, location text, unit text, context text,
+               value float8, signed_meter_value jsonb, sent_unit text, sent_multiplier smallint,
+               unit_valid boolean)
+LANGUAGE sql STABLE AS $$
+    SELECT s.station_id, s.evse_id, s.transaction_id, s.timestamp, k.measurand, k.phase,
+           k.location, k.unit, k.context, s.value, s.signed_meter_value, k.sent_unit,
+           k.sent_multiplier, k.unit_valid
+      FROM meter_station_samples(p_station, p_since, p_until) s
+      JOIN meter_kinds k ON k.id = s.kind
 $$;
 
 -- Rows stored before: into the new tables, then the old table becomes a view of them.
