@@ -32,7 +32,7 @@ from websockets.http11 import Request, Response
 
 from csms import metrics
 from csms.blocks import handlers_for
-from csms.blocks.context import BlockConfig, BlockHandler, StationContext
+from csms.blocks.station_context import BlockConfig, BlockHandler, StationContext
 from csms.config import ServerConfig
 from csms.gcpolicy import GcPolicy
 from csms.grid.dispatcher import GridDispatcher

@@ -9,7 +9,7 @@ from typing import Any
 
 from websockets.asyncio.server import ServerConnection
 
-from csms.blocks.context import BlockHandler
+from csms.blocks.station_context import BlockHandler
 from csms.ocppj import Handler, OCPPError, RpcConnection
 
 #: TriggerMessage's requestedMessage values and the action each makes the station send.

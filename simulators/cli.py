@@ -13,7 +13,8 @@ from typing import Annotated, Any
 import structlog
 import typer
 
-from simulators.fleet import (
+from simulators.scenario import Scenario, ScenarioError, load_scenario
+from simulators.simulated_fleet import (
     AUTHORIZATION_MODES,
     Fleet,
     FleetOptions,
@@ -21,7 +22,6 @@ from simulators.fleet import (
     station_ids,
     summary_line,
 )
-from simulators.scenario import Scenario, ScenarioError, load_scenario
 from simulators.stationconfig import ENERGY_UNITS
 
 main = typer.Typer(help="Simulated OCPP 2.0.1 / 2.1 bidirectional charging stations.",

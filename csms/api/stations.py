@@ -15,8 +15,8 @@ from csms.api.errors import conflict, invalid, not_found, responses
 from csms.api.pagination import Cursor, Limit, decode, encode
 from csms.handshake import identity_problem
 from csms.store import stations, transactions
+from csms.store.base import StationExists
 from csms.store.passwords import CHOSEN_LOG2_N, GENERATED_LOG2_N, generate_password, hash_password
-from csms.store.records import StationExists
 
 router = APIRouter(prefix="/v1/stations", tags=["stations"])
 

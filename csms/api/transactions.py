@@ -13,7 +13,7 @@ from csms.api.context import Ctx
 from csms.api.errors import invalid, not_found, responses
 from csms.api.pagination import Cursor, Limit, decode, encode
 from csms.store import transactions
-from csms.store.records import StoreError
+from csms.store.base import StoreError
 
 router = APIRouter(prefix="/v1/transactions", tags=["transactions"])
 

@@ -29,7 +29,7 @@ from csms.blocks import (
     security,
     transactions,
 )
-from csms.blocks.context import BlockConfig, BlockHandler, StationContext
+from csms.blocks.station_context import BlockConfig, BlockHandler, StationContext
 from csms.ocppj import VERSIONS, OCPPError
 
 _COMMON = (

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from csms.blocks import contracts
-from csms.blocks.context import StationContext
-from csms.blocks.wire import iso
+from csms.blocks.payload import iso
+from csms.blocks.station_context import StationContext
 from csms.store import tokens
 from csms.store.db import Db
 from csms.store.tokens import TokenRecord

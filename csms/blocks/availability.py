@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from csms.blocks.context import StationContext
-from csms.blocks.wire import time_field
+from csms.blocks.payload import time_field
+from csms.blocks.station_context import StationContext
 from csms.store import stations
 
 

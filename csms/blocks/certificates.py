@@ -18,8 +18,8 @@ from typing import Any
 import structlog
 
 from csms.blocks import revocation
-from csms.blocks.context import StationContext
-from csms.blocks.wire import iso, status_info
+from csms.blocks.payload import iso, status_info
+from csms.blocks.station_context import StationContext
 from csms.operations import Operations
 from csms.operations import certificates as certificate_calls
 from csms.security import hashdata

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from csms.blocks.context import StationContext
 from csms.blocks.notifications import keep
-from csms.blocks.wire import component_fields, time_field
+from csms.blocks.payload import component_fields, time_field
+from csms.blocks.station_context import StationContext
 from csms.store import logs, reports
 from csms.store.reports import MonitoredVariable, StationEvent
 

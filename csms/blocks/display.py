@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from csms.blocks.context import StationContext
-from csms.blocks.wire import iso, optional_time
+from csms.blocks.payload import iso, optional_time
+from csms.blocks.station_context import StationContext
 from csms.store import display
 from csms.store.db import Db
 from csms.store.display import DisplayMessage

@@ -13,9 +13,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from csms.blocks.context import StationContext
 from csms.blocks.notifications import keep
-from csms.blocks.wire import optional_time, status_info, time_field
+from csms.blocks.payload import optional_time, status_info, time_field
+from csms.blocks.station_context import StationContext
 from csms.operations import Operations, Outcome
 from csms.operations.profiles import load_view, send_profile
 from csms.smartcharging import (

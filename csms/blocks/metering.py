@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from csms.blocks.context import StationContext
+from csms.blocks.payload import time_field
+from csms.blocks.station_context import StationContext
 from csms.blocks.units import canonical_value, conversion
-from csms.blocks.wire import time_field
 from csms.store import batch
 from csms.store.metering import MeterSample
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from csms.blocks.context import BlockHandler, StationContext
+from csms.blocks.station_context import BlockHandler, StationContext
 from csms.store import reports
 
 

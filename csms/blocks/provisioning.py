@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from csms.blocks.context import StationContext
-from csms.blocks.wire import component_fields, now_iso, time_field
+from csms.blocks.payload import component_fields, now_iso, time_field
+from csms.blocks.station_context import StationContext
 from csms.store import batch, devicemodel, firmware, stations
 from csms.store.devicemodel import VariableAttribute
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from csms.blocks.context import StationContext
+from csms.blocks.station_context import StationContext
 from csms.store import reservations
 
 

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from csms.blocks import certificates, display
-from csms.blocks.wire import component_fields
+from csms.blocks.payload import component_fields
 from csms.ocppj.actions import SECRET_VARIABLES
 from csms.store import locallist, reservations
 from csms.store.db import Db

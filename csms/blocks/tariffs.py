@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
-from csms.blocks.context import StationContext
+from csms.blocks.station_context import StationContext
 from csms.store import tariffs
 from csms.store.tariffs import CostInputs
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from csms.blocks.authorization import lookup_token_info
-from csms.blocks.context import StationContext
 from csms.blocks.metering import samples_from, warn_unconvertible
+from csms.blocks.payload import time_field
 from csms.blocks.reservations import reservation_used
+from csms.blocks.station_context import StationContext
 from csms.blocks.tariffs import final_cost
-from csms.blocks.wire import time_field
 from csms.store import batch
 from csms.store.transactions import TxEvent
 

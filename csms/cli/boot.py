@@ -14,8 +14,8 @@ from csms.cli.output import print_json
 from csms.operations import Operations
 from csms.operations.boot import BootChange, Effect, set_boot_status
 from csms.store import boot
+from csms.store.base import StationNotFound
 from csms.store.boot import REGISTRATION_STATUSES
-from csms.store.records import StationNotFound
 
 STATUS_METAVAR = "|".join(REGISTRATION_STATUSES)
 

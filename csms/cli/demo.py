@@ -90,8 +90,8 @@ async def _fleet_demo(url: str, count: int, port: int, ocpp: str, discharge_w: f
     from csms.server import CentralSystem
     from csms.store import metering, stations, transactions
     from csms.store.passwords import GENERATED_LOG2_N, generate_password, hash_password
-    from simulators.fleet import Fleet, FleetOptions, build_configs, station_ids
     from simulators.scenario import Scenario
+    from simulators.simulated_fleet import Fleet, FleetOptions, build_configs, station_ids
 
     password = generate_password()
     hashed = hash_password(password, log2_n=GENERATED_LOG2_N)

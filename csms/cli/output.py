@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from csms.store.records import jsonable
+from csms.store.base import jsonable
 
 
 def print_json(value: Any) -> None:

@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import asyncpg
 import typer
 
-from csms.blocks.context import BOOT_POLICIES
+from csms.blocks.station_context import BOOT_POLICIES
 from csms.cli.base import check_listen_host
 from csms.cli.errors import CliError, ExitCode, shown
 from csms.config import ServerConfig, UploadSettings

@@ -14,13 +14,13 @@ from csms.cli.errors import CliError, ExitCode, not_found, shown, usage
 from csms.handshake import PASSWORD_LENGTH
 from csms.operations import Operations
 from csms.operations.passwords import change_station_password
+from csms.store.base import StationNotFound
 from csms.store.commands import station_online
 from csms.store.passwords import (
     CHOSEN_LOG2_N,
     GENERATED_LOG2_N,
     generate_password,
 )
-from csms.store.records import StationNotFound
 from csms.store.stations import get_station_credentials
 from csms.store.stations import set_password as store_set_password
 

@@ -24,13 +24,13 @@ from csms.cli.station_passwords import (
     set_password,
 )
 from csms.handshake import identity_problem
+from csms.store.base import StationExists, jsonable
 from csms.store.passwords import (
     CHOSEN_LOG2_N,
     GENERATED_LOG2_N,
     generate_password,
     hash_password,
 )
-from csms.store.records import StationExists, jsonable
 from csms.store.stations import (
     existing_station_ids,
     get_station,

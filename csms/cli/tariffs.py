@@ -14,8 +14,8 @@ from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, StationI
 from csms.cli.errors import not_found, shown, usage
 from csms.cli.output import print_fields, print_json, print_table
 from csms.store import tariffs
+from csms.store.base import StationNotFound
 from csms.store.grid.events import get_program
-from csms.store.records import StationNotFound
 from csms.store.stations import get_station
 from csms.store.tariffs import ProgramNotFound, Tariff
 

@@ -11,7 +11,7 @@ from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, with_sto
 from csms.cli.errors import not_found, shown, usage
 from csms.cli.output import print_fields, print_json, print_table
 from csms.cli.times import time_option
-from csms.store.records import StoreError, jsonable
+from csms.store.base import StoreError, jsonable
 from csms.store.stations import stations_with_transaction
 from csms.store.transactions import get_transaction, list_transactions
 

@@ -17,11 +17,11 @@ from typing import Any
 import asyncpg
 import structlog
 
-from csms.grid.calls import Dispatch
 from csms.grid.runner import EventRunner
+from csms.grid.sending import Dispatch
 from csms.operations import Operations
+from csms.store.base import utcnow
 from csms.store.grid import events as store
-from csms.store.records import utcnow
 
 log = structlog.get_logger("csms.grid.dispatcher")
 

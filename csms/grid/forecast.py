@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from csms.grid.model import EV
+from csms.grid.ev import EV
 from csms.store.grid.records import GridInputError
 
 #: Plan the recharge after an event at this fraction of the charger's rate (charge taper near

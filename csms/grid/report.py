@@ -28,11 +28,11 @@ from csms.grid.mv import (
     presence,
 )
 from csms.grid.rates import month_key, monthly_rate
+from csms.store.base import jsonable
 from csms.store.db import Db
 from csms.store.grid import events as store
 from csms.store.grid import fleet as fleet_store
 from csms.store.grid.records import GridEvent, Program, RegisterSample
-from csms.store.records import jsonable
 
 BASELINE_WINDOW_S = 3600.0
 

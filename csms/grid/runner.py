@@ -20,11 +20,11 @@ import asyncpg
 import structlog
 
 from csms import metrics
-from csms.grid.calls import NOT_DELIVERED, Dispatch, dispatch_profile_id
 from csms.grid.control import LoopSettings, LoopState, Observation, StepOutcome, control_step
-from csms.grid.fleet import load_fleet
+from csms.grid.ev import EV
 from csms.grid.forecast import capability
-from csms.grid.model import EV
+from csms.grid.plugged_in import load_fleet
+from csms.grid.sending import NOT_DELIVERED, Dispatch, dispatch_profile_id
 from csms.operations import Outcome
 from csms.operations.display import show_event_earnings
 from csms.operations.profiles import DISPATCH_STACK_LEVEL

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from csms.grid.dispatch import parse_dispatch
-from csms.grid.fleet import usable_evs
 from csms.grid.forecast import FleetCapacity, fleet_capacity
+from csms.grid.partner_dispatch import parse_dispatch
+from csms.grid.plugged_in import usable_evs
 from csms.store.db import Db
 from csms.store.grid import events as store
 from csms.store.grid.records import GridInputError, Program

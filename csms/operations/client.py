@@ -4,7 +4,7 @@ A call is a row in the command table: the node holding the station's socket clai
 it and records the answer (:mod:`csms.store.commands`). :class:`Operations` is the only way in:
 it checks the request (the station is known, the CSMS may send that action, the payload fits
 the station's OCPP version), splits it to fit the station's message limits
-(:mod:`csms.operations.limits`), submits it, waits for the answer on one LISTEN connection
+(:mod:`csms.operations.splitting`), submits it, waits for the answer on one LISTEN connection
 shared by every call of the process, and returns a typed :class:`~csms.operations.outcome.Outcome`.
 """
 
@@ -20,8 +20,8 @@ import asyncpg
 import structlog
 
 from csms.ocppj import SUBPROTOCOLS, VERSIONS, OCPPError, get_validator
-from csms.operations.limits import SPLITS, limits_for, merge_responses, split_request
 from csms.operations.outcome import Outcome, Status, refused
+from csms.operations.splitting import SPLITS, limits_for, merge_responses, split_request
 from csms.store import commands, devicemodel
 from csms.store.commands import CommandResult, CommandWaiter
 

@@ -15,7 +15,7 @@ import asyncpg
 from csms.operations.answers import answer_of
 from csms.operations.client import DEFAULT_TIMEOUT, Operations
 from csms.operations.outcome import Outcome, Status, refused
-from csms.operations.wire import add_retries, iso_seconds
+from csms.operations.request_fields import add_retries, iso_seconds
 from csms.store import commands, logs
 from csms.store.logs import LogRequest
 

@@ -16,11 +16,11 @@ from typing import Any
 import asyncpg
 
 from csms.blocks.authorization import lookup_token_info
-from csms.blocks.wire import iso
+from csms.blocks.payload import iso
 from csms.operations.client import DEFAULT_TIMEOUT, Operations
 from csms.operations.outcome import Outcome, Status, refused
 from csms.store import reservations, stations
-from csms.store.records import parse_time
+from csms.store.base import parse_time
 from csms.store.reservations import Reservation
 
 #: Outcomes after which the ReserveNow certainly did not reach the station.

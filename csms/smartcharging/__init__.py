@@ -20,6 +20,7 @@ from csms.smartcharging.composite import (
     composite_schedule,
     setpoint_at,
 )
+from csms.smartcharging.fields import ProfileFormatError
 from csms.smartcharging.installed import InstalledProfile, InstalledProfiles
 from csms.smartcharging.limits import StationLimits
 from csms.smartcharging.model import ChargingProfile, ChargingSchedule, ChargingSchedulePeriod
@@ -32,7 +33,6 @@ from csms.smartcharging.rules import (
     status_info,
 )
 from csms.smartcharging.schedule import CompositePeriod, CompositeSchedule, differences
-from csms.smartcharging.wire import ProfileFormatError
 
 __all__ = [
     "ChargingNeed",

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from csms.smartcharging.fields import ProfileFormatError
 from csms.smartcharging.installed import InstalledProfile, InstalledProfiles
 from csms.smartcharging.limits import StationLimits
 from csms.smartcharging.model import ChargingProfile, ChargingSchedule
-from csms.smartcharging.wire import ProfileFormatError
 
 
 @dataclass(frozen=True)

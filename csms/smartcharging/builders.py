@@ -19,10 +19,10 @@ import math
 from datetime import datetime
 from typing import Any
 
+from csms.smartcharging.fields import check_version, require_aware
 from csms.smartcharging.limits import StationLimits
 from csms.smartcharging.model import ChargingProfile, ChargingSchedule, ChargingSchedulePeriod
 from csms.smartcharging.rules import ProfileRuleError, check_profile
-from csms.smartcharging.wire import check_version, require_aware
 
 
 def _window(start: datetime, end: datetime | None) -> tuple[datetime, int | None]:

@@ -23,11 +23,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from csms.smartcharging.fields import require_aware
 from csms.smartcharging.installed import InstalledProfile
 from csms.smartcharging.model import RATE_UNITS, ChargingSchedule, ChargingSchedulePeriod
 from csms.smartcharging.schedule import CompositePeriod, CompositeSchedule
 from csms.smartcharging.timeline import breakpoints, period_at
-from csms.smartcharging.wire import require_aware
 
 DEFAULT_VOLTAGE = 230.0
 DEFAULT_PHASES = 3

@@ -12,10 +12,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from csms.smartcharging.fields import ProfileFormatError, check_version, read_int, read_list
 from csms.smartcharging.limits import StationLimits
 from csms.smartcharging.model import ChargingProfile
 from csms.smartcharging.rules import RuleViolation, Sender, check_profile
-from csms.smartcharging.wire import ProfileFormatError, check_version, read_int, read_list
 
 # Sources that the CSMS set (ChargingLimitSourceEnumType "CSO"); others are external actors.
 CSMS_SOURCE = "CSO"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from csms.smartcharging.wire import (
+from csms.smartcharging.fields import (
     BOTH,
     V21,
     ProfileFormatError,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from csms.smartcharging.wire import (
+from csms.smartcharging.fields import (
     ProfileFormatError,
     check_version,
     parse_datetime,

@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from csms.smartcharging.fields import ProfileFormatError, check_version, read_int
 from csms.smartcharging.limits import StationLimits
 from csms.smartcharging.model import ChargingProfile, ChargingSchedulePeriod
-from csms.smartcharging.wire import ProfileFormatError, check_version, read_int
 
 Sender = Literal["csms", "local"]
 

@@ -12,8 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from csms.smartcharging.model import OPERATION_MODES, RATE_UNITS
-from csms.smartcharging.wire import (
+from csms.smartcharging.fields import (
     ProfileFormatError,
     check_version,
     format_datetime,
@@ -25,6 +24,7 @@ from csms.smartcharging.wire import (
     read_object,
     require_aware,
 )
+from csms.smartcharging.model import OPERATION_MODES, RATE_UNITS
 
 
 def _tidy(value: float) -> float | int:

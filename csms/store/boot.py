@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from csms.store.base import StationNotFound
 from csms.store.commands import node_alive
 from csms.store.db import Db
-from csms.store.records import StationNotFound
 
 REGISTRATION_STATUSES = ("Accepted", "Pending", "Rejected")
 

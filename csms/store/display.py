@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from csms.store.base import utcnow
 from csms.store.db import Db, connection
-from csms.store.records import utcnow
 
 #: Message ids from here up are the grid dispatcher's: one per EVSE (this base + the EVSE id).
 GRID_MESSAGE_BASE = 2_000_000_000

@@ -15,8 +15,8 @@ import json
 from typing import Any
 
 from csms.ocppj.actions import MASK, SECRET_VARIABLES
+from csms.store.base import StationNotFound
 from csms.store.db import Db
-from csms.store.records import StationNotFound
 
 
 async def begin_password_change(db: Db, station_id: str, password_hash: str) -> None:

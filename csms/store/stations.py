@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from csms.store.base import StationExists, StationNotFound
 from csms.store.commands import node_alive
 from csms.store.db import Db, connection
 from csms.store.passwords import CHOSEN_LOG2_N, hash_password
-from csms.store.records import StationExists, StationNotFound
 from csms.store.transactions import active_transaction_ids
 
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+from csms.store.base import StationNotFound, StoreError
 from csms.store.commands import node_alive
 from csms.store.db import Db, connection
-from csms.store.records import StationNotFound, StoreError
 
 
 class ProgramNotFound(StoreError):

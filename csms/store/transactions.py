@@ -27,9 +27,9 @@ import orjson
 import structlog
 
 from csms.store import events_feed
+from csms.store.base import StoreError
 from csms.store.db import Db, connection
 from csms.store.metering import MeterSample, MeterValueRow, insert_meter_values, meter_values
-from csms.store.records import StoreError
 
 log = structlog.get_logger("csms.store.transactions")
 

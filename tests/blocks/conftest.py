@@ -11,7 +11,7 @@ import pytest
 import structlog
 
 from csms.blocks import handlers_for
-from csms.blocks.context import BlockConfig, StationContext
+from csms.blocks.station_context import BlockConfig, StationContext
 from csms.ocppj import get_validator
 from csms.operations import Operations
 from csms.store import stations

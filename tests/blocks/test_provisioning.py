@@ -6,7 +6,7 @@ import asyncpg
 import pytest
 
 from csms.blocks import provisioning
-from csms.blocks.context import BlockConfig, StationContext
+from csms.blocks.station_context import BlockConfig, StationContext
 from csms.ocppj import OCPPError
 from csms.store import devicemodel, stations
 from tests.blocks.conftest import STATION, make_call

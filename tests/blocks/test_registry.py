@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from csms.blocks import handlers_for
-from csms.blocks.context import BlockConfig
+from csms.blocks.station_context import BlockConfig
 from csms.ocppj import get_validator
 
 STATION_TO_CSMS_201 = {

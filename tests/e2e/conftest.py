@@ -17,8 +17,8 @@ from csms.config import ServerConfig
 from csms.operations import Operations
 from csms.server import CentralSystem
 from csms.store.stations import get_station
-from simulators.fleet import Fleet, FleetOptions, build_configs
 from simulators.scenario import Distribution, Scenario
+from simulators.simulated_fleet import Fleet, FleetOptions, build_configs
 from simulators.station import Station, StationConfig
 
 FLEET_PASSWORD = "fleet-password-0001"

@@ -11,8 +11,8 @@ import pytest
 
 from csms.server import CentralSystem
 from csms.store import devicemodel, stations, transactions
-from simulators.fleet import Fleet
 from simulators.scenario import Distribution, Scenario
+from simulators.simulated_fleet import Fleet
 from tests.e2e.conftest import fleet_configs, run_cli, running, wait_for
 
 pytestmark = pytest.mark.e2e

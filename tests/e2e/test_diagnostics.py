@@ -21,8 +21,8 @@ from csms.operations.monitoring import MonitorSpec, set_monitors
 from csms.server import CentralSystem
 from csms.store import diagnostics, logs, reports, tokens, transactions
 from simulators.diagnostics import Diagnostics
-from simulators.fleet import Fleet
 from simulators.scenario import Distribution, Scenario
+from simulators.simulated_fleet import Fleet
 from tests.cli.conftest import run_cli_async
 from tests.e2e.conftest import fleet_configs, running, wait_for
 

@@ -29,8 +29,8 @@ from csms.store.display import GRID_MESSAGE_BASE, DisplayMessage
 from csms.store.grid import events as grid_events
 from csms.store.grid import fleet as grid_fleet
 from csms.store.grid.records import Program
-from simulators.fleet import Fleet, FleetOptions, build_configs
 from simulators.scenario import Distribution, Scenario, load_scenario
+from simulators.simulated_fleet import Fleet, FleetOptions, build_configs
 from simulators.station import Station
 from tests.e2e.conftest import fleet_configs, run_cli, running, wait_for
 

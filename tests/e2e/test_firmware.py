@@ -23,8 +23,8 @@ from csms.operations.firmware import FirmwareRequest, Phase, update_firmware, up
 from csms.server import CentralSystem
 from csms.store import firmware, reports, stations, transactions
 from simulators import firmware as sim_firmware
-from simulators.fleet import Fleet
 from simulators.scenario import Distribution, Scenario
+from simulators.simulated_fleet import Fleet
 from simulators.station import Station
 from tests.cli.conftest import run_cli_async
 from tests.e2e.conftest import fleet_configs, running, wait_for

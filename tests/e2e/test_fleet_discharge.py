@@ -12,7 +12,7 @@ import pytest
 from csms.server import CentralSystem
 from csms.smartcharging.builders import discharge_profile, set_charging_profile
 from csms.store import metering, transactions
-from simulators.fleet import Fleet
+from simulators.simulated_fleet import Fleet
 from tests.e2e.conftest import fleet_configs, run_cli, running, wait_for
 
 pytestmark = pytest.mark.e2e

@@ -23,8 +23,8 @@ from csms.config import ServerConfig
 from csms.server import CentralSystem
 from csms.store import tariffs, transactions
 from simulators.charger import FE_20
-from simulators.fleet import Fleet
 from simulators.scenario import Scenario, StationGroup
+from simulators.simulated_fleet import Fleet
 from simulators.station import Station
 from tests.e2e.conftest import fleet_configs, run_cli, running, wait_for
 

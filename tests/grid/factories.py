@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from csms.grid.model import EV
+from csms.grid.ev import EV
 
 T0 = datetime(2025, 7, 15, 16, 0, tzinfo=UTC)
 

@@ -23,8 +23,8 @@ from csms.server import CentralSystem
 from csms.store.grid import events as grid_events
 from csms.store.grid import fleet as grid_fleet
 from csms.store.grid.records import Program, RegisterSample
-from simulators.fleet import Fleet, FleetOptions, build_configs
 from simulators.scenario import load_scenario
+from simulators.simulated_fleet import Fleet, FleetOptions, build_configs
 
 SCENARIO = Path(__file__).resolve().parents[2] / "simulators" / "scenarios" / "grid_event.toml"
 PASSWORD = "grid-event-password-01"

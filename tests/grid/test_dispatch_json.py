@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from csms.grid.dispatch import parse_dispatch
+from csms.grid.partner_dispatch import parse_dispatch
 from csms.store.grid.records import GridInputError
 
 SLOT = {"start_time": "2025-07-15T16:00:00-07:00", "end_time": "2025-07-15T18:00:00-07:00",

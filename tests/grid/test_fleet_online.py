@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from csms.grid.fleet import load_fleet
+from csms.grid.plugged_in import load_fleet
 from csms.store import commands, stations, transactions
 from csms.store.db import open_pool
 from csms.store.grid.records import Program

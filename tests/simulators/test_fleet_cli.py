@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from simulators.cli import main
 from simulators.faults import FaultRates, plan_faults, station_rng
-from simulators.fleet import FleetOptions, build_configs, station_ids
 from simulators.scenario import Scenario, ScenarioError, load_scenario, parse_scenario
+from simulators.simulated_fleet import FleetOptions, build_configs, station_ids
 from tests.simulators.minicsms import MiniCsms
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "simulators" / "scenarios"

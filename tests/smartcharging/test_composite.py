@@ -8,9 +8,9 @@ import pytest
 
 from csms.ocppj import get_validator
 from csms.smartcharging.composite import Electrical, composite_schedule, setpoint_at
+from csms.smartcharging.fields import ProfileFormatError
 from csms.smartcharging.installed import InstalledProfile
 from csms.smartcharging.schedule import CompositeSchedule, differences
-from csms.smartcharging.wire import ProfileFormatError
 from tests.smartcharging.factories import T0, minutes, period, profile, tx_profile
 
 

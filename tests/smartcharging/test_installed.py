@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from csms.ocppj import get_validator
+from csms.smartcharging.fields import ProfileFormatError
 from csms.smartcharging.installed import InstalledProfile, InstalledProfiles
 from csms.smartcharging.limits import StationLimits
-from csms.smartcharging.wire import ProfileFormatError
 from tests.smartcharging.factories import T0, minutes, period, profile, tx_profile
 
 

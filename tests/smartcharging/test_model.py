@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from csms.ocppj import get_validator
+from csms.smartcharging.fields import ProfileFormatError, format_datetime, parse_datetime
 from csms.smartcharging.model import ChargingProfile, ChargingSchedulePeriod
-from csms.smartcharging.wire import ProfileFormatError, format_datetime, parse_datetime
 from tests.smartcharging.factories import period, tx_profile
 
 numbers = st.one_of(st.integers(-100_000, 100_000),

@@ -7,7 +7,7 @@ import asyncpg
 import pytest
 
 from csms.store import boot, stations
-from csms.store.records import StationNotFound
+from csms.store.base import StationNotFound
 
 BOOT = {"reason": "PowerUp", "vendor_name": "Fermata", "model": "FE-20"}
 

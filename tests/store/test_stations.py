@@ -8,9 +8,9 @@ import asyncpg
 import pytest
 
 from csms.store import commands, metering, stations
+from csms.store.base import jsonable
 from csms.store.metering import MeterSample
 from csms.store.passwords import verify_password
-from csms.store.records import jsonable
 
 T0 = datetime(2026, 6, 1, 16, 0, tzinfo=UTC)
 

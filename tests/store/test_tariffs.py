@@ -10,11 +10,11 @@ import asyncpg
 import pytest
 
 from csms.store import commands, devicemodel, stations, tariffs
+from csms.store.base import StationNotFound
 from csms.store.devicemodel import VariableAttribute
 from csms.store.grid.events import save_program
 from csms.store.grid.records import Program
 from csms.store.metering import MeterSample
-from csms.store.records import StationNotFound
 from csms.store.tariffs import ProgramNotFound, Tariff
 from csms.store.transactions import TxEvent, record_transaction_event
 

@@ -8,8 +8,8 @@ import asyncpg
 import pytest
 
 from csms.store import transactions
+from csms.store.base import StoreError
 from csms.store.metering import MeterSample
-from csms.store.records import StoreError
 from csms.store.transactions import TxEvent
 
 T0 = datetime(2026, 6, 1, 16, 0, tzinfo=UTC)

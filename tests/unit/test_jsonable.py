@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 
-from csms.store.records import jsonable
+from csms.store.base import jsonable
 
 
 class Colour(Enum):

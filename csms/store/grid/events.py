@@ -12,9 +12,9 @@ from dataclasses import dataclass, fields
 from datetime import datetime, time
 from typing import Any
 
+from csms.store.base import StoreError, jsonable
 from csms.store.db import Db, connection
 from csms.store.grid.records import GridEvent, Program, check_display_template
-from csms.store.records import StoreError, jsonable
 
 GRID_CHANNEL = "csms_grid"
 #: Advisory lock held by the one node that runs the dispatcher.

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from csms.ocppj import OCPPError
-from csms.store.records import parse_time
+from csms.store.base import parse_time
 
 
 def now_iso() -> str:

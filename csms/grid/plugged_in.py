@@ -1,4 +1,4 @@
-"""The plugged-in fleet as :class:`~csms.grid.model.EV` records: what each EV reported
+"""The plugged-in fleet as :class:`~csms.grid.ev.EV` records: what each EV reported
 (NotifyEVChargingNeeds, SoC meter values), else its driver's settings, else the program's
 defaults."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from csms.grid.model import EV
+from csms.grid.ev import EV
 from csms.ocppj import version_of
 from csms.smartcharging import ChargingNeed, ProfileFormatError, parse_charging_needs
 from csms.store.db import Db

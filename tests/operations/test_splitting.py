@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 
-from csms.operations.limits import FRAME_OVERHEAD, limits_for, merge_responses, split_request
+from csms.operations.splitting import FRAME_OVERHEAD, limits_for, merge_responses, split_request
 
 
 def _get(n: int) -> dict:

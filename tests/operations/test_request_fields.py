@@ -1,6 +1,6 @@
 from datetime import UTC, datetime, timedelta, timezone
 
-from csms.operations.wire import add_retries, iso_seconds
+from csms.operations.request_fields import add_retries, iso_seconds
 
 
 def test_iso_seconds_is_utc_to_the_second() -> None:
