@@ -268,13 +268,11 @@ async def rollup_watermark(db: Db) -> datetime:
 # from it bit for bit, else its values are stored as their bits (scale -1).
 _COMPACT = """
 WITH samples AS (
-    SELECT DISTINCT ON (station_id, evse_id, transaction_id, timestamp, kind, value)
-           station_id, evse_id, transaction_id, timestamp, kind, value,
+    SELECT {distinct} station_id, evse_id, transaction_id, timestamp, kind, value,
            signed_meter_value AS signed, date_trunc('hour', timestamp) AS hour,
            meter_scale(value) AS scale
       FROM meter_samples($1, $2)
-     ORDER BY station_id, evse_id, transaction_id, timestamp, kind, value,
-              signed_meter_value NULLS LAST
+     {order}
 ),
 scaled AS (
     SELECT *, CASE WHEN min(scale) OVER seg >= 0 THEN max(scale) OVER seg ELSE -1 END
@@ -283,10 +281,10 @@ scaled AS (
     WINDOW seg AS (PARTITION BY station_id, evse_id, transaction_id, hour, kind)
 ),
 checked AS (
-    SELECT *, bool_and(seg_scale >= 0
-                       AND abs(value) < 9007199254740992 / power(10::float8, seg_scale)
+    SELECT *, bool_and(seg_scale >= 0 AND (scale = seg_scale OR (
+                       abs(value) < 9007199254740992 / power(10::float8, seg_scale)
                        AND float8send(round(value * power(10::float8, seg_scale))
-                                      / power(10::float8, seg_scale)) = float8send(value))
+                                      / power(10::float8, seg_scale)) = float8send(value))))
                   OVER seg AS exact
       FROM scaled
     WINDOW seg AS (PARTITION BY station_id, evse_id, transaction_id, hour, kind)
@@ -303,41 +301,36 @@ deltas AS (
     SELECT *,
            us - lag(us, 1, 0::bigint) OVER seg AS dt,
            CASE WHEN scale >= 0 THEN n - lag(n, 1, 0::bigint) OVER seg ELSE n END AS dv,
+           row_number() OVER seg AS seg_position,
+           count(*) OVER (PARTITION BY station_id, evse_id, transaction_id, hour, kind)
+               AS seg_count,
            row_number() OVER (PARTITION BY station_id, evse_id, transaction_id, hour
                               ORDER BY kind, timestamp, value) AS ordinal
       FROM coded
     WINDOW seg AS (PARTITION BY station_id, evse_id, transaction_id, hour, kind
                    ORDER BY timestamp, value)
-),
-segments AS (
-    SELECT station_id, evse_id, transaction_id, hour, kind, min(scale) AS scale,
-           count(*) AS n
-      FROM coded GROUP BY station_id, evse_id, transaction_id, hour, kind
-),
-heads AS (
-    SELECT station_id, evse_id, transaction_id, hour, array_agg(kind ORDER BY kind) AS kinds,
-           array_agg(scale::smallint ORDER BY kind) AS scales,
-           array_agg(n::integer ORDER BY kind) AS counts
-      FROM segments GROUP BY station_id, evse_id, transaction_id, hour
-),
-bodies AS (
-    SELECT station_id, evse_id, transaction_id, hour,
-           array_agg(dt ORDER BY ordinal) AS times, array_agg(dv ORDER BY ordinal) AS vals,
-           jsonb_object_agg(ordinal::text, signed) FILTER (WHERE signed IS NOT NULL) AS signed
-      FROM deltas GROUP BY station_id, evse_id, transaction_id, hour
 )
 INSERT INTO meter_compact AS c (hour, evse_id, station_id, transaction_id, kinds, scales,
                                 counts, times, vals, signed)
-SELECT h.hour, h.evse_id, h.station_id, h.transaction_id, h.kinds, h.scales, h.counts,
-       b.times, b.vals, b.signed
-  FROM heads h JOIN bodies b
-    ON b.station_id = h.station_id AND b.hour = h.hour
-   AND b.evse_id IS NOT DISTINCT FROM h.evse_id
-   AND b.transaction_id IS NOT DISTINCT FROM h.transaction_id
+SELECT hour, evse_id, station_id, transaction_id,
+       array_agg(kind ORDER BY ordinal) FILTER (WHERE seg_position = 1),
+       array_agg(scale::smallint ORDER BY ordinal) FILTER (WHERE seg_position = 1),
+       array_agg(seg_count::integer ORDER BY ordinal) FILTER (WHERE seg_position = 1),
+       array_agg(dt ORDER BY ordinal), array_agg(dv ORDER BY ordinal),
+       jsonb_object_agg(ordinal::text, signed) FILTER (WHERE signed IS NOT NULL)
+  FROM deltas GROUP BY station_id, evse_id, transaction_id, hour
 ON CONFLICT (station_id, hour, evse_id, transaction_id) DO UPDATE SET
    kinds = EXCLUDED.kinds, scales = EXCLUDED.scales, counts = EXCLUDED.counts,
    times = EXCLUDED.times, vals = EXCLUDED.vals, signed = EXCLUDED.signed
 """
+
+#: the day's samples as they are (a raw row holds each sampled value once) ...
+_COMPACT_RAW = _COMPACT.format(distinct="", order="")
+#: ... or, where the day has compact rows already, each sample once of both forms
+_COMPACT_MERGE = _COMPACT.format(
+    distinct="DISTINCT ON (station_id, evse_id, transaction_id, timestamp, kind, value)",
+    order="ORDER BY station_id, evse_id, transaction_id, timestamp, kind, value,"
+          " signed_meter_value NULLS LAST")
 
 
 async def compact_day(db: Db, partition: Partition) -> int:
@@ -350,7 +343,11 @@ async def compact_day(db: Db, partition: Partition) -> int:
         async with conn.transaction():
             # no writes to the day while it moves (reads go on)
             await conn.execute(f"LOCK TABLE {partition.name} IN SHARE MODE")
-            status = await conn.execute(_COMPACT, start, end)
+            await conn.execute("SET LOCAL work_mem = '256MB'")  # sorts of a day's samples
+            merge = await conn.fetchval(
+                "SELECT EXISTS (SELECT 1 FROM meter_compact WHERE hour >= $1 AND hour < $2)",
+                start, end)
+            status = await conn.execute(_COMPACT_MERGE if merge else _COMPACT_RAW, start, end)
             await conn.execute(f"DROP TABLE {partition.name}")
     return int(status.rsplit(" ", 1)[-1])
 

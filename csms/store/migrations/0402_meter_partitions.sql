@@ -239,39 +239,25 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 -- The samples of one compact row, in its order (kind, time, value); ordinal numbers them.
+-- Running sums over each segment undo the deltas.
 CREATE FUNCTION meter_decode(p_hour timestamptz, p_kinds integer[], p_scales smallint[],
                              p_counts integer[], p_times bigint[], p_vals bigint[])
 RETURNS TABLE (ordinal integer, ts timestamptz, kind integer, value float8)
-LANGUAGE plpgsql IMMUTABLE AS $$
-DECLARE
-    times bigint[] := p_times;
-    vals bigint[] := p_vals;
-    i integer := 0;
-    seg integer;
-    t bigint;
-    acc bigint;
-    f float8;
-BEGIN
-    FOR seg IN 1 .. cardinality(p_kinds) LOOP
-        t := 0;
-        acc := 0;
-        f := power(10::float8, greatest(p_scales[seg], 0));
-        kind := p_kinds[seg];
-        FOR c IN 1 .. p_counts[seg] LOOP
-            i := i + 1;
-            t := t + times[i];
-            ordinal := i;
-            ts := p_hour + t * interval '1 microsecond';
-            IF p_scales[seg] >= 0 THEN
-                acc := acc + vals[i];
-                value := acc::float8 / f;
-            ELSE
-                value := meter_bits_float(vals[i]);
-            END IF;
-            RETURN NEXT;
-        END LOOP;
-    END LOOP;
-END $$;
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT x.ordinal::integer,
+           p_hour + (sum(x.dt) OVER w)::float8 * interval '1 microsecond',
+           p_kinds[x.seg],
+           CASE WHEN p_scales[x.seg] >= 0
+                THEN (sum(x.dv) OVER w)::float8 / power(10::float8, p_scales[x.seg])
+                ELSE meter_bits_float(x.dv) END
+      FROM (SELECT array_agg(q.start ORDER BY q.i) AS starts
+              FROM (SELECT c.i, 1 + sum(c.n) OVER (ORDER BY c.i) - c.n AS start
+                      FROM unnest(p_counts) WITH ORDINALITY AS c(n, i)) q) b
+     CROSS JOIN LATERAL (
+           SELECT u.ordinal, u.dt, u.dv, width_bucket(u.ordinal, b.starts) AS seg
+             FROM unnest(p_times, p_vals) WITH ORDINALITY AS u(dt, dv, ordinal)) x
+    WINDOW w AS (PARTITION BY x.seg ORDER BY x.ordinal)
+$$;
 
 -- Every sampled value with a timestamp in [p_since, p_until) (NULL: unbounded), raw or
 -- compacted: what readers use.
