@@ -232,9 +232,11 @@ async def roll_up(db: Db) -> int:
     """Bring the rollups up to date with every raw row written since the watermark; returns
     how many minutes were (re)computed (0 too when another node holds the job).
 
-    The watermark is the start of the oldest transaction running when the job starts: every
-    row written before it is committed (a row's received_at is its transaction's start), so no
-    row is missed and none is done twice. Only the minutes written to are recomputed.
+    The watermark is the start of the oldest client transaction running when the job starts:
+    every row written before it is committed (a row's received_at is its transaction's start),
+    so no row is missed and none is done twice. Only the minutes written to are recomputed.
+    A session left idle in a transaction holds the rollups back (never loses rows) until it
+    ends.
     """
     async with connection(db) as conn, conn.transaction():
         if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", ROLLUP_LOCK_KEY):
@@ -243,7 +245,7 @@ async def roll_up(db: Db) -> int:
         until = await conn.fetchval(
             "SELECT least(statement_timestamp(), min(xact_start)) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            " AND xact_start IS NOT NULL")
+            " AND backend_type = 'client backend' AND xact_start IS NOT NULL")
         await conn.execute(_TOUCHED, since, until)
         touched = await conn.fetchval("SELECT count(*) FROM meter_touched")
         if touched:
