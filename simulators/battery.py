@@ -187,7 +187,3 @@ class Battery:
         """Grid-side Wh needed to charge to ``target_soc`` (0 if already there)."""
         missing = max(0.0, target_soc * self.capacity_wh - self._stored_wh)
         return missing / self.spec.charge_efficiency
-
-    def dischargeable_wh(self) -> float:
-        """Grid-side Wh the car could still export before reaching its floor."""
-        return max(0.0, self._stored_wh - self.floor_wh) * self.spec.discharge_efficiency

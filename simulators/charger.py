@@ -153,8 +153,3 @@ class PowerTrain:
             return 0.0
         return self.battery.spec.nominal_voltage_v * (0.9 + 0.2 * self.battery.soc)
 
-    @property
-    def current_a(self) -> float:
-        """Magnitude of the DC current for the last step's average power."""
-        volts = self.voltage_v
-        return abs(self.power_kw) * 1000.0 / volts if volts else 0.0

@@ -172,14 +172,6 @@ class Station(Link):
         self._wake.set()
         return await asyncio.wait_for(reply, timeout or self.config.call_timeout_s + 5)
 
-    def snapshot(self) -> dict[str, Any]:
-        """Present state for the fleet summary."""
-        battery = self.evse.train.battery
-        return {"online": self.online, "power_kw": self.evse.train.power_kw,
-                "soc": battery.soc if battery else None,
-                "transaction": self.evse.tx.transaction_id if self.evse.tx else None,
-                "queued": len(self.outbox)}
-
     # -- operation ----------------------------------------------------------------------
 
     def _variable_changed(self, component: str, variable: str) -> None:

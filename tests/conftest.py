@@ -1,27 +1,44 @@
-"""Fixtures shared by every test: a real PostgreSQL and a fresh database per test.
+"""Fixtures shared by every test: a real PostgreSQL and a fresh database per test, a live CSMS
+node, and simulated stations connected to it.
 
 The server is the embedded PostgreSQL in a temporary directory, or the one named by
 ``CSMS_DATABASE_URL``. Each test that asks for ``database_url`` gets a database of its own,
-created empty and dropped afterwards.
+created empty and dropped afterwards; ``migrated_url`` and ``pool`` give one with the schema.
 """
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import os
 import shutil
 import tempfile
+import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
 
+from csms.config import ServerConfig
 from csms.logging import configure_logging
+from csms.server import CentralSystem
+from csms.store import charging, commands, stations
+from csms.store.db import open_pool
 from csms.store.embedded import start_embedded
+from simulators.battery import LEAF_40, Battery
+from simulators.charger import ChargerSpec
+from simulators.evse import EVVisit
+from simulators.station import Station, StationConfig
+from tests.server.helpers import plain_logging
+from tests.store.fixtures import migrated_template, migrated_url
+
+__all__ = ["migrated_template", "migrated_url"]
 
 # Every frame at debug level would flood the captured output and slow the suite; tests that
 # look at log lines configure what they need themselves.
@@ -91,3 +108,128 @@ async def database_url(pg_server_url: str):
     """A fresh, empty database for one test; dropped when the test ends."""
     async with new_database(pg_server_url) as url:
         yield url
+
+
+@pytest.fixture
+async def pool(migrated_url: str):
+    """A pool on a fresh, migrated database."""
+    p = await open_pool(migrated_url, min_size=1, max_size=4)
+    yield p
+    await p.close()
+
+
+@pytest.fixture
+def plain_logs() -> Iterator[None]:
+    """Plain key=value log lines for the test (fault tests log many tracebacks)."""
+    with plain_logging():
+        yield
+
+
+# -- a live node and simulated stations ------------------------------------------------------
+
+#: The password of the stations the tests register.
+PASSWORD = "correct-horse-battery"
+QUICK = ChargerSpec(model="FE-20", vendor="Fermata Energy", max_charge_kw=20.0,
+                    max_discharge_kw=20.0, latency_s=0.2, ramp_kw_per_s=40.0)
+T = TypeVar("T")
+
+
+@pytest.fixture
+def server_config(database_url: str) -> ServerConfig:
+    """Settings for a node on a free port of 127.0.0.1; tests adjust them before starting."""
+    return ServerConfig(host="127.0.0.1", port=0, database_url=database_url,
+                        heartbeat_interval=60, call_timeout=5.0, ping_interval=None,
+                        ping_timeout=None)
+
+
+@pytest.fixture
+async def csms(server_config: ServerConfig) -> AsyncIterator[CentralSystem]:
+    """A started node; stopped when the test ends."""
+    system = CentralSystem(server_config)
+    await system.start()
+    try:
+        yield system
+    finally:
+        await system.stop()
+
+
+def open_config(database_url: str, **settings: Any) -> ServerConfig:
+    """Settings for a node on a free port of 127.0.0.1 admitting any station (auto-register),
+    with ``settings`` (ServerConfig fields) over these defaults."""
+    return ServerConfig(**{
+        "host": "127.0.0.1", "port": 0, "database_url": database_url, "auto_register": True,
+        "heartbeat_interval": 60, "call_timeout": 10.0, **settings})
+
+
+@contextlib.asynccontextmanager
+async def central_system(database_url: str, **settings: Any) -> AsyncIterator[CentralSystem]:
+    """A running node of :func:`open_config` settings."""
+    system = CentralSystem(open_config(database_url, **settings))
+    await system.start()
+    try:
+        yield system
+    finally:
+        await system.stop()
+
+
+async def until(probe: Callable[[], Awaitable[T]], timeout: float = 15.0) -> T:
+    """Poll ``probe`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(0.05)
+
+
+@dataclass
+class Running:
+    """A simulated station connected to the CSMS, and the transaction on its EVSE 1."""
+
+    station: Station
+    transaction_id: str | None
+
+    @property
+    def id(self) -> str:
+        return self.station.id
+
+
+StartStation = Callable[..., Awaitable[Running]]
+
+
+@pytest.fixture
+async def start_station(csms: CentralSystem) -> AsyncIterator[StartStation]:
+    """Register and start a simulated station; with ``plugged`` an EV arrives at once and the
+    call returns when the CSMS has its transaction."""
+    tasks: list[tuple[Station, asyncio.Task[None]]] = []
+    assert csms.pool is not None
+    pool = csms.pool
+
+    async def start(station_id: str = "SIM1", *, version: str = "2.0.1", plugged: bool = True,
+                    **kw: Any) -> Running:
+        await stations.register_station(pool, station_id, PASSWORD)
+        config = StationConfig(station_id=station_id, url=f"ws://127.0.0.1:{csms.port}/ocpp",
+                               password=PASSWORD, version=version, charger=QUICK,
+                               meter_interval_s=60, control_interval_s=0.1, backoff_min_s=0.1,
+                               backoff_random_s=0.1, report_grace_s=0.2, **kw)
+        if plugged:
+            battery = Battery(LEAF_40, soc=0.6, floor_soc=0.2)
+            config.arrivals.append((0.0, EVVisit(battery, departure_at=time.time() + 7200,
+                                                 token_type="NoAuthorization")))
+        station = Station(config)
+        tasks.append((station, asyncio.create_task(station.run())))
+        await until(lambda: commands.station_online(pool, station_id))
+        tx = None
+        if plugged:
+            active = await until(lambda: charging.active_transaction(pool, station_id, 1))
+            tx = active[0]
+        return Running(station, tx)
+
+    yield start
+    for station, _ in tasks:
+        station.stop()
+    for _, task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(task, 5)

@@ -71,7 +71,8 @@ def handlers_for(version: str) -> dict[str, BlockHandler]:
 def _storable(handler: BlockHandler) -> BlockHandler:
     """``handler``, answering a value the schema allows but the database cannot hold (an EVSE
     id beyond 2^31, a year beyond 294276) with a PropertyConstraintViolation, not an
-    InternalError: the payload, not the CSMS, is at fault (found by tests/fuzz)."""
+    InternalError: the payload, not the CSMS, is at fault (found by the fuzz test of
+    tests/ocppj)."""
     @functools.wraps(handler)
     async def storable(context: StationContext, payload: dict[str, Any]) -> Any:
         try:

@@ -7,7 +7,7 @@ import os
 import string
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Annotated, TextIO
+from typing import Annotated, Any, TextIO
 
 import asyncpg
 import typer
@@ -25,13 +25,16 @@ from csms.cli.station_passwords import (
 )
 from csms.handshake import identity_problem
 from csms.store.base import StationExists, jsonable
+from csms.store.charging import ChargingNeeds, latest_charging_needs
 from csms.store.passwords import (
     CHOSEN_LOG2_N,
     GENERATED_LOG2_N,
     generate_password,
     hash_password,
 )
+from csms.store.reports import list_security_events
 from csms.store.stations import (
+    StationDetail,
     existing_station_ids,
     get_station,
     list_stations,
@@ -130,14 +133,25 @@ def show(
     database_url: DatabaseUrlOption = None,
     data_dir: DataDirOption = None,
 ) -> None:
-    """Show one station: connection, boot data, EVSEs and connectors, device model, transactions."""
-    station = with_store(database_url, data_dir, lambda db: get_station(db, station_id))
+    """Show one station: connection, boot data, EVSEs and connectors, device model, transactions,
+    and what the EV on each EVSE last said it needs (NotifyEVChargingNeeds)."""
+
+    async def go(db: asyncpg.Pool) -> tuple[StationDetail | None, list[ChargingNeeds]]:
+        station = await get_station(db, station_id)
+        return station, [] if station is None else await latest_charging_needs(db, station_id)
+
+    station, needs = with_store(database_url, data_dir, go)
     if station is None:
         raise not_found(f"unknown station {shown(station_id)}")
     data = jsonable(station)
+    data["charging_needs"] = jsonable(needs)
     if json_out:
         print_json(data)
         return
+    needs_rows = [{"evse_id": n.evse_id, "transfer": n.requested_energy_transfer,
+                   "departure_time": n.departure_time, "energy_wh": _energy_amount(n),
+                   "received_at": n.received_at} for n in needs]
+    del data["charging_needs"]
     connectors = data.pop("connectors")
     active = data.pop("active_transactions")
     data["state"] = "online" if data.pop("connected") else "offline"
@@ -155,6 +169,18 @@ def show(
     typer.echo(
         "active transactions: " + (", ".join(format_cell(t) for t in active) if active else "none")
     )
+    typer.echo("")
+    print_table(needs_rows, ["evse_id", "transfer", "departure_time", "energy_wh", "received_at"],
+                empty="no charging needs reported")
+
+
+def _energy_amount(needs: ChargingNeeds) -> float | None:
+    """The energy the EV asked for in Wh (energyAmount of its AC or DC parameters), if any."""
+    for block in ("dcChargingParameters", "acChargingParameters"):
+        amount = (needs.charging_needs.get(block) or {}).get("energyAmount")
+        if amount is not None:
+            return amount
+    return None
 
 
 #: The order of ``stations show``: connection first, then what the station reported.
@@ -195,6 +221,32 @@ def remove(
 
 app.command("set-password")(set_password)
 app.command("set-boot")(set_boot)
+
+
+@app.command("security-events")
+def security_events(
+    station_id: StationId,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=100_000,
+                                       help="At most this many, the latest.")] = 100,
+    json_out: JsonOption = False,
+    database_url: DatabaseUrlOption = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """List the security events a station reported (SecurityEventNotification), newest first."""
+
+    async def go(db: asyncpg.Pool) -> list[dict[str, Any]] | None:
+        if await get_station(db, station_id) is None:
+            return None
+        return await list_security_events(db, station_id, limit)
+
+    events = with_store(database_url, data_dir, go)
+    if events is None:
+        raise not_found(f"unknown station {shown(station_id)}")
+    if json_out:
+        print_json(events)
+        return
+    print_table(events, ["timestamp", "type", "tech_info", "received_at"],
+                empty="no security events")
 
 
 #: How to write a station's number in ``--id-format``.

@@ -48,8 +48,3 @@ class EV:
     def one_way_efficiency(self) -> float:
         """Charge (and discharge) efficiency, the square root of the round trip."""
         return math.sqrt(self.round_trip_efficiency)
-
-    @property
-    def stored_kwh(self) -> float:
-        """Energy in the battery now."""
-        return self.soc * self.capacity_kwh

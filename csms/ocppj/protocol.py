@@ -69,11 +69,6 @@ class RpcProtocol:
         self._v21 = validator.version != "2.0.1"
         self._pending: tuple[str, str] | None = None
 
-    @property
-    def pending_call(self) -> tuple[str, str] | None:
-        """``(message_id, action)`` of our CALL awaiting its answer, if any."""
-        return self._pending
-
     def start_call(self, action: str, payload: dict[str, Any]) -> tuple[str, str]:
         """Validate and frame a CALL; returns ``(message_id, text)``.
 

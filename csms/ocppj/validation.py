@@ -116,10 +116,6 @@ class Validator:
         """True when ``action`` is an action of this OCPP version."""
         return action in self._requests or action in self._sends
 
-    def has_response(self, action: str) -> bool:
-        """False for actions that are only ever SENT (2.1 periodic event streams)."""
-        return action in self._responses
-
     def warm(self) -> None:
         """Compile every schema of this version now, so no message pays for it later."""
         for action in self._sends:

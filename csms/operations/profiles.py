@@ -169,23 +169,6 @@ async def send_profile(
     return _with_id(outcome, profile.id)
 
 
-async def send_wire_profile(
-    ops: Operations, station_id: str, evse_id: int, profile: dict[str, Any], *,
-    timeout: float = 30.0,
-) -> ProfileOutcome:
-    """:func:`send_profile` for a ChargingProfileType dict in the station's version (what an
-    operator writes)."""
-    view = await load_view(ops, station_id, evse_id)
-    pid = profile.get("id") if isinstance(profile.get("id"), int) else None
-    if isinstance(view, Outcome):
-        return _with_id(view, pid)
-    try:
-        parsed = ChargingProfile.from_wire(profile, view.version)
-    except ProfileFormatError as exc:
-        return _with_id(refused(Status.INVALID, f"OCPP {view.version} schema: {exc}"), pid)
-    return await send_profile(ops, view, evse_id, parsed, timeout=timeout)
-
-
 async def set_power(
     ops: Operations, station_id: str, evse_id: int, power_w: float, start: datetime,
     end: datetime | None, *, discharging: bool, profile_id: int | None = None,

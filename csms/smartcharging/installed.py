@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from csms.smartcharging.fields import ProfileFormatError, check_version, read_int, read_list
+from csms.smartcharging.fields import check_version
 from csms.smartcharging.limits import StationLimits
 from csms.smartcharging.model import ChargingProfile
 from csms.smartcharging.rules import RuleViolation, Sender, check_profile
@@ -231,23 +231,3 @@ class InstalledProfiles:
         if payloads:
             payloads[-1]["tbc"] = False
         return payloads
-
-    def apply_report(self, payload: Mapping[str, Any], version: str) -> list[InstalledProfile]:
-        """Record the profiles of a ReportChargingProfilesRequest; return what was recorded.
-
-        Raises ProfileFormatError naming the field when a profile cannot be read.
-        """
-        evse_id = read_int(payload.get("evseId"), "evseId")
-        source = payload.get("chargingLimitSource", CSMS_SOURCE)
-        recorded = []
-        for index, raw in enumerate(read_list(payload.get("chargingProfile"),
-                                              "chargingProfile", 1, None)):
-            try:
-                profile = ChargingProfile.from_wire(raw, version)
-            except ProfileFormatError as exc:
-                raise ProfileFormatError(f"chargingProfile[{index}].{exc.field}",
-                                         exc.message) from None
-            entry = InstalledProfile(evse_id, profile, source)
-            self.put(entry)
-            recorded.append(entry)
-        return recorded

@@ -13,7 +13,7 @@ written back identically.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -291,10 +291,6 @@ class ChargingProfile:
     def schedule(self) -> ChargingSchedule:
         """The first (for most profiles the only) schedule."""
         return self.schedules[0]
-
-    def with_changes(self, **changes: Any) -> ChargingProfile:
-        """A copy with some fields replaced."""
-        return replace(self, **changes)
 
     @classmethod
     def from_wire(cls, payload: Mapping[str, Any], version: str) -> ChargingProfile:

@@ -43,11 +43,6 @@ class ChargingNeed:
     target_soc: int | None = None
     max_schedule_tuples: int | None = None
 
-    @property
-    def bidirectional(self) -> bool:
-        """Whether the EV requested a bidirectional (BPT) energy transfer."""
-        return "BPT" in self.energy_transfer
-
 
 def _number(obj: Mapping[str, Any], key: str, path: str) -> float | None:
     return read_number(obj[key], f"{path}.{key}") if key in obj else None

@@ -44,12 +44,6 @@ async def list_keys(db: Db, *, revoked: bool = True) -> list[ApiKey]:
     return [ApiKey(**dict(r)) for r in rows]
 
 
-async def get_key(db: Db, key_id: int) -> ApiKey | None:
-    """One key by id, or None."""
-    row = await db.fetchrow(f"SELECT {_COLUMNS} FROM api_keys WHERE id = $1", key_id)
-    return None if row is None else ApiKey(**dict(row))
-
-
 async def revoke_key(db: Db, key_id: int) -> ApiKey | None:
     """Revoke a key (at once for new requests; see csms.api.auth for the cache); returns it
     as it is now, or None if there is no such key. Revoking twice changes nothing."""

@@ -61,9 +61,3 @@ async def set_default_status(db: Db, status: str) -> None:
         "INSERT INTO boot_defaults (registration_status) VALUES ($1) ON CONFLICT (singleton)"
         " DO UPDATE SET registration_status = EXCLUDED.registration_status,"
         " updated_at = now()", status)
-
-
-async def default_status(db: Db) -> str | None:
-    """The boot status new stations get (None: none is stored; the server's policy applies)."""
-    value: str | None = await db.fetchval("SELECT registration_status FROM boot_defaults")
-    return value

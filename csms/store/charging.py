@@ -48,18 +48,17 @@ async def store_charging_needs(
     )
 
 
-async def latest_charging_needs(db: Db, station_id: str, evse_id: int) -> ChargingNeeds | None:
-    """The most recent charging needs reported for an EVSE, or None."""
-    row = await db.fetchrow(
+async def latest_charging_needs(db: Db, station_id: str) -> list[ChargingNeeds]:
+    """The most recent charging needs reported for each of a station's EVSEs, by EVSE id."""
+    rows = await db.fetch(
         """
-        SELECT station_id, evse_id, requested_energy_transfer, departure_time,
-               max_schedule_tuples, charging_needs, received_at
-          FROM ev_charging_needs WHERE station_id = $1 AND evse_id = $2 ORDER BY id DESC LIMIT 1
+        SELECT DISTINCT ON (evse_id) station_id, evse_id, requested_energy_transfer,
+               departure_time, max_schedule_tuples, charging_needs, received_at
+          FROM ev_charging_needs WHERE station_id = $1 ORDER BY evse_id, id DESC
         """,
         station_id,
-        evse_id,
     )
-    return ChargingNeeds(**dict(row)) if row else None
+    return [ChargingNeeds(**dict(r)) for r in rows]
 
 
 async def store_ev_charging_schedule(
@@ -83,21 +82,6 @@ async def store_ev_charging_schedule(
         charging_schedule,
         extra,
     )
-
-
-async def latest_ev_charging_schedule(
-    db: Db, station_id: str, evse_id: int
-) -> dict[str, Any] | None:
-    """The most recent EV charging schedule of an EVSE (time_base, charging_schedule), or None."""
-    row = await db.fetchrow(
-        """
-        SELECT time_base, charging_schedule, extra, received_at FROM ev_charging_schedules
-         WHERE station_id = $1 AND evse_id = $2 ORDER BY id DESC LIMIT 1
-        """,
-        station_id,
-        evse_id,
-    )
-    return dict(row) if row else None
 
 
 async def store_charging_limit(
@@ -237,12 +221,6 @@ async def active_transaction(
     return None if row is None else (row["transaction_id"], row["started_at"])
 
 
-async def station_subprotocol(db: Db, station_id: str) -> tuple[bool, str | None]:
-    """Whether the station is registered, and the subprotocol it last connected with."""
-    row = await db.fetchrow("SELECT subprotocol FROM stations WHERE id = $1", station_id)
-    return (False, None) if row is None else (True, row["subprotocol"])
-
-
 async def next_profile_id(db: Db) -> int:
     """A fresh charging-profile id for a profile the CSMS creates."""
     return int(await db.fetchval("SELECT nextval('charging_profile_ids')"))
@@ -276,21 +254,6 @@ def _upsert_args(
 ) -> tuple[Any, ...]:
     return (station_id, p["id"], evse_id, source, origin, version,
             p["chargingProfilePurpose"], p["stackLevel"], p.get("transactionId"), p)
-
-
-async def record_installed(
-    db: Db,
-    station_id: str,
-    evse_id: int,
-    version: str,
-    profile: dict[str, Any],
-    *,
-    source: str = "CSO",
-    origin: str = "set",
-) -> None:
-    """Record a profile as installed; one with the same id replaces it (K01.FR.05)."""
-    await db.execute(_UPSERT, *_upsert_args(station_id, evse_id, source, origin, version,
-                                            profile))
 
 
 async def settle_pending_profiles(db: Db, station_id: str) -> int:

@@ -158,13 +158,6 @@ async def claim_command(db: Db, command_id: int, node_id: str) -> Command | None
     return Command(row[0], row[1], row[2], json.loads(row[3]))
 
 
-async def command_station(db: Db, command_id: int) -> str | None:
-    """The station a pending command is for (None when it is no longer pending)."""
-    return await db.fetchval(
-        "SELECT station_id FROM commands WHERE id = $1 AND status = 'pending'", command_id
-    )
-
-
 async def pending_commands(db: Db, station_id: str) -> list[int]:
     """Ids of the commands waiting for ``station_id``, oldest first."""
     rows = await db.fetch(
@@ -280,8 +273,7 @@ async def expire_command(db: Db, command_id: int, status: str, reason: str) -> b
 class CommandWaiter:
     """Waits for the outcome of any number of commands over one LISTEN connection.
 
-    A node or a long-running task that sends many commands (the grid dispatcher, a fleet-wide
-    profile) shares one; :func:`wait_for_command` opens one for a single wait (the CLI).
+    A process shares one, owned by its :class:`csms.operations.Operations` client.
     Queries go through ``db`` (a pool, so that waits run concurrently); a missed notification
     (while the listener reconnects, say) is caught by a check every ``poll_s`` seconds.
     """
@@ -371,16 +363,3 @@ class CommandWaiter:
                     await asyncio.wait_for(woken.wait(), wake_at - now + 0.05)
         finally:
             self._woken.pop(command_id, None)
-
-
-async def wait_for_command(
-    database_url: str, command_id: int, timeout: float, *, offline_grace: float = 3.0
-) -> CommandResult:
-    """:meth:`CommandWaiter.wait` on a connection of its own, for a single wait (the CLI)."""
-    conn = await asyncpg.connect(database_url)
-    try:
-        waiter = CommandWaiter(conn, database_url)
-        await waiter.start(listener=conn)
-        return await waiter.wait(command_id, timeout, offline_grace=offline_grace)
-    finally:
-        await conn.close()

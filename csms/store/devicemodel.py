@@ -33,15 +33,6 @@ class VariableAttribute:
     updated_at: datetime | None = None
 
 
-@dataclass
-class ReportProgress:
-    """How far a multi-part report has arrived."""
-
-    parts: int
-    last_seq_no: int | None
-    complete: bool
-
-
 async def record_report_part(
     db: Db,
     station_id: str,
@@ -66,24 +57,6 @@ async def record_report_part(
         generated_at,
     )
     return bool(inserted)
-
-
-async def report_progress(db: Db, station_id: str, kind: str, request_id: int) -> ReportProgress:
-    """Parts received for a report; complete when the last part (tbc false) and every seqNo
-    before it have arrived."""
-    row = await db.fetchrow(
-        """
-        SELECT count(*) AS parts, max(seq_no) AS last_seq_no,
-               bool_or(NOT tbc) AS has_last
-          FROM report_parts WHERE station_id = $1 AND kind = $2 AND request_id = $3
-        """,
-        station_id,
-        kind,
-        request_id,
-    )
-    parts, last = row["parts"], row["last_seq_no"]
-    complete = bool(row["has_last"]) and last is not None and parts == last + 1
-    return ReportProgress(parts=parts, last_seq_no=last, complete=complete)
 
 
 _UPSERT = """

@@ -122,13 +122,6 @@ async def events_after(db: Db, after_id: int, *, limit: int = 1000) -> list[Feed
     return [FeedEvent(r[0], r[1], decode_data(r[2]), r[3]) for r in rows]
 
 
-async def get_events(db: Db, ids: Sequence[int]) -> list[FeedEvent]:
-    """The feed events of ``ids`` (those still kept), by id."""
-    rows = await db.fetch("SELECT id, type, data, at FROM feed_events WHERE id = ANY($1::bigint[])"
-                          " ORDER BY id", list(ids))
-    return [FeedEvent(r[0], r[1], decode_data(r[2]), r[3]) for r in rows]
-
-
 async def last_event_id(db: Db) -> int:
     """The id of the newest feed event (0 when there is none)."""
     return int(await db.fetchval("SELECT coalesce(max(id), 0) FROM feed_events"))

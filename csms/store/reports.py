@@ -163,19 +163,6 @@ async def store_status_notification(
     )
 
 
-async def latest_status(db: Db, station_id: str, kind: str) -> dict[str, Any] | None:
-    """The most recent status notification of that kind from a station, or None."""
-    row = await db.fetchrow(
-        """
-        SELECT status, request_id, status_info, details, received_at FROM status_notifications
-         WHERE station_id = $1 AND kind = $2 ORDER BY id DESC LIMIT 1
-        """,
-        station_id,
-        kind,
-    )
-    return dict(row) if row else None
-
-
 async def store_customer_information(
     db: Db,
     station_id: str,
@@ -300,23 +287,6 @@ async def store_notification(db: Db, station_id: str, action: str, payload: dict
         action,
         payload,
     )
-
-
-async def list_notifications(
-    db: Db, station_id: str, action: str | None = None, limit: int = 100
-) -> list[dict[str, Any]]:
-    """A station's most recent kept notifications (of one action, if given), newest first."""
-    rows = await db.fetch(
-        """
-        SELECT action, payload, received_at FROM station_notifications
-         WHERE station_id = $1 AND ($2::text IS NULL OR action = $2)
-         ORDER BY id DESC LIMIT $3
-        """,
-        station_id,
-        action,
-        limit,
-    )
-    return [dict(r) for r in rows]
 
 
 async def open_event_stream(

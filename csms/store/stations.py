@@ -119,15 +119,6 @@ async def set_password(db: Db, station_id: str, password: str, *,
         raise StationNotFound(station_id)
 
 
-async def set_security_profile(db: Db, station_id: str, security_profile: int) -> None:
-    """Change the security profile a station must connect with. Raises StationNotFound."""
-    status = await db.execute(
-        "UPDATE stations SET security_profile = $2 WHERE id = $1", station_id, security_profile
-    )
-    if status == "UPDATE 0":
-        raise StationNotFound(station_id)
-
-
 async def remove_station(db: Db, station_id: str) -> bool:
     """Delete a station and everything stored about it; False if there was no such station."""
     async with connection(db) as conn, conn.transaction():
@@ -229,11 +220,6 @@ async def record_boot(
         modem_imsi,
     )
     return answer or status
-
-
-async def record_heartbeat(db: Db, station_id: str) -> None:
-    """Record that the station sent a Heartbeat now."""
-    await db.execute("UPDATE stations SET last_heartbeat_at = now() WHERE id = $1", station_id)
 
 
 async def record_heartbeats(db: Db, station_ids: Sequence[str]) -> None:

@@ -12,7 +12,7 @@ from simulators.battery import LEAF_40, Battery
 from simulators.charger import ChargerSpec
 from simulators.evse import EVVisit
 from simulators.station import Station, StationConfig
-from tests.e2e.conftest import central_system
+from tests.conftest import central_system
 
 PASSWORD = "station-password-0001"
 QUICK = ChargerSpec(model="FE-20", vendor="Fermata Energy", max_charge_kw=20.0,

@@ -6,7 +6,7 @@
 connection), an event on target, then one above what the fleet can give. Prints the measured
 fleet export per 30 s window against the target, the worst error after the first control
 interval, what was set aside, the report's totals, and the EVs' floors and departure needs.
-Nothing is asserted: see tests/e2e/test_grid_event.py for the checks.
+Nothing is asserted: see tests/grid/test_grid_event_e2e.py for the checks.
 """
 
 from __future__ import annotations

@@ -89,7 +89,7 @@ async def run_ocpp(port: int, database_url: str) -> None:
 
         @on(Action.heartbeat)
         async def on_heartbeat(self, **_: Any) -> Any:
-            await stations.record_heartbeat(pool, self.id)
+            await stations.record_heartbeats(pool, [self.id])
             return call_result.Heartbeat(current_time=now())
 
         @on(Action.meter_values)

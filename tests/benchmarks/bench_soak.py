@@ -31,9 +31,9 @@ import asyncpg
 import structlog
 
 from csms.store.db import open_pool
-from tests.reliability.cluster import Cluster
-from tests.reliability.fleet import Running, all_ended, audit, fleet, register
-from tests.reliability.helpers import CsmsProcess, plain_logging, until
+from tests.server.cluster import Cluster
+from tests.server.fleet import Running, all_ended, audit, fleet, register
+from tests.server.helpers import CsmsProcess, plain_logging, until
 
 
 def _quantiles(values: list[float]) -> str:

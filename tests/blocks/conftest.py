@@ -13,14 +13,12 @@ import structlog
 from csms.blocks import handlers_for
 from csms.blocks.station_context import BlockConfig, StationContext
 from csms.ocppj import get_validator
+from csms.ocppj.validation import schema_dir
 from csms.operations import Operations
 from csms.store import stations
 from csms.store.db import open_pool
-from tests.store.fixtures import migrated_template, migrated_url
 
 STATION = "CS-001"
-
-__all__ = ["migrated_template", "migrated_url"]
 
 Call = Callable[..., Awaitable[dict[str, Any]]]
 
@@ -52,7 +50,7 @@ def make_call(pool: asyncpg.Pool, version: str, config: BlockConfig | None = Non
     async def call(action: str, payload: dict[str, Any]) -> dict[str, Any]:
         validator.validate_request(action, payload)
         response = await handlers[action](ctx, payload)
-        if validator.has_response(action):
+        if (schema_dir(version) / f"{action}Response.json").exists():  # not a SEND-only message
             validator.validate_response(action, response)
         return response
 
@@ -75,3 +73,10 @@ def call(pool: asyncpg.Pool, version: str) -> Call:
 def call21(pool: asyncpg.Pool) -> Call:
     """``call(action, payload)`` for CS-001 speaking OCPP 2.1."""
     return make_call(pool, "2.1")
+
+
+async def kept_notifications(pool: asyncpg.Pool, action: str) -> list[dict]:
+    """The notifications of ``action`` kept as received from the station, newest first."""
+    return [dict(r) for r in await pool.fetch(
+        "SELECT payload FROM station_notifications WHERE station_id = $1 AND action = $2"
+        " ORDER BY id DESC", STATION, action)]

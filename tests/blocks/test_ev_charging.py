@@ -9,8 +9,8 @@ import asyncpg
 import pytest
 
 from csms.operations import Operations, Status, profiles
-from csms.store import charging, commands, reports, stations
-from tests.blocks.conftest import STATION
+from csms.store import charging, commands, stations
+from tests.blocks.conftest import STATION, kept_notifications
 
 SCHEDULE = {"id": 1, "chargingRateUnit": "W",
             "chargingSchedulePeriod": [{"startPeriod": 0, "limit": -15000.0}]}
@@ -23,7 +23,8 @@ async def test_ev_charging_needs_are_stored_and_accepted(pool: asyncpg.Pool, cal
     response = await call("NotifyEVChargingNeeds", {"evseId": 1, "maxScheduleTuples": 3,
                                                     "chargingNeeds": needs})
     assert response == {"status": "Accepted"}
-    stored = await charging.latest_charging_needs(pool, STATION, 1)
+    [stored] = await charging.latest_charging_needs(pool, STATION)
+    assert stored.evse_id == 1
     assert stored.departure_time == datetime(2026, 6, 1, 21, tzinfo=UTC)
     assert stored.requested_energy_transfer == "DC" and stored.max_schedule_tuples == 3
     assert stored.charging_needs["dcChargingParameters"]["stateOfCharge"] == 62
@@ -36,7 +37,8 @@ async def test_v2x_charging_needs_2_1(pool: asyncpg.Pool, call21):
     response = await call21("NotifyEVChargingNeeds", {"evseId": 2, "chargingNeeds": needs,
                                                       "timestamp": "2026-06-01T16:00:00Z"})
     assert response == {"status": "Accepted"}
-    stored = await charging.latest_charging_needs(pool, STATION, 2)
+    [stored] = await charging.latest_charging_needs(pool, STATION)
+    assert stored.evse_id == 2
     assert stored.charging_needs["v2xChargingParameters"]["maxDischargePower"] == 20000
 
 
@@ -46,7 +48,9 @@ async def test_ev_charging_schedule_is_stored_and_accepted(pool: asyncpg.Pool, c
         "chargingSchedule": {**SCHEDULE, "chargingRateUnit": "A",
                              "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 32}]}})
     assert response == {"status": "Accepted"}
-    stored = await charging.latest_ev_charging_schedule(pool, STATION, 1)
+    stored = await pool.fetchrow("SELECT evse_id, charging_schedule FROM ev_charging_schedules"
+                                 " WHERE station_id = $1", STATION)
+    assert stored["evse_id"] == 1
     assert stored["charging_schedule"]["chargingSchedulePeriod"][0]["limit"] == 32
 
 
@@ -76,7 +80,7 @@ async def test_pull_dynamic_schedule_update_is_rejected_with_a_reason(call21):
 
 async def test_priority_charging_notification_is_kept(pool: asyncpg.Pool, call21):
     await call21("NotifyPriorityCharging", {"transactionId": "TX-1", "activated": True})
-    [kept] = await reports.list_notifications(pool, STATION, "NotifyPriorityCharging")
+    [kept] = await kept_notifications(pool, "NotifyPriorityCharging")
     assert kept["payload"] == {"transactionId": "TX-1", "activated": True}
 
 
@@ -96,6 +100,12 @@ async def _answered(pool: asyncpg.Pool, profile: dict, status: str, response: di
     await commands.finish_command(pool, command_id, status, response=response)
 
 
+async def _installed(pool: asyncpg.Pool, profile: dict) -> None:
+    """``profile`` installed as the CSMS records it: sent, answered Accepted, settled."""
+    await _answered(pool, profile, "answered", {"status": "Accepted"})
+    await charging.settle_pending_profiles(pool, STATION)
+
+
 async def test_only_a_profile_answered_accepted_is_recorded_installed(pool: asyncpg.Pool):
     await _answered(pool, _tx_profile(1), "answered", {"status": "Accepted"})
     await _answered(pool, _tx_profile(2, 1), "answered", {"status": "Rejected"})
@@ -110,7 +120,7 @@ async def test_only_a_profile_answered_accepted_is_recorded_installed(pool: asyn
 
 
 async def test_reported_profiles_are_recorded_as_installed(pool: asyncpg.Pool, call, version):
-    await charging.record_installed(pool, STATION, 1, version, _tx_profile(100, 3))
+    await _installed(pool, _tx_profile(100, 3))
     replacement = {**_tx_profile(100, 4), "chargingProfileKind": "Relative"}
     await call("ReportChargingProfiles", {"requestId": 9, "chargingLimitSource": "EMS",
                                           "evseId": 2, "chargingProfile": [replacement]})
@@ -135,7 +145,7 @@ async def test_tx_profiles_of_ended_transactions_are_forgotten(pool: asyncpg.Poo
              "triggerReason": "CablePluggedIn", "seqNo": 0,
              "transactionInfo": {"transactionId": "TX-1"}, "evse": {"id": 1, "connectorId": 1}}
     await call("TransactionEvent", event)
-    await charging.record_installed(pool, STATION, 1, "2.0.1", _tx_profile(7))
+    await _installed(pool, _tx_profile(7))
     assert await charging.active_transaction(pool, STATION, 1) == (
         "TX-1", datetime(2026, 6, 1, 16, tzinfo=UTC))
     assert len(await profiles.believed_profiles(pool, STATION)) == 1
@@ -147,8 +157,9 @@ async def test_tx_profiles_of_ended_transactions_are_forgotten(pool: asyncpg.Poo
 async def test_clearing_keeps_external_constraints(pool: asyncpg.Pool):
     external = {**_tx_profile(8), "chargingProfilePurpose": "ChargingStationExternalConstraints"}
     del external["transactionId"]
-    await charging.record_installed(pool, STATION, 0, "2.0.1", external, source="EMS")
-    await charging.record_installed(pool, STATION, 1, "2.0.1", _tx_profile(9))
+    await charging.store_reported_profiles(pool, STATION, 1, "EMS", 0, [external], False,
+                                           version="2.0.1")
+    await _installed(pool, _tx_profile(9))
     assert await charging.remove_installed(pool, STATION) == 1
     assert [r.profile_id for r in await charging.installed_profiles(pool, STATION)] == [8]
 

@@ -8,7 +8,7 @@ import pytest
 from csms.blocks import provisioning
 from csms.blocks.station_context import BlockConfig, StationContext
 from csms.ocppj import OCPPError
-from csms.store import devicemodel, stations
+from csms.store import devicemodel, diagnostics, stations
 from tests.blocks.conftest import STATION, make_call
 
 BOOT = {
@@ -64,12 +64,11 @@ def _report_part(seq_no: int, tbc: bool, value: str) -> dict:
 
 async def test_tc_b_13_full_inventory_report_in_parts(pool: asyncpg.Pool, call):
     assert await call("NotifyReport", _report_part(0, True, "0")) == {}
-    progress = await devicemodel.report_progress(pool, STATION, "NotifyReport", 11)
-    assert not progress.complete
+    assert not await diagnostics.report_complete(pool, STATION, "NotifyReport", 11)
     await call("NotifyReport", _report_part(1, False, "7000"))
     await call("NotifyReport", _report_part(0, True, "0"))  # a repeated part changes nothing
-    progress = await devicemodel.report_progress(pool, STATION, "NotifyReport", 11)
-    assert progress.complete and progress.parts == 2
+    assert await diagnostics.report_complete(pool, STATION, "NotifyReport", 11)
+    assert await pool.fetchval("SELECT count(*) FROM report_parts WHERE request_id = 11") == 2
     attrs = {a.attribute_type: a for a in await devicemodel.get_variables(pool, STATION)}
     assert attrs["Actual"].value == "7000" and attrs["Actual"].mutability == "ReadOnly"
     assert attrs["MaxSet"].value == "20000" and attrs["MaxSet"].evse_id == 1

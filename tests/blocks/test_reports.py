@@ -27,21 +27,21 @@ async def test_status_notification_is_stored_per_connector(pool: asyncpg.Pool, c
 async def test_tc_l_01_firmware_status_progress_is_stored(pool: asyncpg.Pool, call):
     for status in ("Downloading", "Downloaded", "Installing", "Installed"):
         assert await call("FirmwareStatusNotification", {"status": status, "requestId": 4}) == {}
-    latest = await reports.latest_status(pool, STATION, "firmware")
+    latest = await _latest_status(pool, "firmware")
     assert latest["status"] == "Installed" and latest["request_id"] == 4
 
 
 async def test_publish_firmware_status_keeps_locations(pool: asyncpg.Pool, call):
     await call("PublishFirmwareStatusNotification", {
         "status": "Published", "location": ["http://lc/fw.bin"], "requestId": 2})
-    latest = await reports.latest_status(pool, STATION, "publish_firmware")
+    latest = await _latest_status(pool, "publish_firmware")
     assert latest["details"] == {"location": ["http://lc/fw.bin"]}
 
 
 async def test_tc_n_25_log_upload_status_is_stored(pool: asyncpg.Pool, call):
     await call("LogStatusNotification", {"status": "Uploading", "requestId": 9})
     await call("LogStatusNotification", {"status": "Uploaded", "requestId": 9})
-    assert (await reports.latest_status(pool, STATION, "log"))["status"] == "Uploaded"
+    assert (await _latest_status(pool, "log"))["status"] == "Uploaded"
 
 
 async def test_notify_event_entries_are_stored_once(pool: asyncpg.Pool, call):
@@ -90,3 +90,8 @@ async def test_tc_p_02_data_transfer_unknown_vendor(pool: asyncpg.Pool, call):
                          "answer_status": "UnknownVendorId"}
 
 
+async def _latest_status(pool: asyncpg.Pool, kind: str) -> dict:
+    """The station's most recent stored status notification of ``kind``."""
+    return dict(await pool.fetchrow(
+        "SELECT status, request_id, details FROM status_notifications"
+        " WHERE station_id = $1 AND kind = $2 ORDER BY id DESC LIMIT 1", STATION, kind))

@@ -5,8 +5,7 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from csms.store import reports
-from tests.blocks.conftest import STATION
+from tests.blocks.conftest import kept_notifications
 
 T = "2026-06-01T16:00:00Z"
 
@@ -25,7 +24,7 @@ T = "2026-06-01T16:00:00Z"
 async def test_notification_is_kept_and_acknowledged(pool: asyncpg.Pool, call21, action,
                                                      payload):
     assert await call21(action, payload) == {}
-    [kept] = await reports.list_notifications(pool, STATION, action)
+    [kept] = await kept_notifications(pool, action)
     assert kept["payload"] == payload
 
 
@@ -40,5 +39,5 @@ async def test_periodic_event_stream_open_data_close(pool: asyncpg.Pool, call21)
                               " FROM periodic_event_streams WHERE stream_id = 3")
     assert row["variable_monitoring_id"] == 8 and row["params"]["interval"] == 5
     assert row["closed_at"] is not None
-    [kept] = await reports.list_notifications(pool, STATION, "NotifyPeriodicEventStream")
+    [kept] = await kept_notifications(pool, "NotifyPeriodicEventStream")
     assert kept["payload"]["data"] == [{"t": 0.0, "v": "7400"}]

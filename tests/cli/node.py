@@ -48,14 +48,20 @@ async def serve_one(
     error_code: str | None = None,
     error_description: str | None = None,
     finish: bool = True,
+    within: float = 60.0,
 ) -> Command:
     """Claim the next command for ``station_id`` and record the given outcome for it.
 
-    With ``finish=False`` the command is claimed (sent) and never answered.
+    With ``finish=False`` the command is claimed (sent) and never answered. Fails when no
+    command comes within ``within`` seconds (the CLI beside it ended without writing one), so
+    a test gathering both never hangs.
     """
     pool = await open_pool(database_url)
+    deadline = asyncio.get_running_loop().time() + within
     try:
         while True:
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"no command for {station_id} within {within:g} s")
             ids = await pending_commands(pool, station_id)
             if ids:
                 command = await claim_command(pool, ids[0], NODE_ID)

@@ -7,7 +7,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from csms.store import boot, stations
+from csms.store import stations
 from tests.cli.conftest import (
     Invoke,
     assert_error,
@@ -53,7 +53,8 @@ def test_the_default_for_new_stations_is_stored(csms: Invoke, database_url: str)
     assert out.strip() == "new stations: Pending at their first BootNotification"
     assert json.loads(assert_ok(csms("stations", "set-boot", "--default", "Rejected",
                                      "--json")).stdout) == {"default": "Rejected"}
-    assert with_db(database_url, boot.default_status) == "Rejected"
+    stored = "SELECT registration_status FROM boot_defaults"
+    assert with_db(database_url, lambda db: db.fetchval(stored)) == "Rejected"
     assert_ok(csms("stations", "add", "CP-2", "--password", PASSWORD))
     detail = with_db(database_url, lambda db: stations.get_station(db, "CP-2"))
     assert detail.registration_status == "Rejected"

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import asyncpg
 
+from csms.store.charging import store_charging_needs
 from csms.store.passwords import CHOSEN_LOG2_N, GENERATED_LOG2_N, verify_password
+from csms.store.reports import store_security_event
 from csms.store.stations import (
     get_station_credentials,
     mark_connected,
@@ -93,11 +95,69 @@ def test_show_reports_boot_connectors_and_connection(csms: Invoke, database_url:
     assert "model: V2G-11" in text
     assert "Occupied" in text
     assert "active transactions: none" in text
+    assert "no charging needs reported" in text
+    assert data["charging_needs"] == []
 
 
 def test_show_unknown_station(csms: Invoke) -> None:
     assert_error(csms("stations", "show", "nope"), 3, "unknown station", "nope")
     assert_error(csms("stations", "show", "nope", "--json"), 3, "unknown station")
+
+
+def test_show_gives_the_latest_charging_needs_of_each_evse(csms: Invoke,
+                                                           database_url: str) -> None:
+    assert_ok(csms("stations", "add", "CP-1", "--password", PASSWORD))
+    departure = datetime(2026, 6, 1, 21, tzinfo=UTC)
+
+    def dc(energy_wh: int) -> dict:
+        return {"evMaxCurrent": 125, "evMaxVoltage": 400, "energyAmount": energy_wh}
+
+    ac = {"energyAmount": 11000, "evMinCurrent": 6, "evMaxCurrent": 16, "evMaxVoltage": 400}
+
+    async def seed(db: asyncpg.Pool) -> None:
+        await store_charging_needs(db, "CP-1", 1, {"requestedEnergyTransfer": "DC",
+                                                   "dcChargingParameters": dc(8000)}, None, None)
+        await store_charging_needs(db, "CP-1", 1, {"requestedEnergyTransfer": "DC_BPT",
+                                                   "dcChargingParameters": dc(20000)},
+                                   3, departure)
+        await store_charging_needs(db, "CP-1", 2, {"requestedEnergyTransfer": "AC_three_phase",
+                                                   "acChargingParameters": ac}, None, None)
+
+    with_db(database_url, seed)
+    data = json.loads(assert_ok(csms("stations", "show", "CP-1", "--json")).stdout)
+    needs = data["charging_needs"]
+    assert [(n["evse_id"], n["requested_energy_transfer"]) for n in needs] == [
+        (1, "DC_BPT"), (2, "AC_three_phase")]
+    assert needs[0]["departure_time"] == "2026-06-01T21:00:00+00:00"
+    assert needs[0]["max_schedule_tuples"] == 3
+    assert needs[0]["charging_needs"]["dcChargingParameters"]["energyAmount"] == 20000
+    lines = assert_ok(csms("stations", "show", "CP-1")).stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("EVSE ID  TRANSFER"))
+    assert lines[header + 1].split()[:4] == ["1", "DC_BPT", "2026-06-01T21:00:00+00:00", "20000"]
+    assert lines[header + 2].split()[:3] == ["2", "AC_three_phase", "11000"]
+
+
+def test_security_events_are_listed_newest_first(csms: Invoke, database_url: str) -> None:
+    assert_ok(csms("stations", "add", "CP-1", "--password", PASSWORD))
+    assert assert_ok(csms("stations", "security-events", "CP-1")).stdout.strip() == (
+        "no security events")
+
+    async def seed(db: asyncpg.Pool) -> None:
+        await store_security_event(db, "CP-1", "StartupOfTheDevice",
+                                   datetime(2026, 6, 1, 16, tzinfo=UTC), None)
+        await store_security_event(db, "CP-1", "InvalidCsmsCertificate",
+                                   datetime(2026, 6, 1, 17, tzinfo=UTC), "expired")
+
+    with_db(database_url, seed)
+    events = json.loads(assert_ok(csms("stations", "security-events", "CP-1", "--json")).stdout)
+    assert [(e["type"], e["tech_info"]) for e in events] == [
+        ("InvalidCsmsCertificate", "expired"), ("StartupOfTheDevice", None)]
+    assert events[0]["timestamp"] == "2026-06-01T17:00:00+00:00"
+    lines = assert_ok(csms("stations", "security-events", "CP-1", "--limit", "1")).stdout
+    assert lines.splitlines()[0].split()[:3] == ["TIMESTAMP", "TYPE", "TECH"]
+    assert [line.split()[1] for line in lines.splitlines()[1:]] == ["InvalidCsmsCertificate"]
+    assert_error(csms("stations", "security-events", "nope"), 3, "unknown station", "nope")
+    assert_error(csms("stations", "security-events", "CP-1", "--limit", "0"), 2, "--limit")
 
 
 def test_remove(csms: Invoke) -> None:

@@ -1,7 +1,8 @@
 """A grid event run end to end: a CSMS node with the dispatcher, the ``grid_event`` scenario's
 simulated fleet, an event on target and one above capacity, and what the database then holds.
 
-Shared by ``tests/e2e/test_grid_event.py`` (short) and ``tests/benchmarks/bench_grid_event.py``.
+Shared by ``tests/grid/test_grid_event_e2e.py`` (short) and
+``tests/benchmarks/bench_grid_event.py``.
 """
 
 from __future__ import annotations

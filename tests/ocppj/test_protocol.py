@@ -110,7 +110,7 @@ def test_answer_to_our_call_is_validated_and_correlated() -> None:
     assert json.loads(text) == [2, message_id, "Reset", {"type": "Immediate"}]
     [event] = p.receive(json.dumps([3, message_id, {"status": "Accepted"}]))
     assert event == CallCompleted(message_id, "Reset", {"status": "Accepted"}, None)
-    assert p.pending_call is None
+    p.start_call("Reset", {"type": "Immediate"})  # the answered call is no longer outstanding
 
 
 def test_only_one_outstanding_call() -> None:
@@ -125,7 +125,7 @@ def test_invalid_outgoing_call_is_refused_before_sending() -> None:
     with pytest.raises(OCPPError) as err:
         p.start_call("Reset", {"type": "Sometime"})
     assert err.value.code == "PropertyConstraintViolation"
-    assert p.pending_call is None
+    p.start_call("Reset", {"type": "Immediate"})  # the refused one was never outstanding
 
 
 def test_answer_with_unknown_id_is_dropped() -> None:
@@ -133,7 +133,8 @@ def test_answer_with_unknown_id_is_dropped() -> None:
     p.start_call("Reset", {"type": "Immediate"})
     [event] = p.receive(json.dumps([3, "someone-else", {"status": "Accepted"}]))
     assert isinstance(event, Dropped)
-    assert p.pending_call is not None
+    with pytest.raises(RuntimeError):  # ours is still outstanding
+        p.start_call("Reset", {"type": "Immediate"})
 
 
 def test_peer_callerror_completes_the_call_with_its_code() -> None:

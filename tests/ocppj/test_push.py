@@ -115,7 +115,7 @@ async def test_a_malformed_frame_is_answered_at_once_while_a_call_is_in_progress
 
 
 async def test_a_text_message_that_is_not_utf8_closes_the_connection_with_1007() -> None:
-    """RFC 6455 8.1, as websockets' own recv() does (found by tests/fuzz)."""
+    """RFC 6455 8.1, as websockets' own recv() does (found by test_fuzz_live_server.py)."""
     async with station({"Heartbeat": heartbeat}) as ws:
         await ws.send(b"\x80", text=True)
         with pytest.raises(ConnectionClosed) as closed:

@@ -1,5 +1,5 @@
 """What :mod:`csms.operations.certificates` refuses to send (the flows themselves run end to
-end in tests/e2e/test_certificates.py)."""
+end in tests/operations/test_certificates_e2e.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A live CSMS node on 127.0.0.1 (real sockets, real PostgreSQL) and helpers to reach it."""
+"""Helpers to reach the live CSMS node of ``tests/conftest.py`` (real sockets, real PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -9,34 +9,17 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from csms.config import ServerConfig
 from csms.server import CentralSystem
 from csms.store import stations
+from tests.conftest import PASSWORD
 
-PASSWORD = "correct-horse-battery"
 BOOT = {"reason": "PowerUp", "chargingStation": {"model": "FE-20", "vendorName": "Fermata"}}
 
 
 def basic(user: str, password: str) -> dict[str, str]:
+    """An HTTP Basic Authorization header."""
     token = base64.b64encode(f"{user}:{password}".encode()).decode()
     return {"Authorization": f"Basic {token}"}
-
-
-@pytest.fixture
-def server_config(database_url: str) -> ServerConfig:
-    return ServerConfig(host="127.0.0.1", port=0, database_url=database_url,
-                        heartbeat_interval=60, call_timeout=5.0, ping_interval=None,
-                        ping_timeout=None)
-
-
-@pytest.fixture
-async def csms(server_config: ServerConfig):
-    system = CentralSystem(server_config)
-    await system.start()
-    try:
-        yield system
-    finally:
-        await system.stop()
 
 
 @pytest.fixture
@@ -44,6 +27,11 @@ async def station_id(csms: CentralSystem) -> str:
     """A registered station (security profile 1) named CP-1."""
     await stations.register_station(csms.pool, "CP-1", PASSWORD)
     return "CP-1"
+
+
+def endpoint(node: CentralSystem) -> str:
+    """The OCPP endpoint of a node; a station appends ``/<identity>``."""
+    return f"ws://127.0.0.1:{node.port}/ocpp"
 
 
 def url(system: CentralSystem, identity: str, prefix: str = "/ocpp/") -> str:

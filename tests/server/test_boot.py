@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from csms.operations import Status
 from csms.server import CentralSystem
 from csms.store import commands, stations
 from tests.server.conftest import BOOT, PASSWORD, exchange, open_station
@@ -67,7 +68,7 @@ async def test_tc_b_30_rejected_station_gets_security_error(server_config):
 
 
 async def test_tc_b_31_pending_station_may_send_what_the_csms_triggered(
-    pending_csms, database_url: str
+    pending_csms: CentralSystem,
 ):
     async with await open_station(pending_csms, "CP-P") as ws:
         await exchange(ws, [2, "b", "BootNotification", BOOT])
@@ -82,5 +83,6 @@ async def test_tc_b_31_pending_station_may_send_what_the_csms_triggered(
         # Anything else is still refused while pending.
         answer = await exchange(ws, [2, "h", "Heartbeat", {}])
         assert answer[:3] == [4, "h", "SecurityError"]
-        result = await commands.wait_for_command(database_url, command_id, 10)
-        assert result.status == "answered"
+        result = await pending_csms.operations.wait(
+            "TriggerMessage", {"requestedMessage": "StatusNotification"}, [command_id], timeout=10)
+        assert result.status is Status.ACCEPTED

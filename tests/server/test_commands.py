@@ -10,9 +10,12 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 from csms.config import ServerConfig
+from csms.operations import Status
 from csms.server import CentralSystem
 from csms.store import commands, stations
 from tests.server.conftest import PASSWORD, open_station
+
+TRIGGER = {"requestedMessage": "Heartbeat"}
 
 
 async def answer_next_call(ws, response: dict) -> list:
@@ -67,24 +70,25 @@ async def test_cli_call_to_offline_station_fails_at_once(
 
 
 async def test_station_callerror_is_reported_with_its_code(
-    csms: CentralSystem, station_id: str, database_url: str
+    csms: CentralSystem, station_id: str
 ):
     async with await open_station(csms, station_id) as ws:
         command_id, call = await reset_received(csms, station_id, ws)
         await ws.send(json.dumps([4, call[1], "NotSupported", "no resets today", {}]))
-        result = await commands.wait_for_command(database_url, command_id, 10)
-        assert result.status == "error" and result.error_code == "NotSupported"
-        assert result.error_description == "no resets today"
+        result = await csms.operations.wait("Reset", {"type": "Immediate"}, [command_id],
+                                            timeout=10)
+        assert result.status is Status.CALLERROR and result.error_code == "NotSupported"
+        assert result.reason == "no resets today"
 
 
 async def test_station_disconnecting_during_a_call_is_a_disconnect(
-    csms: CentralSystem, station_id: str, database_url: str
+    csms: CentralSystem, station_id: str
 ):
     async with await open_station(csms, station_id) as ws:
         command_id, call = await reset_received(csms, station_id, ws)
         assert call[2] == "Reset"
-    result = await commands.wait_for_command(database_url, command_id, 10)
-    assert result.status == "disconnected"
+    result = await csms.operations.wait("Reset", {"type": "Immediate"}, [command_id], timeout=10)
+    assert result.status is Status.DISCONNECTED
     assert result.error_code is None
 
 
@@ -107,23 +111,22 @@ async def test_cli_call_reports_a_disconnect_not_a_callerror(
 
 
 async def test_queued_command_is_sent_when_the_station_connects(
-    csms: CentralSystem, station_id: str, database_url: str
+    csms: CentralSystem, station_id: str
 ):
     until = datetime.now(UTC) + timedelta(minutes=5)
     command_id = await commands.submit_command(
-        csms.pool, station_id, "TriggerMessage", {"requestedMessage": "Heartbeat"},
-        queue_until=until)
-    early = await commands.wait_for_command(database_url, command_id, 0.5, offline_grace=0.1)
-    assert early.status == "queued"
+        csms.pool, station_id, "TriggerMessage", TRIGGER, queue_until=until)
+    early = await csms.operations.wait("TriggerMessage", TRIGGER, [command_id], timeout=0.5)
+    assert early.status is Status.QUEUED
     async with await open_station(csms, station_id) as ws:
         call = await answer_next_call(ws, {"status": "Accepted"})
         assert call[2] == "TriggerMessage"
-        result = await commands.wait_for_command(database_url, command_id, 10)
-        assert result.status == "answered" and result.response == {"status": "Accepted"}
+        result = await csms.operations.wait("TriggerMessage", TRIGGER, [command_id], timeout=10)
+        assert result.status is Status.ACCEPTED and result.response == {"status": "Accepted"}
 
 
 async def test_expired_queued_command_is_never_sent(
-    csms: CentralSystem, station_id: str, database_url: str
+    csms: CentralSystem, station_id: str
 ):
     past = datetime.now(UTC) - timedelta(seconds=1)
     command_id = await commands.submit_command(
@@ -133,8 +136,8 @@ async def test_expired_queued_command_is_never_sent(
         answer = await asyncio.wait_for(
             _heartbeat_then_read(ws), 5)
         assert answer[0] == 3  # the first frame from the CSMS is our heartbeat's answer
-    result = await commands.wait_for_command(database_url, command_id, 1)
-    assert result.status == "expired"
+    result = await csms.operations.wait("Reset", {"type": "Immediate"}, [command_id], timeout=1)
+    assert result.status is Status.EXPIRED
 
 
 async def _heartbeat_then_read(ws) -> list:
@@ -143,7 +146,7 @@ async def _heartbeat_then_read(ws) -> list:
 
 
 async def test_command_reaches_the_station_on_another_node(
-    server_config: ServerConfig, database_url: str
+    server_config: ServerConfig,
 ):
     node_a = CentralSystem(server_config)
     node_b = CentralSystem(ServerConfig(**{**server_config.__dict__, "node_id": "node-b"}))
@@ -157,8 +160,9 @@ async def test_command_reaches_the_station_on_another_node(
             command_id = await commands.submit_command(node_a.pool, "CP-X", "Reset",
                                                        {"type": "Immediate"})
             await answer_next_call(ws, {"status": "Accepted"})
-            result = await commands.wait_for_command(database_url, command_id, 10)
-            assert result.status == "answered"
+            result = await node_a.operations.wait("Reset", {"type": "Immediate"}, [command_id],
+                                                  timeout=10)
+            assert result.status is Status.ACCEPTED
             assert "CP-X" not in node_a.sessions
     finally:
         await node_b.stop()
@@ -187,7 +191,7 @@ async def test_reconnect_to_another_node_closes_the_old_socket(
 
 
 async def test_command_sent_by_a_node_that_died_ends_as_a_timeout(
-    csms: CentralSystem, station_id: str, database_url: str
+    csms: CentralSystem, station_id: str
 ):
     await commands.register_node(csms.pool, "dead-node")
     command_id = await commands.submit_command(csms.pool, station_id, "Reset",
@@ -197,5 +201,5 @@ async def test_command_sent_by_a_node_that_died_ends_as_a_timeout(
     assert await commands.fail_orphaned(csms.pool) == 0  # its node is still alive
     await commands.node_stopped(csms.pool, "dead-node")
     assert await commands.fail_orphaned(csms.pool) == 1
-    result = await commands.wait_for_command(database_url, command_id, 2)
-    assert result.status == "timeout" and "stopped" in result.error_description
+    result = await csms.operations.wait("Reset", {"type": "Immediate"}, [command_id], timeout=2)
+    assert result.status is Status.TIMEOUT and "stopped" in result.reason

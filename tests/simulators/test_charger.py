@@ -66,7 +66,7 @@ def test_nothing_plugged_in_moves_no_energy() -> None:
     train.command(20.0)
     train.advance(30.0)
     assert train.power_kw == 0.0
-    assert train.current_a == 0.0
+    assert train.voltage_v == 0.0 and train.battery is None
 
 
 @settings(max_examples=100, deadline=None)

@@ -165,7 +165,8 @@ def test_parse_charging_needs_2_1_v2x_and_answer_it() -> None:
     get_validator("2.1").validate_request("NotifyEVChargingNeeds", payload)
     need = parse_charging_needs(payload, "2.1")
     assert (need.energy_wh, need.max_power_w, need.max_discharge_power_w) == (18000, 20000, 20000)
-    assert need.bidirectional and need.state_of_charge == 45 and need.target_soc == 80
+    assert need.energy_transfer == "DC_BPT"
+    assert need.state_of_charge == 45 and need.target_soc == 80
     assert need.departure == T0 + timedelta(hours=9) and need.min_v2x_energy_wh == -6000
     wire = profile_for_need("2.1", evse_id=need.evse_id, transaction_id="tx-1",
                             energy_wh=need.energy_wh, departure=need.departure,
@@ -180,7 +181,7 @@ def test_parse_charging_needs_2_0_1_ac() -> None:
                                  "evMaxVoltage": 240}}}
     need = parse_charging_needs(payload, "2.0.1")
     assert (need.energy_wh, need.max_power_w, need.departure) == (9000, 32 * 230.0, None)
-    assert not need.bidirectional
+    assert need.energy_transfer == "AC_single_phase"
     with pytest.raises(ValueError, match="requestedEnergyTransfer"):
         parse_charging_needs({"evseId": 1, "chargingNeeds": {}}, "2.0.1")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from csms.ocppj import get_validator
-from csms.smartcharging.fields import ProfileFormatError
 from csms.smartcharging.installed import InstalledProfile, InstalledProfiles
 from csms.smartcharging.limits import StationLimits
 from tests.smartcharging.factories import T0, minutes, period, profile, tx_profile
@@ -127,17 +126,3 @@ def test_report_answers_get_charging_profiles_criteria(version: str) -> None:
     sources = installed.report({"requestId": 8, "chargingProfile": {
         "chargingLimitSource": ["EMS"]}}, version)
     assert [p["id"] for r in sources for p in r["chargingProfile"]] == [4]
-
-
-def test_apply_report_mirrors_what_the_station_holds() -> None:
-    station = InstalledProfiles([InstalledProfile(1, tx_profile(2)),
-                                 InstalledProfile(1, profile(3, stack_level=1))])
-    mirror = InstalledProfiles()
-    for report in station.report({"requestId": 1, "chargingProfile": {}}, "2.1"):
-        mirror.apply_report(report, "2.1")
-    assert list(mirror) == list(station)
-    bad = {"requestId": 1, "evseId": 1, "chargingLimitSource": "CSO",
-           "chargingProfile": [tx_profile().to_wire("2.1"), {"id": 1}]}
-    with pytest.raises(ProfileFormatError) as err:
-        mirror.apply_report(bad, "2.1")
-    assert err.value.field == "chargingProfile[1].stackLevel"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from csms.smartcharging.limits import StationLimits
@@ -87,7 +89,7 @@ def test_k01_fr_40_start_schedule_required_for_absolute_and_recurring(kind: str)
 
 
 def test_k01_fr_41_no_start_schedule_for_relative() -> None:
-    bad = profile(kind="Absolute", start=T0).with_changes(kind="Relative")
+    bad = replace(profile(kind="Absolute", start=T0), kind="Relative")
     v = only(check_profile(bad, version="2.1", evse_id=1))
     assert v.requirement == "K01.FR.41"
 

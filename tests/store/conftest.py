@@ -1,27 +1,25 @@
-"""Fixtures for the store tests: a migrated pool on a fresh database, and a registered station."""
+"""Fixtures for the store tests: registered stations on the migrated ``pool``."""
 
 from __future__ import annotations
 
 import asyncpg
 import pytest
 
-from csms.store import stations
-from csms.store.db import open_pool
-from tests.store.fixtures import migrated_template, migrated_url
+from csms.store import stations as store_stations
 
-__all__ = ["migrated_template", "migrated_url"]
-
-
-@pytest.fixture
-async def pool(migrated_url: str):
-    """A pool on a fresh, migrated database."""
-    p = await open_pool(migrated_url, min_size=1, max_size=4)
-    yield p
-    await p.close()
+#: The stations of the :func:`stations` fixture.
+STATIONS = [f"CS-{i:03d}" for i in range(20)]
 
 
 @pytest.fixture
 async def station(pool: asyncpg.Pool) -> str:
     """The identity of a registered station (password "correct horse battery staple")."""
-    await stations.register_station(pool, "CS-001", "correct horse battery staple")
+    await store_stations.register_station(pool, "CS-001", "correct horse battery staple")
     return "CS-001"
+
+
+@pytest.fixture
+async def stations(pool: asyncpg.Pool) -> list[str]:
+    """Twenty stations in the ``stations`` table (no password; for the batch writer)."""
+    await pool.executemany("INSERT INTO stations (id) VALUES ($1)", [(s,) for s in STATIONS])
+    return STATIONS

@@ -10,6 +10,8 @@ from csms.store import boot, stations
 from csms.store.base import StationNotFound
 
 BOOT = {"reason": "PowerUp", "vendor_name": "Fermata", "model": "FE-20"}
+#: The stored boot status for stations that have not booted yet.
+DEFAULT = "SELECT registration_status FROM boot_defaults"
 
 
 async def test_the_server_policy_answers_a_station_without_a_status(pool: asyncpg.Pool,
@@ -31,10 +33,10 @@ async def test_a_station_status_wins_over_the_policy(pool: asyncpg.Pool, station
 
 async def test_the_default_applies_to_stations_that_never_booted(pool: asyncpg.Pool,
                                                                  station: str):
-    assert await boot.default_status(pool) is None
+    assert await pool.fetchval(DEFAULT) is None
     await stations.record_boot(pool, station, status="Accepted", **BOOT)
     await boot.set_default_status(pool, "Pending")
-    assert await boot.default_status(pool) == "Pending"
+    assert await pool.fetchval(DEFAULT) == "Pending"
     await stations.register_station(pool, "CS-NEW", "correct horse battery staple")
     # shown before the first boot, kept as the station's own from then on
     assert (await stations.get_station(pool, "CS-NEW")).registration_status == "Pending"

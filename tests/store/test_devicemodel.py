@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from csms.store import devicemodel
+from csms.store import devicemodel, diagnostics
 from csms.store.devicemodel import VariableAttribute
 
 T0 = datetime(2026, 6, 1, 16, 0, tzinfo=UTC)
@@ -16,12 +16,12 @@ async def test_report_parts_complete_only_when_all_arrived(pool: asyncpg.Pool, s
     attr = VariableAttribute("EVSE", "Power", evse_id=1, value="20000",
                              characteristics={"unit": "W", "dataType": "decimal"})
     assert await devicemodel.store_report(pool, station, 7, 1, False, T0, [attr])
-    progress = await devicemodel.report_progress(pool, station, "NotifyReport", 7)
-    assert not progress.complete and progress.parts == 1
+    assert not await diagnostics.report_complete(pool, station, "NotifyReport", 7)
     assert await devicemodel.store_report(pool, station, 7, 0, True, T0, [])
     assert not await devicemodel.store_report(pool, station, 7, 0, True, T0, [])
-    progress = await devicemodel.report_progress(pool, station, "NotifyReport", 7)
-    assert progress.complete and progress.parts == 2 and progress.last_seq_no == 1
+    assert await diagnostics.report_complete(pool, station, "NotifyReport", 7)
+    parts = await pool.fetch("SELECT seq_no FROM report_parts WHERE request_id = 7 ORDER BY 1")
+    assert [p["seq_no"] for p in parts] == [0, 1]
 
 
 async def test_upsert_replaces_value_and_keeps_characteristics(pool: asyncpg.Pool, station: str):

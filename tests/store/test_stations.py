@@ -77,7 +77,7 @@ async def test_older_connector_status_does_not_overwrite_newer(pool: asyncpg.Poo
 async def test_station_detail_is_json_ready(pool: asyncpg.Pool, station: str):
     await stations.record_boot(pool, station, status="Accepted", reason="PowerUp",
                                vendor_name="Fermata", model="FE-20", serial_number="S1")
-    await stations.record_heartbeat(pool, station)
+    await stations.record_heartbeats(pool, [station])
     detail = await stations.get_station(pool, station)
     data = jsonable(detail)
     assert data["model"] == "FE-20" and data["boot_status"] == "Accepted"

@@ -163,11 +163,6 @@ class GridEvent:
     external_id: str | None = None
     revision: int = 0
 
-    @property
-    def duration_h(self) -> float:
-        """Length of the event in hours."""
-        return (self.end - self.start).total_seconds() / 3600.0
-
 
 @dataclass(frozen=True)
 class DriverSettings:
