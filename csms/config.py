@@ -39,6 +39,9 @@ class ServerConfig:
     #: Seconds between CostUpdated rounds (the running cost of ongoing transactions, I02);
     #: 0: none are sent.
     cost_update_interval: float = 60.0
+    #: Seconds between meter rollup runs (the daily partition, compaction and retention run
+    #: starts one interval after start); 0: this node runs neither.
+    meter_rollup_interval: float = 30.0
     #: Seconds to wait for a station's answer to a CSMS-initiated call.
     call_timeout: float = 30.0
     #: Largest incoming OCPP message, in bytes.

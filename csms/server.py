@@ -53,6 +53,7 @@ from csms.security.tls import is_tls, peer_common_name, server_context
 from csms.session import SessionHandlers, StationSession
 from csms.store import events_feed, rotation, stations
 from csms.store.db import open_pool
+from csms.store.meter_data import MeterMaintenance
 from csms.uploads import UploadServer, start_uploads
 
 log = structlog.get_logger("csms.server")
@@ -70,6 +71,7 @@ class CentralSystem:
         self.grid: GridDispatcher | None = None
         self.uploads: UploadServer | None = None
         self.costs: CostUpdater | None = None
+        self.meter_data: MeterMaintenance | None = None
         self._server: Server | None = None
         self._block_config = BlockConfig(
             heartbeat_interval=config.heartbeat_interval, boot_policy=config.boot_policy,
@@ -108,6 +110,10 @@ class CentralSystem:
             self.costs = CostUpdater(self.operations, self.config.node_id,
                                      self.config.cost_update_interval)
             await self.costs.start()
+        if self.config.meter_rollup_interval > 0:
+            self.meter_data = MeterMaintenance(
+                self.pool, rollup_interval_s=self.config.meter_rollup_interval)
+            await self.meter_data.start()
         if self.config.auto_register:
             self.log.warning(
                 "auto_register_enabled",
@@ -168,6 +174,8 @@ class CentralSystem:
             await self.uploads.stop()
         if self.costs is not None:
             await self.costs.stop()
+        if self.meter_data is not None:
+            await self.meter_data.stop()
         if self.node is not None:
             await self.node.stop()
         for task in list(self._closing):

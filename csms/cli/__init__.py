@@ -20,6 +20,7 @@ from csms.cli import (
     fleet,
     locallist,
     logs,
+    meter_data,
     meter_values,
     monitoring,
     password_key,
@@ -53,6 +54,7 @@ app.add_typer(stations.app, name="stations", rich_help_panel="Data")
 app.add_typer(tokens.app, name="tokens", rich_help_panel="Data")
 app.add_typer(transactions.app, name="transactions", rich_help_panel="Data")
 app.add_typer(meter_values.app, name="meter-values", rich_help_panel="Data")
+app.add_typer(meter_data.app, name="data", rich_help_panel="Data")
 app.add_typer(tariffs.app, name="tariffs", rich_help_panel="Data")
 app.command("call", rich_help_panel=station_commands.PANEL,
             epilog=exit_status_help(STATION_COMMAND_EXITS))(call)

@@ -61,6 +61,11 @@ def serve(
                             "to stations with a transaction under a tariff (csms tariffs); "
                             "0: none.")
     ] = 60.0,
+    meter_rollup_interval: Annotated[
+        float, typer.Option(min=0.0, help="Seconds between per-minute meter rollup runs; the "
+                            "daily meter data maintenance (partitions, compaction, retention) "
+                            "runs on the same node; 0: neither runs on this node.")
+    ] = 30.0,
     max_connections: Annotated[
         int, typer.Option(min=1, help="Most stations connected to this node at once.")
     ] = 20000,
@@ -160,6 +165,7 @@ def serve(
         host=host, port=port, database_url=url, auto_register=auto_register, uploads=uploads,
         heartbeat_interval=heartbeat_interval, boot_policy=boot_policy,
         boot_retry_interval=boot_retry_interval, cost_update_interval=cost_update_interval,
+        meter_rollup_interval=meter_rollup_interval,
         call_timeout=call_timeout, max_connections=max_connections,
         ping_interval=ping_interval, ping_timeout=ping_interval,
         max_message_size=max_message_size, handshake_timeout=handshake_timeout,

@@ -32,7 +32,7 @@ from csms.store.commands import (
     Outcome,
     record_outcomes,
 )
-from csms.store.metering import MeterSample, store_meter_values
+from csms.store.metering import MeterCodes, MeterSample, store_meter_values
 from csms.store.transactions import TxEvent, record_transaction_events
 
 log = structlog.get_logger("csms.store.batch")
@@ -66,6 +66,7 @@ class GroupCommit:
         self._queue: list[_Write] = []
         self._inflight = 0
         self._tasks: set[asyncio.Task[None]] = set()
+        self.codes = MeterCodes()
 
     async def heartbeat(self, station_id: str) -> None:
         """Record a Heartbeat (G02) once it is committed."""
@@ -147,8 +148,12 @@ class GroupCommit:
 
     async def _commit(self, batch: list[_Write]) -> None:
         try:
-            async with self.pool.acquire() as conn, conn.transaction():
-                results = await _write(conn, batch)
+            async with self.pool.acquire() as conn:
+                # new kinds of sampled values get their codes committed first (kept for good)
+                await self.codes.prepare(
+                    conn, [(w.station_id, s) for w in batch for s in w.samples])
+                async with conn.transaction():
+                    results = await _write(conn, batch, self.codes)
         except Exception as exc:  # isolate the bad write, see below
             if len(batch) == 1:
                 _fail(batch[0], exc)
@@ -170,7 +175,8 @@ def _fail(write: _Write, exc: BaseException) -> None:
         write.future.set_exception(exc)
 
 
-async def _write(conn: asyncpg.Connection, batch: list[_Write]) -> list[Any]:
+async def _write(conn: asyncpg.Connection, batch: list[_Write],
+                 codes: MeterCodes | None = None) -> list[Any]:
     """Every write of ``batch`` in the caller's transaction; one result per write."""
     results: list[Any] = [None] * len(batch)
     samples: list[tuple[str, MeterSample]] = []
@@ -186,7 +192,7 @@ async def _write(conn: asyncpg.Connection, batch: list[_Write]) -> list[Any]:
         if write.kind == METER_VALUES:
             samples.extend((write.station_id, s) for s in write.samples)
     if samples:
-        await store_meter_values(conn, samples)
+        await store_meter_values(conn, samples, codes=codes)
     heartbeats = [w.station_id for w in batch if w.kind == HEARTBEAT]
     if heartbeats:
         await stations.record_heartbeats(conn, heartbeats)

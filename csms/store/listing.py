@@ -72,13 +72,15 @@ async def meter_value_page(
     time) given and how many values of it were given.
     """
     clauses: list[str] = []
-    args: list[object] = []
-    for clause, value in (("station_id = ${}", station_id), ("timestamp >= ${}", since),
-                          ("timestamp < ${}", until)):
+    args: list[object] = [since, until]
+    for clause, value in (("station_id = ${}", station_id),):
         if value is not None:
             args.append(value)
             clauses.append(clause.format(len(args)))
     skip = 0
+    if after is not None and station_id is not None and (
+            since is None or since < after.timestamp):
+        args[0] = after.timestamp  # one station's pages go forward in time
     if after is not None:
         args.extend((after.station_id, after.timestamp))
         clauses.append(f"(station_id, timestamp) >= (${len(args) - 1}, ${len(args)})")
@@ -86,7 +88,8 @@ async def meter_value_page(
     args.append(limit + skip + 1)
     where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
     rows = [MeterValueRow(**dict(r)) for r in await db.fetch(
-        f"SELECT {_COLUMNS} FROM meter_values {where} ORDER BY {_ORDER} LIMIT ${len(args)}",
+        f"SELECT {_COLUMNS} FROM meter_values_between($1, $2) {where}"
+        f" ORDER BY {_ORDER} LIMIT ${len(args)}",
         *args)]
     if after is not None:
         key = (after.station_id, after.timestamp)

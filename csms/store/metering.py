@@ -1,4 +1,6 @@
-"""Meter values: one row per sampled value, indexed by station and time.
+"""Meter values: stored one row per meter value (a station's timestamp, EVSE and transaction
+with its sampled values), read one row per sampled value through ``meter_values_between``
+(raw or compacted alike, see :mod:`csms.store.meter_data` and docs/scale.md).
 
 Values are stored in the canonical unit of their measurand, after their multiplier (see
 :mod:`csms.blocks.units`): 5 kWh, or ``value 5, unit Wh, multiplier 3``, is stored as 5000 Wh,
@@ -6,12 +8,14 @@ with the unit and multiplier as sent beside it. A value whose unit does not fit 
 is stored as sent with ``unit_valid`` false; readers that compute leave it out.
 
 A sampled value identical to one stored before (same station, EVSE, transaction, timestamp,
-measurand, phase, location, context and value) is stored once: stations repeat readings (the
-Transaction.Begin value inside the Ended event, a MeterValues resent after a lost answer).
+measurand, phase, location, context, unit as sent and value) is stored once: stations repeat
+readings (the Transaction.Begin value inside the Ended event, a MeterValues resent after a lost
+answer).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,84 +52,178 @@ class MeterValueRow(MeterSample):
     station_id: str = ""
 
 
-# One statement stores a batch: the values not stored before (a repeat is found with one probe
-# of the (station_id, timestamp) index, a nested-loop anti join). A look-up of its own before
-# a COPY cost one more statement per batch, which at a fleet's steady rate (batches of a few
-# messages) doubled PostgreSQL's CPU per message (docs/performance.md).
-_INSERT_NEW = """
-INSERT INTO meter_values (station_id, evse_id, transaction_id, timestamp, measurand, phase,
-                          location, unit, context, value, signed_meter_value, sent_unit,
-                          sent_multiplier, unit_valid)
-SELECT k.* FROM unnest($1::text[], $2::integer[], $3::text[], $4::timestamptz[], $5::text[],
-                       $6::text[], $7::text[], $8::text[], $9::text[], $10::float8[],
-                       $11::jsonb[], $12::text[], $13::smallint[], $14::boolean[])
-       AS k(station_id, evse_id, transaction_id, timestamp, measurand, phase, location, unit,
-            context, value, signed_meter_value, sent_unit, sent_multiplier, unit_valid)
- WHERE NOT EXISTS (
-       SELECT 1 FROM meter_values v
-        WHERE v.station_id = k.station_id AND v.timestamp = k.timestamp
-          AND v.measurand = k.measurand AND v.value = k.value AND v.context = k.context
-          AND v.location = k.location AND v.phase IS NOT DISTINCT FROM k.phase
-          AND v.evse_id IS NOT DISTINCT FROM k.evse_id
-          AND v.transaction_id IS NOT DISTINCT FROM k.transaction_id)
+# A meter value (station, time, EVSE, transaction) is one row of meter_raw holding its sampled
+# values; one statement stores a batch. A row already stored gets the sampled values it lacks
+# appended (ON CONFLICT on its unique index: no probe of its own), and is left alone when it
+# holds them all: a repeat is stored once. Values arrive as one flat array, each row a slice.
+_UPSERT = """
+INSERT INTO meter_raw AS r (timestamp, evse_id, kind_set, station_id, transaction_id, vals,
+                            signed)
+SELECT k.timestamp, k.evse_id, k.kind_set, k.station_id, k.transaction_id,
+       ($6::float8[])[k.lo:k.hi], k.signed::jsonb
+  FROM unnest($1::text[], $2::timestamptz[], $3::integer[], $4::text[], $5::integer[],
+              $7::integer[], $8::integer[], $9::text[])
+       AS k(station_id, timestamp, evse_id, transaction_id, kind_set, lo, hi, signed)
+ON CONFLICT (station_id, timestamp, evse_id, transaction_id) DO UPDATE
+   SET (kind_set, vals, signed, received_at) = (
+       SELECT m.kind_set, m.vals, m.signed, now()
+         FROM meter_merge(r.kind_set, r.vals, r.signed, EXCLUDED.kind_set, EXCLUDED.vals,
+                          EXCLUDED.signed) m)
+ WHERE NOT meter_contains(r.kind_set, r.vals, EXCLUDED.kind_set, EXCLUDED.vals)
 """
 
-# The same insert, announcing each (station, EVSE)'s latest SoC and power on the live channel
-# (csms.store.live) in the same statement: no round trip more per batch, and the NOTIFY is
-# sent at the commit of the values it announces.
-_INSERT_AND_ANNOUNCE = f"""
-WITH stored AS ({_INSERT_NEW} RETURNING 1),
-     announced AS (SELECT pg_notify($15, p) FROM unnest($16::text[]) AS p)
-SELECT (SELECT count(*) FROM stored), (SELECT count(*) FROM announced)
+# The same, saying how many sampled values each written row gained (the statement's snapshot
+# does not see its own writes, so the sub-select finds the row as it was).
+_UPSERT_COUNTED = _UPSERT + """
+RETURNING cardinality(r.vals) - coalesce((
+    SELECT cardinality(o.vals) FROM meter_raw o
+     WHERE o.station_id = r.station_id AND o.timestamp = r.timestamp
+       AND o.evse_id IS NOT DISTINCT FROM r.evse_id
+       AND o.transaction_id IS NOT DISTINCT FROM r.transaction_id), 0)
 """
+
+_KindKey = tuple[str, str | None, str, str | None, str, str | None, int | None, bool]
+
+
+def _kind_key(s: MeterSample) -> _KindKey:
+    return (s.measurand, s.phase, s.location, s.unit, s.context, s.sent_unit, s.sent_multiplier,
+            s.unit_valid)
+
+
+class MeterCodes:
+    """The codes this database gives kinds of sampled values and sets of kinds.
+
+    Codes learnt outside a transaction are kept (they are committed); inside one they are
+    used but not kept, as a rollback would take them back.
+    """
+
+    def __init__(self) -> None:
+        self.kinds: dict[_KindKey, int] = {}
+        self.sets: dict[tuple[int, ...], int] = {}
+
+    async def kind_ids(self, conn: asyncpg.Connection, keys: Sequence[_KindKey]) -> list[int]:
+        known = dict(self.kinds)
+        missing = list(dict.fromkeys(k for k in keys if k not in known))
+        if missing:
+            rows = await conn.fetch(
+                "SELECT meter_kind_id(m, p, l, u, c, su, sm, uv) FROM unnest("
+                "$1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
+                " $7::smallint[], $8::boolean[]) WITH ORDINALITY AS k(m, p, l, u, c, su, sm, uv, i)"
+                " ORDER BY i",
+                *([k[f] for k in missing] for f in range(8)))
+            found = dict(zip(missing, (r[0] for r in rows), strict=True))
+            known.update(found)
+            if not conn.is_in_transaction():
+                self.kinds.update(found)
+        return [known[k] for k in keys]
+
+    async def set_ids(self, conn: asyncpg.Connection,
+                      sets: Sequence[tuple[int, ...]]) -> list[int]:
+        known = dict(self.sets)
+        missing = list(dict.fromkeys(k for k in sets if k not in known))
+        if missing:
+            rows = await conn.fetch(
+                "SELECT meter_kind_set_id(s::integer[]) FROM unnest($1::text[])"
+                " WITH ORDINALITY AS k(s, i) ORDER BY i",
+                ["{" + ",".join(map(str, m)) + "}" for m in missing])
+            found = dict(zip(missing, (r[0] for r in rows), strict=True))
+            known.update(found)
+            if not conn.is_in_transaction():
+                self.sets.update(found)
+        return [known[k] for k in sets]
+
+    async def prepare(self, conn: asyncpg.Connection,
+                      samples: Sequence[tuple[str, MeterSample]]) -> None:
+        """Learn (and create) the codes ``samples`` need; call it outside a transaction so that
+        the writes inside find every code known."""
+        rows = _rows(samples)
+        keys = [_kind_key(s) for members in rows.values() for s in members]
+        if all(k in self.kinds for k in keys):
+            kinds = [self.kinds[k] for k in keys]
+        else:
+            kinds = await self.kind_ids(conn, keys)
+        sets, i = [], 0
+        for members in rows.values():
+            sets.append(tuple(kinds[i:i + len(members)]))
+            i += len(members)
+        if not all(s in self.sets for s in sets):
+            await self.set_ids(conn, sets)
+
+
+_RowKey = tuple[str, datetime, int | None, str | None]
+
+
+def _rows(samples: Sequence[tuple[str, MeterSample]]) -> dict[_RowKey, list[MeterSample]]:
+    """The samples by meter_raw row, each sampled value (kind and value) once."""
+    rows: dict[_RowKey, list[MeterSample]] = {}
+    seen: set[tuple[object, ...]] = set()
+    for station_id, s in samples:
+        key = (station_id, s.timestamp, s.evse_id, s.transaction_id)
+        identity = (key, _kind_key(s), s.value)
+        if identity not in seen:
+            seen.add(identity)
+            rows.setdefault(key, []).append(s)
+    return rows
 
 
 async def insert_meter_values(db: Db, station_id: str, samples: Sequence[MeterSample]) -> int:
     """Store the samples of one station that are not stored yet (see the module docstring);
     return how many were stored."""
     async with connection(db) as conn:
-        return await store_meter_values(conn, [(station_id, s) for s in samples])
+        return await store_meter_values(conn, [(station_id, s) for s in samples], count=True)
 
 
 async def store_meter_values(
-    conn: asyncpg.Connection, samples: Sequence[tuple[str, MeterSample]]
+    conn: asyncpg.Connection, samples: Sequence[tuple[str, MeterSample]], *,
+    codes: MeterCodes | None = None, count: bool = False,
 ) -> int:
     """Store many stations' samples, ``(station_id, sample)`` pairs, that are not stored yet
-    (neither before nor earlier in ``samples``), in one statement; returns how many were
-    stored."""
-    seen: set[tuple[object, ...]] = set()
-    fresh: list[tuple[str, MeterSample]] = []
-    for station_id, s in samples:
-        identity = (station_id, s.evse_id, s.transaction_id, s.timestamp, s.measurand, s.phase,
-                    s.location, s.context, s.value)
-        if identity not in seen:
-            seen.add(identity)
-            fresh.append((station_id, s))
-    if not fresh:
+    (neither before nor earlier in ``samples``), in one statement. With ``count``, returns
+    how many were stored (else 0: the count costs a look-up per row).
+
+    ``codes``: the codes known so far (see :class:`MeterCodes`; the group commit keeps one).
+    """
+    rows = _rows(samples)
+    if not rows:
         return 0
-    columns = (
-        [station_id for station_id, _ in fresh],
-        [s.evse_id for _, s in fresh],
-        [s.transaction_id for _, s in fresh],
-        [s.timestamp for _, s in fresh],
-        [s.measurand for _, s in fresh],
-        [s.phase for _, s in fresh],
-        [s.location for _, s in fresh],
-        [s.unit for _, s in fresh],
-        [s.context for _, s in fresh],
-        [s.value for _, s in fresh],
-        [s.signed_meter_value for _, s in fresh],
-        [s.sent_unit for _, s in fresh],
-        [s.sent_multiplier for _, s in fresh],
-        [s.unit_valid for _, s in fresh],
+    codes = codes or MeterCodes()
+    keys = [_kind_key(s) for members in rows.values() for s in members]
+    kinds = await codes.kind_ids(conn, keys)
+    kind_sets, i = [], 0
+    for members in rows.values():
+        kind_sets.append(tuple(kinds[i:i + len(members)]))
+        i += len(members)
+    set_ids = await codes.set_ids(conn, kind_sets)
+    values: list[float] = []
+    lo: list[int] = []
+    hi: list[int] = []
+    signed: list[str | None] = []  # JSON arrays (a list of lists would be a 2-D array)
+    for members in rows.values():
+        lo.append(len(values) + 1)
+        values.extend(s.value for s in members)
+        hi.append(len(values))
+        if any(s.signed_meter_value is not None for s in members):
+            signed.append(json.dumps([s.signed_meter_value for s in members],
+                                     separators=(",", ":")))
+        else:
+            signed.append(None)
+    args = (
+        [k[0] for k in rows], [k[1] for k in rows], [k[2] for k in rows], [k[3] for k in rows],
+        set_ids, values, lo, hi, signed,
     )
-    announced = meter_payloads(fresh) if await INTEREST.wanted(conn) else []
-    if announced:
-        stored, _ = await conn.fetchrow(_INSERT_AND_ANNOUNCE, *columns, LIVE_CHANNEL, announced)
-        return int(stored)
-    # nobody watching: the plain insert (the CTE form costs PostgreSQL ~20 % more CPU)
-    status = await conn.execute(_INSERT_NEW, *columns)
-    return int(status.rsplit(" ", 1)[-1])
+    if count:
+        stored = sum(r[0] for r in await conn.fetch(_UPSERT_COUNTED, *args))
+    else:
+        await conn.execute(_UPSERT, *args)
+        stored = 0
+    if await INTEREST.wanted(conn):
+        # A dashboard watches: each (station, EVSE)'s latest SoC and power announced on the
+        # live channel (csms.store.live), sent at the commit of the values it announces.
+        announced = meter_payloads(samples)
+        if announced:
+            await conn.execute("SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p",
+                               LIVE_CHANNEL, announced)
+    return stored
 
 
 def _filters(
@@ -135,12 +233,12 @@ def _filters(
     transaction_id: str | None,
     measurands: Sequence[str] | None,
 ) -> tuple[str, list[object]]:
+    """The WHERE clause over meter_values_between($1, $2) and its arguments, [since, until)
+    first."""
     clauses: list[str] = []
-    args: list[object] = []
+    args: list[object] = [since, until]
     for clause, value in (
         ("station_id = ${}", station_id),
-        ("timestamp >= ${}", since),
-        ("timestamp < ${}", until),
         ("transaction_id = ${}", transaction_id),
         ("measurand = ANY(${}::text[])", list(measurands) if measurands else None),
     ):
@@ -151,10 +249,11 @@ def _filters(
     return where, args
 
 
+# In MeterValueRow's field order: rows are built positionally (an export makes 100,000s).
 _SELECT = """
-SELECT station_id, evse_id, transaction_id, timestamp, measurand, phase, location, unit, context,
-       value, signed_meter_value, sent_unit, sent_multiplier, unit_valid
-  FROM meter_values {where}
+SELECT evse_id, transaction_id, timestamp, measurand, phase, location, unit, context, value,
+       signed_meter_value, sent_unit, sent_multiplier, unit_valid, station_id
+  FROM meter_values_between($1, $2) {where}
  ORDER BY station_id, timestamp, evse_id, measurand, phase NULLS FIRST
 """
 
@@ -177,7 +276,7 @@ async def meter_values(
         args.append(limit)
         sql += f" LIMIT ${len(args)}"
     rows = await db.fetch(sql, *args)
-    return [MeterValueRow(**dict(r)) for r in rows]
+    return [MeterValueRow(*r) for r in rows]
 
 
 async def stream_meter_values(
@@ -196,4 +295,4 @@ async def stream_meter_values(
     where, args = _filters(station_id, since, until, transaction_id, measurands)
     async with conn.transaction():
         async for r in conn.cursor(_SELECT.format(where=where), *args, prefetch=batch):
-            yield MeterValueRow(**dict(r))
+            yield MeterValueRow(*r)

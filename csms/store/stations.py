@@ -125,7 +125,8 @@ async def set_password(db: Db, station_id: str, password: str, *,
 async def remove_station(db: Db, station_id: str) -> bool:
     """Delete a station and everything stored about it; False if there was no such station."""
     async with connection(db) as conn, conn.transaction():
-        await conn.execute("DELETE FROM meter_values WHERE station_id = $1", station_id)
+        for table in ("meter_raw", "meter_compact", "meter_rollups"):
+            await conn.execute(f"DELETE FROM {table} WHERE station_id = $1", station_id)
         status = await conn.execute("DELETE FROM stations WHERE id = $1", station_id)
     return status != "DELETE 0"
 

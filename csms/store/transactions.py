@@ -222,11 +222,37 @@ RETURNING n.station_id, n.transaction_id,
                AND o.seq_no = n.seq_no) AS reused
 """
 
+# The EVSE of a transaction's samples stored without one, once known: raw rows move to their
+# EVSE (merged into a row there, if one has the same time); compacted rows likewise unless a
+# row of that EVSE and hour exists (then they keep no EVSE).
 _RELABEL = """
-UPDATE meter_values m SET evse_id = k.evse_id
+WITH k AS (SELECT * FROM unnest($1::text[], $2::text[], $3::integer[])
+                         AS k(station_id, transaction_id, evse_id)),
+moved AS (
+    DELETE FROM meter_raw m USING k
+     WHERE m.station_id = k.station_id AND m.transaction_id = k.transaction_id
+       AND m.evse_id IS NULL
+    RETURNING m.timestamp, k.evse_id, m.kind_set, m.station_id, m.transaction_id, m.vals,
+              m.signed)
+INSERT INTO meter_raw AS r (timestamp, evse_id, kind_set, station_id, transaction_id, vals,
+                            signed)
+SELECT * FROM moved
+ON CONFLICT (station_id, timestamp, evse_id, transaction_id) DO UPDATE
+   SET (kind_set, vals, signed, received_at) = (
+       SELECT m.kind_set, m.vals, m.signed, now()
+         FROM meter_merge(r.kind_set, r.vals, r.signed, EXCLUDED.kind_set, EXCLUDED.vals,
+                          EXCLUDED.signed) m)
+ WHERE NOT meter_contains(r.kind_set, r.vals, EXCLUDED.kind_set, EXCLUDED.vals)
+"""
+
+_RELABEL_COMPACT = """
+UPDATE meter_compact m SET evse_id = k.evse_id
   FROM unnest($1::text[], $2::text[], $3::integer[]) AS k(station_id, transaction_id, evse_id)
  WHERE m.station_id = k.station_id AND m.transaction_id = k.transaction_id
    AND m.evse_id IS NULL
+   AND NOT EXISTS (SELECT 1 FROM meter_compact o
+                    WHERE o.station_id = m.station_id AND o.hour = m.hour
+                      AND o.evse_id = k.evse_id AND o.transaction_id = m.transaction_id)
 """
 
 #: One station's TransactionEvent and its sampled values, as batched by the store.
@@ -300,8 +326,9 @@ async def record_transaction_events(
     relabel = [(k, v[0]) for k, v in evses.items() if v[0] is not None and v[1] is None]
     if relabel:
         # The EVSE became known only now (its event arrived late): label earlier samples.
-        await conn.execute(_RELABEL, [k[0] for k, _ in relabel], [k[1] for k, _ in relabel],
-                           [e for _, e in relabel])
+        for statement in (_RELABEL, _RELABEL_COMPACT):
+            await conn.execute(statement, [k[0] for k, _ in relabel],
+                               [k[1] for k, _ in relabel], [e for _, e in relabel])
     for station_id, event, samples in new:
         evse_id = evses[(station_id, event.transaction_id)][0]
         for sample in samples:

@@ -23,6 +23,7 @@ COMMANDS = [
     (["transactions", "list"], []),
     (["transactions", "show"], []),
     (["meter-values", "export"], []),
+    (["data", "retention"], []),
     (["call", "CP-1"], ["--timeout", "0.2"]),
     (["reset", "CP-1"], ["--timeout", "0.2"]),
     (["get-variables", "CP-1"], ["--timeout", "0.2"]),

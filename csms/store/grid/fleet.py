@@ -40,8 +40,9 @@ SELECT t.station_id, t.evse_id, t.transaction_id, t.id_token, t.started_at, s.su
   JOIN stations s ON s.id = t.station_id
   LEFT JOIN nodes n ON n.node_id = s.node_id
   LEFT JOIN LATERAL (
-       SELECT value FROM meter_values m
-        WHERE m.station_id = t.station_id AND m.transaction_id = t.transaction_id
+       SELECT value FROM meter_station_values(
+                t.station_id, least(t.started_at, t.created_at) - interval '1 day', NULL) m
+        WHERE m.transaction_id = t.transaction_id
           AND m.measurand = 'SoC' AND m.unit_valid ORDER BY m.timestamp DESC LIMIT 1) soc ON true
   LEFT JOIN LATERAL (
        SELECT charging_needs, departure_time FROM ev_charging_needs e
@@ -85,8 +86,8 @@ async def latest_power(db: Db, station_ids: Sequence[str],
     with the time of the sample."""
     rows = await db.fetch(
         "SELECT DISTINCT ON (station_id, transaction_id, measurand) station_id, transaction_id,"
-        " measurand, timestamp, value FROM meter_values"
-        " WHERE station_id = ANY($1::text[]) AND timestamp >= $2 AND transaction_id IS NOT NULL"
+        " measurand, timestamp, value FROM meter_values_between($2, NULL)"
+        " WHERE station_id = ANY($1::text[]) AND transaction_id IS NOT NULL"
         " AND measurand IN ('Power.Active.Export', 'Power.Active.Import') AND phase IS NULL"
         " AND unit_valid"
         " ORDER BY station_id, transaction_id, measurand, timestamp DESC",
@@ -108,7 +109,8 @@ async def register_series(db: Db, keys: Sequence[tuple[str, str]], start: dateti
     """Energy-register samples per (station, transaction) between ``start`` and ``end``, in Wh;
     a sample with only one register carries the other forward."""
     rows = await db.fetch(
-        "SELECT station_id, transaction_id, timestamp, measurand, value FROM meter_values"
+        "SELECT station_id, transaction_id, timestamp, measurand, value"
+        " FROM meter_values_between($3, $4::timestamptz + interval '1 microsecond')"
         " WHERE station_id = ANY($1::text[]) AND transaction_id = ANY($2::text[])"
         " AND timestamp BETWEEN $3 AND $4 AND measurand IN ($5, $6) AND phase IS NULL"
         " AND unit_valid"
@@ -137,11 +139,13 @@ async def soc_between(db: Db, keys: Sequence[tuple[str, str]], start: datetime, 
     transaction) of ``keys``, in one query; (None, None) for one that reported none."""
     rows = await db.fetch(
         "SELECT k.station_id, k.transaction_id,"
-        "  (SELECT value FROM meter_values m WHERE m.station_id = k.station_id"
-        "     AND m.transaction_id = k.transaction_id AND measurand = 'SoC' AND unit_valid"
+        "  (SELECT value FROM meter_station_values(k.station_id, $3,"
+        "                                          $4::timestamptz + interval '1 us') m"
+        "    WHERE m.transaction_id = k.transaction_id AND measurand = 'SoC' AND unit_valid"
         "     AND timestamp BETWEEN $3 AND $4 ORDER BY timestamp LIMIT 1),"
-        "  (SELECT value FROM meter_values m WHERE m.station_id = k.station_id"
-        "     AND m.transaction_id = k.transaction_id AND measurand = 'SoC' AND unit_valid"
+        "  (SELECT value FROM meter_station_values(k.station_id, $3,"
+        "                                          $4::timestamptz + interval '1 us') m"
+        "    WHERE m.transaction_id = k.transaction_id AND measurand = 'SoC' AND unit_valid"
         "     AND timestamp BETWEEN $3 AND $4 ORDER BY timestamp DESC LIMIT 1)"
         " FROM unnest($1::text[], $2::text[]) AS k(station_id, transaction_id)",
         [k[0] for k in keys], [k[1] for k in keys], start, end)
