@@ -11,6 +11,7 @@ import asyncpg
 import typer
 
 from csms.cli.base import DatabaseUrlOption, DataDirOption, with_store
+from csms.cli.errors import shown
 from csms.cli.errors import usage as usage_error
 from csms.cli.output import print_fields, print_json, print_table
 from csms.store import meter_data
@@ -30,7 +31,7 @@ def parse_days(option: str, text: str) -> int | None:
         return None
     match = _SPAN.fullmatch(s)
     if match is None or int(match.group(1)) == 0:
-        raise usage_error(f"{option}: {text!r} is not a retention (examples: 90d, 12w, 2y, "
+        raise usage_error(f"{option}: {shown(text)} is not a retention (examples: 90d, 12w, 2y, "
                           "forever)")
     return int(match.group(1)) * _DAYS[match.group(2)]
 
