@@ -21,7 +21,8 @@ from csms.store.grid import sites as site_store
 from csms.store.grid.records import Program, RegisterSample
 from simulators.scenario import parse_scenario
 from simulators.simulated_fleet import Fleet, FleetOptions, build_configs
-from tests.grid.harness import all_plugged_in, running, start_system, wait_until
+from tests.grid.harness import all_plugged_in, start_system, wait_until
+from tests.operations.conftest import running
 
 PASSWORD = "fleet-run-password-01"
 
@@ -100,7 +101,7 @@ async def run_fleet(database_url: str, spec: FleetRun) -> RunOutcome:
             visit.target_soc = math.floor(visit.battery.soc * 100) / 100
         configs[i] = replace(config)
     event_ids: list[int] = []
-    async with running(Fleet(configs)):
+    async with running(Fleet(configs), stop_within=20):
         await wait_until(lambda: all_plugged_in(pool, spec.stations), spec.lead_s - 2)
         if spec.site is not None:
             await site_store.add_site(pool, site_store.Site(

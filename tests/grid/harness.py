@@ -8,8 +8,7 @@ Shared by ``tests/grid/test_grid_event_e2e.py`` (short) and
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,7 +16,6 @@ from typing import Any
 
 import asyncpg
 
-from csms.config import ServerConfig
 from csms.grid.mv import net_export_kwh
 from csms.grid.report import EventReport, build_report
 from csms.grid.service import Created, create_event
@@ -27,6 +25,8 @@ from csms.store.grid import fleet as grid_fleet
 from csms.store.grid.records import Program, RegisterSample
 from simulators.scenario import load_scenario
 from simulators.simulated_fleet import Fleet, FleetOptions, build_configs
+from tests.conftest import open_config
+from tests.operations.conftest import running
 
 SCENARIO = Path(__file__).resolve().parents[2] / "simulators" / "scenarios" / "grid_event.toml"
 PASSWORD = "grid-event-password-01"
@@ -113,9 +113,7 @@ async def wait_until(predicate: Callable[[], Awaitable[bool]], timeout: float) -
 async def start_system(database_url: str) -> tuple[CentralSystem, asyncpg.Pool]:
     """A CSMS on a free port of 127.0.0.1 that registers stations on first contact; with its
     pool."""
-    system = CentralSystem(ServerConfig(
-        host="127.0.0.1", port=0, database_url=database_url, auto_register=True,
-        heartbeat_interval=300, call_timeout=10.0))
+    system = CentralSystem(open_config(database_url, heartbeat_interval=300))
     await system.start()
     assert system.pool is not None
     return system, system.pool
@@ -126,20 +124,6 @@ async def all_plugged_in(pool: asyncpg.Pool, stations: int) -> bool:
     rows = await grid_fleet.plugged_in(pool)
     return len(rows) == stations and all(
         r.soc_percent is not None and r.charging_needs for r in rows)
-
-
-@contextlib.asynccontextmanager
-async def running(fleet: Fleet) -> AsyncIterator[Fleet]:
-    """``fleet`` running in a task for the block; cancelled after it."""
-    task = asyncio.create_task(fleet.run())
-    try:
-        yield fleet
-    finally:
-        # Fleet.run without a duration runs until cancelled; it stops its stations on the way
-        # out (stopping the stations alone leaves it waiting).
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await asyncio.wait_for(task, 20)
 
 
 async def run(database_url: str, settings: RunSettings) -> RunResult:
@@ -167,7 +151,7 @@ async def run(database_url: str, settings: RunSettings) -> RunResult:
             visit.departure_at = t_end.timestamp() + settings.departures[number]
             visit.target_soc = round(visit.battery.soc, 2)
         targets[f"{config.station_id}/1"] = visit.target_soc
-    async with running(Fleet(configs)) as fleet:
+    async with running(Fleet(configs), stop_within=20) as fleet:
         # the late EV arrives after the events are created
         await wait_until(lambda: all_plugged_in(pool, settings.stations - 1),
                          settings.lead_s - 3)
