@@ -155,15 +155,22 @@ def server_config(database_url: str) -> ServerConfig:
                         ping_timeout=None)
 
 
-@pytest.fixture
-async def csms(server_config: ServerConfig) -> AsyncIterator[CentralSystem]:
-    """A started node; stopped when the test ends."""
-    system = CentralSystem(server_config)
+@contextlib.asynccontextmanager
+async def started(config: ServerConfig) -> AsyncIterator[CentralSystem]:
+    """A node started with ``config``; stopped after the block."""
+    system = CentralSystem(config)
     await system.start()
     try:
         yield system
     finally:
         await system.stop()
+
+
+@pytest.fixture
+async def csms(server_config: ServerConfig) -> AsyncIterator[CentralSystem]:
+    """A started node; stopped when the test ends."""
+    async with started(server_config) as system:
+        yield system
 
 
 def open_config(database_url: str, **settings: Any) -> ServerConfig:
@@ -177,12 +184,8 @@ def open_config(database_url: str, **settings: Any) -> ServerConfig:
 @contextlib.asynccontextmanager
 async def central_system(database_url: str, **settings: Any) -> AsyncIterator[CentralSystem]:
     """A running node of :func:`open_config` settings."""
-    system = CentralSystem(open_config(database_url, **settings))
-    await system.start()
-    try:
+    async with started(open_config(database_url, **settings)) as system:
         yield system
-    finally:
-        await system.stop()
 
 
 async def until(probe: Callable[[], Awaitable[T]], timeout: float = 15.0) -> T:

@@ -46,6 +46,11 @@ DatabaseUrlOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+#: the station group a grid command is limited to
+GroupOption = Annotated[str | None, typer.Option(help="Only this station group.")]
+#: how much stored history the plug-in forecast learns from
+HistoryWeeksOption = Annotated[int, typer.Option("--weeks", help="Weeks of history to learn from.",
+                                                 min=1, max=104)]
 StationId = Annotated[str, typer.Argument(metavar="ID", help="The station's identity.")]
 
 

@@ -12,7 +12,7 @@ import asyncpg
 import typer
 
 from csms import readable
-from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, with_store
+from csms.cli.base import DatabaseUrlOption, DataDirOption, GroupOption, JsonOption, with_store
 from csms.cli.errors import CliError, ExitCode, not_found, usage
 from csms.cli.output import print_fields, print_json, print_table
 from csms.cli.times import duration_option, time_option
@@ -45,7 +45,7 @@ def create(
     maximum: Annotated[bool, typer.Option("--max", help="As much as the fleet can give.")]
     = False,
     program: Annotated[str | None, typer.Option(help="Program (default: 'default').")] = None,
-    group: Annotated[str | None, typer.Option(help="Only this station group.")] = None,
+    group: GroupOption = None,
     json_out: JsonOption = False,
     database_url: DatabaseUrlOption = None,
     data_dir: DataDirOption = None,

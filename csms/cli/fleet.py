@@ -9,7 +9,14 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import typer
 
-from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, with_store
+from csms.cli.base import (
+    DatabaseUrlOption,
+    DataDirOption,
+    GroupOption,
+    HistoryWeeksOption,
+    JsonOption,
+    with_store,
+)
 from csms.cli.errors import not_found, shown, usage
 from csms.cli.output import print_fields, print_json, print_table
 from csms.cli.times import time_option
@@ -28,7 +35,7 @@ def capacity(
                                                                    " ISO 8601).")],
     until: Annotated[str, typer.Option("--until", metavar="T", help="Window end.")],
     program: Annotated[str | None, typer.Option(help="Program whose rules apply.")] = None,
-    group: Annotated[str | None, typer.Option(help="Only this station group.")] = None,
+    group: GroupOption = None,
     json_out: JsonOption = False,
     database_url: DatabaseUrlOption = None,
     data_dir: DataDirOption = None,
@@ -112,9 +119,8 @@ def forecast_window(
     until: Annotated[str, typer.Option("--until", metavar="HH:MM", help="Window end.")],
     program: Annotated[str | None, typer.Option(
         help="Program whose floor, time zone and defaults apply.")] = None,
-    group: Annotated[str | None, typer.Option(help="Only this station group.")] = None,
-    weeks: Annotated[int, typer.Option(help="Weeks of history to learn from.", min=1,
-                                       max=104)] = 8,
+    group: GroupOption = None,
+    weeks: HistoryWeeksOption = 8,
     json_out: JsonOption = False,
     database_url: DatabaseUrlOption = None,
     data_dir: DataDirOption = None,

@@ -9,7 +9,14 @@ from typing import Annotated
 import asyncpg
 import typer
 
-from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, with_store
+from csms.cli.base import (
+    DatabaseUrlOption,
+    DataDirOption,
+    GroupOption,
+    HistoryWeeksOption,
+    JsonOption,
+    with_store,
+)
 from csms.cli.errors import CliError, ExitCode, not_found, shown, usage
 from csms.cli.output import print_fields, print_json, print_table
 from csms.cli.times import duration_option, timezone_option
@@ -241,9 +248,8 @@ def nominate(
     name: Annotated[str, typer.Argument(help="Program name.")],
     month: Annotated[str, typer.Option("--month", metavar="YYYY-MM",
                                        help="The month to nominate for.")],
-    group: Annotated[str | None, typer.Option(help="Only this station group.")] = None,
-    weeks: Annotated[int, typer.Option(help="Weeks of history to learn from.", min=1,
-                                       max=104)] = 8,
+    group: GroupOption = None,
+    weeks: HistoryWeeksOption = 8,
     json_out: JsonOption = False,
     database_url: DatabaseUrlOption = None,
     data_dir: DataDirOption = None,

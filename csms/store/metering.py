@@ -56,14 +56,12 @@ class MeterValueRow(MeterSample):
 # values; one statement stores a batch. A row already stored gets the sampled values it lacks
 # appended (ON CONFLICT on its unique index: no probe of its own), and is left alone when it
 # holds them all: a repeat is stored once. Values arrive as one flat array, each row a slice.
-_UPSERT = """
+# Stores rows (timestamp, evse_id, kind_set, station_id, transaction_id, vals, signed) into
+# meter_raw with the merge described above; the rows come from the SELECT put in its middle.
+RAW_INSERT = """
 INSERT INTO meter_raw AS r (timestamp, evse_id, kind_set, station_id, transaction_id, vals,
                             signed)
-SELECT k.timestamp, k.evse_id, k.kind_set, k.station_id, k.transaction_id,
-       ($6::float8[])[k.lo:k.hi], k.signed::jsonb
-  FROM unnest($1::text[], $2::timestamptz[], $3::integer[], $4::text[], $5::integer[],
-              $7::integer[], $8::integer[], $9::text[])
-       AS k(station_id, timestamp, evse_id, transaction_id, kind_set, lo, hi, signed)
+{rows}
 ON CONFLICT (station_id, timestamp, evse_id, transaction_id) DO UPDATE
    SET (kind_set, vals, signed, received_at) = (
        SELECT m.kind_set, m.vals, m.signed, now()
@@ -71,6 +69,13 @@ ON CONFLICT (station_id, timestamp, evse_id, transaction_id) DO UPDATE
                           EXCLUDED.signed) m)
  WHERE NOT meter_contains(r.kind_set, r.vals, EXCLUDED.kind_set, EXCLUDED.vals)
 """
+
+_UPSERT = RAW_INSERT.format(rows="""\
+SELECT k.timestamp, k.evse_id, k.kind_set, k.station_id, k.transaction_id,
+       ($6::float8[])[k.lo:k.hi], k.signed::jsonb
+  FROM unnest($1::text[], $2::timestamptz[], $3::integer[], $4::text[], $5::integer[],
+              $7::integer[], $8::integer[], $9::text[])
+       AS k(station_id, timestamp, evse_id, transaction_id, kind_set, lo, hi, signed)""")
 
 # The same, saying how many sampled values each written row gained (the statement's snapshot
 # does not see its own writes, so the sub-select finds the row as it was).

@@ -29,7 +29,13 @@ import structlog
 from csms.store import events_feed
 from csms.store.base import StoreError
 from csms.store.db import Db, connection
-from csms.store.metering import MeterSample, MeterValueRow, insert_meter_values, meter_values
+from csms.store.metering import (
+    RAW_INSERT,
+    MeterSample,
+    MeterValueRow,
+    insert_meter_values,
+    meter_values,
+)
 
 log = structlog.get_logger("csms.store.transactions")
 
@@ -234,16 +240,7 @@ moved AS (
        AND m.evse_id IS NULL
     RETURNING m.timestamp, k.evse_id, m.kind_set, m.station_id, m.transaction_id, m.vals,
               m.signed)
-INSERT INTO meter_raw AS r (timestamp, evse_id, kind_set, station_id, transaction_id, vals,
-                            signed)
-SELECT * FROM moved
-ON CONFLICT (station_id, timestamp, evse_id, transaction_id) DO UPDATE
-   SET (kind_set, vals, signed, received_at) = (
-       SELECT m.kind_set, m.vals, m.signed, now()
-         FROM meter_merge(r.kind_set, r.vals, r.signed, EXCLUDED.kind_set, EXCLUDED.vals,
-                          EXCLUDED.signed) m)
- WHERE NOT meter_contains(r.kind_set, r.vals, EXCLUDED.kind_set, EXCLUDED.vals)
-"""
+""" + RAW_INSERT.format(rows="SELECT * FROM moved")
 
 _RELABEL_COMPACT = """
 UPDATE meter_compact m SET evse_id = k.evse_id

@@ -43,6 +43,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -331,22 +332,26 @@ async def register(url: str, n: int, cost: int, keys: PasswordKeys | None = None
     return ids
 
 
-async def dispatch(url: str, fleet: Fleet, ids: list[str]) -> tuple[float, int]:
-    """SetChargingProfile to every station through the command table; (seconds, answered)."""
+async def dispatch(url: str, ids: list[str], *, fleet: Fleet | None = None,
+                   timeout: float = 120, poll: float = 0.05) -> tuple[float, int]:
+    """SetChargingProfile to every station through the command table, polled every ``poll`` s
+    until every command is final or ``timeout`` s have passed; (seconds, answered). A ``fleet``
+    in this process has its counters reset at the start."""
     from csms.store.commands import submit_commands
 
     conn = await asyncpg.connect(url)
     try:
-        fleet.stats.reset()
+        if fleet is not None:
+            fleet.stats.reset()
         t0 = time.perf_counter()
         command_ids = await submit_commands(conn, ids, "SetChargingProfile", PROFILE)
         while True:
             final = await conn.fetchval(
                 "SELECT count(*) FROM commands WHERE id = ANY($1::bigint[])"
                 " AND status NOT IN ('pending', 'sent')", command_ids)
-            if final >= len(command_ids) or time.perf_counter() - t0 > 120:
+            if final >= len(command_ids) or time.perf_counter() - t0 > timeout:
                 break
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(poll)
         seconds = time.perf_counter() - t0
         answered = await conn.fetchval(
             "SELECT count(*) FROM commands WHERE id = ANY($1::bigint[]) AND status = 'answered'",
@@ -484,7 +489,7 @@ async def bench_csms(opts: argparse.Namespace, url: str, pg: Postgres, report: R
             await sustained(opts, fleet, server, pg, report)
             report.loads["csms saturated"] = await measure(
                 fleet, server, pg, fleet.run_closed(opts.duration / 2, opts.saturate_stations))
-            f["dispatch_s"], f["dispatch_answered"] = await dispatch(url, fleet, ids)
+            f["dispatch_s"], f["dispatch_answered"] = await dispatch(url, ids, fleet=fleet)
         fleet.close_all()
         await asyncio.sleep(3.0)
         f["reconnect_storm_s"], f["reconnect_retries"] = await fleet.storm(ids)
@@ -578,32 +583,42 @@ async def run(opts: argparse.Namespace) -> Report:
     report = Report()
     with tempfile.TemporaryDirectory(prefix="csms-bench-") as tmp:
         opts.key_file = Path(tmp) / "password-key"
-        if opts.database_url:
-            server_url, pid = opts.database_url, None
-        else:
-            from csms.store.embedded import start_embedded
-            server_url = start_embedded(Path(tmp), cleanup_mode="delete")
-            pid = int((Path(tmp) / "pgdata" / "postmaster.pid").read_text().split()[0])
-        pg = Postgres(pid)
         suffix = uuid.uuid4().hex[:8]
-        names = {"csms": f"bench_csms_{suffix}", "ocpp": f"bench_ocpp_{suffix}"}
-        parts = urlsplit(server_url)
-        urls = {k: urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query,
-                               parts.fragment)) for k, name in names.items()}
-        await _admin(server_url, [f"CREATE DATABASE {name}" for name in names.values()])
-        try:
-            await bench_csms(opts, urls["csms"], pg, report)
+        async with databases(opts.database_url, Path(tmp),
+                             [f"bench_csms_{suffix}", f"bench_ocpp_{suffix}"]) as (urls, pg):
+            csms_url, ocpp_url = urls
+            await bench_csms(opts, csms_url, pg, report)
             if opts.scaling:
-                await bench_scaling(opts, urls["csms"], pg, report)
+                await bench_scaling(opts, csms_url, pg, report)
             if not opts.skip_echo:
                 await bench_reference("echo", opts, "", pg, report)
             if not opts.skip_ocpp:
-                (await open_pool(urls["ocpp"], max_size=1)).terminate()
-                await bench_reference("ocpp", opts, urls["ocpp"], pg, report)
-        finally:
-            await _admin(server_url, [f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                                      for name in names.values()])
+                (await open_pool(ocpp_url, max_size=1)).terminate()
+                await bench_reference("ocpp", opts, ocpp_url, pg, report)
     return report
+
+
+@contextlib.asynccontextmanager
+async def databases(database_url: str, tmp: Path,
+                    names: list[str]) -> AsyncIterator[tuple[list[str], Postgres]]:
+    """A fresh database of each name for one run, dropped after it: on the server at
+    ``database_url``, or on a PostgreSQL embedded in ``tmp`` (whose CPU is then measured).
+    Yields the databases' URLs, in the order of ``names``, and the server's ``Postgres``."""
+    if database_url:
+        server_url, pid = database_url, None
+    else:
+        from csms.store.embedded import start_embedded
+        server_url = start_embedded(tmp, cleanup_mode="delete")
+        pid = int((tmp / "pgdata" / "postmaster.pid").read_text().split()[0])
+    parts = urlsplit(server_url)
+    urls = [urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+            for name in names]
+    await _admin(server_url, [f"CREATE DATABASE {name}" for name in names])
+    try:
+        yield urls, Postgres(pid)
+    finally:
+        await _admin(server_url, [f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                                  for name in names])
 
 
 async def _admin(url: str, statements: list[str]) -> None:

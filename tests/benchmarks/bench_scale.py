@@ -35,9 +35,7 @@ import time
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import psutil
 
 if __package__ in (None, ""):
@@ -47,9 +45,9 @@ from csms.security.password_key import load_keys
 from tests.benchmarks.bench_csms import (
     HERE,
     PASSWORD,
-    PROFILE,
     Postgres,
-    _admin,
+    databases,
+    dispatch,
     free_port,
     machine_busy,
     register,
@@ -95,30 +93,6 @@ class FleetProcess:
         except TimeoutError:
             self.process.kill()
             await self.process.wait()
-
-
-async def dispatch(url: str, ids: list[str]) -> tuple[float, int]:
-    """SetChargingProfile to every station through the command table; (seconds, answered)."""
-    from csms.store.commands import submit_commands
-
-    conn = await asyncpg.connect(url)
-    try:
-        t0 = time.perf_counter()
-        command_ids = await submit_commands(conn, ids, "SetChargingProfile", PROFILE)
-        while True:
-            final = await conn.fetchval(
-                "SELECT count(*) FROM commands WHERE id = ANY($1::bigint[])"
-                " AND status NOT IN ('pending', 'sent')", command_ids)
-            if final >= len(command_ids) or time.perf_counter() - t0 > 300:
-                break
-            await asyncio.sleep(0.1)
-        seconds = time.perf_counter() - t0
-        answered = await conn.fetchval(
-            "SELECT count(*) FROM commands WHERE id = ANY($1::bigint[]) AND status = 'answered'",
-            command_ids)
-    finally:
-        await conn.close()
-    return seconds, answered
 
 
 async def bench(opts: argparse.Namespace, url: str, pg: Postgres, tmp: Path) -> dict[str, Any]:
@@ -169,7 +143,7 @@ async def bench(opts: argparse.Namespace, url: str, pg: Postgres, tmp: Path) -> 
         f["sustained_gen_cpu_s_per_1k"] = (1000 * (sum(p.cpu() for p in fleets) - gen)
                                            / max(answered, 1))
         f["sustained_busy_cores"] = (machine_busy() - busy) / seconds
-        f["dispatch_s"], f["dispatch_answered"] = await dispatch(url, ids)
+        f["dispatch_s"], f["dispatch_answered"] = await dispatch(url, ids, timeout=300, poll=0.1)
         f["rss_after_mb"] = server.rss() / 2**20
     finally:
         for p in fleets:
@@ -189,20 +163,9 @@ def _connections(process: psutil.Process, port: int) -> int:
 
 async def run(opts: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="csms-scale-") as tmp:
-        if opts.database_url:
-            server_url, pid = opts.database_url, None
-        else:
-            from csms.store.embedded import start_embedded
-            server_url = start_embedded(Path(tmp), cleanup_mode="delete")
-            pid = int((Path(tmp) / "pgdata" / "postmaster.pid").read_text().split()[0])
         name = f"bench_scale_{uuid.uuid4().hex[:8]}"
-        parts = urlsplit(server_url)
-        url = urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-        await _admin(server_url, [f"CREATE DATABASE {name}"])
-        try:
-            return await bench(opts, url, Postgres(pid), Path(tmp))
-        finally:
-            await _admin(server_url, [f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"])
+        async with databases(opts.database_url, Path(tmp), [name]) as ([url], pg):
+            return await bench(opts, url, pg, Path(tmp))
 
 
 def main(argv: list[str] | None = None) -> None:

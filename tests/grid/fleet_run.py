@@ -6,7 +6,6 @@ one or more events, and what the database holds afterwards.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -14,16 +13,16 @@ from typing import Any
 
 import asyncpg
 
-from csms.config import ServerConfig
 from csms.grid.mv import net_export_kwh
 from csms.grid.service import create_event
-from csms.server import CentralSystem
 from csms.store.grid import events as grid_events
 from csms.store.grid import fleet as grid_fleet
 from csms.store.grid import sites as site_store
 from csms.store.grid.records import Program, RegisterSample
 from simulators.scenario import parse_scenario
 from simulators.simulated_fleet import Fleet, FleetOptions, build_configs
+from tests.grid.harness import all_plugged_in, start_system, wait_until
+from tests.operations.conftest import running
 
 PASSWORD = "fleet-run-password-01"
 
@@ -82,23 +81,9 @@ class RunOutcome:
         return kwh * 3600.0 / (end - start).total_seconds()
 
 
-async def _wait(predicate: Any, timeout: float) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"not ready within {timeout} s")
-        await asyncio.sleep(0.5)
-
-
 async def run_fleet(database_url: str, spec: FleetRun) -> RunOutcome:
     """Run the fleet through the events and collect what the database holds."""
-    system = CentralSystem(ServerConfig(
-        host="127.0.0.1", port=0, database_url=database_url, auto_register=True,
-        heartbeat_interval=300, call_timeout=10.0))
-    await system.start()
-    assert system.pool is not None
-    pool = system.pool
+    system, pool = await start_system(database_url)
     scenario = parse_scenario(spec.scenario)
     options = FleetOptions(url=f"ws://127.0.0.1:{system.port}/ocpp", stations=spec.stations,
                            password=PASSWORD, seed=spec.seed, control_interval_s=0.5)
@@ -115,16 +100,9 @@ async def run_fleet(database_url: str, spec: FleetRun) -> RunOutcome:
             # wants back what it arrived with (rounded down: it does not charge before)
             visit.target_soc = math.floor(visit.battery.soc * 100) / 100
         configs[i] = replace(config)
-    fleet = Fleet(configs)
-    task = asyncio.create_task(fleet.run())
     event_ids: list[int] = []
-    try:
-        async def ready() -> bool:
-            rows = await grid_fleet.plugged_in(pool)
-            return len(rows) == spec.stations and all(
-                r.soc_percent is not None and r.charging_needs for r in rows)
-
-        await _wait(ready, spec.lead_s - 2)
+    async with running(Fleet(configs), stop_within=20):
+        await wait_until(lambda: all_plugged_in(pool, spec.stations), spec.lead_s - 2)
         if spec.site is not None:
             await site_store.add_site(pool, site_store.Site(
                 "site", spec.site[0], spec.site[1], configs[0].station_id))
@@ -144,16 +122,11 @@ async def run_fleet(database_url: str, spec: FleetRun) -> RunOutcome:
                     return False
             return True
 
-        await _wait(finished, (last_end - datetime.now(UTC)).total_seconds() + 60)
+        await wait_until(finished, (last_end - datetime.now(UTC)).total_seconds() + 60)
         last = max([last_end, *(last_end + timedelta(seconds=s)
                                 for s in spec.departures.values())])
         await asyncio.sleep(max(spec.tail_s, (last - datetime.now(UTC)).total_seconds()
                                 + spec.tail_s))
-    finally:
-        # Fleet.run without a duration runs until cancelled; it stops its stations on the way
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await asyncio.wait_for(task, 20)
     try:
         return await _collect(pool, t0, event_ids, configs[0].station_id, arrival_soc)
     finally:

@@ -8,7 +8,7 @@ Shared by ``tests/grid/test_grid_event_e2e.py`` (short) and
 from __future__ import annotations
 
 import asyncio
-import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,7 +16,6 @@ from typing import Any
 
 import asyncpg
 
-from csms.config import ServerConfig
 from csms.grid.mv import net_export_kwh
 from csms.grid.report import EventReport, build_report
 from csms.grid.service import Created, create_event
@@ -26,6 +25,8 @@ from csms.store.grid import fleet as grid_fleet
 from csms.store.grid.records import Program, RegisterSample
 from simulators.scenario import load_scenario
 from simulators.simulated_fleet import Fleet, FleetOptions, build_configs
+from tests.conftest import open_config
+from tests.operations.conftest import running
 
 SCENARIO = Path(__file__).resolve().parents[2] / "simulators" / "scenarios" / "grid_event.toml"
 PASSWORD = "grid-event-password-01"
@@ -99,7 +100,8 @@ class RunResult:
         return out
 
 
-async def _wait(predicate: Any, timeout: float) -> None:
+async def wait_until(predicate: Callable[[], Awaitable[bool]], timeout: float) -> None:
+    """Poll ``predicate`` every half second until it holds; AssertionError after ``timeout`` s."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not await predicate():
@@ -108,14 +110,25 @@ async def _wait(predicate: Any, timeout: float) -> None:
         await asyncio.sleep(0.5)
 
 
-async def run(database_url: str, settings: RunSettings) -> RunResult:
-    """Run the fleet through both events and collect the results."""
-    system = CentralSystem(ServerConfig(
-        host="127.0.0.1", port=0, database_url=database_url, auto_register=True,
-        heartbeat_interval=300, call_timeout=10.0))
+async def start_system(database_url: str) -> tuple[CentralSystem, asyncpg.Pool]:
+    """A CSMS on a free port of 127.0.0.1 that registers stations on first contact; with its
+    pool."""
+    system = CentralSystem(open_config(database_url, heartbeat_interval=300))
     await system.start()
     assert system.pool is not None
-    pool = system.pool
+    return system, system.pool
+
+
+async def all_plugged_in(pool: asyncpg.Pool, stations: int) -> bool:
+    """Whether ``stations`` EVs are plugged in, each with its SoC and charging needs known."""
+    rows = await grid_fleet.plugged_in(pool)
+    return len(rows) == stations and all(
+        r.soc_percent is not None and r.charging_needs for r in rows)
+
+
+async def run(database_url: str, settings: RunSettings) -> RunResult:
+    """Run the fleet through both events and collect the results."""
+    system, pool = await start_system(database_url)
     scenario = load_scenario(SCENARIO)
     options = FleetOptions(url=f"ws://127.0.0.1:{system.port}/ocpp", stations=settings.stations,
                            password=PASSWORD, seed=settings.seed, control_interval_s=0.5,
@@ -138,15 +151,10 @@ async def run(database_url: str, settings: RunSettings) -> RunResult:
             visit.departure_at = t_end.timestamp() + settings.departures[number]
             visit.target_soc = round(visit.battery.soc, 2)
         targets[f"{config.station_id}/1"] = visit.target_soc
-    fleet = Fleet(configs)
-    task = asyncio.create_task(fleet.run())
-    try:
-        async def ready() -> bool:
-            rows = await grid_fleet.plugged_in(pool)
-            return len(rows) == settings.stations - 1 and all(
-                r.soc_percent is not None and r.charging_needs for r in rows)
-
-        await _wait(ready, settings.lead_s - 3)
+    async with running(Fleet(configs), stop_within=20) as fleet:
+        # the late EV arrives after the events are created
+        await wait_until(lambda: all_plugged_in(pool, settings.stations - 1),
+                         settings.lead_s - 3)
         program = Program("grid-test", compensation="dsgs" if settings.per_kwh is None
                           else "per-kwh", rate_per_kwh=settings.per_kwh or 0.0,
                           control_interval_s=
@@ -165,16 +173,10 @@ async def run(database_url: str, settings: RunSettings) -> RunResult:
                 and record.finished_at is not None
 
         total = (o_end - datetime.now(UTC)).total_seconds()
-        await _wait(finished, total + 60)
+        await wait_until(finished, total + 60)
         last_departure = t_end + timedelta(seconds=max(settings.departures.values(), default=0))
         await asyncio.sleep(max(2.0, (last_departure - datetime.now(UTC)).total_seconds() + 3))
         summary = fleet.summary()
-    finally:
-        # Fleet.run without a duration runs until cancelled; it stops its stations on the way
-        # out (stopping the stations alone leaves it waiting).
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await asyncio.wait_for(task, 20)
     try:
         return await _collect(pool, on_target, above, t_start, o_end, targets, summary,
                               f"{configs[late].station_id}/1")

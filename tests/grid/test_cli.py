@@ -6,32 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from csms.cli import app
+from tests.grid.conftest import error, ok
 
 SLOT = {"start_time": "2030-07-15T16:00:00-07:00", "end_time": "2030-07-15T18:00:00-07:00",
         "energy_kw": 300, "nomination_kw": 350, "programs": ["CEC-DSGS"]}
-
-
-@pytest.fixture
-def csms(database_url: str):
-    def invoke(*args: str) -> Result:
-        return CliRunner().invoke(app, [*args, "--database-url", database_url],
-                                  prog_name="csms")
-    return invoke
-
-
-def ok(result: Result) -> Result:
-    assert result.exit_code == 0, (result.exit_code, result.stdout, result.stderr)
-    return result
-
-
-def error(result: Result, code: int, fragment: str) -> None:
-    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and fragment in lines[0], result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
 
 
 def test_programs_add_list_show_and_conflict(csms) -> None:

@@ -8,9 +8,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
 
-from csms.cli import app
 from csms.grid.forecast import capability
 from csms.grid.site_load import parse_load_csv
 from csms.grid.sites import SiteCaps, allocate_within_sites, export_room, margin, split_import
@@ -19,27 +17,8 @@ from csms.store.db import open_pool
 from csms.store.grid import sites as store
 from csms.store.grid.records import GridInputError
 from csms.store.metering import MeterSample, insert_meter_values
+from tests.grid.conftest import error, ok
 from tests.grid.factories import at, ev
-
-
-@pytest.fixture
-def csms(database_url: str):
-    def invoke(*args: str) -> Result:
-        return CliRunner().invoke(app, [*args, "--database-url", database_url],
-                                  prog_name="csms")
-    return invoke
-
-
-def ok(result: Result) -> Result:
-    assert result.exit_code == 0, (result.exit_code, result.stdout, result.stderr)
-    return result
-
-
-def error(result: Result, code: int, fragment: str) -> None:
-    assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and fragment in lines[0], result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
 
 
 def test_sites_cli(csms, database_url: str, tmp_path: Path) -> None:

@@ -45,14 +45,22 @@ def fleet_configs(system: CentralSystem, count: int, prefix: str, *, ocpp: str =
 
 
 @contextlib.asynccontextmanager
-async def running(fleet: Fleet) -> AsyncIterator[Fleet]:
+async def running(fleet: Fleet, *, stop_within: float | None = None) -> AsyncIterator[Fleet]:
+    """``fleet`` running in a task for the block, cancelled after it (Fleet.run without a
+    duration runs until cancelled and stops its stations on the way out). With
+    ``stop_within``, waiting for that takes at most so many seconds and an error on the way
+    out is ignored (the test has its results by then)."""
     task = asyncio.create_task(fleet.run())
     try:
         yield fleet
     finally:
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        if stop_within is None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        else:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, stop_within)
 
 
 async def wait_for(predicate, timeout: float, interval: float = 0.25):

@@ -93,16 +93,21 @@ async def test_tc_b_21_reset_on_idle_with_transaction_is_scheduled(pair):
     assert answer["status"] == "Scheduled"
 
 
-async def test_tc_b_22_reset_immediate_ends_the_transaction(pair):
-    answer = await cli_json(pair["db"], "reset", "BUSY1", "--type", "Immediate")
-    assert answer["status"] == "Accepted"
+async def ended_transaction(pair):
+    """BUSY1's transaction once the CSMS has stored it as ended (within 30 s)."""
 
     async def ended():
         detail = await transactions.get_transaction(pair["csms"].pool, pair["tx"],
                                                     station_id="BUSY1")
         return detail if detail.ended_at is not None else None
 
-    detail = await wait_for(ended, 30)
+    return await wait_for(ended, 30)
+
+
+async def test_tc_b_22_reset_immediate_ends_the_transaction(pair):
+    answer = await cli_json(pair["db"], "reset", "BUSY1", "--type", "Immediate")
+    assert answer["status"] == "Accepted"
+    detail = await ended_transaction(pair)
     assert detail.stopped_reason == "ImmediateReset"
 
 
@@ -122,13 +127,7 @@ async def test_tc_f_02_remote_start_is_stored_with_its_remote_start_id(pair):
 async def test_tc_e_21_remote_stop_ends_the_transaction(pair):
     answer = await cli_json(pair["db"], "stop-transaction", "BUSY1", pair["tx"])
     assert answer["status"] == "Accepted"
-
-    async def stopped():
-        detail = await transactions.get_transaction(pair["csms"].pool, pair["tx"],
-                                                    station_id="BUSY1")
-        return detail if detail.ended_at is not None else None
-
-    detail = await wait_for(stopped, 30)
+    detail = await ended_transaction(pair)
     assert detail.stopped_reason == "Remote"
 
 

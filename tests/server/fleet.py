@@ -20,6 +20,7 @@ from simulators.battery import LEAF_40, Battery
 from simulators.charger import ChargerSpec
 from simulators.evse import EVVisit
 from simulators.station import Station, StationConfig
+from tests.server.helpers import until
 
 PASSWORD = "fleet-password-0001"
 # Fast dynamics, so that a car draws power within a fraction of a second.
@@ -87,6 +88,12 @@ async def events_stored(pool: asyncpg.Pool) -> dict[str, int]:
     rows = await pool.fetch("SELECT station_id, count(*) AS n FROM transaction_events"
                             " GROUP BY station_id")
     return {r["station_id"]: r["n"] for r in rows}
+
+
+async def each_has_events(pool: asyncpg.Pool, stations: list[Station], count: int) -> bool:
+    """Whether every station has at least ``count`` TransactionEvents stored."""
+    stored = await events_stored(pool)
+    return len(stored) == len(stations) and min(stored.values()) >= count
 
 
 async def all_ended(pool: asyncpg.Pool, stations: list[Station]) -> bool:
@@ -164,3 +171,12 @@ async def verify_transactions(pool: asyncpg.Pool, stations: list[Station]) -> Au
     assert report.clean, report
     assert all(s.config.arrivals[0][1].battery.import_wh > 0 for s in stations)
     return report
+
+
+async def end_and_verify(pool: asyncpg.Pool, running: Running,
+                         stations: list[Station]) -> Audit:
+    """Unplug every car, wait until the CSMS holds every transaction as ended, then
+    :func:`verify_transactions`."""
+    running.unplug_all()
+    await until(lambda: all_ended(pool, stations), what="transactions ended")
+    return await verify_transactions(pool, stations)

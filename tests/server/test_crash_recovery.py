@@ -11,14 +11,7 @@ from pathlib import Path
 import pytest
 
 from csms.store.db import open_pool
-from tests.server.fleet import (
-    Running,
-    all_ended,
-    events_stored,
-    fleet,
-    register,
-    verify_transactions,
-)
+from tests.server.fleet import Running, each_has_events, end_and_verify, fleet, register
 from tests.server.helpers import CsmsProcess, until
 
 #: Fault tests log many tracebacks: plain lines keep them cheap.
@@ -37,7 +30,7 @@ async def test_sigkill_mid_transactions_loses_nothing_and_counts_nothing_twice(
     try:
         await csms.start()
         # Every car charges and its meter values reach the CSMS.
-        await until(lambda: _each_has(pool, 3), what="transactions under way")
+        await until(lambda: each_has_events(pool, stations, 3), what="transactions under way")
         await csms.kill()
         await until(lambda: not any(s.online for s in stations), what="stations offline")
         # Meter values keep coming while the CSMS is down: they queue, flagged offline.
@@ -53,9 +46,7 @@ async def test_sigkill_mid_transactions_loses_nothing_and_counts_nothing_twice(
         replayed = await pool.fetchval(
             "SELECT count(*) FROM transaction_events WHERE offline")
         assert replayed >= 2 * STATIONS
-        running.unplug_all()
-        await until(lambda: all_ended(pool, stations), what="transactions ended")
-        figures = await verify_transactions(pool, stations)
+        figures = await end_and_verify(pool, running, stations)
         print(f"\nSIGKILL: {figures.events} events, {replayed} replayed offline, reconnect "
               f"after {back[0]:.2f}..{back[-1]:.2f} s (median {statistics.median(back):.2f}),"
               f" largest energy difference {figures.largest_energy_error_wh:.4f} Wh")
@@ -63,8 +54,3 @@ async def test_sigkill_mid_transactions_loses_nothing_and_counts_nothing_twice(
         await running.stop()
         await csms.stop()
         await pool.close()
-
-
-async def _each_has(pool, count: int) -> bool:
-    stored = await events_stored(pool)
-    return len(stored) == STATIONS and min(stored.values()) >= count

@@ -16,14 +16,7 @@ from csms.server import CentralSystem
 from csms.store.commands import submit_command
 from csms.store.db import open_pool
 from tests.server.cluster import Cluster
-from tests.server.fleet import (
-    Running,
-    all_ended,
-    events_stored,
-    fleet,
-    register,
-    verify_transactions,
-)
+from tests.server.fleet import Running, each_has_events, end_and_verify, fleet, register
 from tests.server.helpers import until
 
 #: Fault tests log many tracebacks: plain lines keep them cheap.
@@ -47,7 +40,8 @@ async def test_database_restart_under_load_keeps_sockets_and_loses_nothing(
     await register(system.pool, stations)
     running = Running.start(stations)
     try:
-        await until(lambda: _each_has(system.pool, 3), what="transactions under way")
+        await until(lambda: each_has_events(system.pool, stations, 3),
+                    what="transactions under way")
         await cluster.stop()
         # The CSMS answers what it cannot store with a CALLERROR; the stations retry (E13).
         await until(lambda: all(s.stats.retries >= 2 for s in stations), what="retries")
@@ -64,9 +58,7 @@ async def test_database_restart_under_load_keeps_sockets_and_loses_nothing(
             command = await submit_command(db, "D1", "TriggerMessage", trigger)
             result = await ops.wait("TriggerMessage", trigger, [command], timeout=60)
         assert result.status is Status.ACCEPTED and result.response == {"status": "Accepted"}
-        running.unplug_all()
-        await until(lambda: all_ended(system.pool, stations), what="transactions ended")
-        figures = await verify_transactions(system.pool, stations)
+        figures = await end_and_verify(system.pool, running, stations)
         # The sockets stayed open through the outage.
         assert all(s.stats.connects == 1 for s in stations)
         retried = sum(s.stats.retries for s in stations)
@@ -76,11 +68,6 @@ async def test_database_restart_under_load_keeps_sockets_and_loses_nothing(
     finally:
         await running.stop()
         await system.stop()
-
-
-async def _each_has(pool: asyncpg.Pool, count: int) -> bool:
-    stored = await events_stored(pool)
-    return len(stored) == STATIONS and min(stored.values()) >= count
 
 
 class _pool:

@@ -14,6 +14,7 @@ from websockets.exceptions import InvalidHandshake, InvalidStatus
 from csms.security import pki
 from csms.server import CentralSystem
 from csms.store import stations
+from tests.conftest import started
 from tests.server.conftest import BOOT, PASSWORD, basic, exchange
 
 
@@ -28,12 +29,8 @@ async def tls_csms(server_config, pki_dir: Path):
     server_config.tls_cert = str(pki_dir / "server.pem")
     server_config.tls_key = str(pki_dir / "server.key")
     server_config.tls_client_ca = str(pki_dir / "ca.pem")
-    system = CentralSystem(server_config)
-    await system.start()
-    try:
+    async with started(server_config) as system:
         yield system
-    finally:
-        await system.stop()
 
 
 def client_context(pki_dir: Path, station: str | None = None,

@@ -12,11 +12,13 @@ from fastapi.responses import HTMLResponse, Response
 
 from csms.api.dashboard.access import PREFIX, to_login, viewer
 from csms.api.dashboard.rendering import render
+from csms.api.dashboard.signing import Grant
 from csms.api.events import chart_png
 from csms.grid.curves import EventCurves, event_curves, stepped
 from csms.grid.report import build_report
 from csms.store.grid import events as events_store
 from csms.store.grid import fleet as fleet_store
+from csms.store.grid.events import EventRecord
 from csms.store.overview import EvseRow, fleet_rows
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -88,17 +90,27 @@ async def events(request: Request) -> Response:
     return render(request, "events.html", {"grant": grant, "events": found})
 
 
+async def _viewed_event(request: Request, event_id: int) -> tuple[Grant, EventRecord] | Response:
+    """The signed-in viewer and the grid event, or what to answer instead: the login page for
+    no viewer, the 404 page for no such event."""
+    grant = await viewer(request)
+    if grant is None:
+        return to_login(request)
+    record = await events_store.get_event(request.app.state.api.pool, event_id)
+    if record is None:
+        return not_found(request, f"grid event {event_id}")
+    return grant, record
+
+
 @router.get("/events/{event_id}/report.png")
 async def event_png(request: Request, event_id: Annotated[int, Path(ge=1, le=2**63 - 1)]
                     ) -> Response:
     """The event's report as a picture (what ``csms events report --png`` draws)."""
-    grant = await viewer(request)
-    if grant is None:
-        return to_login(request)
+    found = await _viewed_event(request, event_id)
+    if isinstance(found, Response):
+        return found
+    _, record = found
     pool = request.app.state.api.pool
-    record = await events_store.get_event(pool, event_id)
-    if record is None:
-        return not_found(request, f"grid event {event_id}")
     seconds = (record.event.end - record.event.start).total_seconds()
     report = await build_report(pool, event_id, interval_s=_interval_for(seconds))
     drawn = await event_curves(pool, event_id)
@@ -127,13 +139,11 @@ async def event(
 ) -> Response:
     """An event: target against measured export, each EV's part, SoC against floor and need,
     EVs set aside and why; the M&V report once it has ended."""
-    grant = await viewer(request)
-    if grant is None:
-        return to_login(request)
+    found = await _viewed_event(request, event_id)
+    if isinstance(found, Response):
+        return found
+    grant, record = found
     pool = request.app.state.api.pool
-    record = await events_store.get_event(pool, event_id)
-    if record is None:
-        return not_found(request, f"grid event {event_id}")
     now = datetime.now(UTC)
     drawn = await event_curves(pool, event_id, now)
     every = await fleet_store.event_evs(pool, event_id)

@@ -149,6 +149,19 @@ BEGIN
     END LOOP;
 END $$;
 
+-- Whether a row's sampled values (kinds, vals) include kind `kind` with value `val`.
+CREATE FUNCTION meter_holds(kinds integer[], vals float8[], kind integer, val float8)
+RETURNS boolean
+LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    FOR j IN 1 .. cardinality(kinds) LOOP
+        IF kinds[j] = kind AND vals[j] = val THEN
+            RETURN true;
+        END IF;
+    END LOOP;
+    RETURN false;
+END $$;
+
 -- The row `old` (kinds, values, signed) with the sampled values of `new` it lacks appended;
 -- NULL when it lacks none (then the row is left as it is).
 CREATE FUNCTION meter_merge(old_set integer, old_vals float8[], old_signed jsonb,
@@ -161,8 +174,6 @@ DECLARE
     kinds integer[] := old_kinds;
     added boolean := false;
     i integer;
-    j integer;
-    present boolean;
 BEGIN
     vals := old_vals;
     signed := coalesce(old_signed, jsonb_build_array());
@@ -170,14 +181,7 @@ BEGIN
         signed := (SELECT jsonb_agg(NULL::jsonb) FROM generate_series(1, cardinality(old_vals)));
     END IF;
     FOR i IN 1 .. cardinality(new_kinds) LOOP
-        present := false;
-        FOR j IN 1 .. cardinality(kinds) LOOP
-            IF kinds[j] = new_kinds[i] AND vals[j] = new_vals[i] THEN
-                present := true;
-                EXIT;
-            END IF;
-        END LOOP;
-        IF NOT present THEN
+        IF NOT meter_holds(kinds, vals, new_kinds[i], new_vals[i]) THEN
             kinds := kinds || new_kinds[i];
             vals := vals || new_vals[i];
             signed := signed || jsonb_build_array(new_signed -> (i - 1));
@@ -375,7 +379,6 @@ LANGUAGE plpgsql STABLE AS $$
 DECLARE
     old_kinds integer[];
     new_kinds integer[];
-    found boolean;
 BEGIN
     IF old_set = new_set AND old_vals = new_vals THEN
         RETURN true;
@@ -383,14 +386,7 @@ BEGIN
     old_kinds := (SELECT kinds FROM meter_kind_sets WHERE id = old_set);
     new_kinds := (SELECT kinds FROM meter_kind_sets WHERE id = new_set);
     FOR i IN 1 .. cardinality(new_kinds) LOOP
-        found := false;
-        FOR j IN 1 .. cardinality(old_kinds) LOOP
-            IF old_kinds[j] = new_kinds[i] AND old_vals[j] = new_vals[i] THEN
-                found := true;
-                EXIT;
-            END IF;
-        END LOOP;
-        IF NOT found THEN
+        IF NOT meter_holds(old_kinds, old_vals, new_kinds[i], new_vals[i]) THEN
             RETURN false;
         END IF;
     END LOOP;
