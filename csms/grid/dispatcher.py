@@ -65,8 +65,12 @@ class GridDispatcher:
     async def stop(self) -> None:
         """Stop dispatching; active events are resumed by the next node to take the lock."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            # Cancel until it ends: on Python 3.11 a cancellation that meets a wait_for whose
+            # inner wait completes at the same moment can be lost, and the loop goes on.
+            while not self._task.done():
+                self._task.cancel()
+                await asyncio.wait({self._task}, timeout=1.0)
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
         for task in list(self._busy.values()):
             task.cancel()
