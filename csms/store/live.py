@@ -15,17 +15,12 @@ them (a row in ``live_interest``, renewed while it lasts): a node looks at most 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
 import orjson
 
 from csms.store.db import Db
-
-if TYPE_CHECKING:
-    from csms.store.metering import MeterSample
 
 LIVE_CHANNEL = "csms_live"
 #: how often a node looks whether anyone wants meter values announced
@@ -33,12 +28,6 @@ INTEREST_CHECK_S = 2.0
 #: how long an API process's interest lasts unless renewed (it renews every third of this)
 INTEREST_S = 30.0
 #: the measurands a meter.sampled announcement carries (values in their canonical unit)
-SOC = "SoC"
-POWER_IMPORT = "Power.Active.Import"
-POWER_EXPORT = "Power.Active.Export"
-_ANNOUNCED = (SOC, POWER_IMPORT, POWER_EXPORT)
-
-
 class LiveType(StrEnum):
     """The kinds of live telemetry (stream event names; never stored in the feed)."""
 
@@ -48,40 +37,6 @@ class LiveType(StrEnum):
 
 def _at(value: datetime) -> str:
     return value.isoformat()
-
-
-def meter_payloads(samples: Sequence[tuple[str, MeterSample]]) -> list[str]:
-    """One ``meter.sampled`` payload per (station, EVSE) in ``samples`` that measured SoC or
-    power: the latest value of each (SoC in %, power in kW), with the sample time.
-
-    Values whose unit did not fit, per-phase values and samples outside an EVSE are left out.
-    """
-    latest: dict[tuple[str, int], dict[str, tuple[datetime, float, str | None]]] = {}
-    for station_id, s in samples:
-        if (s.measurand not in _ANNOUNCED or s.phase is not None or not s.unit_valid
-                or not s.evse_id):
-            continue
-        found = latest.setdefault((station_id, s.evse_id), {})
-        held = found.get(s.measurand)
-        if held is None or held[0] <= s.timestamp:
-            found[s.measurand] = (s.timestamp, s.value, s.transaction_id)
-    out = []
-    for (station_id, evse_id), found in latest.items():
-        at = max(t for t, _, _ in found.values())
-        tx = next((x for _, _, x in found.values() if x is not None), None)
-        body: dict[str, object] = {"type": LiveType.METER_SAMPLED.value, "at": _at(at),
-                                   "data": {"station_id": station_id, "evse_id": evse_id,
-                                            "transaction_id": tx, "at": _at(at)}}
-        data = body["data"]
-        assert isinstance(data, dict)
-        if SOC in found:
-            data["soc_percent"] = found[SOC][1]
-        if POWER_IMPORT in found:
-            data["import_kw"] = found[POWER_IMPORT][1] / 1000.0
-        if POWER_EXPORT in found:
-            data["export_kw"] = found[POWER_EXPORT][1] / 1000.0
-        out.append(orjson.dumps(body).decode())
-    return out
 
 
 def status_payload(station_id: str, evse_id: int, connector_id: int, status: str,

@@ -21,9 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
+import orjson
 
 from csms.store.db import Db, connection
-from csms.store.live import INTEREST, LIVE_CHANNEL, meter_payloads
+from csms.store.live import INTEREST, LIVE_CHANNEL, LiveType
 
 
 @dataclass
@@ -169,6 +170,47 @@ def _rows(samples: Sequence[tuple[str, MeterSample]]) -> dict[_RowKey, list[Mete
             seen.add(identity)
             rows.setdefault(key, []).append(s)
     return rows
+
+
+# What a watching dashboard is told of each batch (csms.store.live).
+SOC = "SoC"
+POWER_IMPORT = "Power.Active.Import"
+POWER_EXPORT = "Power.Active.Export"
+_ANNOUNCED = (SOC, POWER_IMPORT, POWER_EXPORT)
+
+
+def meter_payloads(samples: Sequence[tuple[str, MeterSample]]) -> list[str]:
+    """One ``meter.sampled`` payload per (station, EVSE) in ``samples`` that measured SoC or
+    power: the latest value of each (SoC in %, power in kW), with the sample time.
+
+    Values whose unit did not fit, per-phase values and samples outside an EVSE are left out.
+    """
+    latest: dict[tuple[str, int], dict[str, tuple[datetime, float, str | None]]] = {}
+    for station_id, s in samples:
+        if (s.measurand not in _ANNOUNCED or s.phase is not None or not s.unit_valid
+                or not s.evse_id):
+            continue
+        found = latest.setdefault((station_id, s.evse_id), {})
+        held = found.get(s.measurand)
+        if held is None or held[0] <= s.timestamp:
+            found[s.measurand] = (s.timestamp, s.value, s.transaction_id)
+    out = []
+    for (station_id, evse_id), found in latest.items():
+        at = max(t for t, _, _ in found.values())
+        tx = next((x for _, _, x in found.values() if x is not None), None)
+        body: dict[str, object] = {"type": LiveType.METER_SAMPLED.value, "at": at.isoformat(),
+                                   "data": {"station_id": station_id, "evse_id": evse_id,
+                                            "transaction_id": tx, "at": at.isoformat()}}
+        data = body["data"]
+        assert isinstance(data, dict)
+        if SOC in found:
+            data["soc_percent"] = found[SOC][1]
+        if POWER_IMPORT in found:
+            data["import_kw"] = found[POWER_IMPORT][1] / 1000.0
+        if POWER_EXPORT in found:
+            data["export_kw"] = found[POWER_EXPORT][1] / 1000.0
+        out.append(orjson.dumps(body).decode())
+    return out
 
 
 async def insert_meter_values(db: Db, station_id: str, samples: Sequence[MeterSample]) -> int:
