@@ -22,11 +22,11 @@ class Received:
 
 @dataclass
 class Receiver:
-    """Answers 200, or ``fail_status`` for the deliveries of event ids in ``fail_once``
-    (the first time), and never answers while ``stalled`` is set."""
+    """Answers 200, or ``fail_status`` the first time it gets an event about a station in
+    ``fail_once`` (its data's station_id), and never answers while ``stalled`` is set."""
 
     secret: str
-    fail_once: set[int] = field(default_factory=set)
+    fail_once: set[str] = field(default_factory=set)
     fail_status: int = 503
     received: list[Received] = field(default_factory=list)
     stalled: asyncio.Event = field(default_factory=asyncio.Event)
@@ -69,8 +69,9 @@ class Receiver:
                     hmac.compare_digest(expected, headers.get("x-csms-signature", ""))))
                 self.arrived.set()
                 status = 200
-                if data["id"] in self.fail_once:
-                    self.fail_once.discard(data["id"])
+                station = (data.get("data") or {}).get("station_id")
+                if station in self.fail_once:
+                    self.fail_once.discard(station)
                     status = self.fail_status
                 writer.write(f"HTTP/1.1 {status} X\r\ncontent-length: 0\r\n\r\n".encode())
                 await writer.drain()
