@@ -42,6 +42,7 @@ import socket
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -74,9 +75,28 @@ HERE = Path(__file__).resolve().parent
 class Measured:
     """A server process tree whose CPU time and memory we read."""
 
-    def __init__(self, process: asyncio.subprocess.Process):
+    def __init__(self, process: asyncio.subprocess.Process, metrics_port: int | None = None):
         self.process = process
         self.root = psutil.Process(process.pid)
+        #: the port of its Prometheus /metrics (a ``csms serve``), or None
+        self.metrics_port = metrics_port
+
+    def commits(self) -> tuple[float, float]:
+        """(group-commit transactions, writes in them) so far, from /metrics; NaN without."""
+        if self.metrics_port is None:
+            return float("nan"), float("nan")
+        try:
+            with urllib.request.urlopen(
+                    f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=10) as answer:
+                text = answer.read().decode()
+        except OSError:
+            return float("nan"), float("nan")
+        found = dict.fromkeys(("csms_batch_size_count", "csms_batch_size_sum"), 0.0)
+        for line in text.splitlines():
+            name, _, value = line.partition(" ")
+            if name in found:
+                found[name] += float(value)
+        return found["csms_batch_size_count"], found["csms_batch_size_sum"]
 
     def tree(self) -> list[psutil.Process]:
         with contextlib.suppress(psutil.Error):
@@ -151,6 +171,9 @@ class Load:
     p50_ms: float = float("nan")
     p99_ms: float = float("nan")
     errors: int = 0
+    #: group-commit transactions and the writes they held (csms only)
+    commits: float = float("nan")
+    commit_writes: float = float("nan")
     #: every answer's latency, seconds
     latencies: list[float] = field(default_factory=list, repr=False)
 
@@ -165,7 +188,9 @@ class Load:
                    busy_cores=sum(p.busy_cores * p.seconds for p in parts) / seconds,
                    p50_ms=1000 * percentile(latencies, 0.5),
                    p99_ms=1000 * percentile(latencies, 0.99),
-                   errors=sum(p.errors for p in parts), latencies=latencies)
+                   errors=sum(p.errors for p in parts), latencies=latencies,
+                   commits=sum(p.commits for p in parts),
+                   commit_writes=sum(p.commit_writes for p in parts))
 
     @property
     def rate(self) -> float:
@@ -174,6 +199,11 @@ class Load:
     @property
     def cpu_per_1000(self) -> float:
         return 1000 * self.cpu / self.messages if self.messages else float("nan")
+
+    @property
+    def per_commit(self) -> float:
+        """Writes per group-commit transaction (NaN for the reference servers)."""
+        return self.commit_writes / self.commits if self.commits else float("nan")
 
 
 @dataclass
@@ -266,12 +296,15 @@ async def wait_listening(port: int, process: asyncio.subprocess.Process, timeout
     raise RuntimeError(f"nothing listens on port {port} after {timeout} s")
 
 
-async def start(args: list[str], port: int, *, wait: bool = True) -> Measured:
+async def start(args: list[str], port: int, *, wait: bool = True, prefix: list[str] | None = None,
+                timeout: float = 60) -> Measured:
+    """Start ``python args`` (behind ``prefix``, a program that runs it, such as valgrind) and,
+    with ``wait``, wait until it listens on ``port``."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, *args, stdout=asyncio.subprocess.DEVNULL,
+        *(prefix or []), sys.executable, *args, stdout=asyncio.subprocess.DEVNULL,
         stderr=None if os.environ.get("BENCH_VERBOSE") else asyncio.subprocess.DEVNULL)
     if wait:
-        await wait_listening(port, process, 60)
+        await wait_listening(port, process, timeout)
     return Measured(process)
 
 
@@ -281,6 +314,7 @@ class Counters:
 
     def __init__(self, server: Measured, pg: Postgres, gen: psutil.Process):
         self.server, self.pg, self.gen = server, pg, gen
+        self.commits = server.commits()
         self.start = self._read()
 
     def _read(self) -> tuple[float, float, float, float, float]:
@@ -290,10 +324,12 @@ class Counters:
     def load(self, answered: int, errors: int, latencies: list[float]) -> Load:
         cpu, db, gen, busy, seconds = (b - a for a, b in zip(self.start, self._read(),
                                                             strict=True))
+        commits, writes = (b - a for a, b in zip(self.commits, self.server.commits(),
+                                                 strict=True))
         return Load(messages=answered, seconds=seconds, cpu=cpu, db_cpu=db, gen_cpu=gen,
                     busy_cores=busy / seconds, p50_ms=1000 * percentile(latencies, 0.5),
                     p99_ms=1000 * percentile(latencies, 0.99), errors=errors,
-                    latencies=latencies)
+                    latencies=latencies, commits=commits, commit_writes=writes)
 
 
 async def measure(fleet: Fleet, server: Measured, pg: Postgres, run: Any) -> Load:
@@ -434,12 +470,25 @@ async def sustained(opts: argparse.Namespace, fleet: Fleet, server: Measured, pg
         await floor.stop()
 
 
-def serve_args(opts: argparse.Namespace, url: str, port: int, workers: int) -> list[str]:
+def serve_args(opts: argparse.Namespace, url: str, port: int, workers: int,
+               metrics_port: int) -> list[str]:
     """``csms serve`` as the benchmark runs it: its own password key file (made at the first
-    start, kept across restarts), as an operator's node has."""
+    start, kept across restarts), as an operator's node has, and its /metrics on
+    ``metrics_port`` (the benchmark reads the group commits' sizes there)."""
     return ["-m", "csms", "serve", "--host", "127.0.0.1", "--port", str(port),
             "--database-url", url, "--log-level", "warning", "--workers", str(workers),
-            "--password-key-file", str(opts.key_file)]
+            "--password-key-file", str(opts.key_file), "--metrics-port", str(metrics_port)]
+
+
+async def start_csms(opts: argparse.Namespace, url: str, port: int, workers: int, *,
+                     wait: bool = True, prefix: list[str] | None = None,
+                     timeout: float = 60) -> Measured:
+    """``csms serve`` (see :func:`serve_args`) as a measured process."""
+    metrics_port = free_port()
+    server = await start(serve_args(opts, url, port, workers, metrics_port), port, wait=wait,
+                         prefix=prefix, timeout=timeout)
+    server.metrics_port = metrics_port
+    return server
 
 
 async def restart_storm(opts: argparse.Namespace, url: str, port: int, fleet: Fleet,
@@ -457,7 +506,7 @@ async def restart_storm(opts: argparse.Namespace, url: str, port: int, fleet: Fl
     await server.kill()
     fleet.close_all()  # the kernel reset every socket; the stations notice and reconnect
     t0, busy0 = time.perf_counter(), machine_busy()
-    server = await start(serve_args(opts, url, port, opts.workers), port, wait=False)
+    server = await start_csms(opts, url, port, opts.workers, wait=False)
     _, f["restart_retries"] = await fleet.storm(ids)
     seconds = time.perf_counter() - t0
     f["restart_storm_s"] = seconds
@@ -470,7 +519,7 @@ async def bench_csms(opts: argparse.Namespace, url: str, pg: Postgres, report: R
     keys = load_keys(opts.key_file, create=True) if opts.import_verifiers else None
     ids = await register(url, opts.stations, opts.hash_cost, keys)
     port = free_port()
-    server = await start(serve_args(opts, url, port, opts.workers), port)
+    server = await start_csms(opts, url, port, opts.workers)
     fleet = Fleet("127.0.0.1", port, password=PASSWORD, deflate=opts.deflate,
                   sources=opts.sources)
     f = report.figures
@@ -505,7 +554,7 @@ async def bench_scaling(opts: argparse.Namespace, url: str, pg: Postgres, report
     caps = CpuCaps(opts.worker_cores) if opts.worker_cores else None
     for workers in (1, 2):
         port = free_port()
-        server = await start(serve_args(opts, url, port, workers), port)
+        server = await start_csms(opts, url, port, workers)
         fleet = Fleet("127.0.0.1", port, password=PASSWORD, deflate=opts.deflate,
                       sources=opts.sources)
         try:
@@ -542,6 +591,62 @@ async def bench_reference(kind: str, opts: argparse.Namespace, url: str, pg: Pos
         await server.stop()
 
 
+async def bench_instructions(opts: argparse.Namespace, url: str, tmp: Path,
+                             report: Report) -> None:
+    """Instructions per message of the CSMS and of the echo floor, each server under
+    callgrind (:mod:`tests.benchmarks.callgrind`), the same sustained load in ``--rounds``
+    alternating slices; a figure that the machine's load does not move."""
+    from tests.benchmarks import callgrind
+
+    if not callgrind.available():
+        raise SystemExit("--instructions: valgrind (with callgrind_control) is not installed")
+    out_dir = tmp / "callgrind"
+    out_dir.mkdir()
+    keys = load_keys(opts.key_file, create=True)  # verifiers: no scrypt under valgrind
+    ids = await register(url, opts.stations, opts.hash_cost, keys)
+    port, echo_port = free_port(), free_port()
+    slow = 900  # seconds to start under valgrind (imports, validators)
+    server = await start_csms(opts, url, port, 1, prefix=callgrind.command(out_dir, "csms"),
+                              timeout=slow)
+    echo = await start([str(HERE / "bench_servers.py"), "echo", "--port", str(echo_port)],
+                       echo_port, prefix=callgrind.command(out_dir, "echo"), timeout=slow)
+    fleet = Fleet("127.0.0.1", port, password=PASSWORD, sources=opts.sources)
+    floor = Fleet("127.0.0.1", echo_port, sources=opts.sources)
+    counted = {"csms": callgrind.Callgrind(server.root.pid, out_dir, "csms"),
+               "echo": callgrind.Callgrind(echo.root.pid, out_dir, "echo")}
+    totals = {"csms": [0, 0], "echo": [0, 0]}  # instructions, messages
+    f = report.figures
+    try:
+        await fleet.storm(ids)
+        await floor.storm(floor_ids(opts))
+        for counter in counted.values():
+            await counter.start_counting()
+        commits = server.commits()
+        for _ in range(opts.rounds):
+            for name, load in (("csms", fleet), ("echo", floor)):
+                load.stats.reset()
+                totals[name][0] += await counted[name].count(_paced(load, opts))
+                totals[name][1] += load.stats.answered
+                f[f"{name}_errors"] = f.get(f"{name}_errors", 0) + load.stats.errors
+        after = server.commits()
+        f["csms_writes_per_commit"] = (after[1] - commits[1]) / max(after[0] - commits[0], 1)
+    finally:
+        fleet.close_all()
+        floor.close_all()
+        await server.stop()
+        await echo.stop()
+    for name, (instructions, messages) in totals.items():
+        f[f"{name}_messages"] = messages
+        f[f"{name}_instructions_per_msg"] = instructions / max(messages, 1)
+    f["instructions csms/echo"] = (f["csms_instructions_per_msg"]
+                                   / f["echo_instructions_per_msg"])
+
+
+async def _paced(fleet: Fleet, opts: argparse.Namespace) -> None:
+    await fleet.run_rate(opts.rate, opts.duration / opts.rounds)
+    await asyncio.sleep(1.0)  # the last answers in
+
+
 def print_report(opts: argparse.Namespace, report: Report) -> None:
     f = report.figures
     print(f"stations={opts.stations} rate={opts.rate:g}/s duration={opts.duration:g}s "
@@ -551,12 +656,14 @@ def print_report(opts: argparse.Namespace, report: Report) -> None:
     for key, value in f.items():
         print(f"{key:24} {value:10.3f}" if isinstance(value, float) else f"{key:24} {value:>10}")
     print(f"{'load':18} {'msgs':>8} {'msg/s':>8} {'cpu_s/1k':>9} {'db_cpu/1k':>9} "
-          f"{'gen_cpu/1k':>10} {'p50_ms':>8} {'p99_ms':>8} {'errors':>6} {'busy':>5}")
+          f"{'gen_cpu/1k':>10} {'p50_ms':>8} {'p99_ms':>8} {'errors':>6} {'busy':>5} "
+          f"{'per_commit':>10}")
     for name, load in report.loads.items():
         print(f"{name:18} {load.messages:8d} {load.rate:8.0f} {load.cpu_per_1000:9.3f} "
               f"{1000 * load.db_cpu / max(load.messages, 1):9.3f} "
               f"{1000 * load.gen_cpu / max(load.messages, 1):10.3f} {load.p50_ms:8.1f} "
-              f"{load.p99_ms:8.1f} {load.errors:6d} {load.busy_cores:5.2f}")
+              f"{load.p99_ms:8.1f} {load.errors:6d} {load.busy_cores:5.2f} "
+              f"{load.per_commit:10.1f}")
     ratios = {}
     loads = report.loads
     for shape in ("sustained", "saturated"):
@@ -587,6 +694,9 @@ async def run(opts: argparse.Namespace) -> Report:
         async with databases(opts.database_url, Path(tmp),
                              [f"bench_csms_{suffix}", f"bench_ocpp_{suffix}"]) as (urls, pg):
             csms_url, ocpp_url = urls
+            if opts.instructions:
+                await bench_instructions(opts, csms_url, Path(tmp), report)
+                return report
             await bench_csms(opts, csms_url, pg, report)
             if opts.scaling:
                 await bench_scaling(opts, csms_url, pg, report)
@@ -666,6 +776,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                    "stores the verifiers then)")
     p.add_argument("--storms-only", action="store_true",
                    help="measure the storms and memory only (no load, dispatch or baselines)")
+    p.add_argument("--instructions", action="store_true",
+                   help="instead of the phases above: instructions per message of the CSMS "
+                   "and the echo floor, each under valgrind's callgrind, the sustained load "
+                   "alternating between them in --rounds slices (use a small fleet and rate: "
+                   "callgrind runs a server 50 to 100 times slower)")
     p.add_argument("--skip-echo", action="store_true")
     p.add_argument("--skip-ocpp", action="store_true")
     p.add_argument("--database-url", default="", help="PostgreSQL server (default: embedded)")
