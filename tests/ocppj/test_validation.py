@@ -59,3 +59,28 @@ def test_warm_keeps_the_compiled_schemas_and_the_next_start_uses_them(
     assert generated and cache.stat().st_size > 1000
     with pytest.raises(OCPPError, match="chargingStation"):
         rebuilt.validate_request("BootNotification", {"reason": "PowerUp"})
+
+
+@pytest.mark.parametrize("timestamp", ["2026-12-05T03:00:60Z", "2026-06-01T16:00:00+0200"])
+def test_what_the_fast_check_rejects_the_full_check_decides(timestamp: str) -> None:
+    """The fast check (jsonschema-rs) refuses these date-times (a second 60 outside a leap
+    second, an offset without colon), the full one (fastjsonschema)
+    takes them: the full check has the last word, so they stay accepted."""
+    validator = get_validator("2.0.1")
+    payload = {"currentTime": timestamp}
+    fast, _ = validator._checks("HeartbeatResponse")
+    assert not fast(payload)
+    validator.validate_response("Heartbeat", payload)
+
+
+def test_the_fast_check_accepts_what_a_station_sends() -> None:
+    """A TransactionEvent like the ones stations send passes the fast check alone."""
+    validator = get_validator("2.0.1")
+    fast, _ = validator._checks("TransactionEventRequest")
+    assert fast({"eventType": "Updated", "timestamp": "2026-06-01T16:00:00.123Z",
+                 "triggerReason": "MeterValuePeriodic", "seqNo": 3,
+                 "transactionInfo": {"transactionId": "tx-1", "chargingState": "Charging"},
+                 "evse": {"id": 1, "connectorId": 1},
+                 "meterValue": [{"timestamp": "2026-06-01T16:00:00Z", "sampledValue": [
+                     {"value": 1500.5, "measurand": "Energy.Active.Import.Register",
+                      "unitOfMeasure": {"unit": "Wh"}}]}]})
