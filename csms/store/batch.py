@@ -32,6 +32,7 @@ from csms.store.commands import (
     Outcome,
     record_outcomes,
 )
+from csms.store.live import INTEREST
 from csms.store.metering import MeterCodes, MeterSample, store_meter_values
 from csms.store.transactions import TxEvent, record_transaction_events
 
@@ -152,8 +153,12 @@ class GroupCommit:
                 # new kinds of sampled values get their codes committed first (kept for good)
                 await self.codes.prepare(
                     conn, [(w.station_id, s) for w in batch for s in w.samples])
-                async with conn.transaction():
+                if await _one_statement(conn, batch):
+                    # a statement is a transaction of its own: no BEGIN and COMMIT round trips
                     results = await _write(conn, batch, self.codes)
+                else:
+                    async with conn.transaction():
+                        results = await _write(conn, batch, self.codes)
         except Exception as exc:  # isolate the bad write, see below
             if len(batch) == 1:
                 _fail(batch[0], exc)
@@ -168,6 +173,16 @@ class GroupCommit:
         for write, result in zip(batch, results, strict=True):
             if not write.future.done():
                 write.future.set_result(result)
+
+
+async def _one_statement(conn: asyncpg.Connection, batch: list[_Write]) -> bool:
+    """True when :func:`_write` stores ``batch`` in one statement: heartbeats only, or meter
+    values only while no dashboard wants them announced (the announcement is a second one).
+    Every code the samples need is known already (:meth:`MeterCodes.prepare`)."""
+    kind = batch[0].kind
+    if any(w.kind != kind for w in batch):
+        return False
+    return kind == HEARTBEAT or (kind == METER_VALUES and not await INTEREST.wanted(conn))
 
 
 def _fail(write: _Write, exc: BaseException) -> None:

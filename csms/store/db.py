@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
+import orjson
 
 from csms.store.migrate import migrate
 
@@ -26,7 +27,12 @@ async def connection(db: Db) -> AsyncIterator[asyncpg.Connection]:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    # orjson: a TransactionEvent's stored payload in about a tenth of json's time; json for
+    # what orjson refuses (integers beyond 64 bits, keys that are not strings)
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, separators=(",", ":"))
 
 
 async def init_connection(conn: asyncpg.Connection) -> None:

@@ -27,9 +27,9 @@ from csms.store.db import Db, connection
 from csms.store.live import INTEREST, LIVE_CHANNEL, LiveType
 
 
-@dataclass
+@dataclass(slots=True)
 class MeterSample:
-    """One sampled value, ready to store."""
+    """One sampled value, ready to store (slots: a batch makes thousands)."""
 
     evse_id: int | None
     transaction_id: str | None
@@ -46,7 +46,7 @@ class MeterSample:
     unit_valid: bool = True  #: False: the unit does not fit the measurand (stored as sent)
 
 
-@dataclass
+@dataclass(slots=True)
 class MeterValueRow(MeterSample):
     """A stored sampled value, with its station."""
 
