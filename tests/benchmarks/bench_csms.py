@@ -18,7 +18,14 @@ psutil, its worker processes included) is its own; the load generator
   echo's sustained load alternates with the CSMS's in ``--rounds`` slices (both connected all
   along), so that both are measured in the same minutes;
 - with ``--scaling``: the saturated throughput of 1 and 2 workers, and with ``--worker-cores``
-  each worker capped at a share of CPU of its own.
+  each worker capped at a share of CPU of its own;
+- every load row of the CSMS: the writes per group-commit transaction (from its /metrics).
+
+``--instructions`` measures instead the instructions each server executes per message, the CSMS
+and the echo floor both under valgrind's callgrind (:mod:`tests.benchmarks.callgrind`): the same
+sustained load alternating between them in ``--rounds`` slices, each slice followed by an idle
+window as long whose instructions (timers, pings, periodic tasks) are taken off. Unlike CPU
+seconds, the count does not move with the machine's load; it leaves out the kernel's work.
 
 Reproduce (figures in docs/performance.md)::
 
@@ -27,6 +34,8 @@ Reproduce (figures in docs/performance.md)::
     python tests/benchmarks/bench_csms.py --stations 2000 --scaling --worker-cores 0.5  # root
     python tests/benchmarks/bench_csms.py --stations 10000 --hash-cost 14 --restart-storm \
         --storms-only --import-verifiers
+    python tests/benchmarks/bench_csms.py --instructions --stations 100 --rate 20 \
+        --duration 45 --rounds 3
 
 Smoke size: ``--stations 20 --rate 100 --duration 2 --saturate-stations 10``.
 """
@@ -614,7 +623,7 @@ async def bench_instructions(opts: argparse.Namespace, url: str, tmp: Path,
     floor = Fleet("127.0.0.1", echo_port, sources=opts.sources)
     counted = {"csms": callgrind.Callgrind(server.root.pid, out_dir, "csms"),
                "echo": callgrind.Callgrind(echo.root.pid, out_dir, "echo")}
-    totals = {"csms": [0, 0], "echo": [0, 0]}  # instructions, messages
+    totals = {"csms": [0, 0, 0], "echo": [0, 0, 0]}  # instructions loaded, idle; messages
     f = report.figures
     try:
         await fleet.storm(ids)
@@ -622,12 +631,16 @@ async def bench_instructions(opts: argparse.Namespace, url: str, tmp: Path,
         for counter in counted.values():
             await counter.start_counting()
         commits = server.commits()
+        seconds = opts.duration / opts.rounds
         for _ in range(opts.rounds):
             for name, load in (("csms", fleet), ("echo", floor)):
                 load.stats.reset()
-                totals[name][0] += await counted[name].count(_paced(load, opts))
-                totals[name][1] += load.stats.answered
+                totals[name][0] += await counted[name].count(_paced(load, opts.rate, seconds))
+                totals[name][2] += load.stats.answered
                 f[f"{name}_errors"] = f.get(f"{name}_errors", 0) + load.stats.errors
+                # what the server does without messages (timers, pings, its periodic tasks)
+                # in a window as long, taken off: per message counts the messages' work only
+                totals[name][1] += await counted[name].count(_paced(load, 0, seconds))
         after = server.commits()
         f["csms_writes_per_commit"] = (after[1] - commits[1]) / max(after[0] - commits[0], 1)
     finally:
@@ -635,16 +648,21 @@ async def bench_instructions(opts: argparse.Namespace, url: str, tmp: Path,
         floor.close_all()
         await server.stop()
         await echo.stop()
-    for name, (instructions, messages) in totals.items():
+    for name, (loaded, idle, messages) in totals.items():
         f[f"{name}_messages"] = messages
-        f[f"{name}_instructions_per_msg"] = instructions / max(messages, 1)
+        f[f"{name}_idle_instructions_per_s"] = idle / opts.duration
+        f[f"{name}_instructions_per_msg"] = (loaded - idle) / max(messages, 1)
     f["instructions csms/echo"] = (f["csms_instructions_per_msg"]
                                    / f["echo_instructions_per_msg"])
 
 
-async def _paced(fleet: Fleet, opts: argparse.Namespace) -> None:
-    await fleet.run_rate(opts.rate, opts.duration / opts.rounds)
-    await asyncio.sleep(1.0)  # the last answers in
+async def _paced(fleet: Fleet, rate: float, seconds: float) -> None:
+    """``rate`` messages/s for ``seconds`` (none at rate 0), and the last answers."""
+    if rate:
+        await fleet.run_rate(rate, seconds)
+    else:
+        await asyncio.sleep(seconds)
+    await asyncio.sleep(1.0)
 
 
 def print_report(opts: argparse.Namespace, report: Report) -> None:
@@ -681,7 +699,8 @@ def print_report(opts: argparse.Namespace, report: Report) -> None:
     if opts.json:
         out = {"figures": f, "ratios": ratios,
                "loads": {k: {**{n: x for n, x in vars(v).items() if n != "latencies"},
-                             "rate": v.rate, "cpu_per_1000": v.cpu_per_1000}
+                             "rate": v.rate, "cpu_per_1000": v.cpu_per_1000,
+                             "per_commit": v.per_commit}
                          for k, v in loads.items()}}
         Path(opts.json).write_text(json.dumps(out, indent=2, default=str))
 

@@ -9,7 +9,8 @@ meanwhile, all its threads together. Time spent in the kernel (system calls, the
 TCP stack) is not counted: for a server that mostly moves bytes, such as the echo floor, that
 is most of its CPU time, so an instruction ratio is larger than the CPU-time ratio of the same
 servers; it is the figure to compare across changes of the Python code, whatever the load of
-the machine.
+the machine. (Not entirely independent of it: a server that falls behind its load answers in
+larger group commits, so the benchmark runs at rates well below what callgrind can serve.)
 """
 
 from __future__ import annotations

@@ -36,6 +36,9 @@ async def test_tiny_benchmark_prints_every_figure(tmp_path: Path, pg_server_url:
         load = figures["loads"][name]
         assert load["messages"] > 0 and load["errors"] == 0, name
         assert load["cpu"] > 0 and load["p99_ms"] >= load["p50_ms"] > 0, name
+    # The CSMS's group commits, read from its /metrics: every write in one.
+    for name in ("csms sustained", "csms saturated"):
+        assert figures["loads"][name]["per_commit"] >= 1, name
 
 
 async def test_tiny_scale_benchmark_spreads_the_fleet_and_prints_every_figure(
