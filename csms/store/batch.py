@@ -13,11 +13,11 @@ A batch that fails (a constraint violation, say) is retried write by write, so t
 write fails alone and the others are stored.
 
 A transaction's cost in the node is mostly per transaction, not per write (its round trips:
-the pool, BEGIN, each statement, COMMIT): about three quarters of a lone MeterValues' CPU
-(docs/performance.md). So a write that finds no transaction gathering waits
-:data:`GATHER_S` for others to join it, as PostgreSQL's ``commit_delay`` does for WAL flushes:
-at 2,000 messages/s that makes transactions of several writes instead of one or two, for 2 ms
-more latency.
+the pool, BEGIN, each statement, COMMIT; docs/performance.md). So while another transaction
+is committing, a new one waits :data:`GATHER_S` for more writes to join it before it takes its
+batch, as PostgreSQL's ``commit_delay`` waits for ``commit_siblings``: under load that makes
+transactions of several writes instead of one or two, for 2 ms more latency; a node that is
+nearly idle commits each write at once.
 
 Command outcomes go through it too: :meth:`GroupCommit.finish_command` records them in
 batches.
@@ -157,8 +157,9 @@ class GroupCommit:
     async def _flush(self) -> None:
         try:
             try:
-                if self.gather and len(self._queue) < self.max_batch:
-                    await asyncio.sleep(self.gather)  # let other writes join
+                if self.gather and self._inflight > 1 and len(self._queue) < self.max_batch:
+                    # another transaction is committing: writes are coming in, let some join
+                    await asyncio.sleep(self.gather)
             finally:
                 self._gathering = False
             while self._queue:

@@ -8,7 +8,8 @@ server over ``--workers`` processes. One run prints:
 - the file descriptor limits (soft and hard) that bound stations per process;
 - boot storm: every station connects at once and sends BootNotification (each password checked
   with scrypt at the cost of a generated password, 2**10): seconds until all are Accepted;
-- resident memory per connected station (the server's process tree);
+- resident memory per connected station (the server's process tree), and with PostgreSQL's
+  growth in the same time (its processes' proportional set size) when it is embedded;
 - sustained load: ``--rate`` messages/s over all stations (MeterValues and TransactionEvents with
   4 sampled values, Heartbeats) for ``--duration`` s: answered messages/s, p50/p99 latency, CPU
   of the server and of PostgreSQL per 1,000 messages, cores the machine was busy;
@@ -113,7 +114,7 @@ async def bench(opts: argparse.Namespace, url: str, pg: Postgres, tmp: Path) -> 
     fleets = [await FleetProcess.start(port, s, opts.sources) for s in slices]
     try:
         await asyncio.sleep(3.0)  # every worker listening
-        rss0, cpu0 = server.rss(), server.cpu()
+        rss0, cpu0, db0 = server.rss(), server.cpu(), _pss(pg)
         t0 = time.perf_counter()
         storms = await asyncio.gather(*(p.ask({"op": "storm", "ids": p.ids}) for p in fleets))
         f["boot_storm_s"] = time.perf_counter() - t0
@@ -123,6 +124,9 @@ async def bench(opts: argparse.Namespace, url: str, pg: Postgres, tmp: Path) -> 
         rss = server.rss()
         f["rss_mb"] = rss / 2**20
         f["rss_per_station_kb"] = (rss - rss0) / 1024 / len(ids)
+        db = _pss(pg)
+        f["db_pss_mb"] = db / 2**20
+        f["memory_per_station_kb"] = (rss - rss0 + db - db0) / 1024 / len(ids)
         f["stations_per_worker"] = [_connections(p, port) for p in server.tree()[1:]] or [
             _connections(server.root, port)]
         cpu, db, gen, busy = server.cpu(), pg.cpu(), sum(p.cpu() for p in fleets), machine_busy()
@@ -150,6 +154,20 @@ async def bench(opts: argparse.Namespace, url: str, pg: Postgres, tmp: Path) -> 
             await p.stop()
         await server.stop()
     return f
+
+
+def _pss(pg: Postgres) -> float:
+    """PostgreSQL's memory: the proportional set size of its processes (shared buffers
+    counted once, not once per backend as resident sizes would), NaN when not measured here."""
+    if pg.proc is None:
+        return float("nan")
+    total = 0
+    for process in pg.tree():
+        try:
+            total += process.memory_full_info().pss
+        except psutil.Error:
+            continue
+    return float(total)
 
 
 def _connections(process: psutil.Process, port: int) -> int:
