@@ -11,10 +11,11 @@ event; ``u[k]`` kW of recharge rate that does not fit a site's import room.
 - charger and car: ``0 <= d[i, t] <= P_i`` (the lower of the charger's, the car's, and any
   limit the closed loop learnt), a column bound;
 - energy: ``sum_t d[i, t] dt_t = sum_k y[i, k]``, one row per EV. The tiers are the
-  stretches of the EV's energy between 0, once and twice the even share of the energy asked,
-  and above; each ``y[i, k]`` is bounded by its stretch and by ``E_i``, the grid-side energy
-  above the SoC the EV must keep at the end (floor, or what its charger can bring back by
-  departure), so the SoC floor and departure need are column bounds too;
+  stretches of the EV's energy between the breakpoints (fractions of the even share of the
+  energy asked, :data:`TIERS`) and above the last; each ``y[i, k]`` is bounded by its
+  stretch and by ``E_i``, the grid-side energy above the SoC the EV must keep at the end
+  (floor, or what its charger can bring back by departure), so the SoC floor and departure
+  need are column bounds too;
 - site export: ``sum_{i at site} d[i, t] <= room_t`` in every block (the export limit plus
   the building's load forecast for that block, see :mod:`csms.grid.planner`);
 - site import after the event: the cars recharge at constant rates
@@ -26,10 +27,13 @@ event; ``u[k]`` kW of recharge rate that does not fit a site's import room.
 - objective: shortfall (most expensive), departure needs missed, battery wear (``wear_i`` $
   per kWh cycled: ``given_i / eta_i`` out of the battery) and the spread among the drivers:
   each tier costs :data:`SPREAD_COST` per kWh more than the one below, a convex
-  piecewise-linear penalty on each EV's energy above once and twice the even share, so the
-  even split is cheapest (similar throughput and similar earnings). A min-max term (the most
-  any EV gives) spread a little better but made the LP highly degenerate, three times slower
-  at 1,000 EVs x 48 intervals; four breakpoints instead of two, twice as slow.
+  piecewise-linear penalty on each EV's energy (breakpoints :data:`TIERS`, from a quarter of
+  the even share to three times it), so the even split is cheapest (similar throughput and
+  similar earnings). Every EV's tiers are columns with bounds, no rows, so breakpoints cost
+  almost nothing: eight instead of two (at once and twice the even share, as when each tier
+  was a row over all the EV's ``d``) take the same time and narrow the spread at every
+  step of the closed loop (tests/benchmarks/bench_grid_value.py). A min-max term (the most
+  any EV gives) made the LP three times slower.
 
 For "as much as possible" the shortfall term becomes a reward for every kWh delivered.
 The first block's ``d`` are the shares sent now; the closed loop solves again at every step
@@ -66,7 +70,7 @@ MISSED_NEED_COST = 10_000.0
 SPREAD_COST = 0.5
 #: the spread penalty's breakpoints, as fractions of the fair (even) share of the energy asked;
 #: each kWh above a breakpoint costs SPREAD_COST more
-TIERS = (1.0, 2.0)
+TIERS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0)
 DELIVERY_REWARD = 100.0
 #: HiGHS options in order of trial (see :func:`_highs`)
 SOLVER: tuple[dict[str, str | int], ...] = (
@@ -98,6 +102,8 @@ class Problem:
     site_of: Mapping[str, str] = field(default_factory=dict)
     wear_per_kwh: float = 0.05
     intervals: int = MAX_INTERVALS
+    #: the spread penalty's breakpoints (fractions of the even share)
+    spread_tiers: Sequence[float] = TIERS
 
 
 @dataclass(frozen=True)
@@ -167,7 +173,7 @@ def build(problem: Problem) -> Lp:
     else:
         asked = float(np.minimum(power * problem.hours, energy).sum())
     fair = asked / n if n else 0.0
-    K = len(TIERS) + 1
+    K = len(problem.spread_tiers) + 1
     nd = n * T
     ns = T if targets is not None else 0
     s0 = nd
@@ -203,7 +209,7 @@ def build(problem: Problem) -> Lp:
     upper = np.empty(nvar)
     upper[:nd] = np.repeat(power, T)
     per_kwh = problem.wear_per_kwh / eta - (DELIVERY_REWARD if targets is None else 0.0)
-    edges = np.array([0.0, *(f * fair for f in TIERS), math.inf])
+    edges = np.array([0.0, *(f * fair for f in problem.spread_tiers), math.inf])
     for k in range(K):
         cols = slice(y0 + k * n, y0 + (k + 1) * n)
         c[cols] = per_kwh + k * SPREAD_COST

@@ -64,29 +64,34 @@ def solve_times(repeat: int) -> None:
     for label, target in (("target changing every interval (48 blocks)", varying),
                           ("constant target (1 block)", 0.6 * capacity)):
         problem = Problem(caps, target, 2.0, end)
-        lp = build(problem)
+        # the previous formulation's spread penalty (breakpoints at once and twice the even
+        # share): the same LP, so the same optimal cost, for a like-for-like ratio
+        same = Problem(caps, target, 2.0, end, spread_tiers=lp_previous.TIERS)
+        lp, lp_same = build(problem), build(same)
         rows: dict[str, list[float]] = {k: [] for k in (
-            "build", "ipm", "total", "simplex", "prev_build", "prev", "prev_ipm", "ratio",
-            "ratio_ds")}
+            "build", "ipm", "total", "same", "simplex", "prev_build", "prev", "prev_ipm",
+            "ratio", "ratio_ds")}
         objectives = set()
         for _ in range(repeat):
             plan = solve(problem, 30.0)
-            simplex = solve(problem, 30.0, DUAL_SIMPLEX)
+            like = solve(same, 30.0)
+            simplex = solve(same, 30.0, DUAL_SIMPLEX)
             before = lp_previous.solve(lp_previous.Problem(caps, target, 2.0, end), 30.0)
             before_ipm = lp_previous.solve(lp_previous.Problem(caps, target, 2.0, end), 30.0,
                                            interior_point=True)
-            assert plan.allocation and simplex.allocation and before.allocation
-            assert before_ipm.allocation
+            assert plan.allocation and like.allocation and simplex.allocation
+            assert before.allocation and before_ipm.allocation
             rows["build"].append(plan.build_s)
             rows["ipm"].append(plan.lp_s)
             rows["total"].append(plan.solve_s)
-            rows["simplex"].append(simplex.lp_s)
+            rows["same"].append(like.solve_s)
+            rows["simplex"].append(simplex.solve_s)
             rows["prev_build"].append(before.build_s)
             rows["prev"].append(before.solve_s)
             rows["prev_ipm"].append(before_ipm.solve_s)
-            rows["ratio"].append(before.solve_s / plan.solve_s)
+            rows["ratio"].append(before.solve_s / like.solve_s)
             rows["ratio_ds"].append(before.solve_s / simplex.solve_s)
-            objectives.update(round(p.objective, 3) for p in (plan, simplex, before,
+            objectives.update(round(p.objective, 3) for p in (like, simplex, before,
                                                               before_ipm))
 
         def fig(key: str, unit: str = "s", rows: dict[str, list[float]] = rows) -> str:
@@ -94,18 +99,20 @@ def solve_times(repeat: int) -> None:
             return f"{statistics.median(values):.3f} {unit} [{min(values):.3f}]".replace(
                 " x [", "x [")
 
-        rows_now, cols_now, nnz_now = lp.a.shape[0], lp.a.shape[1], lp.a.nnz
         r0, c0, z0 = before.shape
         print(f"  {label}:")
-        print(f"    now:      {rows_now} rows x {cols_now} columns, {nnz_now} nonzeros; "
-              f"build {fig('build')}, HiGHS interior point {fig('ipm')}, "
+        print(f"    now:      {lp.a.shape[0]} rows x {lp.a.shape[1]} columns, {lp.a.nnz} "
+              f"nonzeros; build {fig('build')}, HiGHS interior point {fig('ipm')}, "
               f"whole call {fig('total')}")
-        print(f"              the same LP with the dual simplex: HiGHS {fig('simplex')}")
+        print(f"    now, the previous spread penalty: {lp_same.a.shape[0]} rows x "
+              f"{lp_same.a.shape[1]} columns, {lp_same.a.nnz} nonzeros; whole call "
+              f"{fig('same')}; with the dual simplex {fig('simplex')}")
         print(f"    previous: {r0} rows x {c0} columns, {z0} nonzeros; build "
               f"{fig('prev_build')}, whole call {fig('prev')} (dual simplex, scipy), "
               f"{fig('prev_ipm')} (interior point)")
-        print(f"    previous / now: {fig('ratio', 'x')}; previous / now with the dual "
-              f"simplex: {fig('ratio_ds', 'x')}; optimal cost {sorted(objectives)}")
+        print(f"    previous / now (same LP): {fig('ratio', 'x')}; with the dual simplex "
+              f"for both: {fig('ratio_ds', 'x')}; the same LP's optimal cost in all four: "
+              f"{sorted(objectives)}")
     times = []
     for _ in range(repeat):
         started = time.perf_counter()
