@@ -44,8 +44,10 @@ The costs depend on each EV's energy, not on when it is given, so the bulk of th
 EV and per block (and per site and block), bounds instead of rows wherever a constraint
 touches one variable, the matrix built with numpy in one piece. Before (one row per EV for
 its energy and one per EV and tier, each over all its ``d``) it had three times the rows and
-2.5 times the nonzeros for the same optimum; ``tests/benchmarks/bench_grid_value.py``
-measures both.
+twice the nonzeros for the same optimum; ``tests/benchmarks/bench_grid_value.py`` measures
+both. Identical EVs (same limits, energy, efficiency, site and departure: a depot's buses of
+one model, full after the night) are one unit of their summed power, energy and need, each
+then given the unit's average; exact, since the LP is convex and symmetric in them.
 """
 
 from __future__ import annotations
@@ -104,6 +106,8 @@ class Problem:
     intervals: int = MAX_INTERVALS
     #: the spread penalty's breakpoints (fractions of the even share)
     spread_tiers: Sequence[float] = TIERS
+    #: merge identical EVs into one unit each (exact; off only to check that it is)
+    merge_identical: bool = True
 
 
 @dataclass(frozen=True)
@@ -150,6 +154,9 @@ class Lp:
     #: first column of the shortfall (``s``) and missed-recharge (``u``) variables
     s0: int
     u0: int
+    #: each EV's unit (identical EVs merged), and how many EVs each unit holds
+    unit_of: np.ndarray | None = None
+    mult: np.ndarray | None = None
 
 
 def build(problem: Problem) -> Lp:
@@ -162,38 +169,63 @@ def build(problem: Problem) -> Lp:
     targets, rooms, lengths = _blocks(problem)
     T = len(lengths)
     dt_b = np.asarray(lengths, dtype=float) * problem.hours / sum(lengths)
-    power = np.array([min(c.ev.max_discharge_kw, problem.limits.get(c.key, math.inf))
-                      for c in caps])
-    energy = np.array([c.energy_kwh for c in caps])
-    eta = np.array([c.ev.one_way_efficiency for c in caps])
+    power_ev = np.array([min(c.ev.max_discharge_kw, problem.limits.get(c.key, math.inf))
+                         for c in caps])
+    energy_ev = np.array([c.energy_kwh for c in caps])
+    eta_ev = np.array([c.ev.one_way_efficiency for c in caps])
     # less one setpoint step over the rest of the event: shares are rounded to steps
-    usable = np.maximum(0.0, energy - STEP_KW * problem.hours)
+    usable_ev = np.maximum(0.0, energy_ev - STEP_KW * problem.hours)
     if targets is not None:
         asked = float(np.dot(targets, dt_b))
     else:
-        asked = float(np.minimum(power * problem.hours, energy).sum())
+        asked = float(np.minimum(power_ev * problem.hours, energy_ev).sum())
     fair = asked / n if n else 0.0
     K = len(problem.spread_tiers) + 1
+
+    # departures at a site with an import limit: the recharge after the event must fit
+    site_index = {name: j for j, name in enumerate(sorted(problem.sites))}
+    import_room = np.array([problem.sites[name].import_kw for name in sorted(problem.sites)])
+    site_ev = np.array([site_index.get(problem.site_of.get(k, ""), -1) for k in keys],
+                       dtype=int)
+    departs_ev = np.array([(c.ev.departure - problem.end).total_seconds() / 3600.0
+                           if c.ev.departure is not None and c.ev.departure_soc is not None
+                           else -1.0 for c in caps])
+    rec_ev = (site_ev >= 0) & (departs_ev > 0)
+    if n:
+        rec_ev &= np.isfinite(import_room[np.maximum(site_ev, 0)]) if len(
+            import_room) else False
+    # kWh to take back with nothing given, and the hours to do it in
+    need_ev = np.array([(c.ev.departure_soc - c.ev.soc) * c.ev.capacity_kwh / eta_ev[i]
+                        if rec_ev[i] else 0.0 for i, c in enumerate(caps)])  # type: ignore[operator]
+    hours_ev = np.where(rec_ev, departs_ev, 0.0)
+
+    # identical EVs (same limits, energy, efficiency, site and departure) are merged into one
+    # unit of ``m`` times their power, energy and need: exact, since the LP is convex and
+    # symmetric in them, so giving each the unit's average is optimal
+    if problem.merge_identical and n:
+        attrs = np.column_stack([power_ev, usable_ev, eta_ev, site_ev, rec_ev, hours_ev,
+                                 need_ev])
+        _, first, unit_of, mult = np.unique(attrs, axis=0, return_index=True,
+                                            return_inverse=True, return_counts=True)
+        unit_of = unit_of.reshape(-1)
+    else:
+        first = unit_of = np.arange(n)
+        mult = np.ones(n, dtype=int)
+    m = mult.astype(float)
+    power = power_ev[first] * m
+    usable = usable_ev[first] * m
+    eta = eta_ev[first]
+    site_col = site_ev[first]
+    recharging = rec_ev[first]
+    departs = hours_ev[first]
+    n = len(first)  # units from here on
     nd = n * T
     ns = T if targets is not None else 0
     s0 = nd
     y0 = nd + ns  # y[i, k] is column y0 + k * n + i
 
-    # departures at a site with an import limit: the recharge after the event must fit
-    site_index = {name: j for j, name in enumerate(sorted(problem.sites))}
-    import_room = np.array([problem.sites[name].import_kw for name in sorted(problem.sites)])
-    site_col = np.array([site_index.get(problem.site_of.get(k, ""), -1) for k in keys],
-                        dtype=int)
-    departs = np.array([(c.ev.departure - problem.end).total_seconds() / 3600.0
-                        if c.ev.departure is not None and c.ev.departure_soc is not None
-                        else -1.0 for c in caps])
-    recharging = (site_col >= 0) & (departs > 0)
-    if n:
-        recharging &= np.isfinite(import_room[np.maximum(site_col, 0)]) if len(
-            import_room) else False
     rec = np.flatnonzero(recharging)
-    need = np.array([(caps[i].ev.departure_soc - caps[i].ev.soc) * caps[i].ev.capacity_kwh
-                     / eta[i] for i in rec])  # kWh to take back with nothing given
+    need = need_ev[first][rec] * m[rec]
     rate = 1.0 / np.maximum(1e-3, departs[rec] * RECHARGE_DERATE)  # kW per kWh of need
     owes = need < 0  # SoC above its departure target: r_i = max(0, need + given / eta^2)
     r_ev = rec[owes]
@@ -213,7 +245,8 @@ def build(problem: Problem) -> Lp:
     for k in range(K):
         cols = slice(y0 + k * n, y0 + (k + 1) * n)
         c[cols] = per_kwh + k * SPREAD_COST
-        upper[cols] = np.clip(usable - edges[k], 0.0, edges[k + 1] - edges[k])
+        # a unit of m EVs: m times each EV's stretch
+        upper[cols] = np.clip(usable - edges[k] * m, 0.0, (edges[k + 1] - edges[k]) * m)
     if targets is not None:
         target_b = np.asarray(targets, dtype=float)
         c[s0:s0 + T] = SHORTFALL_COST * dt_b
@@ -257,12 +290,12 @@ def build(problem: Problem) -> Lp:
         finite = np.flatnonzero(np.isfinite(per_block))
         if len(members) == 0 or len(finite) == 0:
             continue
-        m = len(finite)
-        add(row + np.repeat(np.arange(m), len(members)),
-            (members[None, :] * T + finite[:, None]).ravel(), np.ones(m * len(members)))
-        lo.append(np.full(m, -math.inf))
+        blocks = len(finite)
+        add(row + np.repeat(np.arange(blocks), len(members)),
+            (members[None, :] * T + finite[:, None]).ravel(), np.ones(blocks * len(members)))
+        lo.append(np.full(blocks, -math.inf))
         hi.append(np.maximum(0.0, np.asarray(per_block, dtype=float)[finite]))
-        row += m
+        row += blocks
     # an EV above its departure SoC: r_i >= need_i + sum_k y[i, k] / eta_i^2
     if nr:
         inv = 1.0 / eta[r_ev] ** 2
@@ -290,8 +323,8 @@ def build(problem: Problem) -> Lp:
         row += nu
     a = csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols_))),
                    shape=(row, nvar))
-    return Lp(keys, n, T, dt_b, targets, power, energy, c, lower, upper, a,
-              np.concatenate(lo), np.concatenate(hi), s0, u0)
+    return Lp(keys, len(keys), T, dt_b, targets, power_ev, energy_ev, c, lower, upper, a,
+              np.concatenate(lo), np.concatenate(hi), s0, u0, unit_of, m)
 
 
 def solve(problem: Problem, time_limit_s: float = 1.0,
@@ -315,7 +348,11 @@ def solve(problem: Problem, time_limit_s: float = 1.0,
         return Plan(None, None, lp.keys, dt, status, message, solved - started,
                     build_s=build_s, lp_s=solved - built)
     n, T = lp.n, lp.T
-    schedule = x[:n * T].reshape(n, T)
+    if lp.unit_of is None or lp.mult is None:
+        schedule = x[:n * T].reshape(n, T)
+    else:  # each EV of a unit gives the unit's average
+        units = x[:len(lp.mult) * T].reshape(len(lp.mult), T)
+        schedule = units[lp.unit_of] / lp.mult[lp.unit_of, None]
     keys, power, energy = lp.keys, lp.power, lp.energy
     first = {k: max(0.0, float(schedule[i, 0])) for i, k in enumerate(keys)}
     capacity = float(power.sum())
