@@ -160,7 +160,8 @@ class Lp:
 
 
 def build(problem: Problem) -> Lp:
-    """The LP of ``problem``, built with numpy (no loop over EVs or intervals)."""
+    """The LP of ``problem``: each EV's figures read once, then every column and row built
+    with numpy (no Python loop over EVs or intervals)."""
     caps = [c for c in problem.capabilities if c.kw > 0 or c.key in problem.limits]
     caps = [c for c in caps if min(c.ev.max_discharge_kw, problem.limits.get(
         c.key, math.inf)) > 0 and c.energy_kwh > 0]
