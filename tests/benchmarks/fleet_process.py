@@ -7,7 +7,9 @@ that many sockets (``RLIMIT_NOFILE``): this process holds the floor's fleet.
 
 Protocol: one JSON object per line on stdin, one answer per line on stdout.
 
-- ``{"op": "storm", "ids": [...]}`` -> ``{"seconds": s, "retries": n}``
+- ``{"op": "storm", "ids": [...], "deadline": s}`` -> ``{"seconds": s, "retries": n}``, or
+  when not all were accepted within the deadline (default 600 s) ``{"seconds": null,
+  "retries": null, "accepted": [the ids connected and accepted]}``
 - ``{"op": "rate", "rate": r, "seconds": s}`` -> ``{"answered": n, "errors": n,
   "latencies": [...]}`` (seconds from send to answer)
 - end of input: close every socket and exit.
@@ -37,8 +39,13 @@ async def serve(fleet: Fleet) -> None:
         while line := await reader.readline():
             request = json.loads(line)
             if request["op"] == "storm":
-                seconds, retries = await fleet.storm(request["ids"])
-                answer = {"seconds": seconds, "retries": retries}
+                try:
+                    seconds, retries = await fleet.storm(
+                        request["ids"], deadline=request.get("deadline", 600.0))
+                    answer = {"seconds": seconds, "retries": retries}
+                except TimeoutError:  # not all in time: say which are in
+                    answer = {"seconds": None, "retries": None, "accepted": [
+                        s.identity for s in fleet.stations.values() if s.open and s.accepted]}
             elif request["op"] == "rate":
                 fleet.stats.reset()
                 await fleet.run_rate(request["rate"], request["seconds"])
