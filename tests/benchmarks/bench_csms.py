@@ -48,6 +48,7 @@ import contextlib
 import json
 import os
 import socket
+import statistics
 import sys
 import tempfile
 import time
@@ -475,6 +476,11 @@ async def sustained(opts: argparse.Namespace, fleet: Fleet, server: Measured, pg
             echo.append(await floor.measure(pg, opts.rate, opts.duration / opts.rounds))
         report.loads["csms sustained"] = Load.combine(mine)
         report.loads["echo sustained"] = Load.combine(echo)
+        rounds = [m.cpu_per_1000 / e.cpu_per_1000 for m, e in zip(mine, echo, strict=True)
+                  if m.messages and e.messages]
+        if rounds:
+            report.figures["cpu_ratio_rounds"] = " ".join(f"{r:.2f}" for r in rounds)
+            report.figures["cpu_ratio_median"] = statistics.median(rounds)
     finally:
         await floor.stop()
 
