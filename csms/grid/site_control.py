@@ -1,0 +1,422 @@
+"""Site load management: every site's chargers and building kept under its import limit, at
+all times, not only around grid events.
+
+The controller runs on the node that leads the grid dispatcher (one in the whole system; a new
+leader picks up from the store). Every ``tick_s`` it looks at each site with stations: the
+building's load (main meter less the chargers, or imported readings, as the event planner
+reads it; never below the main meter less what the capped chargers may draw), the cars plugged
+in (their rate and departure need), the EVs a grid event holds and the charging its plan asks,
+the stations that do not take its cap. It re-plans when a car plugs in or leaves, an event
+takes or lets go of an EV or changes its charging, the site's limit changes, the building's
+load moves by more than half the margin, the connection comes near the limit, and every
+``period_s``; :func:`csms.grid.sites.share_site` shares the room.
+
+Each station gets a **ChargingStationMaxProfile** on EVSE 0 (stack level
+:data:`SITE_CAP_STACK_LEVEL`, one profile id per station kept in the store): the sum of its
+EVSEs' shares. A station maximum combines with the transaction's profiles by the minimum
+(K08 composite), so it caps the need profile installed on NotifyEVChargingNeeds, any TxDefault
+and the dispatcher's own TxProfiles without ever touching them, and it limits charging only: a
+discharge setpoint (negative) stays below any positive cap. Lowered caps go out first and the
+raised ones only once every lowered one is accepted, so a re-balance never adds up to more
+than the room on the way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+
+from csms.grid.forecast import RECHARGE_DERATE
+from csms.grid.plugged_in import load_fleet
+from csms.grid.sending import NOT_DELIVERED
+from csms.grid.sites import Demand, SiteShares, margin, share_site
+from csms.operations import Operations
+from csms.operations.profiles import clear_profiles, set_power
+from csms.store import charging
+from csms.store.base import utcnow
+from csms.store.grid import site_control as store
+from csms.store.grid import sites as site_store
+from csms.store.grid.fleet import PluggedIn, latest_power, online_stations
+from csms.store.grid.records import Program
+from csms.store.grid.site_control import PlanRow, ShareRow, StationCap
+
+log = structlog.get_logger("csms.grid.site_control")
+
+#: ChargingStationMaxProfile stack level of the site cap (K01.FR.06: one profile per purpose
+#: and stack level on an EVSE; an operator's own station maximum belongs on another level)
+SITE_CAP_STACK_LEVEL = 1
+SITE_CAP_PURPOSE = "ChargingStationMaxProfile"
+#: a cap that moves by less than this is not sent again (stations round to 0.1 kW)
+CHANGE_KW = 0.1
+#: a car drawing this much less than its share (once settled) gives the rest back
+RELEASE_KW = 2.0
+
+
+@dataclass(frozen=True)
+class SiteControlSettings:
+    """``tick_s``: how often sites are looked at; ``period_s``: a full re-plan at least this
+    often; ``stale_s``: main-meter readings older than this are not used; ``settle_s``: how
+    long a car gets to reach a new cap before its draw is judged; ``refused_retry_s``: a
+    station that refused its cap is asked again after this long (at once on reconnection)."""
+
+    tick_s: float = 1.0
+    period_s: float = 30.0
+    stale_s: float = 60.0
+    settle_s: float = 10.0
+    refused_retry_s: float = 300.0
+    call_timeout: float = 20.0
+
+
+@dataclass
+class _Memo:
+    """The inputs of a site's last plan and what it gave."""
+
+    planned_at: datetime
+    import_kw: float
+    building_kw: float
+    fingerprint: frozenset[tuple[str, str, float]]
+    shares: dict[str, float]
+    caps: dict[str, float]
+    #: the stations counted as they stand (offline, or without the cap they were sent)
+    loose: frozenset[str]
+    over_at: datetime | None = None
+
+
+@dataclass
+class _Inputs:
+    """What one tick reads for every site at once."""
+
+    fleet: list[tuple[PluggedIn, Any, str | None]]
+    holds: dict[tuple[str, int], float]
+    online: set[str]
+    power: dict[tuple[str, str], tuple[float, datetime]]
+    stations_with_tx: set[str] = field(default_factory=set)
+
+
+def departure_minimum_kw(ev: Any, now: datetime) -> float:
+    """The charging rate that meets an EV's departure need just in time (derated as the
+    forecast plans), 0 without a need."""
+    if ev is None or ev.departure is None or ev.departure_soc is None:
+        return 0.0
+    if ev.departure <= now or ev.departure_soc <= ev.soc:
+        return 0.0
+    hours = max(1e-3, (ev.departure - now).total_seconds() / 3600.0 * RECHARGE_DERATE)
+    return (ev.departure_soc - ev.soc) * ev.capacity_kwh / ev.one_way_efficiency / hours
+
+
+class SiteController:
+    """Run :meth:`run` as a task on the leading node; :meth:`wake` asks for a look now."""
+
+    def __init__(self, operations: Operations, node_id: str,
+                 settings: SiteControlSettings | None = None,
+                 program: Program | None = None) -> None:
+        self.ops = operations
+        self.pool = operations.pool
+        self.node_id = node_id
+        self.settings = settings or SiteControlSettings()
+        #: defaults for what cars do not report (charger rate, capacity)
+        self.program = program or Program("site-control")
+        self.log = log.bind(node_id=node_id)
+        self._wake = asyncio.Event()
+        self._memo: dict[str, _Memo] = {}
+        self._caps: dict[str, StationCap] | None = None
+        #: when each station's cap last changed (its cars are judged after ``settle_s``)
+        self._changed_at: dict[str, datetime] = {}
+        #: the stations online at the last tick (one back online is sent its cap at once)
+        self._online: set[str] = set()
+
+    def wake(self) -> None:
+        """Look at the sites now (a grid event stepped, started or ended)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Tick until cancelled; a fault in one tick is logged and the next tick runs."""
+        while True:
+            self._wake.clear()
+            try:
+                await self.tick(utcnow())
+            except Exception as exc:  # the controller must outlive any fault
+                self.log.warning("site.control_error", error=str(exc) or repr(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.tick_s)
+
+    # -- one tick ------------------------------------------------------------------------------
+
+    async def tick(self, now: datetime) -> None:
+        """Look at every site once: re-plan those that need it, send the caps that changed,
+        retry the stations that did not get theirs, release stations no longer at a site."""
+        takeover = self._caps is None
+        if self._caps is None:
+            # a new leader: what its predecessor installed is in the store; every cap is
+            # sent again once (the predecessor may have sent one it did not live to record)
+            self._caps = await store.station_caps(self.pool)
+        sites = [s for s in await site_store.list_sites(self.pool) if s.stations]
+        managed = sorted({st for s in sites for st in s.stations})
+        orphans = [st for st in self._caps if st not in set(managed)]
+        if orphans:
+            await self._release(orphans)
+        if not sites:
+            return
+        inputs = await self._read(managed, now)
+        for site in sites:
+            await self._control(site, inputs, now, takeover)
+        self._online = inputs.online
+
+    async def _read(self, managed: Sequence[str], now: datetime) -> _Inputs:
+        wanted = set(managed)
+        fleet = [f for f in await load_fleet(self.pool, self.program, now)
+                 if f[0].station_id in wanted]
+        since = now - timedelta(seconds=self.settings.stale_s)
+        return _Inputs(fleet, await store.event_holds(self.pool),
+                       await online_stations(self.pool, managed),
+                       await latest_power(self.pool, managed, since),
+                       {row.station_id for row, _, _ in fleet})
+
+    def _controlled(self, station_id: str, inputs: _Inputs) -> bool:
+        """Whether the station holds the controller's cap (or has never been sent one: it is
+        sent its share first, before any other station's is raised) and can be reached."""
+        assert self._caps is not None
+        cap = self._caps.get(station_id)
+        return station_id in inputs.online and (cap is None or cap.status == "accepted")
+
+    def _demands(self, site: site_store.Site, inputs: _Inputs, now: datetime,
+                 memo: _Memo | None) -> tuple[list[Demand], dict[str, tuple[str | None,
+                                                                              float | None]]]:
+        """The site's demands, and per key (transaction, measured import kW).
+
+        A station that is offline, or did not take its last cap, is counted as it stands:
+        what its cars may draw (their rate, or more if measured), or what an arriving car may
+        take, no more than the cap it holds.
+        """
+        assert self._caps is not None
+        demands: list[Demand] = []
+        about: dict[str, tuple[str | None, float | None]] = {}
+        default_kw = self.program.default_charger_kw
+        bound: dict[str, float] = {}
+        for row, ev, _ in inputs.fleet:
+            if row.station_id not in site.stations:
+                continue
+            key = f"{row.station_id}/{row.evse_id}"
+            reading = inputs.power.get((row.station_id, row.transaction_id))
+            measured = None if reading is None else -reading[0]
+            about[key] = (row.transaction_id, measured)
+            rate = ev.max_charge_kw if ev is not None else default_kw
+            if not self._controlled(row.station_id, inputs):
+                bound[row.station_id] = bound.get(row.station_id, 0.0) + max(rate, measured or 0)
+                continue
+            held = inputs.holds.get((row.station_id, row.evse_id))
+            if held is not None:
+                demands.append(Demand(key, row.station_id, "event", max(0.0, -held)))
+                continue
+            want = rate
+            changed = self._changed_at.get(row.station_id)
+            if (memo is not None and reading is not None and measured is not None
+                    and key in memo.shares and changed is not None
+                    and reading[1] >= changed + timedelta(seconds=self.settings.settle_s)
+                    and measured < memo.shares[key] - RELEASE_KW):
+                # it draws well under its share: the rest goes to the others; it keeps
+                # RELEASE_KW more than it draws, and so grows back if it wants more
+                want = min(rate, max(0.0, measured) + RELEASE_KW)
+            demands.append(Demand(key, row.station_id, "charging", want,
+                                  min(want, departure_minimum_kw(ev, now))))
+        for station in site.stations:
+            if not self._controlled(station, inputs):
+                kw = bound.get(station, default_kw)
+                cap = self._caps.get(station)
+                if cap is not None and cap.installed_kw is not None:
+                    kw = min(kw, cap.installed_kw)
+                demands.append(Demand(f"{station}/0", station, "uncontrolled", kw))
+            elif station not in inputs.stations_with_tx:
+                demands.append(Demand(f"{station}/0", station, "idle", default_kw))
+        return demands, about
+
+    def _building(self, site: site_store.Site, load: site_store.BuildingLoad) -> float:
+        """The building's load, never below the connection less what the capped chargers may
+        draw (a charger's stale sample must not make the building look lighter than it is)."""
+        assert self._caps is not None
+        if load.connection_kw is None:
+            return load.kw
+        caps = [self._caps.get(st) for st in site.stations]
+        if any(c is None or c.installed_kw is None for c in caps):
+            return load.kw
+        return max(load.kw, load.connection_kw - sum(c.installed_kw for c in caps
+                                                     if c is not None and c.installed_kw))
+
+    def _trigger(self, site: site_store.Site, memo: _Memo | None, building: float,
+                 connection: float | None, fingerprint: frozenset[tuple[str, str, float]],
+                 now: datetime, takeover: bool) -> str | None:
+        """Why the site is re-planned now, or None."""
+        s = self.settings
+        if memo is None:
+            return "takeover" if takeover else "start"
+        if site.import_kw != memo.import_kw:
+            return "limit"
+        if fingerprint != memo.fingerprint:
+            return "fleet"
+        if abs(building - memo.building_kw) > 0.5 * margin(site.import_kw, building):
+            return "building"
+        if (connection is not None
+                and connection > site.import_kw - 0.5 * margin(site.import_kw, building)
+                and (memo.over_at is None or now >= memo.over_at + timedelta(seconds=s.settle_s))):
+            memo.over_at = now
+            return "near limit"
+        if now >= memo.planned_at + timedelta(seconds=s.period_s):
+            return "period"
+        return None
+
+    async def _control(self, site: site_store.Site, inputs: _Inputs, now: datetime,
+                       takeover: bool) -> None:
+        memo = self._memo.get(site.name)
+        load = await site_store.building_load(self.pool, site, now, self.settings.stale_s)
+        building = self._building(site, load)
+        demands, about = self._demands(site, inputs, now, memo)
+        fingerprint = frozenset((d.key, d.kind, round(d.want_kw, 1)) for d in demands)
+        trigger = self._trigger(site, memo, building, load.connection_kw, fingerprint, now,
+                                takeover)
+        if trigger is None:
+            assert memo is not None
+            await self._apply(memo.caps, memo.loose, inputs.online, now, force=False)  # retries
+            return
+        shares = share_site(site.import_kw, building, demands)
+        caps = {st: math.floor(kw * 10 + 1e-6) / 10
+                for st, kw in shares.station_caps(demands).items()}
+        loose = frozenset(d.station_id for d in demands if d.kind == "uncontrolled")
+        self._memo[site.name] = _Memo(now, site.import_kw, building, fingerprint,
+                                      dict(shares.shares), caps, loose,
+                                      memo.over_at if memo is not None else None)
+        await self._save(site, load.source, load.connection_kw, building, shares, demands,
+                         about, trigger, now)
+        self.log.info("site.planned", site=site.name, trigger=trigger,
+                      building_kw=round(building, 2), room_kw=round(shares.room_kw, 2),
+                      caps={st: kw for st, kw in caps.items()})
+        if not await self._apply(caps, loose, inputs.online, now, force=trigger == "takeover"):
+            # a lowered cap did not arrive: the raised ones wait, and the site is planned
+            # again with that station counted as it stands
+            self._memo.pop(site.name, None)
+
+    async def _save(self, site: site_store.Site, source: str, connection: float | None,
+                    building: float, shares: SiteShares, demands: Sequence[Demand],
+                    about: Mapping[str, tuple[str | None, float | None]], trigger: str,
+                    now: datetime) -> None:
+        rows = []
+        for d in demands:
+            station, evse = d.key.rsplit("/", 1)
+            tx, measured = about.get(d.key, (None, None))
+            rows.append(ShareRow(station, int(evse), tx, d.kind, d.want_kw, d.minimum_kw,
+                                 shares.shares.get(d.key, 0.0), measured))
+        await store.save_plan(self.pool, PlanRow(
+            site.name, now, self.node_id, site.import_kw, building, source, connection,
+            shares.room_kw, shares.allocated_kw, shares.headroom_kw, trigger), rows)
+
+    # -- sending -------------------------------------------------------------------------------
+
+    def _due(self, station: str, kw: float, online: set[str], now: datetime,
+             force: bool) -> bool:
+        assert self._caps is not None
+        if station not in online:
+            return False
+        cap = self._caps.get(station)
+        if cap is None or force or station not in self._online:
+            return True  # never capped, a new leader, or back online: send
+        if cap.status == "refused":
+            return now >= cap.attempted_at + timedelta(seconds=self.settings.refused_retry_s)
+        if cap.status == "pending" or cap.installed_kw is None:
+            return now >= cap.attempted_at + timedelta(seconds=self.settings.settle_s)
+        return abs(cap.installed_kw - kw) >= CHANGE_KW
+
+    async def _apply(self, caps: Mapping[str, float], loose: frozenset[str], online: set[str],
+                     now: datetime, *, force: bool) -> bool:
+        """Send the caps that changed (or were not delivered): lowered ones first, raised ones
+        once every lowered one is accepted; False when a lowered one was not. A station
+        counted as it stands (``loose``) is sent what it may draw now, so that it comes under
+        control without a raise; the next plan then shares with it."""
+        assert self._caps is not None
+        due = {st: kw for st, kw in caps.items() if self._due(st, kw, online, now, force)}
+        if not due:
+            return True
+
+        def lowering(st: str) -> bool:
+            cap = self._caps.get(st) if self._caps is not None else None
+            return cap is None or cap.installed_kw is None or due[st] < cap.installed_kw
+
+        retried = sorted(st for st in due if st in loose)
+        lowered = sorted(st for st in due if st not in loose and lowering(st))
+        raised = sorted(st for st in due if st not in loose and not lowering(st))
+        results = await asyncio.gather(*(self._send(st, due[st], now)
+                                         for st in [*lowered, *retried]))
+        ok = all(results[:len(lowered)])
+        if ok and raised:
+            await asyncio.gather(*(self._send(st, due[st], now) for st in raised))
+        return ok
+
+    async def _send(self, station: str, kw: float, now: datetime) -> bool:
+        """Install the station's cap; True when it took it."""
+        assert self._caps is not None
+        old = self._caps.get(station)
+        profile_id = old.profile_id if old is not None else await charging.next_profile_id(
+            self.pool)
+        outcome = await set_power(self.ops, station, 0, kw * 1000.0,
+                                  now - timedelta(seconds=1), None, discharging=False,
+                                  profile_id=profile_id, stack_level=SITE_CAP_STACK_LEVEL,
+                                  purpose=SITE_CAP_PURPOSE, timeout=self.settings.call_timeout)
+        installed = old.installed_kw if old is not None else None
+        if outcome.ok:
+            status, reason, installed = "accepted", None, kw
+            self._changed_at[station] = utcnow()
+        elif outcome.status in NOT_DELIVERED:
+            status, reason = "pending", outcome.describe()
+        else:
+            status, reason = "refused", outcome.describe()
+        cap = StationCap(station, profile_id, kw, installed, status, reason, utcnow())
+        self._caps[station] = cap
+        await store.save_caps(self.pool, [cap])
+        if not outcome.ok:
+            self.log.info("site.cap_not_taken", station_id=station, cap_kw=kw, status=status,
+                          why=reason)
+        return outcome.ok
+
+    async def _release(self, stations: Sequence[str]) -> None:
+        """Clear the cap of stations no longer at any site (Unknown counts as cleared)."""
+        assert self._caps is not None
+        caps = self._caps
+
+        async def one(station: str) -> str | None:
+            outcome = await clear_profiles(self.ops, station, profile_id=caps[station].profile_id,
+                                           timeout=self.settings.call_timeout)
+            return station if outcome.ok or outcome.status.name == "UNKNOWN_STATION" else None
+
+        done = [st for st in await asyncio.gather(*(one(st) for st in stations)) if st]
+        for station in done:
+            caps.pop(station, None)
+        if done:
+            await store.forget_caps(self.pool, done)
+            self.log.info("site.cap_released", stations=done)
+
+
+async def site_status(db: Any, name: str) -> dict[str, Any]:
+    """The site controller's latest plan for a site as plain fields: when, the room under the
+    import limit, the headroom left, and each EVSE's allocation with its station's cap state."""
+    plan, shares = await store.site_plan(db, name)
+    caps = await store.station_caps(db)
+    if plan is None:
+        return {"planned_at": None, "room_kw": None, "allocated_kw": None,
+                "headroom_kw": None, "allocations": []}
+    return {
+        "planned_at": plan.planned_at, "room_kw": round(plan.room_kw, 2),
+        "allocated_kw": round(plan.allocated_kw, 2), "headroom_kw": round(plan.headroom_kw, 2),
+        "plan_trigger": plan.trigger, "planned_building_kw": round(plan.building_kw, 2),
+        "allocations": [
+            {"station": s.station_id, "evse": s.evse_id, "transaction": s.transaction_id,
+             "kind": s.kind, "share_kw": round(s.share_kw, 2), "want_kw": round(s.want_kw, 2),
+             "minimum_kw": round(s.minimum_kw, 2),
+             "measured_kw": None if s.measured_kw is None else round(s.measured_kw, 2),
+             "cap_kw": caps[s.station_id].installed_kw if s.station_id in caps else None,
+             "cap_status": caps[s.station_id].status if s.station_id in caps else None}
+            for s in shares]}
