@@ -63,13 +63,15 @@ RELEASE_KW = 2.0
 class SiteControlSettings:
     """``tick_s``: how often sites are looked at; ``period_s``: a full re-plan at least this
     often; ``stale_s``: main-meter readings older than this are not used; ``settle_s``: how
-    long a car gets to reach a new cap before its draw is judged; ``refused_retry_s``: a
+    long a car gets to reach a new cap before its draw is judged; ``smooth_s``: the building
+    load is planned with from the meters' means over this long; ``refused_retry_s``: a
     station that refused its cap is asked again after this long (at once on reconnection)."""
 
     tick_s: float = 1.0
     period_s: float = 30.0
     stale_s: float = 60.0
-    settle_s: float = 10.0
+    settle_s: float = 5.0
+    smooth_s: float = 6.0
     refused_retry_s: float = 300.0
     call_timeout: float = 20.0
 
@@ -129,6 +131,8 @@ class SiteController:
         self._caps: dict[str, StationCap] | None = None
         #: when each station's cap last changed (its cars are judged after ``settle_s``)
         self._changed_at: dict[str, datetime] = {}
+        #: each station's cap before its last change
+        self._before: dict[str, float] = {}
         #: the stations online at the last tick (one back online is sent its cap at once)
         self._online: set[str] = set()
 
@@ -237,21 +241,81 @@ class SiteController:
                 demands.append(Demand(f"{station}/0", station, "idle", default_kw))
         return demands, about
 
-    def _building(self, site: site_store.Site, load: site_store.BuildingLoad) -> float:
-        """The building's load, never below the connection less what the capped chargers may
-        draw (a charger's stale sample must not make the building look lighter than it is)."""
+    def _bound(self, station: str, now: datetime) -> float | None:
+        """The most a capped station may draw now: its cap, or the cap before it for
+        ``settle_s`` after a lower one was accepted (its chargers are still coming down;
+        infinite after its first cap)."""
         assert self._caps is not None
-        if load.connection_kw is None:
-            return load.kw
+        cap = self._caps.get(station)
+        if cap is None or cap.installed_kw is None:
+            return None
+        changed = self._changed_at.get(station)
+        if changed is not None and now < changed + timedelta(seconds=self.settings.settle_s):
+            return max(cap.installed_kw, self._before.get(station, 0.0))
+        return cap.installed_kw
+
+    async def _building(self, site: site_store.Site, load: site_store.BuildingLoad,
+                        now: datetime, memo: _Memo | None) -> float:
+        """The building's load to plan with.
+
+        With a main meter: its mean over the last ``smooth_s`` less the chargers' mean over
+        the same span (each charger's latest sample when it reported none there), since the
+        chargers' and the meter's samples are not taken at the same moments. While a cap
+        change is still working through the chargers (``settle_s``, then ``smooth_s`` of
+        means), that difference is off by the chargers' steps, and the last planned figure
+        holds. Either way, never below the connection now less what the capped chargers may
+        draw (:meth:`_bound`), which follows a rise of the building's load at once. Without a
+        main meter: the imported readings, else 0.
+        """
+        building = load.kw
+        if site.meter_station_id is None or load.connection_kw is None:
+            return building
+        changes = [self._changed_at[st] for st in site.stations if st in self._changed_at]
+        quiet = not changes or now >= max(changes) + timedelta(
+            seconds=self.settings.settle_s + self.settings.smooth_s)
+        if quiet or memo is None:
+            means = await store.mean_power(
+                self.pool, sorted({*site.stations, site.meter_station_id}),
+                now - timedelta(seconds=self.settings.smooth_s),
+                now - timedelta(seconds=self.settings.stale_s))
+            connection = means.get((site.meter_station_id, 0))
+            if connection is not None:
+                chargers = sum(kw for (st, evse), kw in means.items()
+                               if evse > 0 and st in site.stations)
+                building = max(0.0, connection - chargers)
+        else:
+            building = memo.building_kw
+        bounds = [self._bound(st, now) for st in site.stations]
+        if all(b is not None for b in bounds):
+            building = max(building, load.connection_kw - sum(b or 0.0 for b in bounds))
+        return building
+
+    def _near_limit(self, site: site_store.Site, memo: _Memo | None,
+                    connection: float | None, building: float, now: datetime) -> float | None:
+        """When the connection comes within half the margin of the limit although every
+        charger has had ``settle_s`` to reach its cap (at most once per ``settle_s``): the
+        building's load seen from the connection less the caps (what the estimate missed),
+        else None."""
+        assert self._caps is not None
+        if memo is None or connection is None:
+            return None
+        if connection <= site.import_kw - 0.5 * margin(site.import_kw, building):
+            return None
+        settle = timedelta(seconds=self.settings.settle_s)
+        changes = [self._changed_at[st] for st in site.stations if st in self._changed_at]
+        if (changes and now < max(changes) + settle) or (
+                memo.over_at is not None and now < memo.over_at + settle):
+            return None
         caps = [self._caps.get(st) for st in site.stations]
         if any(c is None or c.installed_kw is None for c in caps):
-            return load.kw
-        return max(load.kw, load.connection_kw - sum(c.installed_kw for c in caps
-                                                     if c is not None and c.installed_kw))
+            return None
+        memo.over_at = now
+        return max(building, connection - sum(c.installed_kw or 0.0 for c in caps
+                                              if c is not None))
 
     def _trigger(self, site: site_store.Site, memo: _Memo | None, building: float,
-                 connection: float | None, fingerprint: frozenset[tuple[str, str, float]],
-                 now: datetime, takeover: bool) -> str | None:
+                 fingerprint: frozenset[tuple[str, str, float]], now: datetime,
+                 takeover: bool, near: bool) -> str | None:
         """Why the site is re-planned now, or None."""
         s = self.settings
         if memo is None:
@@ -260,13 +324,13 @@ class SiteController:
             return "limit"
         if fingerprint != memo.fingerprint:
             return "fleet"
-        if abs(building - memo.building_kw) > 0.5 * margin(site.import_kw, building):
-            return "building"
-        if (connection is not None
-                and connection > site.import_kw - 0.5 * margin(site.import_kw, building)
-                and (memo.over_at is None or now >= memo.over_at + timedelta(seconds=s.settle_s))):
-            memo.over_at = now
+        if near:
             return "near limit"
+        # a rise is followed closely (the margin is what absorbs it), a fall less eagerly
+        step = building - memo.building_kw
+        if step > 0.5 * margin(site.import_kw, building) or -step > margin(site.import_kw,
+                                                                           building):
+            return "building"
         if now >= memo.planned_at + timedelta(seconds=s.period_s):
             return "period"
         return None
@@ -275,11 +339,14 @@ class SiteController:
                        takeover: bool) -> None:
         memo = self._memo.get(site.name)
         load = await site_store.building_load(self.pool, site, now, self.settings.stale_s)
-        building = self._building(site, load)
+        building = await self._building(site, load, now, memo)
+        corrected = self._near_limit(site, memo, load.connection_kw, building, now)
+        if corrected is not None:
+            building = corrected
         demands, about = self._demands(site, inputs, now, memo)
         fingerprint = frozenset((d.key, d.kind, round(d.want_kw, 1)) for d in demands)
-        trigger = self._trigger(site, memo, building, load.connection_kw, fingerprint, now,
-                                takeover)
+        trigger = self._trigger(site, memo, building, fingerprint, now, takeover,
+                                corrected is not None)
         if trigger is None:
             assert memo is not None
             await self._apply(memo.caps, memo.loose, inputs.online, now, force=False)  # retries
@@ -368,8 +435,11 @@ class SiteController:
                                   purpose=SITE_CAP_PURPOSE, timeout=self.settings.call_timeout)
         installed = old.installed_kw if old is not None else None
         if outcome.ok:
+            if installed is None or abs(installed - kw) >= CHANGE_KW:
+                # a station that held no cap may have drawn anything until it comes down
+                self._before[station] = installed if installed is not None else math.inf
+                self._changed_at[station] = utcnow()
             status, reason, installed = "accepted", None, kw
-            self._changed_at[station] = utcnow()
         elif outcome.status in NOT_DELIVERED:
             status, reason = "pending", outcome.describe()
         else:

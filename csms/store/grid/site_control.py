@@ -141,3 +141,34 @@ async def site_plan(db: Db, site: str) -> tuple[PlanRow | None, list[ShareRow]]:
         " measured_kw FROM grid_site_shares WHERE site = $1 ORDER BY station_id, evse_id", site)
     return PlanRow(*row), [ShareRow(*r) for r in shares]
 
+
+
+async def mean_power(db: Db, station_ids: Sequence[str], window_start: datetime,
+                     since: datetime) -> dict[tuple[str, int], float]:
+    """(station, EVSE) -> net import kW (EVSE 0: a main meter): the mean of its samples from
+    ``window_start``, or, with none there, its latest sample from ``since``."""
+    rows = await db.fetch(
+        "SELECT station_id, evse_id, measurand, timestamp >= $2 AS inside, value"
+        " FROM meter_values WHERE station_id = ANY($1::text[]) AND timestamp >= $3"
+        " AND measurand IN ('Power.Active.Import', 'Power.Active.Export') AND phase IS NULL"
+        " AND unit_valid AND evse_id IS NOT NULL ORDER BY timestamp",
+        list(station_ids), window_start, since)
+    inside: dict[tuple[str, int], dict[str, list[float]]] = {}
+    latest: dict[tuple[str, int], dict[str, float]] = {}
+    for station, evse, measurand, within, watts in rows:
+        key = (station, evse)
+        latest.setdefault(key, {})[measurand] = watts / 1000.0
+        if within:
+            inside.setdefault(key, {}).setdefault(measurand, []).append(watts / 1000.0)
+    out = {}
+    for key, found in latest.items():
+        seen = inside.get(key)
+        if seen:
+            imp = seen.get("Power.Active.Import", [])
+            exp = seen.get("Power.Active.Export", [])
+            out[key] = ((sum(imp) / len(imp) if imp else 0.0)
+                        - (sum(exp) / len(exp) if exp else 0.0))
+        else:
+            out[key] = found.get("Power.Active.Import", 0.0) - found.get(
+                "Power.Active.Export", 0.0)
+    return out
