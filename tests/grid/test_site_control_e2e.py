@@ -4,7 +4,9 @@ meter (EVSE 0 of the first station) reports the building plus the chargers, and 
 The cars want 20 kW each (60 kW with 8 kW of building load, against a 30 kW import limit)
 from before the site exists. Once the site controller has had one control period, the stored
 main-meter values never pass the import limit; the cars share the room; when one car leaves
-the other two take its share; when the limit is set lower they come down under it.
+the other two take its share. Then the node leading the grid dispatcher (and so the site
+controller) stops; the other node, which holds the stations' sockets, takes over with the
+same station caps, and when the limit is set lower the cars come down under it.
 (The post-event recharge under a changing building load: test_site_recharge_e2e.py.)
 """
 
@@ -17,11 +19,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from csms.grid.site_control import SITE_CAP_PURPOSE
 from csms.grid.sites import margin
+from csms.server import CentralSystem
 from csms.store.grid import sites as site_store
 from simulators.scenario import parse_scenario
 from simulators.simulated_fleet import Fleet, FleetOptions, build_configs
 from tests.cli.conftest import run_cli_async
+from tests.conftest import open_config
 from tests.grid.harness import all_plugged_in, start_system, wait_until
 from tests.operations.conftest import running
 
@@ -57,7 +62,14 @@ async def _power(pool, station: str, start: datetime, end: datetime) -> list[flo
 
 async def test_depot_charging_stays_under_its_import_limit_and_rebalances(
         database_url: str) -> None:
-    system, pool = await start_system(database_url)
+    leader, _ = await start_system(database_url)
+    assert leader.grid is not None
+    await asyncio.wait_for(leader.grid.leading.wait(), 10)
+    # the stations connect to a second node: the leader can stop without them
+    system = CentralSystem(open_config(database_url, heartbeat_interval=300))
+    await system.start()
+    pool = system.pool
+    assert pool is not None and system.grid is not None
     configs = build_configs(FleetOptions(url=f"ws://127.0.0.1:{system.port}/ocpp", stations=3,
                                          password="site-control-pw-001", seed=1,
                                          control_interval_s=0.5), parse_scenario(SCENARIO))
@@ -75,6 +87,9 @@ async def test_depot_charging_stays_under_its_import_limit_and_rebalances(
             fleet.stations[2].unplug()
             fleet.stations[2].wake()
             await asyncio.sleep(PHASE.total_seconds())
+            ids_before = dict(await pool.fetch("SELECT station_id, profile_id FROM grid_site_caps"))
+            await leader.stop()
+            await asyncio.wait_for(system.grid.leading.wait(), 15)
             t_lower = datetime.now(UTC)
             await site_store.change_site(pool, "depot", import_kw=LOWER)
             await asyncio.sleep(PHASE.total_seconds())
@@ -85,12 +100,17 @@ async def test_depot_charging_stays_under_its_import_limit_and_rebalances(
             "SELECT timestamp, measurand, value FROM meter_values WHERE station_id = $1"
             " AND evse_id = 0 AND measurand IN ('Power.Active.Import', 'Power.Active.Export')"
             " ORDER BY timestamp", ids[0])
+        caps = await pool.fetch(
+            "SELECT station_id, profile_id, stack_level, purpose"
+            " FROM installed_charging_profiles WHERE evse_id = 0 ORDER BY station_id")
+        planner = await pool.fetchval("SELECT node_id FROM grid_site_plans")
         power = {(s, i): await _power(pool, s, *window) for s in ids
                  for i, window in enumerate([(t_site + SETTLE, t_leave),
                                              (t_leave + SETTLE, t_lower),
                                              (t_lower + SETTLE, t_end)])}
     finally:
         await system.stop()
+        await leader.stop()
 
     net: dict[datetime, float] = {}
     for at, measurand, watts in rows:
@@ -121,6 +141,11 @@ async def test_depot_charging_stays_under_its_import_limit_and_rebalances(
     lower_room = LOWER - BUILDING - margin(LOWER, BUILDING)
     shares = [statistics.fmean(power[(s, 2)]) for s in ids[:2]]
     assert all(abs(kw - lower_room / 2) <= 1.5 for kw in shares), shares
+    # the new leader kept each station's cap (same profile id: replaced in place, K01.FR.05),
+    # and the plan is its own
+    assert {r[0]: r[1] for r in caps} == ids_before and len(ids_before) == 3
+    assert all(r[2] == 1 and r[3] == SITE_CAP_PURPOSE for r in caps), caps
+    assert planner == system.config.node_id
     # the CLI shows the controller's latest plan: the headroom and each EVSE's allocation
     assert shown.exit_code == 0, shown.stderr
     out = json.loads(shown.stdout)

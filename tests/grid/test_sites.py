@@ -125,3 +125,46 @@ def test_load_csv_is_read_strictly() -> None:
                            ("time,building_kw\n2026-07-01T00:00:00Z,nan\n", "line 2")):
         with pytest.raises(GridInputError, match=fragment):
             parse_load_csv(text)
+
+
+def test_share_site_keeps_every_cap_under_the_import_room() -> None:
+    from csms.grid.sites import Demand, share_site
+
+    room = 50.0 - 10.0 - margin(50.0, 10.0)  # 39 kW
+    demands = [Demand("CP1/1", "CP1", "charging", 20.0),
+               Demand("CP2/1", "CP2", "charging", 20.0, minimum_kw=15.0),  # leaves soon
+               Demand("CP3/1", "CP3", "charging", 3.0),  # takes little
+               Demand("CP4/1", "CP4", "event", 6.0),  # a charge an event's plan asks
+               Demand("CP5/0", "CP5", "idle", 20.0)]
+    shares = share_site(50.0, 10.0, demands)
+    assert shares.room_kw == pytest.approx(room)
+    # the event's charge first, then the departure minimum, then equal shares of the rest up
+    # to each rate: CP3 takes its 3 kW, CP2 its 15 kW and 5 kW more, CP1 as much (10 kW)
+    assert shares.shares["CP4/1"] == pytest.approx(6.0)
+    assert shares.shares["CP3/1"] == pytest.approx(3.0)
+    assert shares.shares["CP2/1"] == pytest.approx(20.0)
+    assert shares.shares["CP1/1"] == pytest.approx(room - 6.0 - 3.0 - 20.0)
+    assert shares.shares["CP5/0"] == 0.0 and shares.headroom_kw == pytest.approx(0.0)
+    assert sum(shares.station_caps(demands).values()) == pytest.approx(room)
+    # a station that does not take its cap is counted as it stands, before anyone else
+    loose = [*demands[:3], Demand("CP4/0", "CP4", "uncontrolled", 20.0)]
+    shares = share_site(50.0, 10.0, loose)
+    assert shares.shares["CP4/0"] == 20.0
+    assert sum(shares.shares[d.key] for d in loose[:3]) == pytest.approx(room - 20.0)
+    # room to spare: every car at its rate, the rest offered to the next arrival
+    shares = share_site(100.0, 10.0, demands)
+    assert shares.shares["CP1/1"] == shares.shares["CP2/1"] == 20.0
+    assert shares.shares["CP5/0"] == 20.0 and shares.headroom_kw > 0
+    # a limit below the building's load: nothing for anyone
+    assert sum(share_site(8.0, 10.0, demands).shares.values()) == 0.0
+
+
+def test_share_site_scales_down_what_events_hold_beyond_the_room() -> None:
+    from csms.grid.sites import Demand, share_site
+
+    demands = [Demand("CP1/1", "CP1", "event", 20.0), Demand("CP2/1", "CP2", "event", 10.0),
+               Demand("CP3/1", "CP3", "charging", 20.0)]
+    shares = share_site(20.0, 4.0, demands)  # 15 kW of room
+    assert shares.shares["CP1/1"] == pytest.approx(10.0)
+    assert shares.shares["CP2/1"] == pytest.approx(5.0)
+    assert shares.shares["CP3/1"] == 0.0
