@@ -27,7 +27,7 @@ import asyncio
 import contextlib
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,7 +38,8 @@ from csms.grid.plugged_in import load_fleet
 from csms.grid.sending import NOT_DELIVERED
 from csms.grid.sites import Demand, SiteShares, margin, share_site
 from csms.operations import Operations
-from csms.operations.profiles import clear_profiles, set_power
+from csms.operations.profiles import believed_profiles, clear_profiles, set_power
+from csms.smartcharging import setpoint_at
 from csms.store import charging
 from csms.store.base import utcnow
 from csms.store.grid import site_control as store
@@ -160,7 +161,7 @@ class SiteController:
         if self._caps is None:
             # a new leader: what its predecessor installed is in the store; every cap is
             # sent again once (the predecessor may have sent one it did not live to record)
-            self._caps = await store.station_caps(self.pool)
+            self._caps = await store.station_caps(self.pool, None)
         sites = [s for s in await site_store.list_sites(self.pool) if s.stations]
         managed = sorted({st for s in sites for st in s.stations})
         orphans = [st for st in self._caps if st not in set(managed)]
@@ -351,8 +352,20 @@ class SiteController:
             assert memo is not None
             await self._apply(memo.caps, memo.loose, inputs.online, now, force=False)  # retries
             return
+        limits, overridden = await self._station_limits(site.stations, now)
+        for station in overridden:
+            # another station maximum above the cap's stack level wins (K08): the station is
+            # counted as it stands, at most that maximum
+            mine = [d for d in demands if d.station_id == station]
+            kw = min(limits.get(station, math.inf), sum(d.want_kw for d in mine))
+            demands = [d for d in demands if d.station_id != station]
+            demands.append(Demand(f"{station}/0", station, "uncontrolled", kw))
+        demands = [replace(d, want_kw=min(d.want_kw, limits[d.station_id]),
+                           minimum_kw=min(d.minimum_kw, limits[d.station_id]))
+                   if d.station_id in limits and d.kind != "uncontrolled" else d
+                   for d in demands]
         shares = share_site(site.import_kw, building, demands)
-        caps = {st: math.floor(kw * 10 + 1e-6) / 10
+        caps = {st: math.floor(min(kw, limits.get(st, math.inf)) * 10 + 1e-6) / 10
                 for st, kw in shares.station_caps(demands).items()}
         loose = frozenset(d.station_id for d in demands if d.kind == "uncontrolled")
         self._memo[site.name] = _Memo(now, site.import_kw, building, fingerprint,
@@ -367,6 +380,32 @@ class SiteController:
             # a lowered cap did not arrive: the raised ones wait, and the site is planned
             # again with that station counted as it stands
             self._memo.pop(site.name, None)
+
+    async def _station_limits(self, stations: Sequence[str], now: datetime
+                              ) -> tuple[dict[str, float], set[str]]:
+        """kW each station may draw now under the limits others set on it: an operator's own
+        ChargingStationMaxProfile (on another stack level) and the external constraints the
+        station reported (NotifyChargingLimit); a share above them would be wasted. And the
+        stations where another station maximum has a higher stack level than the cap's."""
+        assert self._caps is not None
+        out: dict[str, float] = {}
+        overridden: set[str] = set()
+        for station in stations:
+            known, version = await self.ops.station_version(station)
+            if not known or version is None:
+                continue
+            ours = self._caps[station].profile_id if station in self._caps else None
+            installed = await believed_profiles(self.pool, station, version)
+            others = [e for e in installed if e.evse_id == 0 and e.profile.id != ours]
+            if not others:
+                continue
+            if any(e.profile.purpose == SITE_CAP_PURPOSE
+                   and e.profile.stack_level > SITE_CAP_STACK_LEVEL for e in others):
+                overridden.add(station)
+            limit = setpoint_at(others, 0, now).charge_limit_w
+            if limit is not None:
+                out[station] = max(0.0, limit / 1000.0)
+        return out, overridden
 
     async def _save(self, site: site_store.Site, source: str, connection: float | None,
                     building: float, shares: SiteShares, demands: Sequence[Demand],
@@ -474,7 +513,7 @@ async def site_status(db: Any, name: str) -> dict[str, Any]:
     """The site controller's latest plan for a site as plain fields: when, the room under the
     import limit, the headroom left, and each EVSE's allocation with its station's cap state."""
     plan, shares = await store.site_plan(db, name)
-    caps = await store.station_caps(db)
+    caps = await store.station_caps(db, sorted({s.station_id for s in shares}))
     if plan is None:
         return {"planned_at": None, "room_kw": None, "allocated_kw": None,
                 "headroom_kw": None, "allocations": []}

@@ -56,10 +56,12 @@ class ShareRow:
     measured_kw: float | None
 
 
-async def station_caps(db: Db) -> dict[str, StationCap]:
-    """Every station cap the controller keeps, by station."""
+async def station_caps(db: Db, station_ids: Sequence[str] | None) -> dict[str, StationCap]:
+    """The station caps the controller keeps (of ``station_ids``, or all), by station."""
     rows = await db.fetch("SELECT station_id, profile_id, wanted_kw, installed_kw, status,"
-                          " reason, attempted_at FROM grid_site_caps")
+                          " reason, attempted_at FROM grid_site_caps"
+                          " WHERE $1::text[] IS NULL OR station_id = ANY($1::text[])",
+                          None if station_ids is None else list(station_ids))
     return {r[0]: StationCap(*r) for r in rows}
 
 
