@@ -11,14 +11,13 @@ takes or lets go of an EV or changes its charging, the site's limit changes, the
 load moves by more than half the margin, the connection comes near the limit, and every
 ``period_s``; :func:`csms.grid.sites.share_site` shares the room.
 
-Each station gets a **ChargingStationMaxProfile** on EVSE 0 (stack level
-:data:`SITE_CAP_STACK_LEVEL`, one profile id per station kept in the store): the sum of its
-EVSEs' shares. A station maximum combines with the transaction's profiles by the minimum
-(K08 composite), so it caps the need profile installed on NotifyEVChargingNeeds, any TxDefault
-and the dispatcher's own TxProfiles without ever touching them, and it limits charging only: a
-discharge setpoint (negative) stays below any positive cap. Lowered caps go out first and the
-raised ones only once every lowered one is accepted, so a re-balance never adds up to more
-than the room on the way.
+Each station gets a **ChargingStationMaxProfile** on EVSE 0 (:mod:`csms.grid.site_caps`: one
+stack level, one profile id per station kept in the store): the sum of its EVSEs' shares. A
+station maximum combines with the transaction's profiles by the minimum (K08 composite), so it
+caps the need profile installed on NotifyEVChargingNeeds, any TxDefault and the dispatcher's own
+TxProfiles without ever touching them, and it limits charging only: a discharge setpoint
+(negative) stays below any positive cap. Lowered caps go out first and the raised ones only once
+every lowered one is accepted, so a re-balance never adds up to more than the room on the way.
 """
 
 from __future__ import annotations
@@ -35,27 +34,20 @@ import structlog
 
 from csms.grid.forecast import RECHARGE_DERATE
 from csms.grid.plugged_in import load_fleet
-from csms.grid.sending import NOT_DELIVERED
+from csms.grid.site_caps import SITE_CAP_PURPOSE, SITE_CAP_STACK_LEVEL, CapTiming, StationCaps
 from csms.grid.sites import Demand, SiteShares, margin, share_site
 from csms.operations import Operations
-from csms.operations.profiles import believed_profiles, clear_profiles, set_power
+from csms.operations.profiles import believed_profiles
 from csms.smartcharging import setpoint_at
-from csms.store import charging
 from csms.store.base import utcnow
 from csms.store.grid import site_control as store
 from csms.store.grid import sites as site_store
 from csms.store.grid.fleet import PluggedIn, latest_power, online_stations
 from csms.store.grid.records import Program
-from csms.store.grid.site_control import PlanRow, ShareRow, StationCap
+from csms.store.grid.site_control import PlanRow, ShareRow
 
 log = structlog.get_logger("csms.grid.site_control")
 
-#: ChargingStationMaxProfile stack level of the site cap (K01.FR.06: one profile per purpose
-#: and stack level on an EVSE; an operator's own station maximum belongs on another level)
-SITE_CAP_STACK_LEVEL = 1
-SITE_CAP_PURPOSE = "ChargingStationMaxProfile"
-#: a cap that moves by less than this is not sent again (stations round to 0.1 kW)
-CHANGE_KW = 0.1
 #: a car drawing this much less than its share (once settled) gives the rest back
 RELEASE_KW = 2.0
 
@@ -129,13 +121,8 @@ class SiteController:
         self.log = log.bind(node_id=node_id)
         self._wake = asyncio.Event()
         self._memo: dict[str, _Memo] = {}
-        self._caps: dict[str, StationCap] | None = None
-        #: when each station's cap last changed (its cars are judged after ``settle_s``)
-        self._changed_at: dict[str, datetime] = {}
-        #: each station's cap before its last change
-        self._before: dict[str, float] = {}
-        #: the stations online at the last tick (one back online is sent its cap at once)
-        self._online: set[str] = set()
+        #: the stations' caps: loaded from the store when this node starts leading
+        self._caps: StationCaps | None = None
 
     def wake(self) -> None:
         """Look at the sites now (a grid event stepped, started or ended)."""
@@ -161,18 +148,21 @@ class SiteController:
         if self._caps is None:
             # a new leader: what its predecessor installed is in the store; every cap is
             # sent again once (the predecessor may have sent one it did not live to record)
-            self._caps = await store.station_caps(self.pool, None)
+            s = self.settings
+            self._caps = await StationCaps.load(
+                self.ops, CapTiming(s.settle_s, s.refused_retry_s, s.call_timeout),
+                self.node_id)
         sites = [s for s in await site_store.list_sites(self.pool) if s.stations]
         managed = sorted({st for s in sites for st in s.stations})
-        orphans = [st for st in self._caps if st not in set(managed)]
+        orphans = [st for st in self._caps.stations() if st not in set(managed)]
         if orphans:
-            await self._release(orphans)
+            await self._caps.release(orphans)
         if not sites:
             return
         inputs = await self._read(managed, now)
         for site in sites:
             await self._control(site, inputs, now, takeover)
-        self._online = inputs.online
+        self._caps.online = inputs.online
 
     async def _read(self, managed: Sequence[str], now: datetime) -> _Inputs:
         wanted = set(managed)
@@ -183,13 +173,6 @@ class SiteController:
                        await online_stations(self.pool, managed),
                        await latest_power(self.pool, managed, since),
                        {row.station_id for row, _, _ in fleet})
-
-    def _controlled(self, station_id: str, inputs: _Inputs) -> bool:
-        """Whether the station holds the controller's cap (or has never been sent one: it is
-        sent its share first, before any other station's is raised) and can be reached."""
-        assert self._caps is not None
-        cap = self._caps.get(station_id)
-        return station_id in inputs.online and (cap is None or cap.status == "accepted")
 
     def _demands(self, site: site_store.Site, inputs: _Inputs, now: datetime,
                  memo: _Memo | None) -> tuple[list[Demand], dict[str, tuple[str | None,
@@ -213,7 +196,7 @@ class SiteController:
             measured = None if reading is None else -reading[0]
             about[key] = (row.transaction_id, measured)
             rate = ev.max_charge_kw if ev is not None else default_kw
-            if not self._controlled(row.station_id, inputs):
+            if not self._caps.controlled(row.station_id, inputs.online):
                 bound[row.station_id] = bound.get(row.station_id, 0.0) + max(rate, measured or 0)
                 continue
             held = inputs.holds.get((row.station_id, row.evse_id))
@@ -221,7 +204,7 @@ class SiteController:
                 demands.append(Demand(key, row.station_id, "event", max(0.0, -held)))
                 continue
             want = rate
-            changed = self._changed_at.get(row.station_id)
+            changed = self._caps.changed_at(row.station_id)
             if (memo is not None and reading is not None and measured is not None
                     and key in memo.shares and changed is not None
                     and reading[1] >= changed + timedelta(seconds=self.settings.settle_s)
@@ -232,7 +215,7 @@ class SiteController:
             demands.append(Demand(key, row.station_id, "charging", want,
                                   min(want, departure_minimum_kw(ev, now))))
         for station in site.stations:
-            if not self._controlled(station, inputs):
+            if not self._caps.controlled(station, inputs.online):
                 kw = bound.get(station, default_kw)
                 cap = self._caps.get(station)
                 if cap is not None and cap.installed_kw is not None:
@@ -241,19 +224,6 @@ class SiteController:
             elif station not in inputs.stations_with_tx:
                 demands.append(Demand(f"{station}/0", station, "idle", default_kw))
         return demands, about
-
-    def _bound(self, station: str, now: datetime) -> float | None:
-        """The most a capped station may draw now: its cap, or the cap before it for
-        ``settle_s`` after a lower one was accepted (its chargers are still coming down;
-        infinite after its first cap)."""
-        assert self._caps is not None
-        cap = self._caps.get(station)
-        if cap is None or cap.installed_kw is None:
-            return None
-        changed = self._changed_at.get(station)
-        if changed is not None and now < changed + timedelta(seconds=self.settings.settle_s):
-            return max(cap.installed_kw, self._before.get(station, 0.0))
-        return cap.installed_kw
 
     async def _building(self, site: site_store.Site, load: site_store.BuildingLoad,
                         now: datetime, memo: _Memo | None) -> float:
@@ -265,14 +235,15 @@ class SiteController:
         change is still working through the chargers (``settle_s``, then ``smooth_s`` of
         means), that difference is off by the chargers' steps, and the last planned figure
         holds. Either way, never below the connection now less what the capped chargers may
-        draw (:meth:`_bound`), which follows a rise of the building's load at once. Without a
-        main meter: the imported readings, else 0.
+        draw (:meth:`StationCaps.bound`), which follows a rise of the building's load at once.
+        Without a main meter: the imported readings, else 0.
         """
         building = load.kw
         if site.meter_station_id is None or load.connection_kw is None:
             return building
-        changes = [self._changed_at[st] for st in site.stations if st in self._changed_at]
-        quiet = not changes or now >= max(changes) + timedelta(
+        assert self._caps is not None
+        last = self._caps.last_change(site.stations)
+        quiet = last is None or now >= last + timedelta(
             seconds=self.settings.settle_s + self.settings.smooth_s)
         if quiet or memo is None:
             means = await store.mean_power(
@@ -286,7 +257,7 @@ class SiteController:
                 building = max(0.0, connection - chargers)
         else:
             building = memo.building_kw
-        bounds = [self._bound(st, now) for st in site.stations]
+        bounds = [self._caps.bound(st, now) for st in site.stations]
         if all(b is not None for b in bounds):
             building = max(building, load.connection_kw - sum(b or 0.0 for b in bounds))
         return building
@@ -303,8 +274,8 @@ class SiteController:
         if connection <= site.import_kw - 0.5 * margin(site.import_kw, building):
             return None
         settle = timedelta(seconds=self.settings.settle_s)
-        changes = [self._changed_at[st] for st in site.stations if st in self._changed_at]
-        if (changes and now < max(changes) + settle) or (
+        last = self._caps.last_change(site.stations)
+        if (last is not None and now < last + settle) or (
                 memo.over_at is not None and now < memo.over_at + settle):
             return None
         caps = [self._caps.get(st) for st in site.stations]
@@ -350,7 +321,8 @@ class SiteController:
                                 corrected is not None)
         if trigger is None:
             assert memo is not None
-            await self._apply(memo.caps, memo.loose, inputs.online, now, force=False)  # retries
+            # nothing to re-plan: only the caps not delivered yet are sent again
+            await self._caps.apply(memo.caps, memo.loose, inputs.online, now, force=False)
             return
         limits, overridden = await self._station_limits(site.stations, now)
         for station in overridden:
@@ -376,7 +348,7 @@ class SiteController:
         self.log.info("site.planned", site=site.name, trigger=trigger,
                       building_kw=round(building, 2), room_kw=round(shares.room_kw, 2),
                       caps={st: kw for st, kw in caps.items()})
-        if not await self._apply(caps, loose, inputs.online, now, force=trigger == "takeover"):
+        if not await self._caps.apply(caps, loose, inputs.online, now, force=trigger == "takeover"):
             # a lowered cap did not arrive: the raised ones wait, and the site is planned
             # again with that station counted as it stands
             self._memo.pop(site.name, None)
@@ -394,7 +366,7 @@ class SiteController:
             known, version = await self.ops.station_version(station)
             if not known or version is None:
                 continue
-            ours = self._caps[station].profile_id if station in self._caps else None
+            ours = self._caps.profile_id(station)
             installed = await believed_profiles(self.pool, station, version)
             others = [e for e in installed if e.evse_id == 0 and e.profile.id != ours]
             if not others:
@@ -423,90 +395,6 @@ class SiteController:
 
     # -- sending -------------------------------------------------------------------------------
 
-    def _due(self, station: str, kw: float, online: set[str], now: datetime,
-             force: bool) -> bool:
-        assert self._caps is not None
-        if station not in online:
-            return False
-        cap = self._caps.get(station)
-        if cap is None or force or station not in self._online:
-            return True  # never capped, a new leader, or back online: send
-        if cap.status == "refused":
-            return now >= cap.attempted_at + timedelta(seconds=self.settings.refused_retry_s)
-        if cap.status == "pending" or cap.installed_kw is None:
-            return now >= cap.attempted_at + timedelta(seconds=self.settings.settle_s)
-        return abs(cap.installed_kw - kw) >= CHANGE_KW
-
-    async def _apply(self, caps: Mapping[str, float], loose: frozenset[str], online: set[str],
-                     now: datetime, *, force: bool) -> bool:
-        """Send the caps that changed (or were not delivered): lowered ones first, raised ones
-        once every lowered one is accepted; False when a lowered one was not. A station
-        counted as it stands (``loose``) is sent what it may draw now, so that it comes under
-        control without a raise; the next plan then shares with it."""
-        assert self._caps is not None
-        due = {st: kw for st, kw in caps.items() if self._due(st, kw, online, now, force)}
-        if not due:
-            return True
-
-        def lowering(st: str) -> bool:
-            cap = self._caps.get(st) if self._caps is not None else None
-            return cap is None or cap.installed_kw is None or due[st] < cap.installed_kw
-
-        retried = sorted(st for st in due if st in loose)
-        lowered = sorted(st for st in due if st not in loose and lowering(st))
-        raised = sorted(st for st in due if st not in loose and not lowering(st))
-        results = await asyncio.gather(*(self._send(st, due[st], now)
-                                         for st in [*lowered, *retried]))
-        ok = all(results[:len(lowered)])
-        if ok and raised:
-            await asyncio.gather(*(self._send(st, due[st], now) for st in raised))
-        return ok
-
-    async def _send(self, station: str, kw: float, now: datetime) -> bool:
-        """Install the station's cap; True when it took it."""
-        assert self._caps is not None
-        old = self._caps.get(station)
-        profile_id = old.profile_id if old is not None else await charging.next_profile_id(
-            self.pool)
-        outcome = await set_power(self.ops, station, 0, kw * 1000.0,
-                                  now - timedelta(seconds=1), None, discharging=False,
-                                  profile_id=profile_id, stack_level=SITE_CAP_STACK_LEVEL,
-                                  purpose=SITE_CAP_PURPOSE, timeout=self.settings.call_timeout)
-        installed = old.installed_kw if old is not None else None
-        if outcome.ok:
-            if installed is None or abs(installed - kw) >= CHANGE_KW:
-                # a station that held no cap may have drawn anything until it comes down
-                self._before[station] = installed if installed is not None else math.inf
-                self._changed_at[station] = utcnow()
-            status, reason, installed = "accepted", None, kw
-        elif outcome.status in NOT_DELIVERED:
-            status, reason = "pending", outcome.describe()
-        else:
-            status, reason = "refused", outcome.describe()
-        cap = StationCap(station, profile_id, kw, installed, status, reason, utcnow())
-        self._caps[station] = cap
-        await store.save_caps(self.pool, [cap])
-        if not outcome.ok:
-            self.log.info("site.cap_not_taken", station_id=station, cap_kw=kw, status=status,
-                          why=reason)
-        return outcome.ok
-
-    async def _release(self, stations: Sequence[str]) -> None:
-        """Clear the cap of stations no longer at any site (Unknown counts as cleared)."""
-        assert self._caps is not None
-        caps = self._caps
-
-        async def one(station: str) -> str | None:
-            outcome = await clear_profiles(self.ops, station, profile_id=caps[station].profile_id,
-                                           timeout=self.settings.call_timeout)
-            return station if outcome.ok or outcome.status.name == "UNKNOWN_STATION" else None
-
-        done = [st for st in await asyncio.gather(*(one(st) for st in stations)) if st]
-        for station in done:
-            caps.pop(station, None)
-        if done:
-            await store.forget_caps(self.pool, done)
-            self.log.info("site.cap_released", stations=done)
 
 
 async def site_status(db: Any, name: str) -> dict[str, Any]:

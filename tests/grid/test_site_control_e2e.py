@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from csms.grid.site_control import SITE_CAP_PURPOSE
+from csms.grid.site_caps import SITE_CAP_PURPOSE
 from csms.grid.sites import margin
 from csms.server import CentralSystem
 from csms.store.grid import sites as site_store
