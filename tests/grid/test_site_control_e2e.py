@@ -96,6 +96,7 @@ async def test_depot_charging_stays_under_its_import_limit_and_rebalances(
             t_end = datetime.now(UTC)
             shown = await run_cli_async("sites", "show", "depot", "--json",
                                         "--database-url", database_url)
+            text = await run_cli_async("sites", "show", "depot", "--database-url", database_url)
         rows = await pool.fetch(
             "SELECT timestamp, measurand, value FROM meter_values WHERE station_id = $1"
             " AND evse_id = 0 AND measurand IN ('Power.Active.Import', 'Power.Active.Export')"
@@ -154,3 +155,10 @@ async def test_depot_charging_stays_under_its_import_limit_and_rebalances(
     assert by_kind[(ids[2], "idle")]["share_kw"] == 0.0  # no room left for an arrival
     assert abs(out["room_kw"] - lower_room) <= 1.0 and abs(out["headroom_kw"]) <= 0.1, out
     assert all(by_kind[(s, "charging")]["cap_status"] == "accepted" for s in ids[:2])
+    assert text.exit_code == 0, text.stderr
+    lines = text.stdout.splitlines()
+    assert f"headroom_kw: {out['headroom_kw']}" in lines, text.stdout
+    header = next(i for i, line in enumerate(lines) if line.startswith("STATION  EVSE  KIND"))
+    rows = [line.split() for line in lines[header + 1:]]
+    assert [(r[0], r[2]) for r in rows] == [(ids[0], "charging"), (ids[1], "charging"),
+                                            (ids[2], "idle")], text.stdout

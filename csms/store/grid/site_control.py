@@ -93,11 +93,12 @@ async def capped_stations(db: Db, station_ids: Sequence[str]) -> set[str]:
 
 async def event_holds(db: Db) -> dict[tuple[str, int], float]:
     """(station, EVSE) -> the setpoint (kW, export positive; 0 when none yet) of every EV a
-    grid event in progress holds."""
+    grid event in progress controls (taking part, not set aside: an EV set aside follows no
+    event's profile, and charges like any other)."""
     rows = await db.fetch(
         "SELECT m.station_id, m.evse_id, coalesce(m.setpoint_kw, 0) FROM grid_event_evs m"
         " JOIN grid_events e ON e.id = m.event_id WHERE e.status = 'active'"
-        " AND m.state <> 'excluded' AND NOT m.finished")
+        " AND m.state = 'in' AND NOT m.finished")
     out: dict[tuple[str, int], float] = {}
     for station, evse, kw in rows:
         # two events never hold the same EV; keep the larger charge if the rows overlap
