@@ -32,6 +32,7 @@ from typing import Any
 
 import structlog
 
+from csms import metrics
 from csms.grid.forecast import RECHARGE_DERATE
 from csms.grid.plugged_in import load_fleet
 from csms.grid.site_caps import SITE_CAP_PURPOSE, SITE_CAP_STACK_LEVEL, CapTiming, StationCaps
@@ -345,6 +346,7 @@ class SiteController:
                                       memo.over_at if memo is not None else None)
         await self._save(site, load.source, load.connection_kw, building, shares, demands,
                          about, trigger, now)
+        metrics.site_planned(site.name, shares.room_kw, shares.headroom_kw)
         self.log.info("site.planned", site=site.name, trigger=trigger,
                       building_kw=round(building, 2), room_kw=round(shares.room_kw, 2),
                       caps={st: kw for st, kw in caps.items()})

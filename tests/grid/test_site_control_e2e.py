@@ -21,6 +21,7 @@ import pytest
 
 from csms.grid.site_caps import SITE_CAP_PURPOSE
 from csms.grid.sites import margin
+from csms.metrics import exposition
 from csms.server import CentralSystem
 from csms.store.grid import sites as site_store
 from simulators.scenario import parse_scenario
@@ -162,3 +163,9 @@ async def test_depot_charging_stays_under_its_import_limit_and_rebalances(
     rows = [line.split() for line in lines[header + 1:]]
     assert [(r[0], r[2]) for r in rows] == [(ids[0], "charging"), (ids[1], "charging"),
                                             (ids[2], "idle")], text.stdout
+    # and the leader's metrics carry the room of its last plan
+    exposed = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+               for line in exposition().decode().splitlines() if line.startswith("csms_site_")}
+    assert exposed['csms_site_room_kw{site="depot"}'] == pytest.approx(out["room_kw"], abs=0.01)
+    assert exposed['csms_site_headroom_kw{site="depot"}'] == pytest.approx(
+        out["headroom_kw"], abs=0.01)
