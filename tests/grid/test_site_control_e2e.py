@@ -6,7 +6,8 @@ from before the site exists. Once the site controller has had one control period
 main-meter values never pass the import limit; the cars share the room; when one car leaves
 the other two take its share. Then the node leading the grid dispatcher (and so the site
 controller) stops; the other node, which holds the stations' sockets, takes over with the
-same station caps, and when the limit is set lower the cars come down under it.
+same station caps; one station loses its connection, the limit is set lower meanwhile, and the
+cars come down under it (the offline one gets its new cap when it is back).
 (The post-event recharge under a changing building load: test_site_recharge_e2e.py.)
 """
 
@@ -24,6 +25,7 @@ from csms.grid.sites import margin
 from csms.metrics import exposition
 from csms.server import CentralSystem
 from csms.store.grid import sites as site_store
+from csms.store.grid.fleet import online_stations
 from simulators.scenario import parse_scenario
 from simulators.simulated_fleet import Fleet, FleetOptions, build_configs
 from tests.cli.conftest import run_cli_async
@@ -61,6 +63,14 @@ async def _power(pool, station: str, start: datetime, end: datetime) -> list[flo
     return [r[0] / 1000.0 for r in rows]
 
 
+async def offline(pool, station: str) -> bool:
+    return not await online_stations(pool, [station])
+
+
+async def online(pool, station: str) -> bool:
+    return bool(await online_stations(pool, [station]))
+
+
 async def test_depot_charging_stays_under_its_import_limit_and_rebalances(
         database_url: str) -> None:
     leader, _ = await start_system(database_url)
@@ -91,9 +101,15 @@ async def test_depot_charging_stays_under_its_import_limit_and_rebalances(
             ids_before = dict(await pool.fetch("SELECT station_id, profile_id FROM grid_site_caps"))
             await leader.stop()
             await asyncio.wait_for(system.grid.leading.wait(), 15)
+            await asyncio.sleep(2)  # the new leader's first look
+            # the second station loses its connection; the limit is set lower meanwhile
+            fleet.stations[1].drop_connection()
+            await wait_until(lambda: offline(pool, ids[1]), 10)
             t_lower = datetime.now(UTC)
             await site_store.change_site(pool, "depot", import_kw=LOWER)
-            await asyncio.sleep(PHASE.total_seconds())
+            await wait_until(lambda: online(pool, ids[1]), 20)
+            t_back = datetime.now(UTC)
+            await asyncio.sleep((SETTLE + PHASE / 2).total_seconds())
             t_end = datetime.now(UTC)
             shown = await run_cli_async("sites", "show", "depot", "--json",
                                         "--database-url", database_url)
@@ -109,7 +125,7 @@ async def test_depot_charging_stays_under_its_import_limit_and_rebalances(
         power = {(s, i): await _power(pool, s, *window) for s in ids
                  for i, window in enumerate([(t_site + SETTLE, t_leave),
                                              (t_leave + SETTLE, t_lower),
-                                             (t_lower + SETTLE, t_end)])}
+                                             (t_back + SETTLE, t_end)])}
     finally:
         await system.stop()
         await leader.stop()
@@ -137,7 +153,9 @@ async def test_depot_charging_stays_under_its_import_limit_and_rebalances(
     assert len(second) >= 6 and max(second) <= LIMIT + 0.2, second
     shares = [statistics.fmean(power[(s, 1)]) for s in ids[:2]]
     assert all(abs(kw - room / 2) <= 1.5 for kw in shares), shares
-    # 3. the limit set lower: both come down under it
+    # 3. the limit set lower while the second station is offline: it keeps the cap it holds,
+    # the first one comes down to what is left, and once the second is back it is sent its
+    # new cap and both share the room; under the new limit throughout
     third = between(t_lower + SETTLE, t_end)
     assert len(third) >= 6 and max(third) <= LOWER + 0.2, third
     lower_room = LOWER - BUILDING - margin(LOWER, BUILDING)
