@@ -33,6 +33,7 @@ from typing import Any
 import structlog
 
 from csms import metrics
+from csms.grid.ev import EV
 from csms.grid.forecast import RECHARGE_DERATE
 from csms.grid.plugged_in import load_fleet
 from csms.grid.site_caps import SITE_CAP_PURPOSE, SITE_CAP_STACK_LEVEL, CapTiming, StationCaps
@@ -41,6 +42,7 @@ from csms.operations import Operations
 from csms.operations.profiles import believed_profiles
 from csms.smartcharging import setpoint_at
 from csms.store.base import utcnow
+from csms.store.db import Db
 from csms.store.grid import site_control as store
 from csms.store.grid import sites as site_store
 from csms.store.grid.fleet import PluggedIn, latest_power, online_stations
@@ -89,14 +91,14 @@ class _Memo:
 class _Inputs:
     """What one tick reads for every site at once."""
 
-    fleet: list[tuple[PluggedIn, Any, str | None]]
+    fleet: list[tuple[PluggedIn, EV | None, str | None]]
     holds: dict[tuple[str, int], float]
     online: set[str]
     power: dict[tuple[str, str], tuple[float, datetime]]
     stations_with_tx: set[str] = field(default_factory=set)
 
 
-def departure_minimum_kw(ev: Any, now: datetime) -> float:
+def departure_minimum_kw(ev: EV | None, now: datetime) -> float:
     """The charging rate that meets an EV's departure need just in time (derated as the
     forecast plans), 0 without a need."""
     if ev is None or ev.departure is None or ev.departure_soc is None:
@@ -211,8 +213,9 @@ class SiteController:
                     and reading[1] >= changed + timedelta(seconds=self.settings.settle_s)
                     and measured < memo.shares[key] - RELEASE_KW):
                 # it draws well under its share: the rest goes to the others; it keeps
-                # RELEASE_KW more than it draws, and so grows back if it wants more
-                want = min(rate, max(0.0, measured) + RELEASE_KW)
+                # RELEASE_KW more than it draws (in whole kW, so that the plan does not move
+                # with every sample), and so grows back if it wants more
+                want = min(rate, math.ceil(max(0.0, measured) + RELEASE_KW))
             demands.append(Demand(key, row.station_id, "charging", want,
                                   min(want, departure_minimum_kw(ev, now))))
         for station in site.stations:
@@ -310,6 +313,7 @@ class SiteController:
 
     async def _control(self, site: site_store.Site, inputs: _Inputs, now: datetime,
                        takeover: bool) -> None:
+        assert self._caps is not None
         memo = self._memo.get(site.name)
         load = await site_store.building_load(self.pool, site, now, self.settings.stale_s)
         building = await self._building(site, load, now, memo)
@@ -395,11 +399,9 @@ class SiteController:
             site.name, now, self.node_id, site.import_kw, building, source, connection,
             shares.room_kw, shares.allocated_kw, shares.headroom_kw, trigger), rows)
 
-    # -- sending -------------------------------------------------------------------------------
 
 
-
-async def site_status(db: Any, name: str) -> dict[str, Any]:
+async def site_status(db: Db, name: str) -> dict[str, Any]:
     """The site controller's latest plan for a site as plain fields: when, the room under the
     import limit, the headroom left, and each EVSE's allocation with its station's cap state."""
     plan, shares = await store.site_plan(db, name)
