@@ -329,7 +329,7 @@ class SiteController:
             # nothing to re-plan: only the caps not delivered yet are sent again
             await self._caps.apply(memo.caps, memo.loose, inputs.online, now, force=False)
             return
-        limits, overridden = await self._station_limits(site.stations, now)
+        limits, overridden = await self.station_limits(site.stations, now)
         for station in overridden:
             # another station maximum above the cap's stack level wins (K08): the station is
             # counted as it stands, at most that maximum
@@ -359,7 +359,7 @@ class SiteController:
             # again with that station counted as it stands
             self._memo.pop(site.name, None)
 
-    async def _station_limits(self, stations: Sequence[str], now: datetime
+    async def station_limits(self, stations: Sequence[str], now: datetime
                               ) -> tuple[dict[str, float], set[str]]:
         """kW each station may draw now under the limits others set on it: an operator's own
         ChargingStationMaxProfile (on another stack level) and the external constraints the
@@ -368,7 +368,9 @@ class SiteController:
         assert self._caps is not None
         out: dict[str, float] = {}
         overridden: set[str] = set()
-        for station in stations:
+        limited = await store.limited_stations(
+            self.pool, {st: self._caps.profile_id(st) for st in stations})
+        for station in sorted(limited):
             known, version = await self.ops.station_version(station)
             if not known or version is None:
                 continue

@@ -168,3 +168,39 @@ def test_share_site_scales_down_what_events_hold_beyond_the_room() -> None:
     assert shares.shares["CP1/1"] == pytest.approx(10.0)
     assert shares.shares["CP2/1"] == pytest.approx(5.0)
     assert shares.shares["CP3/1"] == 0.0
+
+
+async def test_site_controller_keeps_under_other_station_maximums(database_url: str) -> None:
+    """An operator's own station maximum: one on a lower stack level than the site cap bounds
+    what the controller gives the station (the station would not apply it while the cap is
+    in force); one on a higher level wins over the cap, and the station is counted as it
+    stands."""
+    from csms.grid.site_control import SiteController
+    from csms.operations import Operations
+    from csms.store import charging
+
+    def station_max(profile_id: int, stack_level: int, watts: int) -> dict:
+        return {"id": profile_id, "stackLevel": stack_level,
+                "chargingProfilePurpose": "ChargingStationMaxProfile",
+                "chargingProfileKind": "Absolute", "chargingSchedule": [{
+                    "id": profile_id, "startSchedule": "2020-01-01T00:00:00Z",
+                    "chargingRateUnit": "W",
+                    "chargingSchedulePeriod": [{"startPeriod": 0, "limit": watts}]}]}
+
+    pool = await open_pool(database_url)
+    try:
+        for station in ("CP1", "CP2", "CP3"):
+            await stations.register_station(pool, station, "a-password-of-16+")
+        await pool.execute("UPDATE stations SET subprotocol = 'ocpp2.0.1'")
+        await charging.replace_installed(pool, "CP1", "2.0.1",
+                                         [(0, "CSO", station_max(7, 0, 11000))])
+        await charging.replace_installed(pool, "CP2", "2.0.1",
+                                         [(0, "CSO", station_max(8, 5, 16000))])
+        controller = SiteController(Operations(pool, database_url), "node-1")
+        await controller.tick(datetime.now(UTC))  # no site yet: loads the (empty) caps
+        limits, overridden = await controller.station_limits(
+            ["CP1", "CP2", "CP3"], datetime.now(UTC))
+    finally:
+        await pool.close()
+    assert limits == {"CP1": 11.0, "CP2": 16.0}
+    assert overridden == {"CP2"}

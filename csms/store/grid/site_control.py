@@ -175,3 +175,17 @@ async def mean_power(db: Db, station_ids: Sequence[str], window_start: datetime,
             out[key] = found.get("Power.Active.Import", 0.0) - found.get(
                 "Power.Active.Export", 0.0)
     return out
+
+
+async def limited_stations(db: Db, ours: dict[str, int | None]) -> set[str]:
+    """The stations of ``ours`` (station -> the id of the controller's cap, None: none yet)
+    that hold another profile on EVSE 0, or an external limit not cleared."""
+    rows = await db.fetch(
+        "SELECT DISTINCT p.station_id FROM installed_charging_profiles p"
+        " JOIN unnest($1::text[], $2::int[]) AS o (station_id, profile_id)"
+        "   ON o.station_id = p.station_id"
+        " WHERE p.evse_id = 0 AND p.profile_id IS DISTINCT FROM o.profile_id"
+        " UNION SELECT station_id FROM charging_limits"
+        " WHERE cleared_at IS NULL AND station_id = ANY($1::text[])",
+        list(ours), list(ours.values()))
+    return {r[0] for r in rows}
