@@ -40,6 +40,60 @@ class Capacity(Model):
     by_ev: list[EvCapacity]
 
 
+class EvseForecast(Model):
+    """One EVSE over a future window, from its history."""
+
+    evse: str = Field(description="station/evse")
+    chance: float = Field(description="Chance of a car being plugged in for all of the window.")
+    soc: float = Field(description="SoC expected then (fraction).")
+    kw_if_there: float = Field(description="What that SoC holds over the window above the "
+                               "program's floor, capped by the charger.")
+    expected_kw: float
+
+
+class PluginForecast(Model):
+    """What the fleet can hold over a future window, from the stored sessions: each EVSE's
+    chance of being plugged in and its SoC by hour of week (``csms fleet forecast``)."""
+
+    program: str
+    start: datetime
+    until: datetime
+    evses: int
+    expected_kw: float = Field(description="The mean of the Monte Carlo draws.")
+    firm_p90_kw: float = Field(description="Held with 90 % probability (the draws' 10th "
+                               "percentile).")
+    weeks_of_history: int
+    by_evse: list[EvseForecast]
+
+
+class NominationBlock(Model):
+    """One candidate event block of the month."""
+
+    start: datetime
+    until: datetime
+    expected_kw: float
+    firm_p90_kw: float
+
+
+class Nomination(Model):
+    """A suggested DSGS monthly nomination (``csms programs nominate``): the mean of the firm
+    (P90) kW over every candidate event block of the month."""
+
+    program: str
+    month: str = Field(examples=["2026-07"])
+    suggested_kw: float
+    worst_block_p90_kw: float
+    best_block_p90_kw: float
+    blocks: int
+    weeks_of_history: int
+    dsgs_rate_per_kw_month: float | None = Field(description=(
+        "The month's $/kW-month rate (the program's own, else DSGS 2025's); null when "
+        "unknown."))
+    dsgs_minimum_kw: float = Field(description="DSGS aggregations start at this many kW.")
+    below_dsgs_minimum: bool
+    by_block: list[NominationBlock]
+
+
 class Program(Model):
     """A demand-response program: event window, baseline, compensation, control settings
     (fields as ``csms programs add``; shares and SoCs as fractions)."""

@@ -11,12 +11,18 @@ event's EVs export now, the event's EVs may export ``X + connection + pool_expor
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from csms.grid.allocation import STEP_KW, Allocation, allocate
 from csms.grid.forecast import Capability
+
+#: an imported building-load reading holds until the next one, at most this long (as
+#: csms.store.grid.sites.imported_load reads them)
+READING_HOLDS = timedelta(hours=1)
 
 #: kept below every site limit: the building's load can change between control steps
 MARGIN_KW = 1.0
@@ -199,3 +205,34 @@ def share_site(import_kw: float, building_kw: float, demands: Sequence[Demand]) 
     if idle:
         shares.update(split_import(idle, left))
     return SiteShares(room, shares)
+
+
+def building_forecast(now_kw: float, now: datetime, readings: Sequence[tuple[datetime, float]],
+                      edges: Sequence[datetime]) -> list[tuple[float, float]]:
+    """The building's load over intervals ``[edges[t], edges[t + 1])``: per interval, the
+    lowest and highest kW it is expected to take (export room follows the lowest, import
+    room the highest).
+
+    ``now_kw`` is the load known at ``now`` (measured by the main meter, or the imported
+    reading in force); it holds until the first imported reading after ``now``. Each later
+    reading (the site's meter data, or a forecast of it, ``sites meter import``) holds until
+    the next one, at most :data:`READING_HOLDS`; where none is in force, ``now_kw`` holds
+    again (the load measured last is the forecast where nothing else is known).
+    """
+    changes: list[tuple[datetime, float]] = [(now, now_kw)]
+    ahead = sorted((at, kw) for at, kw in readings if at > now)
+    for j, (at, kw) in enumerate(ahead):
+        changes.append((at, kw))
+        expires = at + READING_HOLDS
+        if j + 1 == len(ahead) or ahead[j + 1][0] > expires:
+            changes.append((expires, now_kw))
+    out = []
+    for start, stop in itertools.pairwise(edges):
+        in_force = now_kw
+        for at, kw in changes:
+            if at > start:
+                break
+            in_force = kw
+        values = [in_force] + [kw for at, kw in changes if start < at < stop]
+        out.append((min(values), max(values)))
+    return out
