@@ -148,6 +148,10 @@ class Demand:
     want_kw: float
     minimum_kw: float = 0.0
 
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
+
 
 @dataclass(frozen=True)
 class SiteShares:
