@@ -296,14 +296,47 @@ class SiteIn(Model):
         "Station whose EVSE 0 main meter measures the grid connection."))
 
 
+class SiteAllocation(Model):
+    """One EVSE's share of a site's import room (``evse`` 0: a station with no car)."""
+
+    station: str
+    evse: int
+    transaction: str | None
+    kind: Literal["charging", "event", "uncontrolled", "idle"] = Field(description=(
+        "charging: shared by the site controller; event: held for a grid event's plan; "
+        "uncontrolled: its station does not hold the cap (offline, refused), counted as it "
+        "stands; idle: no car, an allowance for the next arrival"))
+    share_kw: float
+    want_kw: float
+    minimum_kw: float = Field(description="The rate that meets its departure need in time.")
+    measured_kw: float | None
+    cap_kw: float | None = Field(description="The station cap it holds (all its EVSEs).")
+    cap_status: Literal["accepted", "pending", "refused"] | None
+
+
+class SiteControl(Model):
+    """The site controller's latest plan: the room under the import limit (limit less the
+    building's load less a margin), what is allocated and the headroom left."""
+
+    planned_at: datetime | None
+    room_kw: float | None
+    allocated_kw: float | None
+    headroom_kw: float | None
+    plan_trigger: str | None = None
+    planned_building_kw: float | None = None
+    allocations: list[SiteAllocation]
+
+
 class Site(SiteIn):
-    """A site with its stations and the building's load measured now."""
+    """A site with its stations, the building's load measured now, and the site controller's
+    latest plan."""
 
     non_export: bool
     stations: list[str]
     building_kw: float
     building_source: Literal["meter", "imported", "unknown"]
     building_at: datetime | None
+    control: SiteControl
 
 
 class SiteStations(Model):

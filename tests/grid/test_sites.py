@@ -136,6 +136,85 @@ def test_load_csv_is_read_strictly() -> None:
             parse_load_csv(text)
 
 
+def test_share_site_keeps_every_cap_under_the_import_room() -> None:
+    from csms.grid.sites import Demand, share_site
+
+    room = 50.0 - 10.0 - margin(50.0, 10.0)  # 39 kW
+    demands = [Demand("CP1/1", "CP1", "charging", 20.0),
+               Demand("CP2/1", "CP2", "charging", 20.0, minimum_kw=15.0),  # leaves soon
+               Demand("CP3/1", "CP3", "charging", 3.0),  # takes little
+               Demand("CP4/1", "CP4", "event", 6.0),  # a charge an event's plan asks
+               Demand("CP5/0", "CP5", "idle", 20.0)]
+    shares = share_site(50.0, 10.0, demands)
+    assert shares.room_kw == pytest.approx(room)
+    # the event's charge first, then the departure minimum, then equal shares of the rest up
+    # to each rate: CP3 takes its 3 kW, CP2 its 15 kW and 5 kW more, CP1 as much (10 kW)
+    assert shares.shares["CP4/1"] == pytest.approx(6.0)
+    assert shares.shares["CP3/1"] == pytest.approx(3.0)
+    assert shares.shares["CP2/1"] == pytest.approx(20.0)
+    assert shares.shares["CP1/1"] == pytest.approx(room - 6.0 - 3.0 - 20.0)
+    assert shares.shares["CP5/0"] == 0.0 and shares.headroom_kw == pytest.approx(0.0)
+    assert sum(shares.station_caps(demands).values()) == pytest.approx(room)
+    # a station that does not take its cap is counted as it stands, before anyone else
+    loose = [*demands[:3], Demand("CP4/0", "CP4", "uncontrolled", 20.0)]
+    shares = share_site(50.0, 10.0, loose)
+    assert shares.shares["CP4/0"] == 20.0
+    assert sum(shares.shares[d.key] for d in loose[:3]) == pytest.approx(room - 20.0)
+    # room to spare: every car at its rate, the rest offered to the next arrival
+    shares = share_site(100.0, 10.0, demands)
+    assert shares.shares["CP1/1"] == shares.shares["CP2/1"] == 20.0
+    assert shares.shares["CP5/0"] == 20.0 and shares.headroom_kw > 0
+    # a limit below the building's load: nothing for anyone
+    assert sum(share_site(8.0, 10.0, demands).shares.values()) == 0.0
+
+
+def test_share_site_scales_down_what_events_hold_beyond_the_room() -> None:
+    from csms.grid.sites import Demand, share_site
+
+    demands = [Demand("CP1/1", "CP1", "event", 20.0), Demand("CP2/1", "CP2", "event", 10.0),
+               Demand("CP3/1", "CP3", "charging", 20.0)]
+    shares = share_site(20.0, 4.0, demands)  # 15 kW of room
+    assert shares.shares["CP1/1"] == pytest.approx(10.0)
+    assert shares.shares["CP2/1"] == pytest.approx(5.0)
+    assert shares.shares["CP3/1"] == 0.0
+
+
+async def test_site_controller_keeps_under_other_station_maximums(database_url: str) -> None:
+    """An operator's own station maximum: one on a lower stack level than the site cap bounds
+    what the controller gives the station (the station would not apply it while the cap is
+    in force); one on a higher level wins over the cap, and the station is counted as it
+    stands."""
+    from csms.grid.site_control import SiteController
+    from csms.operations import Operations
+    from csms.store import charging
+
+    def station_max(profile_id: int, stack_level: int, watts: int) -> dict:
+        return {"id": profile_id, "stackLevel": stack_level,
+                "chargingProfilePurpose": "ChargingStationMaxProfile",
+                "chargingProfileKind": "Absolute", "chargingSchedule": [{
+                    "id": profile_id, "startSchedule": "2020-01-01T00:00:00Z",
+                    "chargingRateUnit": "W",
+                    "chargingSchedulePeriod": [{"startPeriod": 0, "limit": watts}]}]}
+
+    pool = await open_pool(database_url)
+    try:
+        for station in ("CP1", "CP2", "CP3"):
+            await stations.register_station(pool, station, "a-password-of-16+")
+        await pool.execute("UPDATE stations SET subprotocol = 'ocpp2.0.1'")
+        await charging.replace_installed(pool, "CP1", "2.0.1",
+                                         [(0, "CSO", station_max(7, 0, 11000))])
+        await charging.replace_installed(pool, "CP2", "2.0.1",
+                                         [(0, "CSO", station_max(8, 5, 16000))])
+        controller = SiteController(Operations(pool, database_url), "node-1")
+        await controller.tick(datetime.now(UTC))  # no site yet: loads the (empty) caps
+        limits, overridden = await controller.station_limits(
+            ["CP1", "CP2", "CP3"], datetime.now(UTC))
+    finally:
+        await pool.close()
+    assert limits == {"CP1": 11.0, "CP2": 16.0}
+    assert overridden == {"CP2"}
+
+
 def test_building_forecast_per_interval() -> None:
     edges = [at(15 * t) for t in range(9)]  # two hours in quarters
     # measured 30 kW now; the site's meter data says 12 kW from 0:40, 50 kW at 1:00 for
