@@ -19,10 +19,12 @@ from websockets.asyncio.client import ClientConnection, connect
 from csms.config import ServerConfig
 from csms.operations import Operations, Status
 from csms.store import commands, stations
+from csms.store.commands import node_alive
 from csms.store.db import open_pool
 from csms.store.passwords import hash_password
 from csms.workers import RestartPolicy, Supervisor
 from tests.server.conftest import BOOT, basic
+from tests.server.helpers import until
 
 PASSWORD = "workers-password-0123"
 
@@ -64,7 +66,12 @@ async def test_two_workers_share_the_port_and_route_commands(database_url: str):
     sockets: dict[str, ClientConnection] = {}
     try:
         await listening(port, process)
-        await asyncio.sleep(1.0)  # the second worker may still be starting
+        # Both workers registered as nodes (each does so just before it listens), then a moment
+        # for the later one to reach its listen.
+        await until(lambda: pool.fetchval(
+            f"SELECT count(*) = 2 FROM nodes n WHERE {node_alive()}"), 60,
+            what="both workers registered")
+        await asyncio.sleep(1.0)
         for identity in ids:
             ws = await connect(f"ws://127.0.0.1:{port}/ocpp/{identity}",
                                subprotocols=["ocpp2.0.1"],
