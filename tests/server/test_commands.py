@@ -22,8 +22,9 @@ TRIGGER = {"requestedMessage": "Heartbeat"}
 
 
 async def answer_next_call(ws, response: dict) -> list:
-    """Read the next CALL the CSMS sends and answer it; returns the CALL."""
-    call = json.loads(await asyncio.wait_for(ws.recv(), 10))
+    """Read the next CALL the CSMS sends and answer it; returns the CALL (the wait includes a
+    CLI process's start-up, seconds on a loaded machine)."""
+    call = json.loads(await asyncio.wait_for(ws.recv(), 45))
     await ws.send(json.dumps([3, call[1], response]))
     return call
 
