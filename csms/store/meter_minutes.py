@@ -28,6 +28,8 @@ from csms.store.db import Db
 
 MINUTE = timedelta(minutes=1)
 _TICK = timedelta(microseconds=1)
+#: the last instant of a minute, from its start
+LAST_INSTANT = MINUTE - _TICK
 
 _COLUMNS = ("station_id, evse_id, minute, samples, import_wh, export_wh, import_register,"
             " export_register, import_w, export_w, soc, first_at, last_at, first_import,"

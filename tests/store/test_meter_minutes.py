@@ -76,6 +76,9 @@ async def test_an_events_report_from_minutes_equals_the_raw_one_before_and_after
          "version": "2.0.1", "state": "in"} for tx, evse in (("TX-1", 1), ("TX-2", 2))])
     await insert_meter_values(pool, station, session(1, "TX-0", -95, -91, imported=9_000.0))
     await insert_meter_values(pool, station, session(1, "TX-1", -91, 80))
+    # a reading at the very end of the event: the last SoC of the event
+    await insert_meter_values(pool, station, [
+        sample(START + timedelta(hours=1), "SoC", 1.5, 1, "TX-1", "Percent")])
     await insert_meter_values(pool, station, session(2, "TX-2", -31, 40))
 
     # nothing rolled up: every minute from the samples
@@ -86,6 +89,7 @@ async def test_an_events_report_from_minutes_equals_the_raw_one_before_and_after
         assert minutes_report == raw_report
     assert before_job[0][0]["energy_kwh"] > 0 and before_job[0][0]["baseline_kw"] != 0
     assert before_job[0][0]["drivers"][0]["soc_start"] is not None
+    assert before_job[0][0]["drivers"][0]["soc_end"] == 1.5
 
     assert await meter_data.roll_up(pool) > 0
     assert not any(m.fresh for m in await meter_minutes.minutes(

@@ -215,7 +215,9 @@ async def soc_between(db: Db, keys: Sequence[tuple[str, str]], start: datetime, 
             points = [(at, v) for at, _, v in part.samples]
             for m in part.minutes:
                 if m.soc is not None:
-                    points += [(m.minute, m.first_soc), (m.minute + meter_minutes.MINUTE, m.soc)]
+                    # within the minute: before a sample at the next minute's start
+                    points += [(m.minute, m.first_soc),
+                               (m.minute + meter_minutes.LAST_INSTANT, m.soc)]
             points.sort(key=lambda p: p[0])
             out[key] = (points[0][1], points[-1][1]) if points else (None, None)
         return out
