@@ -7,7 +7,10 @@ samples themselves, aggregated by the same SQL function as the job, for the minu
 since its watermark (late and out-of-order values included, so a reader never waits for the
 job). Energy over a minute is the register's rise since the last register before the minute
 (within a day): a rise across a minute boundary counts once, in the minute of the later
-reading. :func:`buckets` sums minutes into coarser buckets in the database.
+reading. :func:`buckets` sums minutes into coarser buckets in the database. Both read the
+watermark first and hand it to the query, so that the planner finds the rows written since
+through the BRIN index on ``received_at`` (an older watermark than the job's is safe: it
+only makes more minutes fresh).
 
 Per transaction (:func:`transaction_minutes`): the minutes of the transaction's EVSE while it
 ran (the ``transactions`` table's EVSE and times), and the transaction's own samples for the
@@ -25,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from csms.store.db import Db
+from csms.store.meter_data import rollup_watermark
 
 MINUTE = timedelta(minutes=1)
 _TICK = timedelta(microseconds=1)
@@ -73,8 +77,9 @@ async def minutes(db: Db, station_ids: Sequence[str], since: datetime,
     """The minutes of ``station_ids`` overlapping ``[since, until)``, by station, EVSE and
     minute."""
     rows = await db.fetch(
-        f"SELECT {_COLUMNS} FROM meter_minutes($1::text[], $2, $3)"
-        " ORDER BY station_id, evse_id, minute", list(station_ids), since, until)
+        f"SELECT {_COLUMNS} FROM meter_minutes($1::text[], $2, $3, $4)"
+        " ORDER BY station_id, evse_id, minute", list(station_ids), since, until,
+        await rollup_watermark(db))
     return [Minute(*r) for r in rows]
 
 
@@ -109,11 +114,13 @@ async def buckets(db: Db, station_ids: Sequence[str], since: datetime, until: da
         "       ELSE date_bin($4::interval, minute, '2000-01-01 00:00+00') END AS bucket,"
         "  count(*)::integer, sum(samples)::integer, coalesce(sum(import_wh), 0),"
         "  coalesce(sum(export_wh), 0), avg(import_w), avg(export_w),"
-        "  (array_agg(soc ORDER BY minute DESC) FILTER (WHERE soc IS NOT NULL))[1]"
-        "  FROM meter_minutes($1::text[], $2, $3)"
+        "  (max(ARRAY[extract(epoch FROM minute)::float8, soc])"  # the latest minute's
+        "       FILTER (WHERE soc IS NOT NULL))[2]"
+        "  FROM meter_minutes($1::text[], $2, $3, $8)"
         " WHERE $7 OR evse_id <> 0"
         " GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
-        list(station_ids), since, until, bucket, floor_minute(since), per_evse, main_meter)
+        list(station_ids), since, until, bucket, floor_minute(since), per_evse, main_meter,
+        await rollup_watermark(db))
     return [Bucket(*r) for r in rows]
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from csms.store.db import Db
+from csms.store.meter_data import rollup_watermark
 
 
 @dataclass(frozen=True)
@@ -44,9 +45,10 @@ async def hourly_soc(db: Db, start: datetime, end: datetime, group: str | None =
     rows = await db.fetch(
         "SELECT m.station_id, m.evse_id, date_trunc('hour', m.minute) AS hour, avg(m.soc)"
         "  FROM meter_minutes(ARRAY(SELECT id FROM stations WHERE $3::text IS NULL OR id IN ("
-        "         SELECT station_id FROM grid_station_groups WHERE group_name = $3)), $1, $2) m"
+        "         SELECT station_id FROM grid_station_groups WHERE group_name = $3)), $1, $2,"
+        "       $4) m"
         " WHERE m.soc IS NOT NULL AND m.evse_id > 0 AND m.minute >= $1"
-        " GROUP BY 1, 2, 3", start, end, group)
+        " GROUP BY 1, 2, 3", start, end, group, await rollup_watermark(db))
     return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 

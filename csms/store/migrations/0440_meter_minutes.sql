@@ -66,23 +66,25 @@ UPDATE meter_rollups r
 -- (as the job will), and its energy, like that of the next minute of its EVSE with a
 -- register (whose energy starts from it), is the rise since the last register before it
 -- within a day, over both forms. `fresh`: aggregated here, not read from the rollups.
--- One statement, one snapshot: a job committing meanwhile is seen wholly or not at all.
-CREATE FUNCTION meter_minutes(p_stations text[], p_since timestamptz, p_until timestamptz)
+-- `p_watermark`: the watermark as read before (a job committing meanwhile only makes more
+-- minutes fresh than need be; a later value than the stored one would miss rows). One
+-- statement, one snapshot. The planner sees the watermark's value, so the rows written since
+-- are found through meter_raw's BRIN index on received_at rather than by reading the span.
+CREATE FUNCTION meter_minutes(p_stations text[], p_since timestamptz, p_until timestamptz,
+                              p_watermark timestamptz)
 RETURNS TABLE (station_id text, evse_id integer, minute timestamptz, samples integer,
                import_wh float8, export_wh float8, import_register float8,
                export_register float8, import_w float8, export_w float8, soc float8,
                first_at timestamptz, last_at timestamptz, first_import float8,
                first_export float8, first_soc float8, fresh boolean)
 LANGUAGE sql STABLE AS $$
-WITH span AS (
-    SELECT date_trunc('minute', p_since) AS lo, p_until AS hi,
-           (SELECT watermark FROM meter_rollup_state) AS watermark),
-touched AS MATERIALIZED (
+WITH touched AS MATERIALIZED (
     SELECT DISTINCT r.station_id, coalesce(r.evse_id, -1) AS evse_id,
            date_trunc('minute', r.timestamp) AS minute
-      FROM meter_raw r, span
-     WHERE r.received_at >= span.watermark AND r.station_id = ANY(p_stations)
-       AND r.timestamp >= span.lo - interval '1 day' AND r.timestamp < span.hi),
+      FROM meter_raw r
+     WHERE r.received_at >= p_watermark AND r.station_id = ANY(p_stations)
+       AND r.timestamp >= date_trunc('minute', p_since) - interval '1 day'
+       AND r.timestamp < p_until),
 fresh AS MATERIALIZED (
     SELECT m.* FROM (SELECT t.station_id, min(t.minute) AS lo,
                             max(t.minute) + interval '1 minute' AS hi
@@ -92,7 +94,7 @@ fresh AS MATERIALIZED (
                       AND t.evse_id = m.evse_id AND t.minute = m.minute)),
 dependents AS MATERIALIZED (
     SELECT DISTINCT d.station_id, d.evse_id, d.minute
-      FROM touched t CROSS JOIN span
+      FROM touched t
      CROSS JOIN LATERAL (
            (SELECT o.station_id, o.evse_id, o.minute FROM meter_rollups o
              WHERE o.station_id = t.station_id AND o.evse_id = t.evse_id
@@ -103,11 +105,11 @@ dependents AS MATERIALIZED (
              WHERE o.station_id = t.station_id AND o.evse_id = t.evse_id
                AND o.minute > t.minute AND o.minute <= t.minute + interval '1 day'
                AND o.export_register IS NOT NULL ORDER BY o.minute LIMIT 1)) d
-     WHERE d.minute >= span.lo AND d.minute < span.hi
+     WHERE d.minute >= date_trunc('minute', p_since) AND d.minute < p_until
        AND NOT EXISTS (SELECT 1 FROM touched x WHERE x.station_id = d.station_id
                           AND x.evse_id = d.evse_id AND x.minute = d.minute)),
 -- minutes whose energy is computed here: touched ones (from their samples; those before the
--- span too, as registers to start from) and their dependents (from the rollups)
+-- requested minutes too, as registers to start from) and their dependents (from the rollups)
 again AS (
     SELECT f.station_id, f.evse_id, f.minute, f.samples, f.import_register,
            f.export_register, f.import_w, f.export_w, f.soc, f.first_at, f.last_at,
@@ -154,7 +156,7 @@ recomputed AS (
                           OR p.own_exp_at < p.minute - interval '1 day')
                 THEN re.export_register
                 WHEN p.own_exp_at >= p.minute - interval '1 day' THEN p.own_exp END AS prev_exp
-      FROM previous p CROSS JOIN span
+      FROM previous p
       LEFT JOIN LATERAL (
            SELECT o.minute, o.import_register FROM meter_rollups o
             WHERE o.station_id = p.station_id AND o.evse_id = p.evse_id
@@ -165,16 +167,16 @@ recomputed AS (
             WHERE o.station_id = p.station_id AND o.evse_id = p.evse_id
               AND o.minute < p.minute AND o.minute >= p.minute - interval '1 day'
               AND o.export_register IS NOT NULL ORDER BY o.minute DESC LIMIT 1) re ON true
-     WHERE p.minute >= span.lo AND p.minute < span.hi)
+     WHERE p.minute >= date_trunc('minute', p_since) AND p.minute < p_until)
 SELECT o.station_id, o.evse_id, o.minute, o.samples, o.import_wh, o.export_wh,
        o.import_register, o.export_register, o.import_w, o.export_w, o.soc, o.first_at,
        o.last_at, o.first_import, o.first_export, o.first_soc, false
-  FROM meter_rollups o, span
- WHERE o.station_id = ANY(p_stations) AND o.minute >= span.lo AND o.minute < span.hi
-   AND NOT EXISTS (SELECT 1 FROM touched t WHERE t.station_id = o.station_id
-                      AND t.evse_id = o.evse_id AND t.minute = o.minute)
-   AND NOT EXISTS (SELECT 1 FROM dependents d WHERE d.station_id = o.station_id
-                      AND d.evse_id = o.evse_id AND d.minute = o.minute)
+  FROM meter_rollups o
+ WHERE o.station_id = ANY(p_stations) AND o.minute >= date_trunc('minute', p_since)
+   AND o.minute < p_until
+   AND (o.station_id, o.evse_id, o.minute) NOT IN (
+       SELECT t.station_id, t.evse_id, t.minute FROM touched t
+       UNION ALL SELECT d.station_id, d.evse_id, d.minute FROM dependents d)
 UNION ALL
 SELECT r.station_id, r.evse_id, r.minute, r.samples,
        CASE WHEN r.import_register >= r.prev_imp THEN r.import_register - r.prev_imp END,
@@ -182,4 +184,16 @@ SELECT r.station_id, r.evse_id, r.minute, r.samples,
        r.import_register, r.export_register, r.import_w, r.export_w, r.soc, r.first_at,
        r.last_at, r.first_import, r.first_export, r.first_soc, r.fresh
   FROM recomputed r
+$$;
+
+-- The same with the stored watermark.
+CREATE FUNCTION meter_minutes(p_stations text[], p_since timestamptz, p_until timestamptz)
+RETURNS TABLE (station_id text, evse_id integer, minute timestamptz, samples integer,
+               import_wh float8, export_wh float8, import_register float8,
+               export_register float8, import_w float8, export_w float8, soc float8,
+               first_at timestamptz, last_at timestamptz, first_import float8,
+               first_export float8, first_soc float8, fresh boolean)
+LANGUAGE sql STABLE AS $$
+    SELECT * FROM meter_minutes(p_stations, p_since, p_until,
+                                (SELECT watermark FROM meter_rollup_state))
 $$;
