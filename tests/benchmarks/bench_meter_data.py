@@ -20,7 +20,8 @@ Reproduce (figures in docs/performance.md)::
 
     python tests/benchmarks/bench_meter_data.py --stations 200 --days 30
 
-Smoke size: ``--stations 5 --days 2``.
+Smoke size: ``--stations 5 --days 2``. ``--event-sample-s 5``: the event hour sampled every
+5 s, as stations are asked to during grid events (docs/grid.md).
 """
 
 from __future__ import annotations
@@ -88,6 +89,10 @@ class Station:
         self.tx: str | None = None
         self.sessions: list[list] = []  # [transaction, day, start minute, (day, end minute)]
 
+    def registers(self) -> list[float]:
+        """Import and export registers now, as sent."""
+        return [round(self.imported, 1), round(self.exported, 1)]
+
     def minute(self, day: int, minute: int, event: bool) -> tuple[str | None, list[float]]:
         rng = self.rng
         in_session = self.session_start <= minute < self.session_start + 600
@@ -113,7 +118,7 @@ class Station:
 
 
 async def load(pool: asyncpg.Pool, stations: list[Station], first: datetime, days: int,
-               set_id: int, event_day: int) -> tuple[int, float]:
+               set_id: int, event_day: int, event_step_s: int = 60) -> tuple[int, float]:
     """COPY ``days`` days of every station into meter_raw; (samples, seconds)."""
     columns = ["timestamp", "received_at", "evse_id", "kind_set", "station_id",
                "transaction_id", "vals"]
@@ -127,7 +132,19 @@ async def load(pool: asyncpg.Pool, stations: list[Station], first: datetime, day
             received = at + timedelta(seconds=2)
             event = day == event_day and minute // 60 == EVENT_HOUR
             for st in stations:
+                before = st.registers()
                 tx, vals = st.minute(day, minute, event)
+                if event and event_step_s < 60:
+                    # during the event a sample every event_step_s: the registers rising
+                    # evenly over the minute, the rest as at its end
+                    n = 60 // event_step_s
+                    for j in range(n):
+                        f = (j + 1) / n
+                        part = [round(b + f * (v - b), 1) for b, v in zip(before, vals[:2],
+                                                                          strict=True)]
+                        records.append((at + timedelta(seconds=j * event_step_s), received, 1,
+                                        set_id, st.id, tx, part + vals[2:]))
+                    continue
                 records.append((at, received, 1, set_id, st.id, tx, vals))
         samples += len(records) * len(MEASURANDS)
         started = time.perf_counter()
@@ -234,7 +251,8 @@ def ratio(slow: float, fast: float) -> float | None:
 
 
 async def run(opts: argparse.Namespace) -> dict:
-    out: dict = {"stations": opts.stations, "days": opts.days}
+    out: dict = {"stations": opts.stations, "days": opts.days,
+                 "event_sample_s": opts.event_sample_s}
     with tempfile.TemporaryDirectory(prefix="csms-bench-meter-") as tmp:
         if opts.database_url:
             server_url = opts.database_url
@@ -272,7 +290,8 @@ async def measure(pool: asyncpg.Pool, opts: argparse.Namespace, out: dict) -> No
                                            days_ahead=0)
     set_id = await kind_set(pool)
     event_day = opts.days // 2
-    samples, took = await load(pool, stations, spare, opts.days + 1, set_id, event_day + 1)
+    samples, took = await load(pool, stations, spare, opts.days + 1, set_id, event_day + 1,
+                               opts.event_sample_s)
     await pool.execute("VACUUM ANALYZE meter_raw")
     raw_bytes = await table_bytes(pool, "meter_raw")
     per_day = samples // (opts.days + 1)
@@ -372,6 +391,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--stations", type=int, default=200)
     p.add_argument("--days", type=int, default=30)
+    p.add_argument("--event-sample-s", type=int, default=60, choices=(1, 2, 5, 10, 15, 30, 60),
+                   help="sample interval during the event hour (default: each minute)")
     p.add_argument("--database-url", default="", help="PostgreSQL server (default: embedded)")
     opts = p.parse_args()
     out = asyncio.run(run(opts))
