@@ -179,4 +179,8 @@ async def end_and_verify(pool: asyncpg.Pool, running: Running,
     :func:`verify_transactions`."""
     running.unplug_all()
     await until(lambda: all_ended(pool, stations), what="transactions ended")
+    # The CSMS commits an event before it answers: the station drops it from its queue only
+    # when the answer arrives, a moment after the row is visible here.
+    await until(lambda: not any(item.durable for s in stations for item in s.outbox),
+                what="every station's queue answered")
     return await verify_transactions(pool, stations)
