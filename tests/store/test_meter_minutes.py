@@ -164,3 +164,35 @@ async def test_a_rise_across_the_watermark_and_a_minute_boundary_counts_once(
                                          bucket=timedelta(hours=1))
     assert (hour.evse_id, hour.start, hour.minutes, hour.samples, hour.import_wh) == (
         1, START, 20, 23, whole)
+
+
+async def test_a_running_transactions_latest_soc_is_its_latest_sample(
+        pool: asyncpg.Pool, station: str):
+    """The fleet's latest SoC (read from the latest rolled-up minute on): a reading after
+    the job's watermark counts, a late older one does not replace it, and another session's
+    reading in the rolled-up minute the transaction started in is not taken for its own."""
+    started = START + timedelta(minutes=5, seconds=30)
+    await pool.executemany(
+        "INSERT INTO transactions (station_id, transaction_id, evse_id, started_at, ended_at)"
+        " VALUES ($1, $2, 1, $3, $4)",
+        [(station, "TX-0", START, START + timedelta(minutes=5, seconds=10)),
+         (station, "TX-1", started, None)])
+
+    def soc(at: datetime, value: float, tx: str) -> MeterSample:
+        return sample(at, "SoC", value, 1, tx, "Percent")
+
+    async def latest() -> float | None:
+        [found] = await fleet.plugged_in(pool)
+        return found.soc_percent
+
+    await insert_meter_values(pool, station, [
+        soc(START + timedelta(minutes=5, seconds=5), 90.0, "TX-0"),
+        soc(started + timedelta(seconds=10), 41.0, "TX-1"),
+        soc(START + timedelta(minutes=5, seconds=50), 99.0, "TX-0")])  # queued, after its end
+    await meter_data.roll_up(pool)
+    assert await latest() == 41.0
+    await insert_meter_values(pool, station, [soc(START + timedelta(minutes=9), 45.5, "TX-1")])
+    assert await latest() == 45.5
+    await meter_data.roll_up(pool)
+    await insert_meter_values(pool, station, [soc(START + timedelta(minutes=7), 43.0, "TX-1")])
+    assert await latest() == 45.5
