@@ -49,6 +49,12 @@ GRID_TARGET_KW = Gauge("csms_grid_event_target_kw", "Target export of an active 
 GRID_MEASURED_KW = Gauge("csms_grid_event_measured_kw", "Measured export of an active grid "
                          "event at its last control step", ["event"],
                          multiprocess_mode="mostrecent")
+SITE_ROOM_KW = Gauge("csms_site_room_kw", "A site's import room at the site controller's last "
+                     "plan: import limit less building load less margin", ["site"],
+                     multiprocess_mode="mostrecent")
+SITE_HEADROOM_KW = Gauge("csms_site_headroom_kw", "What no charger of a site holds of its import "
+                         "room at the last plan (negative: uncontrolled chargers exceed it)",
+                         ["site"], multiprocess_mode="mostrecent")
 
 # -- the HTTP API ------------------------------------------------------------------------------
 
@@ -93,6 +99,12 @@ def grid_step(event_id: int, target_kw: float | None, measured_kw: float) -> Non
     """Record a grid event's target and measured export at a control step."""
     GRID_TARGET_KW.labels(str(event_id)).set(target_kw if target_kw is not None else float("nan"))
     GRID_MEASURED_KW.labels(str(event_id)).set(measured_kw)
+
+
+def site_planned(site: str, room_kw: float, headroom_kw: float) -> None:
+    """Record a site's import room and headroom at a plan of the site controller."""
+    SITE_ROOM_KW.labels(site).set(room_kw)
+    SITE_HEADROOM_KW.labels(site).set(headroom_kw)
 
 
 def grid_finished(event_id: int) -> None:

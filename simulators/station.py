@@ -140,6 +140,12 @@ class Station(Link):
         """The car leaves now."""
         self.enqueue(self.evse.unplug(time.time()))
 
+    def drop_connection(self) -> None:
+        """Drop the connection now, as a ``connection_drop`` fault does (no close handshake);
+        the station goes on charging as its profiles say and reconnects after its back-off."""
+        self._drops.appendleft(self.elapsed())
+        self._wake.set()
+
     def wake(self) -> None:
         """Let the connection task look at the outbox and pending work now."""
         self._wake.set()

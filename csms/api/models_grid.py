@@ -40,6 +40,60 @@ class Capacity(Model):
     by_ev: list[EvCapacity]
 
 
+class EvseForecast(Model):
+    """One EVSE over a future window, from its history."""
+
+    evse: str = Field(description="station/evse")
+    chance: float = Field(description="Chance of a car being plugged in for all of the window.")
+    soc: float = Field(description="SoC expected then (fraction).")
+    kw_if_there: float = Field(description="What that SoC holds over the window above the "
+                               "program's floor, capped by the charger.")
+    expected_kw: float
+
+
+class PluginForecast(Model):
+    """What the fleet can hold over a future window, from the stored sessions: each EVSE's
+    chance of being plugged in and its SoC by hour of week (``csms fleet forecast``)."""
+
+    program: str
+    start: datetime
+    until: datetime
+    evses: int
+    expected_kw: float = Field(description="The mean of the Monte Carlo draws.")
+    firm_p90_kw: float = Field(description="Held with 90 % probability (the draws' 10th "
+                               "percentile).")
+    weeks_of_history: int
+    by_evse: list[EvseForecast]
+
+
+class NominationBlock(Model):
+    """One candidate event block of the month."""
+
+    start: datetime
+    until: datetime
+    expected_kw: float
+    firm_p90_kw: float
+
+
+class Nomination(Model):
+    """A suggested DSGS monthly nomination (``csms programs nominate``): the mean of the firm
+    (P90) kW over every candidate event block of the month."""
+
+    program: str
+    month: str = Field(examples=["2026-07"])
+    suggested_kw: float
+    worst_block_p90_kw: float
+    best_block_p90_kw: float
+    blocks: int
+    weeks_of_history: int
+    dsgs_rate_per_kw_month: float | None = Field(description=(
+        "The month's $/kW-month rate (the program's own, else DSGS 2025's); null when "
+        "unknown."))
+    dsgs_minimum_kw: float = Field(description="DSGS aggregations start at this many kW.")
+    below_dsgs_minimum: bool
+    by_block: list[NominationBlock]
+
+
 class Program(Model):
     """A demand-response program: event window, baseline, compensation, control settings
     (fields as ``csms programs add``; shares and SoCs as fractions)."""
@@ -242,14 +296,47 @@ class SiteIn(Model):
         "Station whose EVSE 0 main meter measures the grid connection."))
 
 
+class SiteAllocation(Model):
+    """One EVSE's share of a site's import room (``evse`` 0: a station with no car)."""
+
+    station: str
+    evse: int
+    transaction: str | None
+    kind: Literal["charging", "event", "uncontrolled", "idle"] = Field(description=(
+        "charging: shared by the site controller; event: held for a grid event's plan; "
+        "uncontrolled: its station does not hold the cap (offline, refused), counted as it "
+        "stands; idle: no car, an allowance for the next arrival"))
+    share_kw: float
+    want_kw: float
+    minimum_kw: float = Field(description="The rate that meets its departure need in time.")
+    measured_kw: float | None
+    cap_kw: float | None = Field(description="The station cap it holds (all its EVSEs).")
+    cap_status: Literal["accepted", "pending", "refused"] | None
+
+
+class SiteControl(Model):
+    """The site controller's latest plan: the room under the import limit (limit less the
+    building's load less a margin), what is allocated and the headroom left."""
+
+    planned_at: datetime | None
+    room_kw: float | None
+    allocated_kw: float | None
+    headroom_kw: float | None
+    plan_trigger: str | None = None
+    planned_building_kw: float | None = None
+    allocations: list[SiteAllocation]
+
+
 class Site(SiteIn):
-    """A site with its stations and the building's load measured now."""
+    """A site with its stations, the building's load measured now, and the site controller's
+    latest plan."""
 
     non_export: bool
     stations: list[str]
     building_kw: float
     building_source: Literal["meter", "imported", "unknown"]
     building_at: datetime | None
+    control: SiteControl
 
 
 class SiteStations(Model):

@@ -12,6 +12,7 @@ from csms.api import models_grid as g
 from csms.api.auth import Scope, needs
 from csms.api.context import Ctx
 from csms.api.errors import conflict, invalid, not_found, responses
+from csms.grid.site_control import site_status
 from csms.store.base import utcnow
 from csms.store.grid import sites as store
 
@@ -21,10 +22,12 @@ SiteName = Annotated[str, Path(max_length=64)]
 
 async def _out(ctx: Ctx, site: store.Site) -> g.Site:
     load = await store.building_load(ctx.pool, site, utcnow())
+    plan = await site_status(ctx.pool, site.name)
     return g.Site(name=site.name, import_kw=site.import_kw, export_kw=site.export_kw,
                   meter_station_id=site.meter_station_id, non_export=site.non_export,
                   stations=list(site.stations), building_kw=round(load.kw, 3),
-                  building_source=load.source, building_at=load.at)  # type: ignore[arg-type]
+                  building_source=load.source, building_at=load.at,  # type: ignore[arg-type]
+                  control=g.SiteControl(**plan))
 
 
 async def _check_meter(ctx: Ctx, station_id: str | None) -> None:

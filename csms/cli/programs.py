@@ -21,7 +21,12 @@ from csms.cli.errors import CliError, ExitCode, not_found, shown, usage
 from csms.cli.output import print_fields, print_json, print_table
 from csms.cli.times import duration_option, timezone_option
 from csms.grid.plugin_forecast import Nomination
-from csms.grid.rates import DSGS_2025_RATES, DSGS_RATE_SOURCE
+from csms.grid.rates import (
+    DSGS_2025_RATES,
+    DSGS_MIN_AGGREGATION_KW,
+    DSGS_RATE_SOURCE,
+    month_rate,
+)
 from csms.grid.service import suggest_nomination
 from csms.store.grid.events import (
     ProgramExists,
@@ -260,19 +265,19 @@ def nominate(
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month.strip()):
         raise usage(f"--month: {shown(month)} is not a month YYYY-MM")
 
-    async def go(db: asyncpg.Pool) -> Nomination:
+    async def go(db: asyncpg.Pool) -> tuple[Program, Nomination]:
         program = await get_program(db, name)
         if program is None:
             raise not_found(f"no program {shown(name)}")
         try:
-            return await suggest_nomination(db, program, month.strip(), weeks=weeks,
-                                            group=group)
+            return program, await suggest_nomination(db, program, month.strip(), weeks=weeks,
+                                                     group=group)
         except (GridInputError, ValueError) as exc:
             raise usage(str(exc)) from None
 
-    found = with_store(database_url, data_dir, go)
+    program, found = with_store(database_url, data_dir, go)
     key = month.strip()
-    rate = DSGS_2025_RATES.get(key)
+    rate = month_rate(key, program.monthly_rates)
     out = {"program": name, "month": key, "suggested_kw": found.suggested_kw,
            "worst_block_p90_kw": round(found.worst_kw, 1),
            "best_block_p90_kw": round(found.best_kw, 1), "blocks": len(found.blocks),
@@ -283,5 +288,6 @@ def nominate(
         print_json(out)
         return
     print_fields(out)
-    if found.suggested_kw < 500:
-        typer.echo("note: DSGS aggregations start at 500 kW", err=True)
+    if found.suggested_kw < DSGS_MIN_AGGREGATION_KW:
+        typer.echo(f"note: DSGS aggregations start at {DSGS_MIN_AGGREGATION_KW:.0f} kW",
+                   err=True)

@@ -13,6 +13,7 @@ import typer
 from csms.cli.base import DatabaseUrlOption, DataDirOption, JsonOption, with_store
 from csms.cli.errors import CliError, ExitCode, not_found, shown, usage
 from csms.cli.output import print_fields, print_json, print_table
+from csms.grid.site_control import site_status
 from csms.grid.site_load import parse_load_csv
 from csms.store.base import utcnow
 from csms.store.grid import sites as store
@@ -147,24 +148,31 @@ def list_(json_out: JsonOption = False, database_url: DatabaseUrlOption = None,
 @app.command("show")
 def show(name: SiteName, json_out: JsonOption = False, database_url: DatabaseUrlOption = None,
          data_dir: DataDirOption = None) -> None:
-    """A site: limits, stations, and the building's load measured now."""
+    """A site: limits, stations, the building's load measured now, and the site controller's
+    latest plan: the headroom under the import limit and each EVSE's allocation."""
 
-    async def go(db: asyncpg.Pool) -> tuple[store.Site, store.BuildingLoad]:
+    async def go(db: asyncpg.Pool) -> tuple[store.Site, store.BuildingLoad, dict[str, Any]]:
         site = await store.get_site(db, name)
         if site is None:
             raise not_found(f"no site {shown(name)}")
-        return site, await store.building_load(db, site, utcnow())
+        return site, await store.building_load(db, site, utcnow()), await site_status(db, name)
 
-    site, load = with_store(database_url, data_dir, go)
+    site, load, plan = with_store(database_url, data_dir, go)
     out = _row(site) | {"building_kw": round(load.kw, 2), "building_source": load.source,
                         "building_at": load.at, "connection_kw": None if
                         load.connection_kw is None else round(load.connection_kw, 2),
                         "export_room_kw": round(site.export_kw + load.kw, 2),
-                        "members": list(site.stations)}
+                        "members": list(site.stations)} | plan
     if json_out:
         print_json(out)
         return
+    allocations = out.pop("allocations")
     print_fields(out | {"members": " ".join(site.stations) or "-"})
+    typer.echo("")
+    print_table(allocations, ["station", "evse", "kind", "share_kw", "want_kw", "minimum_kw",
+                              "measured_kw", "cap_status"],
+                empty="no allocation yet (the site controller runs on the node leading the "
+                      "grid dispatcher)")
 
 
 @meter_app.command("import")

@@ -7,6 +7,10 @@ node takes over and resumes the active events from their stored state
 (:meth:`csms.grid.runner.EventRunner.resume`). The loop wakes every ``tick_s`` and on NOTIFY
 ``csms_grid`` (an event was created, changed or cancelled): it activates events at their start,
 runs each active event's control steps, and finishes events at their end or on cancellation.
+The leader also runs the site controller (:mod:`csms.grid.site_control`), which keeps every
+site's chargers under its import limit outside events too, leaving room for what the events'
+plans ask; it is woken after every event step, so it follows their setpoints and takes over a
+car's recharge as soon as its event ends.
 
 The leader checks its lock connection at every tick (a query answered within
 ``lock_check_s``); when the check fails (the database restarted, failed over, or cannot be
@@ -28,6 +32,7 @@ import structlog
 from csms.grid.runner import EventRunner
 from csms.grid.scheduler import FleetScheduler
 from csms.grid.sending import Dispatch
+from csms.grid.site_control import SiteController, SiteControlSettings
 from csms.operations import Operations
 from csms.store.base import utcnow
 from csms.store.db import application
@@ -41,7 +46,8 @@ class GridDispatcher:
 
     def __init__(self, operations: Operations, node_id: str, *,
                  tick_s: float = 1.0, lock_retry_s: float = 2.0, lock_check_s: float = 5.0,
-                 call_timeout: float = 20.0) -> None:
+                 call_timeout: float = 20.0,
+                 site_settings: SiteControlSettings | None = None) -> None:
         self.operations = operations
         self.pool = operations.pool
         self.database_url = operations.database_url
@@ -55,6 +61,9 @@ class GridDispatcher:
         #: one scheduler for every event this node runs: which event each EV serves
         self.scheduler = FleetScheduler()
         self.leading = asyncio.Event()
+        self.site_settings = site_settings or SiteControlSettings(call_timeout=call_timeout)
+        #: the site controller while this node leads
+        self.sites: SiteController | None = None
         self._busy: dict[int, asyncio.Task[Any]] = {}
         self._task: asyncio.Task[None] | None = None
 
@@ -105,6 +114,8 @@ class GridDispatcher:
         sender = Dispatch(self.operations)
         wake = asyncio.Event()
         await conn.add_listener(store.GRID_CHANNEL, lambda *_: wake.set())
+        self.sites = SiteController(self.operations, self.node_id, self.site_settings)
+        sites_task = asyncio.create_task(self.sites.run(), name="site-controller")
         self.leading.set()
         try:
             while True:
@@ -114,6 +125,12 @@ class GridDispatcher:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), self.tick_s)
         finally:
+            while not sites_task.done():  # as in stop(): a lost cancellation is repeated
+                sites_task.cancel()
+                await asyncio.wait({sites_task}, timeout=1.0)
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await sites_task
+            self.sites = None
             for task in list(self._busy.values()):
                 task.cancel()
             self._busy.clear()
@@ -126,6 +143,8 @@ class GridDispatcher:
 
         def done(t: asyncio.Task[Any]) -> None:
             self._busy.pop(event_id, None)
+            if self.sites is not None:
+                self.sites.wake()  # the event's setpoints (or its end) change the sites' room
             if not t.cancelled() and t.exception() is not None:
                 self.log.error("grid.step_failed", event_id=event_id,
                                error=repr(t.exception()))

@@ -21,6 +21,8 @@ DSGS_2025_RATES: dict[str, float] = {
 }
 DSGS_RATE_SOURCE = ("CEC DSGS Option 3, 2025 settled capacity rates, 2-hour residential "
                     "storage, $/kW-month")
+#: DSGS aggregations (Option 3) must nominate at least this many kW.
+DSGS_MIN_AGGREGATION_KW = 500.0
 #: The prescriptive baseline for residential 2-hour storage: this % of nameplate kW.
 DSGS_PRESCRIPTIVE_PERCENT = 10.8
 
@@ -30,12 +32,17 @@ def month_key(when: datetime) -> str:
     return f"{when.year:04d}-{when.month:02d}"
 
 
+def month_rate(month: str, overrides: dict[str, float] | None = None) -> float | None:
+    """The $/kW-month rate of ``month`` (YYYY-MM): the override, else the DSGS table; None
+    when unknown."""
+    if overrides and month in overrides:
+        return overrides[month]
+    return DSGS_2025_RATES.get(month)
+
+
 def monthly_rate(when: datetime, overrides: dict[str, float] | None = None) -> float | None:
     """The $/kW-month rate for the month of ``when``: the override, else the DSGS table.
 
     None outside the known months (no rate: the payment is unknown, not zero).
     """
-    key = month_key(when)
-    if overrides and key in overrides:
-        return overrides[key]
-    return DSGS_2025_RATES.get(key)
+    return month_rate(month_key(when), overrides)

@@ -43,6 +43,7 @@ from csms.store import events_feed
 from csms.store.events_feed import FeedType
 from csms.store.grid import events as store
 from csms.store.grid import fleet as fleet_store
+from csms.store.grid import site_control
 from csms.store.grid.fleet import PluggedIn
 from csms.store.grid.records import GridEvent, Program
 
@@ -400,7 +401,11 @@ class EventRunner:
         """Charge for departure needs, clear the other dispatch profiles, restore meter rates.
 
         A departure-charging profile replaces the dispatch profile in place (same id), so no
-        EV falls back, even for a moment, to charging at full rate past a site's import limit.
+        EV falls back, even for a moment, to charging at full rate past a site's import limit:
+        at a site whose controller caps the station, the cap (which held the EV's charging to
+        what the event asked) stays until the controller, woken by the event's end, shares the
+        room again with the measured building load; elsewhere the rate is the EV's share of
+        the site's room now.
         """
         # an EV another event took since the last step is left to it
         members = [m for k, m in self.members.items()
@@ -410,9 +415,15 @@ class EventRunner:
         recharging = [ev for ev in evs.values() if ev.departure is not None
                       and ev.departure_soc is not None and ev.departure > now
                       and ev.departure_soc > ev.soc]
+        # A station holding the site controller's cap is held under its site's import limit
+        # by that cap, which follows the building's load from now on: its car may recharge at
+        # its own rate. Elsewhere the share of the site's room measured now is written into
+        # the profile itself.
+        capped = await site_control.capped_stations(
+            self.pool, sorted({ev.station_id for ev in recharging}))
         rates = await self.planner.recharge_caps(
-            now, recharging, {k: o.measured_kw or 0.0 for k, o in observations.items()},
-            self.settings.stale_s)
+            now, [ev for ev in recharging if ev.station_id not in capped],
+            {k: o.measured_kw or 0.0 for k, o in observations.items()}, self.settings.stale_s)
         replaced = await asyncio.gather(*(self._charge_for_departure(ev, now, rates.get(ev.key))
                                           for ev in recharging))
         done = {ev.key for ev, ok in zip(recharging, replaced, strict=True) if ok}

@@ -3,6 +3,7 @@ capacity forecast, importing a market partner's dispatch, forecasting the fleet.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -180,7 +181,8 @@ async def plugin_outlook(db: Db, program: Program, start: datetime, end: datetim
         raise GridInputError("the window must end after it starts")
     until = min(now or datetime.now(UTC), start)
     history = await learn_history(db, program, until, weeks, group)
-    return outlook(history, start, end, **_model_settings(program))
+    # thousands of draws per EVSE: off the event loop (the API serves meanwhile)
+    return await asyncio.to_thread(outlook, history, start, end, **_model_settings(program))
 
 
 async def suggest_nomination(db: Db, program: Program, month: str, *, weeks: int = 8,
@@ -191,5 +193,6 @@ async def suggest_nomination(db: Db, program: Program, month: str, *, weeks: int
     window = ((program.window_start.hour, program.window_end.hour)
               if program.window_start and program.window_end else (16, 21))
     block_h = min(2.0, (program.max_duration_s or 7200) / 3600.0)
-    return nominate(history, month, window, block_h, draws=1000,
-                    **_model_settings(program))  # type: ignore[arg-type]
+    # an outlook per candidate block (about 120 a month): off the event loop
+    return await asyncio.to_thread(nominate, history, month, window, block_h, draws=1000,
+                                   **_model_settings(program))  # type: ignore[arg-type]

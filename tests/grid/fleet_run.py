@@ -51,6 +51,9 @@ class FleetRun:
     #: station number -> seconds after the last event's end when its car leaves, wanting back
     #: the SoC it arrived with
     departures: dict[int, float] = field(default_factory=dict)
+    #: a departing car wants back exactly the SoC it arrived with (not rounded down), so any
+    #: discharge during an event has to be recharged
+    exact_targets: bool = False
     tail_s: float = 3.0
     seed: int = 1
     #: the program each event's program is (re)stored with: allocator settings etc.
@@ -98,7 +101,8 @@ async def run_fleet(database_url: str, spec: FleetRun) -> RunOutcome:
         if i + 1 in spec.departures:
             visit.departure_at = last_end.timestamp() + spec.departures[i + 1]
             # wants back what it arrived with (rounded down: it does not charge before)
-            visit.target_soc = math.floor(visit.battery.soc * 100) / 100
+            visit.target_soc = (visit.battery.soc if spec.exact_targets
+                                else math.floor(visit.battery.soc * 100) / 100)
         configs[i] = replace(config)
     event_ids: list[int] = []
     async with running(Fleet(configs), stop_within=20):

@@ -3,12 +3,13 @@ equal-headroom heuristic on any figure the benchmark reports."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from csms.grid.forecast import capability
-from csms.grid.optimiser import Problem, SiteRoom, solve
+from csms.grid.optimiser import Problem, SiteRoom, build, solve
 from csms.grid.sites import recharge_rates
 from tests.grid.value_sim import T0, Case, fleet, run_case
 
@@ -90,3 +91,37 @@ def test_recharge_rates_meet_needs_first_then_fill() -> None:
     assert sum(rates.values()) == pytest.approx(21.0)
     squeezed = recharge_rates({"a": 10.0, "b": 10.0}, {"a": 20.0, "b": 20.0}, 10.0)
     assert squeezed == {"a": pytest.approx(5.0), "b": pytest.approx(5.0)}
+
+
+def test_identical_evs_are_merged_exactly() -> None:
+    """Twelve cars of one model at 80 % on one kind of charger (a depot after the night) are
+    two units in the LP (six leave wanting 85 %, six wanting 60 %, whose recharge counts
+    only for what they give below it): the same optimal cost as with a column per car, each
+    car its unit's average, every limit kept."""
+    base = fleet(1, 8, soc=(0.8, 0.8))[0]
+    leave = END + timedelta(hours=3)
+    same = [replace(base, station_id=f"BUS{i}", transaction_id=f"b{i}", departure=leave,
+                    departure_soc=0.85 if i < 6 else 0.6) for i in range(12)]
+    others = list(fleet(6, 9, departure_h=(1.0, 3.0), departure_soc=0.5))
+    evs = same + others
+    caps = [capability(ev, T0, END) for ev in evs]
+    site_of = {ev.key: "depot" for ev in evs}
+    rooms = {"depot": SiteRoom(export_kw=150.0, import_kw=60.0)}
+    targets = [120.0, 180.0, 90.0, 160.0]
+    merged = solve(Problem(caps, targets, 2.0, END, {}, rooms, site_of, intervals=4), 10.0)
+    apart = solve(Problem(caps, targets, 2.0, END, {}, rooms, site_of, intervals=4,
+                          merge_identical=False), 10.0)
+    assert merged.allocation is not None and apart.allocation is not None
+    assert merged.schedule is not None
+    assert merged.objective == pytest.approx(apart.objective, rel=1e-6)
+    lp = build(Problem(caps, targets, 2.0, END, {}, rooms, site_of, intervals=4))
+    assert lp.mult is not None and sorted(lp.mult.tolist())[-2:] == [6.0, 6.0]
+    keys = list(merged.keys)
+    buses = merged.schedule[[keys.index(f"BUS{i}/1") for i in range(6)]]
+    assert (abs(buses - buses[0]) < 1e-9).all()
+    assert (merged.schedule.sum(axis=0) <= [150.0 + 1e-6] * 4).all()
+    given = merged.schedule @ list(merged.block_h)
+    for i, key in enumerate(keys):
+        cap = next(c for c in caps if c.key == key)
+        assert given[i] <= cap.energy_kwh + 1e-6
+        assert (merged.schedule[i] <= cap.ev.max_discharge_kw + 1e-6).all()

@@ -170,7 +170,7 @@ async def load_readings(db: Db, name: str, start: datetime, end: datetime
     """Imported building-load readings in ``[start - 1h, end]``."""
     rows = await db.fetch(
         "SELECT at, building_kw FROM grid_site_load WHERE site = $1 AND at <= $3"
-        " AND at > $2 - interval '1 hour' ORDER BY at", name, start, end)
+        " AND at > $2::timestamptz - interval '1 hour' ORDER BY at", name, start, end)
     return [(r[0], r[1]) for r in rows]
 
 
