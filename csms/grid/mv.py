@@ -72,6 +72,26 @@ def target_at(changes: Sequence[tuple[datetime, float | None]], when: datetime) 
     return current
 
 
+def cut_times(start: datetime, end: datetime, length_s: float, *,
+              aligned: bool = False) -> list[datetime]:
+    """The edges of :func:`intervals`' intervals: ``start``, the cuts, ``end``."""
+    if length_s <= 0:
+        raise ValueError(f"interval length must be positive, got {length_s}")
+    edges = [start]
+    step = timedelta(seconds=length_s)
+    if aligned:
+        midnight = start.replace(hour=0, minute=0, second=0, microsecond=0)
+        n = int((start - midnight).total_seconds() // length_s) + 1
+        t = midnight + n * step
+    else:
+        t = start + step
+    while t < end:
+        edges.append(t)
+        t += step
+    edges.append(end)
+    return edges
+
+
 def intervals(
     series: Mapping[str, Sequence[RegisterSample]],
     start: datetime,
@@ -91,22 +111,9 @@ def intervals(
     ``present_from`` gives the time an EV joined after ``start``: its baseline counts only from
     then (in proportion within the interval it joined in).
     """
-    if length_s <= 0:
-        raise ValueError(f"interval length must be positive, got {length_s}")
     baseline_kw = baseline_kw or {}
     present_from = present_from or {}
-    edges = [start]
-    step = timedelta(seconds=length_s)
-    if aligned:
-        midnight = start.replace(hour=0, minute=0, second=0, microsecond=0)
-        n = int((start - midnight).total_seconds() // length_s) + 1
-        t = midnight + n * step
-    else:
-        t = start + step
-    while t < end:
-        edges.append(t)
-        t += step
-    edges.append(end)
+    edges = cut_times(start, end, length_s, aligned=aligned)
     out = []
     for a, b in itertools.pairwise(edges):
         hours = (b - a).total_seconds() / 3600.0

@@ -20,6 +20,7 @@ from csms.grid.mv import (
     DriverResult,
     Interval,
     MonthlyCapacity,
+    cut_times,
     demonstrated_capacity,
     driver_earnings,
     intervals,
@@ -70,23 +71,30 @@ def _key(station_id: str, evse_id: int) -> str:
     return f"{station_id}/{evse_id}"
 
 
-async def _series(db: Db, rows: list[dict[str, Any]], start: datetime,
-                  end: datetime) -> dict[str, list[RegisterSample]]:
+async def _series(db: Db, rows: list[dict[str, Any]], start: datetime, end: datetime,
+                  exact_at: list[datetime], raw: bool) -> dict[str, list[RegisterSample]]:
+    """Each EV's register series over ``[start, end]``: from the minutes, with every sample
+    of the minutes holding a time of ``exact_at`` (the intervals' edges), so that each
+    figure equals the one from every raw sample (``raw``: read those)."""
     pairs = [(r["station_id"], r["transaction_id"]) for r in rows]
-    raw = await fleet_store.register_series(db, pairs, start, end)
-    return {_key(r["station_id"], r["evse_id"]): raw.get((r["station_id"],
-                                                          r["transaction_id"]), [])
+    if raw:
+        found = await fleet_store.register_series(db, pairs, start, end)
+    else:
+        found = await fleet_store.register_minutes(db, pairs, start, end, exact_at)
+    return {_key(r["station_id"], r["evse_id"]): found.get((r["station_id"],
+                                                            r["transaction_id"]), [])
             for r in rows}
 
 
 async def _hourly_net(db: Db, event: GridEvent, program: Program,
-                      until: datetime) -> list[Interval]:
+                      until: datetime, raw: bool) -> list[Interval]:
     rows = [r for r in await fleet_store.event_evs(db, event.id) if r["state"] != "excluded"]
     end = min(event.end, until)
     if end <= event.start or not rows:
         return []
     margin = timedelta(seconds=BASELINE_WINDOW_S)
-    series = await _series(db, rows, event.start - margin, end + margin)
+    series = await _series(db, rows, event.start - margin, end + margin,
+                           cut_times(event.start, end, 3600, aligned=True), raw)
     baseline = _baseline(program, rows, series, event.start, end)
     steps = await fleet_store.control_steps(db, event.id)
     targets = [(s["at"], s["target_kw"]) for s in steps] or [(event.start, event.target_kw)]
@@ -113,8 +121,13 @@ def _baseline(program: Program, rows: list[dict[str, Any]],
 
 
 async def build_report(db: Db, event_id: int, *, interval_s: float = 300.0,
-                       now: datetime | None = None) -> EventReport:
-    """Measure an event from the stored meter values (up to now while it runs)."""
+                       now: datetime | None = None, raw: bool = False) -> EventReport:
+    """Measure an event from the stored meter values (up to now while it runs).
+
+    Whole minutes are read from the per-minute rollups (and the samples written since the
+    rollup job last ran), the minutes holding an interval's edge from the samples: the
+    figures are those every raw sample gives (``raw``: read every sample instead, the
+    reference the tests hold the rollups to)."""
     record = await store.get_event(db, event_id)
     if record is None:
         raise LookupError(f"no event {event_id}")
@@ -126,7 +139,9 @@ async def build_report(db: Db, event_id: int, *, interval_s: float = 300.0,
     end = max(event.start, min(event.end, now, record.finished_at or event.end))
     rows = [r for r in await fleet_store.event_evs(db, event_id) if r["state"] != "excluded"]
     margin = timedelta(seconds=BASELINE_WINDOW_S)
-    series = await _series(db, rows, event.start - margin, end + margin)
+    edges = [*cut_times(event.start, end, interval_s),
+             *cut_times(event.start, end, 3600, aligned=True)] if end > event.start else []
+    series = await _series(db, rows, event.start - margin, end + margin, edges, raw)
     baseline = _baseline(program, rows, series, event.start, end)
     steps = await fleet_store.control_steps(db, event_id)
     targets = [(s["at"], s["target_kw"]) for s in steps] or [(event.start, event.target_kw)]
@@ -145,13 +160,13 @@ async def build_report(db: Db, event_id: int, *, interval_s: float = 300.0,
     net = average - base_total
     month = None
     if program.compensation == "dsgs":
-        month, payment = await _dsgs(db, event, program, hourly, now)
+        month, payment = await _dsgs(db, event, program, hourly, now, raw)
     else:
         payment = program.rate_per_kwh * max(0.0, net * hours)
     net_energy = {k: v - baseline.get(k, 0.0) * hours * there[k] for k, v in energy.items()}
     earnings = driver_earnings(net_energy, payment or 0.0, program.driver_share)
     socs = await fleet_store.soc_between(
-        db, [(r["station_id"], r["transaction_id"]) for r in rows], event.start, end)
+        db, [(r["station_id"], r["transaction_id"]) for r in rows], event.start, end, raw=raw)
     drivers = []
     for r in rows:
         key = _key(r["station_id"], r["evse_id"])
@@ -170,7 +185,7 @@ async def build_report(db: Db, event_id: int, *, interval_s: float = 300.0,
 
 
 async def _dsgs(db: Db, event: GridEvent, program: Program, hourly: list[Interval],
-                now: datetime) -> tuple[MonthlyCapacity, float | None]:
+                now: datetime, raw: bool) -> tuple[MonthlyCapacity, float | None]:
     """The month's demonstrated capacity over its event hours, and this event's part of the
     month's payment (its hours over the month's)."""
     first = event.start.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
@@ -180,7 +195,8 @@ async def _dsgs(db: Db, event: GridEvent, program: Program, hourly: list[Interva
         if other.event.id == event.id:
             nets.extend(i.net_kw for i in hourly)
         else:
-            nets.extend(i.net_kw for i in await _hourly_net(db, other.event, program, now))
+            nets.extend(i.net_kw for i in await _hourly_net(db, other.event, program, now,
+                                                             raw))
     rate = monthly_rate(event.start, program.monthly_rates)
     month = demonstrated_capacity(month_key(event.start), nets, rate)
     if month.payment is None or not nets:

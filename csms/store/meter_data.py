@@ -157,7 +157,8 @@ async def ensure_partitions(db: Db, today: date | None = None,
 # -- rollups ---------------------------------------------------------------------------------
 
 # The minutes written since the watermark, and for each the next minute of its EVSE already
-# rolled up (its energy delta starts from this one's register).
+# rolled up with an import register and the next with an export register (their energy deltas
+# start from this one's registers).
 _TOUCHED = """
 CREATE TEMPORARY TABLE meter_touched ON COMMIT DROP AS
 WITH t AS (
@@ -167,41 +168,38 @@ WITH t AS (
 SELECT * FROM t
 UNION
 SELECT n.station_id, n.evse_id, n.minute FROM t CROSS JOIN LATERAL (
-    SELECT r.station_id, r.evse_id, r.minute FROM meter_rollups r
-     WHERE r.station_id = t.station_id AND r.evse_id = t.evse_id AND r.minute > t.minute
-       AND r.minute < t.minute + interval '1 day'
-     ORDER BY r.minute LIMIT 1) n
+    (SELECT r.station_id, r.evse_id, r.minute FROM meter_rollups r
+      WHERE r.station_id = t.station_id AND r.evse_id = t.evse_id AND r.minute > t.minute
+        AND r.minute <= t.minute + interval '1 day' AND r.import_register IS NOT NULL
+      ORDER BY r.minute LIMIT 1)
+    UNION ALL
+    (SELECT r.station_id, r.evse_id, r.minute FROM meter_rollups r
+      WHERE r.station_id = t.station_id AND r.evse_id = t.evse_id AND r.minute > t.minute
+        AND r.minute <= t.minute + interval '1 day' AND r.export_register IS NOT NULL
+      ORDER BY r.minute LIMIT 1)) n
 """
 
-# Each touched minute from its samples (valid, phase-less): count, last registers, mean power,
-# last SoC; deltas in a second pass. Each station's samples are read once, over the span of
-# its touched minutes.
+# Each touched minute from its samples (meter_station_minutes, migration 0440: what readers
+# use for minutes not rolled up yet); deltas in a second pass. Each station's samples are read
+# once, over the span of its touched minutes.
 _MINUTES = """
 INSERT INTO meter_rollups AS r (station_id, minute, evse_id, samples, import_register,
-                                export_register, import_w, export_w, soc)
-SELECT t.station_id, t.minute, t.evse_id, count(*),
-       (array_agg(v.value ORDER BY v.timestamp DESC) FILTER (WHERE v.ok
-            AND v.measurand = 'Energy.Active.Import.Register'))[1],
-       (array_agg(v.value ORDER BY v.timestamp DESC) FILTER (WHERE v.ok
-            AND v.measurand = 'Energy.Active.Export.Register'))[1],
-       avg(v.value) FILTER (WHERE v.ok AND v.measurand = 'Power.Active.Import'),
-       avg(v.value) FILTER (WHERE v.ok AND v.measurand = 'Power.Active.Export'),
-       (array_agg(v.value ORDER BY v.timestamp DESC) FILTER (WHERE v.ok
-            AND v.measurand = 'SoC'))[1]
+                                export_register, import_w, export_w, soc, first_at, last_at,
+                                first_import, first_export, first_soc)
+SELECT m.station_id, m.minute, m.evse_id, m.samples, m.import_register, m.export_register,
+       m.import_w, m.export_w, m.soc, m.first_at, m.last_at, m.first_import, m.first_export,
+       m.first_soc
   FROM (SELECT station_id, min(minute) AS lo, max(minute) + interval '1 minute' AS hi
           FROM meter_touched GROUP BY station_id) g
-  CROSS JOIN LATERAL (
-       SELECT m.station_id, coalesce(m.evse_id, -1) AS evse_id,
-              date_trunc('minute', m.timestamp) AS minute, m.timestamp, m.measurand,
-              m.value, m.unit_valid AND m.phase IS NULL AS ok
-         FROM meter_station_values(g.station_id, g.lo, g.hi) m) v
+ CROSS JOIN LATERAL meter_station_minutes(g.station_id, g.lo, g.hi) m
   JOIN meter_touched t
-    ON t.station_id = v.station_id AND t.evse_id = v.evse_id AND t.minute = v.minute
- GROUP BY t.station_id, t.minute, t.evse_id
+    ON t.station_id = m.station_id AND t.evse_id = m.evse_id AND t.minute = m.minute
 ON CONFLICT (station_id, minute, evse_id) DO UPDATE SET
    samples = EXCLUDED.samples, import_register = EXCLUDED.import_register,
    export_register = EXCLUDED.export_register, import_w = EXCLUDED.import_w,
-   export_w = EXCLUDED.export_w, soc = EXCLUDED.soc
+   export_w = EXCLUDED.export_w, soc = EXCLUDED.soc, first_at = EXCLUDED.first_at,
+   last_at = EXCLUDED.last_at, first_import = EXCLUDED.first_import,
+   first_export = EXCLUDED.first_export, first_soc = EXCLUDED.first_soc
 """
 
 # Energy over a minute: its last register less the last register before it (within a day);

@@ -124,7 +124,8 @@ async def curves(db: Db, keys: Sequence[tuple[str, str]], start: datetime | None
                  end: datetime | None = None) -> dict[tuple[str, str], Curve]:
     """Power and SoC samples of each (station, transaction) of ``keys`` (between ``start``
     and ``end`` when given), in time order; a sample with only one of import and export
-    power carries the other forward."""
+    power carries the other forward. Every raw sample, not minutes: the curves (the
+    dashboard's, the event PNG's) draw each reading at its time."""
     rows = await db.fetch(
         "SELECT station_id, transaction_id, timestamp, measurand, value FROM meter_values"
         " WHERE station_id = ANY($1::text[]) AND transaction_id = ANY($2::text[])"

@@ -6,18 +6,22 @@ W, voltage in 0.1 V, ...) with COPY into ``meter_raw``, in the codes and rows th
 writes (:class:`csms.store.metering.MeterCodes`), then prints:
 
 - load rate (sampled values/s through COPY) and bytes per sample raw, indexes included;
-- the per-minute rollup of one day's rows (:func:`csms.store.meter_data.roll_up`);
+- the per-minute rollup of one day's rows and of the month's
+  (:func:`csms.store.meter_data.roll_up`; the sessions are stored as transactions);
 - dropping one day's raw partition;
-- the M&V report of a one-hour event of the month (all stations exporting) and a 30-day export
-  of one station, on raw data;
+- the M&V report of a one-hour event of the month (all stations exporting) read from the
+  per-minute rollups and from every raw sample (same report checked), a 30-day energy summary
+  of every station from the rollups and from the raw registers (largest difference printed),
+  with the ratios, and a 30-day export of one station, on raw data;
 - compaction of every day (:func:`csms.store.meter_data.compact_day`), bytes per sample
-  compacted, and the report and export again on compacted data (same figures checked).
+  compacted, and the report (both ways) and export again on compacted data.
 
 Reproduce (figures in docs/performance.md)::
 
     python tests/benchmarks/bench_meter_data.py --stations 200 --days 30
 
-Smoke size: ``--stations 5 --days 2``.
+Smoke size: ``--stations 5 --days 2``. ``--event-sample-s 5``: the event hour sampled every
+5 s, as stations are asked to during grid events (docs/grid.md).
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from csms.grid.report import build_report
-from csms.store import meter_data
+from csms.store import meter_data, meter_minutes
 from csms.store.db import open_pool
 from csms.store.grid import events, fleet
 from csms.store.grid.records import Program
@@ -83,6 +87,11 @@ class Station:
         self.exported = rng.uniform(0, 1e6)
         self.soc = 30.0
         self.tx: str | None = None
+        self.sessions: list[list] = []  # [transaction, day, start minute, (day, end minute)]
+
+    def registers(self) -> list[float]:
+        """Import and export registers now, as sent."""
+        return [round(self.imported, 1), round(self.exported, 1)]
 
     def minute(self, day: int, minute: int, event: bool) -> tuple[str | None, list[float]]:
         rng = self.rng
@@ -90,7 +99,9 @@ class Station:
         if in_session and self.tx is None:
             self.tx = str(uuid.UUID(int=rng.getrandbits(128)))
             self.soc = rng.uniform(20, 50)
-        elif not in_session:
+            self.sessions.append([self.tx, day, minute, None])
+        elif not in_session and self.tx is not None:
+            self.sessions[-1][3] = (day, minute)
             self.tx = None
         p_import = p_export = 0.0
         if in_session and event:
@@ -107,7 +118,7 @@ class Station:
 
 
 async def load(pool: asyncpg.Pool, stations: list[Station], first: datetime, days: int,
-               set_id: int, event_day: int) -> tuple[int, float]:
+               set_id: int, event_day: int, event_step_s: int = 60) -> tuple[int, float]:
     """COPY ``days`` days of every station into meter_raw; (samples, seconds)."""
     columns = ["timestamp", "received_at", "evse_id", "kind_set", "station_id",
                "transaction_id", "vals"]
@@ -121,7 +132,19 @@ async def load(pool: asyncpg.Pool, stations: list[Station], first: datetime, day
             received = at + timedelta(seconds=2)
             event = day == event_day and minute // 60 == EVENT_HOUR
             for st in stations:
+                before = st.registers()
                 tx, vals = st.minute(day, minute, event)
+                if event and event_step_s < 60:
+                    # during the event a sample every event_step_s: the registers rising
+                    # evenly over the minute, the rest as at its end
+                    n = 60 // event_step_s
+                    for j in range(n):
+                        f = (j + 1) / n
+                        part = [round(b + f * (v - b), 1) for b, v in zip(before, vals[:2],
+                                                                          strict=True)]
+                        records.append((at + timedelta(seconds=j * event_step_s), received, 1,
+                                        set_id, st.id, tx, part + vals[2:]))
+                    continue
                 records.append((at, received, 1, set_id, st.id, tx, vals))
         samples += len(records) * len(MEASURANDS)
         started = time.perf_counter()
@@ -149,14 +172,87 @@ async def export_station(pool: asyncpg.Pool, station: str, first: datetime,
     return count, time.perf_counter() - started
 
 
-async def timed_report(pool: asyncpg.Pool, event_id: int) -> tuple[dict, float]:
+async def timed_report(pool: asyncpg.Pool, event_id: int, raw: bool = False
+                       ) -> tuple[dict, float]:
     started = time.perf_counter()
-    report = await build_report(pool, event_id, now=datetime.now(UTC))
+    report = await build_report(pool, event_id, now=datetime.now(UTC), raw=raw)
     return report.to_dict(), time.perf_counter() - started
 
 
+async def save_transactions(pool: asyncpg.Pool, stations: list[Station],
+                            first: datetime) -> None:
+    """The sessions as transactions (their EVSE and times: what per-transaction minutes
+    read)."""
+    rows = []
+    for st in stations:
+        for tx, day, start, ended in st.sessions:
+            at = first + timedelta(days=day, minutes=start)
+            end = None if ended is None else first + timedelta(days=ended[0], minutes=ended[1])
+            rows.append((st.id, tx, 1, at, end))
+    await pool.executemany(
+        "INSERT INTO transactions (station_id, transaction_id, evse_id, started_at, ended_at)"
+        " VALUES ($1, $2, $3, $4, $5)", rows)
+
+
+async def energy_summary_raw(pool: asyncpg.Pool, since: datetime, until: datetime
+                             ) -> tuple[dict[str, tuple[float, float]], float]:
+    """Each station's energy imported and exported over [since, until) from every sample
+    (the registers' rise: monotonic registers, no reading before ``since``)."""
+    started = time.perf_counter()
+    rows = await pool.fetch(
+        "SELECT station_id, measurand, max(value) - min(value)"
+        "  FROM meter_values_between($1, $2)"
+        " WHERE measurand IN ('Energy.Active.Import.Register', 'Energy.Active.Export.Register')"
+        "   AND phase IS NULL AND unit_valid AND evse_id <> 0 GROUP BY 1, 2", since, until)
+    out: dict[str, list[float]] = {}
+    for station, measurand, wh in rows:
+        out.setdefault(station, [0.0, 0.0])[measurand.endswith("Export.Register")] = wh
+    return {k: (v[0], v[1]) for k, v in out.items()}, time.perf_counter() - started
+
+
+async def energy_summary_minutes(pool: asyncpg.Pool, stations: list[Station], since: datetime,
+                                 until: datetime
+                                 ) -> tuple[dict[str, tuple[float, float]], float]:
+    """The same from the per-minute rollups (one bucket per station)."""
+    started = time.perf_counter()
+    found = await meter_minutes.buckets(pool, [s.id for s in stations], since, until,
+                                        per_evse=False)
+    return ({b.station_id: (b.import_wh, b.export_wh) for b in found},
+            time.perf_counter() - started)
+
+
+def largest_difference(a: dict[str, tuple[float, float]],
+                       b: dict[str, tuple[float, float]]) -> float:
+    """The largest difference (Wh) between two summaries, over stations and directions."""
+    return max((abs(x - y) for k in a.keys() | b.keys()
+                for x, y in zip(a.get(k, (0.0, 0.0)), b.get(k, (0.0, 0.0)), strict=True)),
+               default=0.0)
+
+
+def first_difference(a: object, b: object, path: str = "") -> str | None:
+    """Where two reports first differ (None: nowhere)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in a.keys() | b.keys():
+            found = first_difference(a.get(k), b.get(k), f"{path}.{k}")
+            if found:
+                return found
+        return None
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            found = first_difference(x, y, f"{path}[{i}]")
+            if found:
+                return found
+        return None
+    return None if a == b else f"{path}: {a!r} != {b!r}"
+
+
+def ratio(slow: float, fast: float) -> float | None:
+    return round(slow / fast, 1) if fast > 0 else None
+
+
 async def run(opts: argparse.Namespace) -> dict:
-    out: dict = {"stations": opts.stations, "days": opts.days}
+    out: dict = {"stations": opts.stations, "days": opts.days,
+                 "event_sample_s": opts.event_sample_s}
     with tempfile.TemporaryDirectory(prefix="csms-bench-meter-") as tmp:
         if opts.database_url:
             server_url = opts.database_url
@@ -194,7 +290,8 @@ async def measure(pool: asyncpg.Pool, opts: argparse.Namespace, out: dict) -> No
                                            days_ahead=0)
     set_id = await kind_set(pool)
     event_day = opts.days // 2
-    samples, took = await load(pool, stations, spare, opts.days + 1, set_id, event_day + 1)
+    samples, took = await load(pool, stations, spare, opts.days + 1, set_id, event_day + 1,
+                               opts.event_sample_s)
     await pool.execute("VACUUM ANALYZE meter_raw")
     raw_bytes = await table_bytes(pool, "meter_raw")
     per_day = samples // (opts.days + 1)
@@ -208,6 +305,17 @@ async def measure(pool: asyncpg.Pool, opts: argparse.Namespace, out: dict) -> No
     started = time.perf_counter()
     minutes = await meter_data.roll_up(pool)
     out["rollup_one_day"] = {"minutes": minutes, "s": round(time.perf_counter() - started, 3)}
+
+    # the whole month rolled up, as the job keeps it
+    await save_transactions(pool, stations, spare)
+    await pool.execute("UPDATE meter_rollup_state SET watermark = '-infinity'")
+    for d in range(opts.days + 1):
+        await meter_data.ensure_partitions(pool, (spare + timedelta(days=d)).date(),
+                                           days_ahead=0)
+    started = time.perf_counter()
+    minutes = await meter_data.roll_up(pool)
+    out["rollup_month"] = {"minutes": minutes, "s": round(time.perf_counter() - started, 3)}
+    await pool.execute("VACUUM ANALYZE meter_rollups")
 
     # dropping a day's partition
     (spare_part,) = [p for p in await meter_data.partitions(pool, "meter_raw")
@@ -228,13 +336,28 @@ async def measure(pool: asyncpg.Pool, opts: argparse.Namespace, out: dict) -> No
     await fleet.save_event_evs(pool, event_id, [
         {"station_id": r[0], "evse_id": 1, "transaction_id": r[1], "id_token": None,
          "version": "2.0.1", "state": "in"} for r in evs])
-    raw_report, raw_report_s = await timed_report(pool, event_id)
+    raw_report, raw_report_s = await timed_report(pool, event_id, raw=True)
+    report, report_s = await timed_report(pool, event_id)
     rows, raw_export_s = await export_station(pool, stations[0].id, first, opts.days)
+    month_end = first + timedelta(days=opts.days)
+    raw_summary, raw_summary_s = await energy_summary_raw(pool, first, month_end)
+    summary, summary_s = await energy_summary_minutes(pool, stations, first, month_end)
     out["raw_reads"] = {"event_report_s": round(raw_report_s, 3),
                         "event_participants": len(evs),
                         "event_energy_kwh": round(raw_report["energy_kwh"], 3),
                         "export_one_station_rows": rows,
-                        "export_one_station_s": round(raw_export_s, 3)}
+                        "export_one_station_s": round(raw_export_s, 3),
+                        "energy_summary_30d_s": round(raw_summary_s, 3)}
+    out["minute_reads"] = {
+        "event_report_s": round(report_s, 3),
+        "event_report_raw_over_minutes": ratio(raw_report_s, report_s),
+        "event_report_same_as_raw": report == raw_report,
+        "event_report_difference": first_difference(report, raw_report),
+        "energy_summary_30d_s": round(summary_s, 3),
+        "energy_summary_raw_over_minutes": ratio(raw_summary_s, summary_s),
+        "energy_summary_stations": len(summary),
+        "energy_summary_largest_difference_wh": round(
+            largest_difference(summary, raw_summary), 6)}
 
     # compaction of every day
     started = time.perf_counter()
@@ -252,10 +375,14 @@ async def measure(pool: asyncpg.Pool, opts: argparse.Namespace, out: dict) -> No
                       "bytes": compact_bytes,
                       "bytes_per_sample": round(compact_bytes / compacted, 2),
                       "days": opts.days, "samples_per_day": per_day}
+    compact_report, compact_raw_s = await timed_report(pool, event_id, raw=True)
     report, report_s = await timed_report(pool, event_id)
     rows_after, export_s = await export_station(pool, stations[0].id, first, opts.days)
-    out["compacted_reads"] = {"event_report_s": round(report_s, 3),
-                              "report_same_as_raw": report == raw_report,
+    out["compacted_reads"] = {"event_report_raw_s": round(compact_raw_s, 3),
+                              "event_report_minutes_s": round(report_s, 3),
+                              "event_report_raw_over_minutes": ratio(compact_raw_s, report_s),
+                              "report_same_as_raw": compact_report == raw_report,
+                              "minutes_report_same_as_raw": report == raw_report,
                               "export_one_station_rows": rows_after,
                               "export_one_station_s": round(export_s, 3)}
 
@@ -264,6 +391,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--stations", type=int, default=200)
     p.add_argument("--days", type=int, default=30)
+    p.add_argument("--event-sample-s", type=int, default=60, choices=(1, 2, 5, 10, 15, 30, 60),
+                   help="sample interval during the event hour (default: each minute)")
     p.add_argument("--database-url", default="", help="PostgreSQL server (default: embedded)")
     opts = p.parse_args()
     out = asyncio.run(run(opts))

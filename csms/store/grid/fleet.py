@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from csms.store import meter_minutes
 from csms.store.commands import node_alive
 from csms.store.db import Db
 from csms.store.grid.records import DriverSettings, RegisterSample
@@ -40,10 +41,24 @@ SELECT t.station_id, t.evse_id, t.transaction_id, t.id_token, t.started_at, s.su
   JOIN stations s ON s.id = t.station_id
   LEFT JOIN nodes n ON n.node_id = s.node_id
   LEFT JOIN LATERAL (
-       SELECT value FROM meter_station_values(
-                t.station_id, least(t.started_at, t.created_at) - interval '1 day', NULL) m
-        WHERE m.transaction_id = t.transaction_id
-          AND m.measurand = 'SoC' AND m.unit_valid ORDER BY m.timestamp DESC LIMIT 1) soc ON true
+       SELECT r.minute FROM meter_rollups r
+        WHERE r.station_id = t.station_id AND r.evse_id = t.evse_id AND r.soc IS NOT NULL
+          AND r.minute >= date_trunc('minute', least(t.started_at, t.created_at))
+        ORDER BY r.minute DESC LIMIT 1) rolled ON true
+  LEFT JOIN LATERAL (
+       SELECT coalesce(
+           (SELECT value FROM meter_station_values(
+                    t.station_id, coalesce(rolled.minute,
+                                           least(t.started_at, t.created_at) - interval '1 day'),
+                    NULL) m
+             WHERE m.transaction_id = t.transaction_id
+               AND m.measurand = 'SoC' AND m.unit_valid ORDER BY m.timestamp DESC LIMIT 1),
+           (SELECT value FROM meter_station_values(
+                    t.station_id, least(t.started_at, t.created_at) - interval '1 day',
+                    rolled.minute) m
+             WHERE rolled.minute IS NOT NULL AND m.transaction_id = t.transaction_id
+               AND m.measurand = 'SoC' AND m.unit_valid ORDER BY m.timestamp DESC LIMIT 1))
+           AS value) soc ON true
   LEFT JOIN LATERAL (
        SELECT charging_needs, departure_time FROM ev_charging_needs e
         WHERE e.station_id = t.station_id AND e.evse_id = t.evse_id
@@ -57,7 +72,13 @@ SELECT t.station_id, t.evse_id, t.transaction_id, t.id_token, t.started_at, s.su
 
 
 async def plugged_in(db: Db, group: str | None = None) -> list[PluggedIn]:
-    """Running transactions (of one station group, or all), with latest SoC and needs."""
+    """Running transactions (of one station group, or all), with latest SoC and needs.
+
+    The latest SoC is the transaction's latest sample (the control loop wants the reading of
+    seconds ago, which the rollups may not hold yet), read from the latest rolled-up minute of
+    its EVSE with a SoC on: every SoC sample after that minute was written after the rollup
+    job's watermark, so it is in the samples read. Only a transaction whose EVSE reports no
+    SoC (AC) reads all its samples since it started, as before."""
     rows = await db.fetch(_PLUGGED, group)
     return [PluggedIn(*r) for r in rows]
 
@@ -83,7 +104,12 @@ async def online_stations(db: Db, station_ids: Sequence[str]) -> set[str]:
 async def latest_power(db: Db, station_ids: Sequence[str],
                        since: datetime) -> dict[tuple[str, str], tuple[float, datetime]]:
     """Latest net export kW (export minus import) per (station, transaction) since ``since``,
-    with the time of the sample."""
+    with the time of the sample.
+
+    Raw samples, not minutes: the control loop needs the reading of the last seconds (a
+    minute's mean power would lag a setpoint change by up to a minute, and the minute now
+    running is not rolled up yet); ``since`` is a few control intervals back, so the read is a
+    few rows per station from the day's raw partition."""
     rows = await db.fetch(
         "SELECT DISTINCT ON (station_id, transaction_id, measurand) station_id, transaction_id,"
         " measurand, timestamp, value FROM meter_values_between($2, NULL)"
@@ -104,10 +130,24 @@ async def latest_power(db: Db, station_ids: Sequence[str],
     return out
 
 
+def _carried(by_time: dict[datetime, dict[str, float]]) -> list[RegisterSample]:
+    """Register readings by time as samples: one with only one register carries the other
+    forward (0 before the first)."""
+    out = []
+    exp = imp = None
+    for at in sorted(by_time):
+        exp = by_time[at].get(EXPORT_REGISTER, exp)
+        imp = by_time[at].get(IMPORT_REGISTER, imp)
+        if exp is not None or imp is not None:
+            out.append(RegisterSample(at, exp or 0.0, imp or 0.0))
+    return out
+
+
 async def register_series(db: Db, keys: Sequence[tuple[str, str]], start: datetime,
                           end: datetime) -> dict[tuple[str, str], list[RegisterSample]]:
-    """Energy-register samples per (station, transaction) between ``start`` and ``end``, in Wh;
-    a sample with only one register carries the other forward."""
+    """Every energy-register sample per (station, transaction) between ``start`` and ``end``,
+    in Wh; a sample with only one register carries the other forward. Reads every raw sample:
+    the reference :func:`register_minutes` is checked against, and what needs each sample."""
     rows = await db.fetch(
         "SELECT station_id, transaction_id, timestamp, measurand, value"
         " FROM meter_values_between($3, $4::timestamptz + interval '1 microsecond')"
@@ -122,21 +162,65 @@ async def register_series(db: Db, keys: Sequence[tuple[str, str]], start: dateti
     for station, tx, at, measurand, wh in rows:
         if (station, tx) in wanted:
             merged.setdefault((station, tx), {}).setdefault(at, {})[measurand] = wh
-    out: dict[tuple[str, str], list[RegisterSample]] = {k: [] for k in keys}
-    for key, by_time in merged.items():
-        exp = imp = None
-        for at in sorted(by_time):
-            exp = by_time[at].get(EXPORT_REGISTER, exp)
-            imp = by_time[at].get(IMPORT_REGISTER, imp)
-            if exp is not None or imp is not None:
-                out[key].append(RegisterSample(at, exp or 0.0, imp or 0.0))
+    return {k: _carried(merged.get(k, {})) for k in keys}
+
+
+async def register_minutes(db: Db, keys: Sequence[tuple[str, str]], start: datetime,
+                           end: datetime, exact_at: Iterable[datetime] = ()
+                           ) -> dict[tuple[str, str], list[RegisterSample]]:
+    """Like :func:`register_series`, from the minutes (:mod:`csms.store.meter_minutes`): each
+    whole minute of the transaction gives its first and last register reading, the minutes
+    holding ``start``, ``end``, the transaction's start and end and each time of ``exact_at``
+    give every sample. Interpolated (:func:`csms.grid.mv.register_at`) at a minute boundary,
+    at a time of ``exact_at``, or at a sample's time, the series gives the value of
+    :func:`register_series` (the readings on both sides of such a time are in both); between
+    readings of one minute it interpolates over the minute. Samples of the EVSE without a
+    transaction while the transaction runs count as its own."""
+    found = await meter_minutes.transaction_minutes(
+        db, keys, start, end, (IMPORT_REGISTER, EXPORT_REGISTER), exact_at)
+    out = {}
+    for key, part in found.items():
+        by_time: dict[datetime, dict[str, float]] = {}
+        for at, measurand, wh in part.samples:
+            by_time.setdefault(at, {})[measurand] = wh
+        for m in part.minutes:
+            if m.last_at is None:
+                continue
+            if m.first_at is not None and m.first_at != m.last_at:
+                first = by_time.setdefault(m.first_at, {})
+                if m.first_import is not None:
+                    first[IMPORT_REGISTER] = m.first_import
+                if m.first_export is not None:
+                    first[EXPORT_REGISTER] = m.first_export
+            last = by_time.setdefault(m.last_at, {})
+            if m.import_register is not None:
+                last[IMPORT_REGISTER] = m.import_register
+            if m.export_register is not None:
+                last[EXPORT_REGISTER] = m.export_register
+        out[key] = _carried(by_time)
     return out
 
 
-async def soc_between(db: Db, keys: Sequence[tuple[str, str]], start: datetime, end: datetime
+async def soc_between(db: Db, keys: Sequence[tuple[str, str]], start: datetime, end: datetime,
+                      *, raw: bool = False
                       ) -> dict[tuple[str, str], tuple[float | None, float | None]]:
     """(first, last) SoC % reported between ``start`` and ``end`` for each (station,
-    transaction) of ``keys``, in one query; (None, None) for one that reported none."""
+    transaction) of ``keys``; (None, None) for one that reported none. From the minutes (each
+    minute keeps its first and last SoC; the minutes at either end are read raw), or with
+    ``raw`` from every sample: the same figures."""
+    if not raw:
+        found = await meter_minutes.transaction_minutes(db, keys, start, end, ("SoC",))
+        out: dict[tuple[str, str], tuple[float | None, float | None]] = {}
+        for key, part in found.items():
+            points = [(at, v) for at, _, v in part.samples]
+            for m in part.minutes:
+                if m.soc is not None:
+                    # within the minute: before a sample at the next minute's start
+                    points += [(m.minute, m.first_soc),
+                               (m.minute + meter_minutes.LAST_INSTANT, m.soc)]
+            points.sort(key=lambda p: p[0])
+            out[key] = (points[0][1], points[-1][1]) if points else (None, None)
+        return out
     rows = await db.fetch(
         "SELECT k.station_id, k.transaction_id,"
         "  (SELECT value FROM meter_station_values(k.station_id, $3,"
@@ -149,8 +233,8 @@ async def soc_between(db: Db, keys: Sequence[tuple[str, str]], start: datetime, 
         "     AND timestamp BETWEEN $3 AND $4 ORDER BY timestamp DESC LIMIT 1)"
         " FROM unnest($1::text[], $2::text[]) AS k(station_id, transaction_id)",
         [k[0] for k in keys], [k[1] for k in keys], start, end)
-    found = {(r[0], r[1]): (r[2], r[3]) for r in rows}
-    return {k: found.get(k, (None, None)) for k in keys}
+    by_key = {(r[0], r[1]): (r[2], r[3]) for r in rows}
+    return {k: by_key.get(k, (None, None)) for k in keys}
 
 
 # -- driver settings -----------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The fleet's history as the plug-in forecast reads it: each EVSE's sessions (plugged-in
-periods) and its SoC by hour, from stored transactions and meter values."""
+periods) and its SoC by hour, from stored transactions and the per-minute meter data
+(:mod:`csms.store.meter_minutes`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from csms.store.db import Db
+from csms.store.meter_data import rollup_watermark
 
 
 @dataclass(frozen=True)
@@ -35,15 +37,18 @@ async def sessions(db: Db, start: datetime, end: datetime,
 
 async def hourly_soc(db: Db, start: datetime, end: datetime, group: str | None = None
                      ) -> list[tuple[str, int, datetime, float]]:
-    """(station, evse, hour, mean SoC %) of every hour with SoC readings in ``[start, end]``.
-    """
+    """(station, evse, hour, mean SoC %) of every hour with SoC readings in ``[start, end)``:
+    the mean over the hour's minutes of each minute's last SoC, from the per-minute rollups
+    (and the samples written since the rollup job last ran). A minute is fine enough for a
+    model of SoC by hour of the week, and weeks of a fleet's minutes are a fraction of its
+    samples."""
     rows = await db.fetch(
-        "SELECT station_id, evse_id, date_trunc('hour', timestamp) AS hour, avg(value)"
-        "  FROM meter_values WHERE measurand = 'SoC' AND unit_valid AND evse_id > 0"
-        "   AND timestamp >= $1 AND timestamp < $2"
-        "   AND ($3::text IS NULL OR station_id IN ("
-        "        SELECT station_id FROM grid_station_groups WHERE group_name = $3))"
-        " GROUP BY 1, 2, 3", start, end, group)
+        "SELECT m.station_id, m.evse_id, date_trunc('hour', m.minute) AS hour, avg(m.soc)"
+        "  FROM meter_minutes(ARRAY(SELECT id FROM stations WHERE $3::text IS NULL OR id IN ("
+        "         SELECT station_id FROM grid_station_groups WHERE group_name = $3)), $1, $2,"
+        "       $4) m"
+        " WHERE m.soc IS NOT NULL AND m.evse_id > 0 AND m.minute >= $1"
+        " GROUP BY 1, 2, 3", start, end, group, await rollup_watermark(db))
     return [(r[0], r[1], r[2], r[3]) for r in rows]
 
 

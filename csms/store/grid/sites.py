@@ -124,7 +124,11 @@ async def import_load(db: Db, name: str, readings: Sequence[tuple[datetime, floa
 
 async def connection_power(db: Db, station_id: str, since: datetime
                            ) -> tuple[float, datetime] | None:
-    """Latest net import (kW) at a main meter (EVSE 0) since ``since``, with its time."""
+    """Latest net import (kW) at a main meter (EVSE 0) since ``since``, with its time.
+
+    Raw samples, not the per-minute rollups: the site limit is kept on the reading of the
+    last seconds (``since`` is the staleness bound, a minute at most), which a minute's mean
+    would blur and the rollup job may not have reached."""
     rows = await db.fetch(
         "SELECT DISTINCT ON (measurand) measurand, timestamp, value FROM meter_values"
         " WHERE station_id = $1 AND evse_id = 0 AND timestamp >= $2 AND phase IS NULL"
@@ -141,7 +145,8 @@ async def connection_power(db: Db, station_id: str, since: datetime
 
 async def chargers_import(db: Db, station_ids: Sequence[str], since: datetime) -> float:
     """Net import (kW) of the chargers of ``station_ids`` now: each EVSE's latest power sample
-    since ``since`` (import minus export)."""
+    since ``since`` (import minus export). Raw samples, at the same moment as the main
+    meter's (see :func:`connection_power`)."""
     rows = await db.fetch(
         "SELECT DISTINCT ON (station_id, evse_id, measurand) measurand, value FROM meter_values"
         " WHERE station_id = ANY($1::text[]) AND evse_id > 0 AND timestamp >= $2"
