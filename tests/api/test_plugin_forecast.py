@@ -11,8 +11,7 @@ from csms.grid.service import plugin_outlook, suggest_nomination
 from csms.store.db import open_pool
 from csms.store.grid import events as grid_events
 from tests.api.conftest import Api
-from tests.grid.history import PastSession, store_sessions
-from tests.grid.test_plugin_forecast import NOW, history
+from tests.grid.history import store_recent_weeks
 
 
 def next_monday() -> date:
@@ -20,21 +19,8 @@ def next_monday() -> date:
     return (today + timedelta(days=7 - today.weekday())).date()
 
 
-async def seed(database_url: str) -> None:
-    """The four weeks of sessions of tests/grid/test_plugin_forecast.py, moved to the four
-    weeks before now (whole weeks, so the weekdays stay)."""
-    pool = await open_pool(database_url)
-    try:
-        shift = (datetime.now(UTC) - NOW).days // 7 * 7
-        await store_sessions(pool, [
-            PastSession(s.station_id, s.start + timedelta(days=shift),
-                        s.end + timedelta(days=shift), s.soc) for s in history()])
-    finally:
-        await pool.close()
-
-
 async def test_forecast_and_nomination(api: Api) -> None:
-    await seed(api.database_url)
+    await store_recent_weeks(api.database_url)
     monday = next_monday()
     month = f"{monday.year:04d}-{monday.month:02d}"
     async with api.client("dispatch") as http:

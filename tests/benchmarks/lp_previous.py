@@ -48,6 +48,7 @@ from scipy.sparse import coo_matrix
 
 from csms.grid.allocation import STEP_KW, Allocation, round_to_steps
 from csms.grid.forecast import RECHARGE_DERATE, Capability
+from csms.grid.optimiser import SiteRoom, _blocks  # unchanged by the lean LP
 
 MAX_INTERVALS = 48
 #: $ per kWh short of the target, per kWh of departure need missed, per kWh to spread
@@ -58,15 +59,6 @@ SPREAD_COST = 0.5
 #: each kWh above a breakpoint costs SPREAD_COST more
 TIERS = (1.0, 2.0)
 DELIVERY_REWARD = 100.0
-
-
-@dataclass(frozen=True)
-class SiteRoom:
-    """What the event's EVs at a site may export (kW: one figure for the whole event, or one
-    per interval) and import (kW, while recharging after it)."""
-
-    export_kw: float | Sequence[float] = math.inf
-    import_kw: float = math.inf
 
 
 @dataclass(frozen=True)
@@ -288,41 +280,3 @@ def solve(problem: Problem, time_limit_s: float = 1.0, interior_point: bool = Fa
                 float(result.fun), shape)
 
 
-def _blocks(problem: Problem) -> tuple[list[float] | None, dict[str, list[float]], list[int]]:
-    """The intervals merged into blocks of equal inputs (target and site rooms): (target per
-    block or None, export room per site and block, intervals per block).
-
-    Merging is exact: within a block every constraint is the same in each interval, so the
-    average of any solution's intervals is a solution with the same cost; a constant target
-    over the event is one block.
-    """
-    count = max(1, problem.intervals)
-    per_interval = isinstance(problem.target_kw, Sequence)
-    site_seq = {name: room.export_kw for name, room in problem.sites.items()
-                if isinstance(room.export_kw, Sequence)}
-    if per_interval:
-        count = len(problem.target_kw)  # type: ignore[arg-type]
-    for seq in site_seq.values():
-        count = max(count, len(seq)) if not per_interval else count
-    def at(value: float | Sequence[float] | None, t: int) -> float | None:
-        if value is None or not isinstance(value, Sequence):
-            return value  # type: ignore[return-value]
-        return float(value[min(t, len(value) - 1)])
-
-    keys = []
-    for t in range(count):
-        keys.append((at(problem.target_kw, t), tuple(
-            at(problem.sites[name].export_kw, t) for name in sorted(problem.sites))))
-    targets: list[float] | None = None if problem.target_kw is None else []
-    rooms: dict[str, list[float]] = {name: [] for name in problem.sites}
-    lengths: list[int] = []
-    for t, key in enumerate(keys):
-        if t > 0 and key == keys[t - 1]:
-            lengths[-1] += 1
-            continue
-        lengths.append(1)
-        if targets is not None:
-            targets.append(float(key[0]))  # type: ignore[arg-type]
-        for name, value in zip(sorted(problem.sites), key[1], strict=True):
-            rooms[name].append(math.inf if value is None else float(value))
-    return targets, rooms, lengths

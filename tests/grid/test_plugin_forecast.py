@@ -14,28 +14,8 @@ from csms.grid.service import plugin_outlook, suggest_nomination
 from csms.store.db import open_pool
 from csms.store.grid import events as grid_events
 from csms.store.grid.records import Program
-from tests.grid.history import PastSession, store_sessions
-
-# Monday 2026-06-01; four weeks of history before Monday 2026-06-29
-WEEK0 = datetime(2026, 6, 1, tzinfo=UTC)
-NOW = WEEK0 + timedelta(weeks=4)
-
-
-def history() -> list[PastSession]:
-    out = []
-    for week in range(4):
-        for day in range(7):
-            base = WEEK0 + timedelta(weeks=week, days=day)
-            if day < 5:  # CP-1: every weekday 15:00-22:00, 80 %
-                out.append(PastSession("CP-1", base + timedelta(hours=15),
-                                       base + timedelta(hours=22), 0.8))
-            if day in (0, 2, 4):  # CP-2: Mondays, Wednesdays, Fridays, 60 %
-                out.append(PastSession("CP-2", base + timedelta(hours=15),
-                                       base + timedelta(hours=22), 0.6))
-            # CP-3: mornings only
-            out.append(PastSession("CP-3", base + timedelta(hours=7),
-                                   base + timedelta(hours=11), 0.9))
-    return out
+from tests.grid.history import NOW, store_recent_weeks, store_sessions
+from tests.grid.history import three_stations as history
 
 
 async def test_forecast_follows_who_is_usually_there(database_url: str) -> None:
@@ -74,18 +54,7 @@ async def test_forecast_follows_who_is_usually_there(database_url: str) -> None:
 def test_forecast_and_nominate_commands(database_url: str) -> None:
     import asyncio
 
-    async def seed() -> None:
-        pool = await open_pool(database_url)
-        try:
-            # the history ends now: shift it to the four weeks before today
-            shift = (datetime.now(UTC) - NOW).days // 7 * 7
-            await store_sessions(pool, [
-                PastSession(s.station_id, s.start + timedelta(days=shift),
-                            s.end + timedelta(days=shift), s.soc) for s in history()])
-        finally:
-            await pool.close()
-
-    asyncio.run(seed())
+    asyncio.run(store_recent_weeks(database_url))
 
     def csms(*args: str):
         return CliRunner().invoke(app, [*args, "--database-url", database_url],
