@@ -29,6 +29,7 @@ from csms.grid.control import (
     control_step,
     restore_state,
 )
+from csms.grid.earnings_display import show_event_earnings
 from csms.grid.ev import EV
 from csms.grid.forecast import capability
 from csms.grid.planner import EventPlanner
@@ -36,7 +37,6 @@ from csms.grid.plugged_in import load_fleet
 from csms.grid.scheduler import Claim, FleetScheduler
 from csms.grid.sending import NOT_DELIVERED, Dispatch, dispatch_profile_id
 from csms.operations import Outcome
-from csms.operations.display import show_event_earnings
 from csms.operations.profiles import DISPATCH_STACK_LEVEL
 from csms.smartcharging import ProfileRuleError, need_model
 from csms.store import events_feed

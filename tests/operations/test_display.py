@@ -1,5 +1,5 @@
-"""The rules of the display flows that need no station: what a version allows, the earnings
-message and when it is due."""
+"""The rules of the display flows that need no station: what a version allows, and the grid's
+earnings message and when it is due."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from csms.operations.display import (
+from csms.grid.earnings_display import (
     EARNINGS_LINGER,
     earnings_due,
     earnings_message,
-    message_problem,
     render_earnings,
 )
+from csms.operations.display import message_problem
 from csms.store.display import GRID_MESSAGE_BASE, DisplayCapabilities, DisplayMessage
 from csms.store.grid.records import GridEvent, GridInputError, Program
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from csms.config import ServerConfig
+from csms.grid.earnings_display import show_event_earnings
 from csms.grid.report import build_report
 from csms.grid.service import create_event
 from csms.operations import Operations, Status
@@ -246,7 +247,7 @@ async def test_grid_event_shows_each_driver_their_earnings(database_url: str):
             await asyncio.sleep(8)
             async with Operations(pool, database_url) as client:
                 program = await grid_events.get_program(pool, "earn")
-                shown = await ops_display.show_event_earnings(
+                shown = await show_event_earnings(
                     client, pool, event, program, datetime.now(UTC), every_s=0)
             assert {s.station_id for s in shown} == {r["station_id"] for r in taking_part}
             gave = [s for s in shown if s.earned > 0]
