@@ -476,8 +476,9 @@ async def sustained(opts: argparse.Namespace, fleet: Fleet, server: Measured, pg
             echo.append(await floor.measure(pg, opts.rate, opts.duration / opts.rounds))
         report.loads["csms sustained"] = Load.combine(mine)
         report.loads["echo sustained"] = Load.combine(echo)
+        # a round too short for the process clocks to see the echo's CPU has no ratio
         rounds = [m.cpu_per_1000 / e.cpu_per_1000 for m, e in zip(mine, echo, strict=True)
-                  if m.messages and e.messages]
+                  if m.messages and e.messages and e.cpu_per_1000 > 0]
         if rounds:
             report.figures["cpu_ratio_rounds"] = " ".join(f"{r:.2f}" for r in rounds)
             report.figures["cpu_ratio_median"] = statistics.median(rounds)
