@@ -4,6 +4,7 @@ defaults."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -102,11 +103,12 @@ def build_ev(row: PluggedIn, program: Program, settings: DriverSettings | None,
 
 
 async def load_fleet(db: Db, program: Program, now: datetime, *, group: str | None = None,
-                     event_id: int | None = None) -> list[tuple[PluggedIn, EV | None, str | None]]:
-    """Every running transaction (of ``group``) with its EV, or None and why it cannot be used.
-    """
+                     event_id: int | None = None, stations: Sequence[str] | None = None
+                     ) -> list[tuple[PluggedIn, EV | None, str | None]]:
+    """Every running transaction (of ``group``, of ``stations``) with its EV, or None and why
+    it cannot be used."""
     opt_outs = await event_opt_outs(db, event_id) if event_id is not None else set()
-    rows = await plugged_in(db, group)
+    rows = await plugged_in(db, group, stations)
     # One query for every EV's settings rather than one or two per EV at each control step.
     wanted: list[tuple[str, str]] = []
     for row in rows:

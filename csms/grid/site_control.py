@@ -157,7 +157,8 @@ class SiteController:
                 self.node_id)
         sites = [s for s in await site_store.list_sites(self.pool) if s.stations]
         managed = sorted({st for s in sites for st in s.stations})
-        orphans = [st for st in self._caps.stations() if st not in set(managed)]
+        at_sites = set(managed)
+        orphans = [st for st in self._caps.stations() if st not in at_sites]
         if orphans:
             await self._caps.release(orphans)
         if not sites:
@@ -168,9 +169,7 @@ class SiteController:
         self._caps.online = inputs.online
 
     async def _read(self, managed: Sequence[str], now: datetime) -> _Inputs:
-        wanted = set(managed)
-        fleet = [f for f in await load_fleet(self.pool, self.program, now)
-                 if f[0].station_id in wanted]
+        fleet = await load_fleet(self.pool, self.program, now, stations=managed)
         since = now - timedelta(seconds=self.settings.stale_s)
         return _Inputs(fleet, await store.event_holds(self.pool),
                        await online_stations(self.pool, managed),

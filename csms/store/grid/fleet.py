@@ -67,19 +67,22 @@ SELECT t.station_id, t.evse_id, t.transaction_id, t.id_token, t.started_at, s.su
  WHERE t.ended_at IS NULL AND t.evse_id IS NOT NULL AND t.evse_id > 0
    AND ($1::text IS NULL OR t.station_id IN (
         SELECT station_id FROM grid_station_groups WHERE group_name = $1))
+   AND ($2::text[] IS NULL OR t.station_id = ANY($2::text[]))
  ORDER BY t.station_id, t.evse_id
 """
 
 
-async def plugged_in(db: Db, group: str | None = None) -> list[PluggedIn]:
-    """Running transactions (of one station group, or all), with latest SoC and needs.
+async def plugged_in(db: Db, group: str | None = None,
+                     stations: Sequence[str] | None = None) -> list[PluggedIn]:
+    """Running transactions (of one station group, of ``stations``, or all), with latest SoC
+    and needs.
 
     The latest SoC is the transaction's latest sample (the control loop wants the reading of
     seconds ago, which the rollups may not hold yet), read from the latest rolled-up minute of
     its EVSE with a SoC on: every SoC sample after that minute was written after the rollup
     job's watermark, so it is in the samples read. Only a transaction whose EVSE reports no
     SoC (AC) reads all its samples since it started, as before."""
-    rows = await db.fetch(_PLUGGED, group)
+    rows = await db.fetch(_PLUGGED, group, None if stations is None else list(stations))
     return [PluggedIn(*r) for r in rows]
 
 
