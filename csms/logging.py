@@ -29,7 +29,11 @@ def configure_logging(level: str = "info", fmt: str = "console") -> None:
     if fmt == "json":
         renderer = structlog.processors.JSONRenderer()
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        # Plain tracebacks: rich's (structlog's default when rich is installed) walks every
+        # frame's locals, which on a node means the session table of thousands of stations,
+        # and reads source files, which fails when the node is out of file descriptors.
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback)
     shared: list[structlog.types.Processor] = [
         redact_secrets,
         structlog.contextvars.merge_contextvars,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import resource
 import signal
 import ssl
 import time
@@ -81,6 +82,7 @@ class CentralSystem:
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._auth_failures = FailureLimiter(config.max_auth_failures, config.auth_failure_window)
+        self._socket_budget = socket_budget()
         self.logins: PasswordLogins | None = None
         self.log = log.bind(node_id=config.node_id)
 
@@ -114,6 +116,12 @@ class CentralSystem:
             self.meter_data = MeterMaintenance(
                 self.pool, rollup_interval_s=self.config.meter_rollup_interval)
             await self.meter_data.start()
+        if self.config.max_connections > self._socket_budget:
+            self.log.warning(
+                "max_connections_capped", max_connections=self.config.max_connections,
+                sockets=self._socket_budget, open_files_limit=_open_files_limit(),
+                detail="the open-file limit allows fewer station sockets than max_connections "
+                "(raise LimitNOFILE / ulimit -n, or run more workers)")
         if self.config.auto_register:
             self.log.warning(
                 "auto_register_enabled",
@@ -246,7 +254,12 @@ class CentralSystem:
                           station_id=identity, offered=offered, remote=remote)
             return connection.respond(
                 HTTPStatus.BAD_REQUEST, "No supported OCPP subprotocol: ocpp2.0.1, ocpp2.1\n")
-        if len(self.sessions) >= self.config.max_connections and identity not in self.sessions:
+        if identity not in self.sessions and (
+                len(self.sessions) >= self.config.max_connections
+                or _StationConnection.open > self._socket_budget):
+            # Past the budget of sockets, the node would run out of file descriptors for its
+            # database connections and files; a refused station retries, and with several
+            # workers the kernel hands the new connection to any of them.
             self.log.warning("handshake_refused", reason="max_connections", station_id=identity)
             return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "Too many connections\n")
         address = remote.rsplit(":", 1)[0]
@@ -408,12 +421,39 @@ class CentralSystem:
         task.add_done_callback(self._closing.discard)
 
 
+#: File descriptors a node keeps for everything but station sockets: its database pool and
+#: listeners, the API's and uploads' sockets, log and upload files, sockets being refused.
+FD_RESERVE = 512
+
+
+def _open_files_limit() -> int | None:
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
+def socket_budget() -> int:
+    """The station sockets this process may hold: its open-file limit less
+    :data:`FD_RESERVE` (read when the node starts, after ``tune_process`` raised it)."""
+    limit = _open_files_limit()
+    return 2**31 if limit is None else max(limit - FD_RESERVE, 1)
+
+
 class _StationConnection(PushConnection):
     """A station's connection; one that ends before it became a session (a refused or
     timed-out handshake) is reported to the collector policy, whose full collections free the
-    cycles such connections leave."""
+    cycles such connections leave.
+
+    ``open`` counts this process's station sockets, sessions and handshakes alike: each holds
+    a file descriptor (see :func:`socket_budget`)."""
+
+    open = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        _StationConnection.open += 1
+        super().connection_made(transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
+        _StationConnection.open -= 1
         super().connection_lost(exc)
         policy = GcPolicy.current
         if policy is not None and not self.attached:

@@ -9,6 +9,7 @@ import shutil
 import socket
 import ssl
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -126,6 +127,10 @@ def serve(
                                  show_default=False)
     ] = None,
     password_key_file: PasswordKeyFileOption = None,
+    loop: Annotated[
+        str, typer.Option(help="Event loop: asyncio (the standard library's) or uvloop "
+                          "(libuv; less CPU per message, see docs/performance.md).")
+    ] = "asyncio",
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
     log_format: Annotated[str, typer.Option(help="console or json.")] = "console",
 ) -> None:
@@ -135,6 +140,8 @@ def serve(
     if log_format not in FORMATS:
         raise typer.BadParameter(f"must be one of {', '.join(FORMATS)}",
                                  param_hint="--log-format")
+    if loop not in EVENT_LOOPS:
+        raise typer.BadParameter(f"must be one of {', '.join(EVENT_LOOPS)}", param_hint="--loop")
     if boot_policy not in BOOT_POLICIES:
         raise typer.BadParameter(f"must be one of {', '.join(BOOT_POLICIES)}",
                                  param_hint="--boot-policy")
@@ -173,7 +180,7 @@ def serve(
         tls_cert=str(tls_cert) if tls_cert else None,
         tls_key=str(tls_key) if tls_key else None,
         tls_client_ca=str(tls_client_ca) if tls_client_ca else None,
-        metrics_port=metrics_port, password_key_file=key_path,
+        metrics_port=metrics_port, password_key_file=key_path, event_loop=loop,
     )
     if workers > 1:
         from csms.workers import RestartPolicy, run_workers
@@ -242,6 +249,19 @@ def _check_upload_dir(directory: Path, option: str) -> None:
                        ExitCode.USAGE)
 
 
+#: ``csms serve --loop``: the event loops a node can run on.
+EVENT_LOOPS = ("asyncio", "uvloop")
+
+
+def loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The factory of the event loop ``name`` (None: asyncio's default)."""
+    if name == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop
+    return None
+
+
 def run_node(config: ServerConfig) -> int:
     """Run one CSMS node in this process until SIGTERM; returns the exit status.
 
@@ -253,7 +273,8 @@ def run_node(config: ServerConfig) -> int:
 
     tune_process()
     try:
-        asyncio.run(_run(config))
+        with asyncio.Runner(loop_factory=loop_factory(config.event_loop)) as runner:
+            runner.run(_run(config))
     except ssl.SSLError as exc:
         typer.echo(f"error: TLS certificate or key: {exc}", err=True)
         return ExitCode.USAGE

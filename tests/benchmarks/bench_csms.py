@@ -419,7 +419,8 @@ class Floor:
     @classmethod
     async def start(cls, opts: argparse.Namespace) -> Floor:
         port = free_port()
-        server = await start([str(HERE / "bench_servers.py"), "echo", "--port", str(port)], port)
+        server = await start([str(HERE / "bench_servers.py"), "echo", "--port", str(port),
+                              "--loop", opts.loop], port)
         fleet = await asyncio.create_subprocess_exec(
             sys.executable, str(HERE / "fleet_process.py"), "--port", str(port),
             "--sources", str(opts.sources), *(["--deflate"] if opts.deflate else []),
@@ -467,8 +468,15 @@ async def sustained(opts: argparse.Namespace, fleet: Fleet, server: Measured, pg
             fleet, server, pg, fleet.run_rate(opts.rate, opts.duration))
         return
     floor = await Floor.start(opts)
+    f = report.figures
     try:
         await floor.storm(floor_ids(opts))
+        # What the storms left (verifiers, the collector's work, the fleets' first pings) is
+        # not the messages' cost: both servers first come to rest, then their idle CPU is read.
+        f["csms_settle_s"] = await settle(server, opts.settle_max)
+        f["echo_settle_s"] = await settle(floor.server, opts.settle_max)
+        f["csms_idle_cores"] = await idle_cores(server, opts.idle)
+        f["echo_idle_cores"] = await idle_cores(floor.server, opts.idle)
         mine, echo = [], []
         for _ in range(opts.rounds):
             mine.append(await measure(
@@ -477,13 +485,41 @@ async def sustained(opts: argparse.Namespace, fleet: Fleet, server: Measured, pg
         report.loads["csms sustained"] = Load.combine(mine)
         report.loads["echo sustained"] = Load.combine(echo)
         # a round too short for the process clocks to see the echo's CPU has no ratio
-        rounds = [m.cpu_per_1000 / e.cpu_per_1000 for m, e in zip(mine, echo, strict=True)
-                  if m.messages and e.messages and e.cpu_per_1000 > 0]
-        if rounds:
-            report.figures["cpu_ratio_rounds"] = " ".join(f"{r:.2f}" for r in rounds)
-            report.figures["cpu_ratio_median"] = statistics.median(rounds)
+        pairs = [(m, e) for m, e in zip(mine, echo, strict=True)
+                 if m.messages and e.messages and e.cpu_per_1000 > 0]
+        if pairs:
+            rounds = [m.cpu_per_1000 / e.cpu_per_1000 for m, e in pairs]
+            f["cpu_ratio_rounds"] = " ".join(f"{r:.2f}" for r in rounds)
+            f["cpu_ratio_median"] = statistics.median(rounds)
+            # the same without each server's idle CPU (timers, pings) over the slice: what
+            # the messages themselves cost
+            net = [(m.cpu - f["csms_idle_cores"] * m.seconds)
+                   / max(e.cpu - f["echo_idle_cores"] * e.seconds, 1e-9) * e.messages
+                   / m.messages for m, e in pairs]
+            f["cpu_ratio_net_rounds"] = " ".join(f"{r:.2f}" for r in net)
+            f["cpu_ratio_net_median"] = statistics.median(net)
     finally:
         await floor.stop()
+
+
+async def settle(server: Measured, limit: float, *, window: float = 2.0,
+                 cores: float = 0.05) -> float:
+    """Wait until ``server`` uses at most ``cores`` over a ``window`` (or ``limit`` seconds
+    have passed); returns the seconds waited."""
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < limit:
+        before = server.cpu()
+        await asyncio.sleep(window)
+        if (server.cpu() - before) / window <= cores:
+            break
+    return time.perf_counter() - t0
+
+
+async def idle_cores(server: Measured, seconds: float) -> float:
+    """The cores ``server`` uses with its fleet connected and quiet, over ``seconds``."""
+    before, t0 = server.cpu(), time.perf_counter()
+    await asyncio.sleep(seconds)
+    return (server.cpu() - before) / (time.perf_counter() - t0)
 
 
 def serve_args(opts: argparse.Namespace, url: str, port: int, workers: int,
@@ -493,7 +529,8 @@ def serve_args(opts: argparse.Namespace, url: str, port: int, workers: int,
     ``metrics_port`` (the benchmark reads the group commits' sizes there)."""
     return ["-m", "csms", "serve", "--host", "127.0.0.1", "--port", str(port),
             "--database-url", url, "--log-level", "warning", "--workers", str(workers),
-            "--password-key-file", str(opts.key_file), "--metrics-port", str(metrics_port)]
+            "--password-key-file", str(opts.key_file), "--metrics-port", str(metrics_port),
+            "--loop", opts.loop]
 
 
 async def start_csms(opts: argparse.Namespace, url: str, port: int, workers: int, *,
@@ -593,7 +630,7 @@ async def bench_reference(kind: str, opts: argparse.Namespace, url: str, pg: Pos
                           report: Report) -> None:
     port = free_port()
     server = await start([str(HERE / "bench_servers.py"), kind, "--port", str(port),
-                          "--database-url", url], port)
+                          "--database-url", url, "--loop", opts.loop], port)
     fleet = Fleet("127.0.0.1", port, deflate=opts.deflate, sources=opts.sources)
     try:
         await fleet.storm(floor_ids(opts))
@@ -624,8 +661,9 @@ async def bench_instructions(opts: argparse.Namespace, url: str, tmp: Path,
     slow = 900  # seconds to start under valgrind (imports, validators)
     server = await start_csms(opts, url, port, 1, prefix=callgrind.command(out_dir, "csms"),
                               timeout=slow)
-    echo = await start([str(HERE / "bench_servers.py"), "echo", "--port", str(echo_port)],
-                       echo_port, prefix=callgrind.command(out_dir, "echo"), timeout=slow)
+    echo = await start([str(HERE / "bench_servers.py"), "echo", "--port", str(echo_port),
+                        "--loop", opts.loop], echo_port,
+                       prefix=callgrind.command(out_dir, "echo"), timeout=slow)
     fleet = Fleet("127.0.0.1", port, password=PASSWORD, sources=opts.sources)
     floor = Fleet("127.0.0.1", echo_port, sources=opts.sources)
     counted = {"csms": callgrind.Callgrind(server.root.pid, out_dir, "csms"),
@@ -675,7 +713,8 @@ async def _paced(fleet: Fleet, rate: float, seconds: float) -> None:
 def print_report(opts: argparse.Namespace, report: Report) -> None:
     f = report.figures
     print(f"stations={opts.stations} rate={opts.rate:g}/s duration={opts.duration:g}s "
-          f"workers={opts.workers} deflate={opts.deflate} hash_cost=2**{opts.hash_cost} "
+          f"workers={opts.workers} loop={opts.loop} deflate={opts.deflate} "
+          f"hash_cost=2**{opts.hash_cost} "
           f"cpus={os.cpu_count()}"
           + (f" worker_cores={opts.worker_cores:g}" if opts.worker_cores else ""))
     for key, value in f.items():
@@ -779,7 +818,16 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                    help="slices of the sustained load, alternating between the CSMS and the "
                    "echo floor (both connected all along), so that both are measured in the "
                    "same minutes")
+    p.add_argument("--settle-max", type=float, default=90.0,
+                   help="before the sustained rounds, wait up to this long for each server to "
+                   "come to rest after its storm (under 0.05 cores over 2 s)")
+    p.add_argument("--idle", type=float, default=10.0,
+                   help="seconds each server's idle CPU is read before the rounds "
+                   "(cpu_ratio_net_* takes it off)")
     p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio",
+                   help="the event loop of every server measured (csms serve --loop): the "
+                   "CSMS and its floor always run on the same one")
     p.add_argument("--hash-cost", type=int, default=GENERATED_LOG2_N,
                    help="log2 of scrypt n of the stored password hash (default: the cost of "
                    f"a generated password, {GENERATED_LOG2_N}; {CHOSEN_LOG2_N}: one a person "

@@ -107,7 +107,8 @@ async def bench(opts: argparse.Namespace, url: str, pg: Postgres, tmp: Path) -> 
     server = await start(["-m", "csms", "serve", "--host", "127.0.0.1", "--port", str(port),
                           "--database-url", url, "--log-level", "warning",
                           "--workers", str(opts.workers), "--max-connections",
-                          str(per_worker), "--password-key-file", str(key_file)],
+                          str(per_worker), "--password-key-file", str(key_file),
+                          "--loop", opts.loop],
                          port)
     count = math.ceil(opts.stations / opts.per_process)
     slices = [ids[i::count] for i in range(count)]
@@ -198,6 +199,8 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--stations", type=int, default=36000)
     p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio",
+                   help="the server's event loop (csms serve --loop)")
     p.add_argument("--rate", type=float, default=4000.0, help="sustained messages/s in all")
     p.add_argument("--duration", type=float, default=30.0)
     p.add_argument("--per-process", type=int, default=15000,

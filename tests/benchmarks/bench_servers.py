@@ -7,7 +7,8 @@
   functions, one database write per message, each awaited before the answer: the same work
   done the way a CSMS built on that package does it.
 
-Run: ``python tests/benchmarks/bench_servers.py echo|ocpp --port P [--database-url URL]``; it
+Run: ``python tests/benchmarks/bench_servers.py echo|ocpp --port P [--database-url URL]
+[--loop asyncio|uvloop]``; it
 prints ``ready`` on stdout once it listens and stops on SIGTERM.
 """
 
@@ -24,6 +25,7 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 
+from csms.cli.serve import EVENT_LOOPS, loop_factory
 from csms.config import ServerConfig
 
 MAX_SIZE = 1024 * 1024
@@ -128,12 +130,15 @@ def main() -> None:
     parser.add_argument("kind", choices=("echo", "ocpp"))
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--loop", choices=EVENT_LOOPS, default="asyncio",
+                        help="the event loop (as csms serve --loop)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    if args.kind == "echo":
-        asyncio.run(run_echo(args.port))
-    else:
-        asyncio.run(run_ocpp(args.port, args.database_url))
+    with asyncio.Runner(loop_factory=loop_factory(args.loop)) as runner:
+        if args.kind == "echo":
+            runner.run(run_echo(args.port))
+        else:
+            runner.run(run_ocpp(args.port, args.database_url))
 
 
 if __name__ == "__main__":

@@ -20,13 +20,14 @@ async def test_tiny_benchmark_prints_every_figure(tmp_path: Path, pg_server_url:
     process = await asyncio.create_subprocess_exec(
         sys.executable, str(BENCH), "--stations", "12", "--rate", "60", "--duration", "2",
         "--saturate-stations", "6", "--floor-stations", "6", "--hash-cost", "10",
-        "--restart-storm",
+        "--restart-storm", "--settle-max", "4", "--idle", "0.5",
         "--database-url", pg_server_url, "--json", str(out),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
     assert process.returncode == 0, stderr.decode()[-2000:]
     text = stdout.decode()
-    for name in (*FIGURES, *LOADS, "cpu csms/echo sustained", "cpu csms/ocpp sustained"):
+    for name in (*FIGURES, *LOADS, "cpu csms/echo sustained", "cpu csms/ocpp sustained",
+                 "csms_idle_cores", "echo_idle_cores", "csms_settle_s"):
         assert re.search(rf"^{re.escape(name)}\s+\S", text, re.MULTILINE), name
     figures = json.loads(out.read_text())
     assert figures["figures"]["dispatch_answered"] == 12

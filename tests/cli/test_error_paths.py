@@ -271,6 +271,7 @@ BAD: dict[str, list[str]] = {
     "--scope": ["bogus", ""],
     "key_id": ["999999", "abc", "-1"],
     "--log-format": ["xml"],
+    "--loop": ["trio", ""],
     "--ocpp": ["3.0", ""],
     "station_ids": ["CP-NOPE", "", "CP\x01"],
     "monitoring_base": ["Bogus", ""],

@@ -56,3 +56,25 @@ def test_unparseable_frame_mentioning_a_secret_is_masked_whole() -> None:
 def test_frames_without_secrets_are_untouched() -> None:
     frame = '[2,"m","Heartbeat",{}]'
     assert redact_secrets(None, "debug", {"frame": frame})["frame"] == frame
+
+
+def test_a_logged_exception_shows_no_local_values(capsys) -> None:
+    """Console logs draw tracebacks without the frames' local variables: a password being
+    checked (or a node's table of thousands of sessions) never reaches the log."""
+    import structlog
+
+    from csms.logging import configure_logging
+
+    configure_logging("info", "console")
+
+    def check(password: str) -> None:
+        raise ValueError("the check failed")
+
+    try:
+        check("-".join(["hunter2", "secret", "value"]))  # the source line shows no value
+    except ValueError:
+        structlog.get_logger("test").exception("login_failed")
+    err = capsys.readouterr().err
+    assert "login_failed" in err and "ValueError: the check failed" in err
+    assert "in check" in err  # the traceback itself is there
+    assert "hunter2-secret-value" not in err
