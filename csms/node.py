@@ -26,6 +26,7 @@ from csms import metrics
 from csms.blocks.responses import record_response
 from csms.ocppj import CallError, CallTimeout, OCPPError
 from csms.store import batch, commands, rotation
+from csms.store.coalesce import Coalesced
 from csms.store.db import application
 
 if TYPE_CHECKING:
@@ -85,6 +86,8 @@ class Node:
         self.node_id = system.config.node_id
         self.log = log.bind(node_id=self.node_id)
         self._listener: asyncpg.Connection | None = None
+        self._pending: Coalesced[str, None, list[int]] = Coalesced(
+            lambda ids: commands.pending_commands_of(self.pool, list(ids)))
         self._tasks: set[asyncio.Task[Any]] = set()
         self._heartbeat: asyncio.Task[None] | None = None
         self._station_locks = StationLocks()
@@ -114,19 +117,14 @@ class Node:
         with contextlib.suppress(Exception):
             await commands.node_stopped(self.pool, self.node_id)
 
-    async def announce_connected(self, station_id: str) -> None:
-        """Tell the other nodes this node now holds ``station_id``'s socket."""
-        await self.pool.execute(
-            "SELECT pg_notify($1, $2)", CONNECTED_CHANNEL, f"{self.node_id} {station_id}"
-        )
-
     async def deliver_pending(self, station_id: str) -> None:
         """Send the commands queued for a station that has just connected."""
         session = self.system.sessions.get(station_id)
         if session is None:
             return
         await session.ready.wait()
-        for command_id in await commands.pending_commands(self.pool, station_id):
+        # the stations connecting at this moment look up their queues together
+        for command_id in await self._pending(station_id, None) or []:
             await self._run(command_id, station_id)
 
     # -- internals --------------------------------------------------------------------------
@@ -159,9 +157,14 @@ class Node:
     async def _on_commands(self) -> None:
         await asyncio.sleep(0)  # let the rest of the burst in
         command_ids, self._notified = self._notified, []
-        for command_id, station_id in await commands.pending_stations(self.pool, command_ids):
-            if station_id in self.system.sessions:
-                self._spawn(self._run(command_id, station_id))
+        mine = [command_id
+                for command_id, station_id in await commands.pending_stations(
+                    self.pool, command_ids)
+                if station_id in self.system.sessions]
+        # The burst's commands for this node's stations are claimed in one statement (a
+        # fleet-wide dispatch: one round trip instead of one per station).
+        for command in await commands.claim_commands(self.pool, mine, self.node_id):
+            self._spawn(self._run_claimed(command))
 
     async def _run(self, command_id: int, station_id: str) -> None:
         # Commands for one station go out one after the other, in the order they were claimed.
@@ -172,10 +175,21 @@ class Node:
             command = await commands.claim_command(self.pool, command_id, self.node_id)
             if command is None:
                 return
-            if command.action == "SetVariables":
-                # A new BasicAuthPassword is in memory now: keep no copy of it in the table.
-                await rotation.redact_command_secrets(self.pool, command.id)
-            await self._execute(command, session)
+            await self._send_claimed(command, session)
+
+    async def _run_claimed(self, command: commands.Command) -> None:
+        async with self._station_locks.hold(command.station_id):
+            session = self.system.sessions.get(command.station_id)
+            if session is None:  # the station left since the claim: it waits for its return
+                await commands.unclaim_command(self.pool, command.id, self.node_id)
+                return
+            await self._send_claimed(command, session)
+
+    async def _send_claimed(self, command: commands.Command, session: StationSession) -> None:
+        if command.action == "SetVariables":
+            # A new BasicAuthPassword is in memory now: keep no copy of it in the table.
+            await rotation.redact_command_secrets(self.pool, command.id)
+        await self._execute(command, session)
 
     async def _execute(self, command: commands.Command, session: StationSession) -> None:
         clog = self.log.bind(station_id=command.station_id, command_id=command.id,

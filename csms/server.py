@@ -43,7 +43,7 @@ from csms.handshake import (
     offered_subprotocols,
 )
 from csms.logins import PasswordLogins
-from csms.node import Node
+from csms.node import CONNECTED_CHANNEL, Node
 from csms.ocppj import SUBPROTOCOLS, Handler, RpcConnection, get_validator
 from csms.ocppj.push import PushConnection
 from csms.operations import Operations
@@ -53,6 +53,7 @@ from csms.security.ratelimit import FailureLimiter
 from csms.security.tls import is_tls, peer_common_name, server_context
 from csms.session import SessionHandlers, StationSession
 from csms.store import events_feed, rotation, stations
+from csms.store.coalesce import Coalesced
 from csms.store.db import open_pool
 from csms.store.meter_data import MeterMaintenance
 from csms.uploads import UploadServer, start_uploads
@@ -83,8 +84,17 @@ class CentralSystem:
         self._idle = asyncio.Event()
         self._auth_failures = FailureLimiter(config.max_auth_failures, config.auth_failure_window)
         self._socket_budget = socket_budget()
+        self._credentials: Coalesced[str, None, stations.StationCredentials] = Coalesced(
+            lambda ids: stations.credentials_of(self._db(), list(ids)))
+        self._connected: Coalesced[str, tuple[str, str | None], str] = Coalesced(
+            lambda connections: stations.record_connections(
+                self._db(), config.node_id, connections, CONNECTED_CHANNEL))
         self.logins: PasswordLogins | None = None
         self.log = log.bind(node_id=config.node_id)
+
+    def _db(self) -> asyncpg.Pool:
+        assert self.pool is not None
+        return self.pool
 
     @property
     def port(self) -> int:
@@ -292,7 +302,8 @@ class CentralSystem:
         a password alone never admits a profile-3 station.
         """
         assert self.pool is not None and self.logins is not None
-        known = await stations.get_station_credentials(self.pool, identity)
+        # the handshakes of a storm read their credentials together (csms.store.coalesce)
+        known = await self._credentials(identity, None)
         credentials = basic_credentials(headers)
         if known is None:
             return await self._auto_register(identity, credentials, remote)
@@ -369,12 +380,10 @@ class CentralSystem:
             slog.info("connection_replaced", reason="new connection for the same identity")
             self._close_in_background(previous, "replaced by a new connection")
         remote = _remote(websocket)
-        session.gate.status = await stations.mark_connected(
-            self.pool, identity, self.config.node_id, websocket.subprotocol or "", remote
-        )
-        await self.node.announce_connected(identity)
-        await events_feed.station_connected(self.pool, identity, websocket.subprotocol or "",
-                                            remote, self.config.node_id)
+        # Recorded as this node's, announced to the other nodes and fed as station.connected,
+        # together with the other stations connecting at this moment (one statement).
+        session.gate.status = await self._connected(
+            identity, (websocket.subprotocol or "", remote))
         context = StationContext(
             station_id=identity, version=version, pool=self.pool, config=self._block_config,
             log=slog, node_id=self.config.node_id, operations=self.operations,

@@ -197,13 +197,13 @@ class GroupCommit:
 
 
 async def _one_statement(conn: asyncpg.Connection, batch: list[_Write]) -> bool:
-    """True when :func:`_write` stores ``batch`` in one statement: heartbeats only, or meter
-    values only while no dashboard wants them announced (the announcement is a second one).
-    Every code the samples need is known already (:meth:`MeterCodes.prepare`)."""
-    kind = batch[0].kind
-    if any(w.kind != kind for w in batch):
+    """True when :func:`_write` stores ``batch`` in one statement: heartbeats and meter
+    values only (one statement stores both), the meter values only while no dashboard wants
+    them announced (the announcement is a second one). Every code the samples need is known
+    already (:meth:`MeterCodes.prepare`)."""
+    if any(w.kind != HEARTBEAT and w.kind != METER_VALUES for w in batch):
         return False
-    return kind == HEARTBEAT or (kind == METER_VALUES and not await INTEREST.wanted(conn))
+    return (all(w.kind == HEARTBEAT for w in batch) or not await INTEREST.wanted(conn))
 
 
 def _fail(write: _Write, exc: BaseException) -> None:
@@ -227,10 +227,11 @@ async def _write(conn: asyncpg.Connection, batch: list[_Write],
     for write in batch:
         if write.kind == METER_VALUES:
             samples.extend((write.station_id, s) for s in write.samples)
-    if samples:
-        await store_meter_values(conn, samples, codes=codes)
     heartbeats = [w.station_id for w in batch if w.kind == HEARTBEAT]
-    if heartbeats:
+    if samples:
+        # the heartbeats go in the same statement
+        await store_meter_values(conn, samples, codes=codes, heartbeats=heartbeats)
+    elif heartbeats:
         await stations.record_heartbeats(conn, heartbeats)
     outcomes = [w.outcome for w in batch if w.kind == COMMAND_DONE and w.outcome is not None]
     if outcomes:

@@ -169,14 +169,45 @@ async def claim_command(db: Db, command_id: int, node_id: str) -> Command | None
     return Command(row[0], row[1], row[2], json.loads(row[3]))
 
 
+async def claim_commands(db: Db, command_ids: Sequence[int], node_id: str) -> list[Command]:
+    """Take many pending commands for sending at once (a fleet-wide command's burst), oldest
+    first; those another node took or that expired are left out."""
+    rows = await db.fetch(
+        "UPDATE commands SET status = 'sent', sent_at = now(), node_id = $2"
+        " WHERE id = ANY($1::bigint[]) AND status = 'pending'"
+        " AND (queue_until IS NULL OR queue_until > now())"
+        " RETURNING id, station_id, action, payload::text",
+        list(command_ids), node_id,
+    )
+    return sorted((Command(r[0], r[1], r[2], json.loads(r[3])) for r in rows),
+                  key=lambda c: c.id)
+
+
+async def unclaim_command(db: Db, command_id: int, node_id: str) -> None:
+    """Put a command this node claimed but did not send back in the queue (its station left
+    meanwhile: it goes out when the station connects again)."""
+    await db.execute(
+        "UPDATE commands SET status = 'pending', sent_at = NULL, node_id = NULL"
+        " WHERE id = $1 AND status = 'sent' AND node_id = $2", command_id, node_id)
+
+
 async def pending_commands(db: Db, station_id: str) -> list[int]:
     """Ids of the commands waiting for ``station_id``, oldest first."""
+    return (await pending_commands_of(db, [station_id])).get(station_id, [])
+
+
+async def pending_commands_of(db: Db, station_ids: Sequence[str]) -> dict[str, list[int]]:
+    """:func:`pending_commands` of many stations in one query (stations connecting in a
+    storm); stations with none are left out."""
     rows = await db.fetch(
-        "SELECT id FROM commands WHERE station_id = $1 AND status = 'pending'"
-        " AND (queue_until IS NULL OR queue_until > now()) ORDER BY id",
-        station_id,
+        "SELECT station_id, id FROM commands WHERE station_id = ANY($1::text[])"
+        " AND status = 'pending' AND (queue_until IS NULL OR queue_until > now()) ORDER BY id",
+        list(station_ids),
     )
-    return [r[0] for r in rows]
+    found: dict[str, list[int]] = {}
+    for station_id, command_id in rows:
+        found.setdefault(station_id, []).append(command_id)
+    return found
 
 
 #: A command's outcome: (command id, final status, response, error code, error description).

@@ -1,9 +1,11 @@
 """The feed of what happened, for the HTTP API's live stream and webhooks.
 
-:func:`emit` is the one way in: it appends an event to ``feed_events``, adds a delivery to the
+:func:`emit` is the way in: it appends an event to ``feed_events``, adds a delivery to the
 outbox of every webhook subscribed to its type, and NOTIFYs ``csms_feed`` with the event id,
 all in one statement (so in the caller's transaction when it has one: a TransactionEvent that
-was acknowledged to the station has its feed event and deliveries committed with it). Readers
+was acknowledged to the station has its feed event and deliveries committed with it). The one
+other writer, ``station.connected``, does the same three things inside the statement that
+records a storm's connections (:func:`csms.store.stations.record_connections`). Readers
 (:mod:`csms.api.stream`) LISTEN and read new rows by id; a reader that missed notifications
 catches up from the last id it saw.
 """
@@ -72,14 +74,6 @@ async def emit_many(db: Db, events: Sequence[tuple[FeedType, dict[str, Any]]]) -
         return
     await db.execute(_EMIT, [str(t) for t, _ in events],
                      [orjson.dumps(d, default=str).decode() for _, d in events], FEED_CHANNEL)
-
-
-async def station_connected(db: Db, station_id: str, subprotocol: str, remote: str | None,
-                            node_id: str) -> None:
-    """station.connected: a node now holds the station's socket."""
-    await emit(db, FeedType.STATION_CONNECTED, {
-        "station_id": station_id, "ocpp": subprotocol.removeprefix("ocpp"), "remote": remote,
-        "node_id": node_id})
 
 
 async def station_disconnected(db: Db, station_id: str, node_id: str) -> None:

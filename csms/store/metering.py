@@ -78,6 +78,14 @@ SELECT k.timestamp, k.evse_id, k.kind_set, k.station_id, k.transaction_id,
               $7::integer[], $8::integer[], $9::text[])
        AS k(station_id, timestamp, evse_id, transaction_id, kind_set, lo, hi, signed)""")
 
+#: Stations ($1: their ids) that sent a Heartbeat now (csms.store.stations.record_heartbeats).
+HEARTBEATS = "UPDATE stations SET last_heartbeat_at = now() WHERE id = ANY($1::text[])"
+
+# _UPSERT recording the Heartbeats of a group commit in the same statement ($10: station ids):
+# one round trip less for the batch (csms.store.batch).
+_UPSERT_AND_HEARTBEATS = f"""
+WITH heartbeat AS ({HEARTBEATS.replace("$1", "$10")})""" + _UPSERT
+
 # The same, saying how many sampled values each written row gained (the statement's snapshot
 # does not see its own writes, so the sub-select finds the row as it was).
 _UPSERT_COUNTED = _UPSERT + """
@@ -222,16 +230,20 @@ async def insert_meter_values(db: Db, station_id: str, samples: Sequence[MeterSa
 
 async def store_meter_values(
     conn: asyncpg.Connection, samples: Sequence[tuple[str, MeterSample]], *,
-    codes: MeterCodes | None = None, count: bool = False,
+    codes: MeterCodes | None = None, count: bool = False, heartbeats: Sequence[str] = (),
 ) -> int:
     """Store many stations' samples, ``(station_id, sample)`` pairs, that are not stored yet
     (neither before nor earlier in ``samples``), in one statement. With ``count``, returns
     how many were stored (else 0: the count costs a look-up per row).
 
     ``codes``: the codes known so far (see :class:`MeterCodes`; the group commit keeps one).
+    ``heartbeats``: stations whose Heartbeat the same statement records
+    (:func:`csms.store.stations.record_heartbeats`).
     """
     rows = _rows(samples)
     if not rows:
+        if heartbeats:
+            await conn.execute(HEARTBEATS, list(heartbeats))
         return 0
     codes = codes or MeterCodes()
     keys = [_kind_key(s) for members in rows.values() for s in members]
@@ -260,6 +272,11 @@ async def store_meter_values(
     )
     if count:
         stored = sum(r[0] for r in await conn.fetch(_UPSERT_COUNTED, *args))
+        if heartbeats:
+            await conn.execute(HEARTBEATS, list(heartbeats))
+    elif heartbeats:
+        await conn.execute(_UPSERT_AND_HEARTBEATS, *args, list(heartbeats))
+        stored = 0
     else:
         await conn.execute(_UPSERT, *args)
         stored = 0

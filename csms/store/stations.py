@@ -6,10 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import orjson
+
 from csms.store.base import StationExists, StationNotFound
 from csms.store.commands import node_alive
 from csms.store.db import Db, connection
+from csms.store.events_feed import FEED_CHANNEL, FeedType
 from csms.store.live import LIVE_CHANNEL, status_payload
+from csms.store.metering import HEARTBEATS
 from csms.store.passwords import CHOSEN_LOG2_N, hash_password
 from csms.store.transactions import active_transaction_ids
 
@@ -134,14 +138,16 @@ async def remove_station(db: Db, station_id: str) -> bool:
 async def get_station_credentials(db: Db, station_id: str) -> StationCredentials | None:
     """The stored password hash, its fast verifier and the security profile of a station, or
     None if unknown."""
-    row = await db.fetchrow(
-        "SELECT password_hash, security_profile, password_verifier FROM stations WHERE id = $1",
-        station_id,
-    )
-    if row is None:
-        return None
-    return StationCredentials(row["password_hash"], row["security_profile"],
-                              row["password_verifier"])
+    return (await credentials_of(db, [station_id])).get(station_id)
+
+
+async def credentials_of(db: Db, station_ids: Sequence[str]) -> dict[str, StationCredentials]:
+    """:func:`get_station_credentials` of many stations in one query (a boot storm's
+    handshakes, :mod:`csms.store.coalesce`); unknown stations are left out."""
+    rows = await db.fetch(
+        "SELECT id, password_hash, security_profile, password_verifier FROM stations"
+        " WHERE id = ANY($1::text[])", list(station_ids))
+    return {r[0]: StationCredentials(r[1], r[2], r[3]) for r in rows}
 
 
 async def store_password_verifiers(db: Db, verifiers: Sequence[tuple[str, str, str]]) -> int:
@@ -182,6 +188,48 @@ async def mark_connected(
         subprotocol,
         remote,
     )
+
+
+_CONNECTED = """
+WITH c AS (
+    SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])
+        WITH ORDINALITY AS c(id, subprotocol, remote, feed, n)
+), s AS (
+    UPDATE stations st SET node_id = $1, subprotocol = c.subprotocol,
+           remote_address = c.remote, connected_at = now(), disconnected_at = NULL
+      FROM c WHERE st.id = c.id
+    RETURNING st.id, st.boot_status
+), e AS (
+    INSERT INTO feed_events (type, data)
+    SELECT $6, c.feed::jsonb FROM c ORDER BY c.n
+    RETURNING id
+), d AS (
+    INSERT INTO webhook_deliveries (webhook_id, event_id)
+    SELECT w.id, e.id FROM e JOIN webhooks w ON $6 = ANY (w.types)
+), fed AS (
+    SELECT count(pg_notify($7, e.id::text)) AS n FROM e
+)
+SELECT s.id, s.boot_status FROM fed LEFT JOIN (
+    SELECT s.id, s.boot_status, pg_notify($8, $1 || ' ' || s.id) FROM s) s ON true
+"""
+
+
+async def record_connections(db: Db, node_id: str, connections: dict[str, tuple[str, str | None]],
+                             announce_channel: str) -> dict[str, str | None]:
+    """Stations whose sockets ``node_id`` now holds, ``{station id: (subprotocol, remote
+    address)}``, in one statement: each recorded as :func:`mark_connected` does, announced on
+    ``announce_channel`` (``"<node id> <station id>"``: another node holding an older socket
+    closes it) and fed as ``station.connected``. Returns each known station's last boot status
+    (None: it never booted)."""
+    ids = list(connections)
+    feed = [orjson.dumps({"station_id": i, "ocpp": sub.removeprefix("ocpp"), "remote": remote,
+                          "node_id": node_id}).decode()
+            for i, (sub, remote) in connections.items()]
+    rows = await db.fetch(
+        _CONNECTED, node_id, ids, [sub for sub, _ in connections.values()],
+        [remote for _, remote in connections.values()], feed,
+        str(FeedType.STATION_CONNECTED), FEED_CHANNEL, announce_channel)
+    return {r[0]: r[1] for r in rows if r[0] is not None}
 
 
 async def mark_disconnected(db: Db, station_id: str, node_id: str) -> bool:
@@ -249,8 +297,7 @@ async def record_boot(
 
 async def record_heartbeats(db: Db, station_ids: Sequence[str]) -> None:
     """Record that each of ``station_ids`` sent a Heartbeat now (one statement)."""
-    await db.execute("UPDATE stations SET last_heartbeat_at = now() WHERE id = ANY($1::text[])",
-                     list(station_ids))
+    await db.execute(HEARTBEATS, list(station_ids))
 
 
 async def record_connector_status(

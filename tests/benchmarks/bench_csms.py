@@ -821,9 +821,10 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--settle-max", type=float, default=90.0,
                    help="before the sustained rounds, wait up to this long for each server to "
                    "come to rest after its storm (under 0.05 cores over 2 s)")
-    p.add_argument("--idle", type=float, default=10.0,
+    p.add_argument("--idle", type=float, default=30.0,
                    help="seconds each server's idle CPU is read before the rounds "
-                   "(cpu_ratio_net_* takes it off)")
+                   "(cpu_ratio_net_* takes it off); the websocket ping interval (30 s) makes "
+                   "every station's keepalive count once in each window")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio",
                    help="the event loop of every server measured (csms serve --loop): the "

@@ -237,3 +237,48 @@ async def test_command_sent_by_a_node_whose_process_is_gone_fails_within_a_heart
         assert status == "sent"
     finally:
         await listener.close()
+
+
+async def test_a_burst_of_commands_is_claimed_together_and_each_station_gets_its_own_in_order(
+    csms: CentralSystem, station_id: str
+):
+    """A fleet-wide dispatch arrives as one burst of notifications, claimed in one statement;
+    two commands for the same station still go out one after the other, oldest first, and a
+    command for a station this node does not hold stays pending."""
+    await stations.register_station(csms.pool, "CP-AWAY", PASSWORD)
+    async with await open_station(csms, station_id) as ws:
+        await csms.sessions[station_id].ready.wait()
+        first = await commands.submit_commands(
+            csms.pool, [station_id, "CP-AWAY"], "Reset", {"type": "OnIdle"})
+        second = await commands.submit_commands(
+            csms.pool, [station_id], "TriggerMessage", TRIGGER)
+        call = await answer_next_call(ws, {"status": "Accepted"})
+        assert call[2:] == ["Reset", {"type": "OnIdle"}]
+        call = await answer_next_call(ws, {"status": "Accepted"})
+        assert call[2:] == ["TriggerMessage", TRIGGER]
+        done = await csms.operations.wait("Reset", {"type": "OnIdle"}, first[:1], timeout=10)
+        assert done.status is Status.ACCEPTED
+        done = await csms.operations.wait("TriggerMessage", TRIGGER, second, timeout=10)
+        assert done.status is Status.ACCEPTED
+    row = await csms.pool.fetchrow(
+        "SELECT status, node_id FROM commands WHERE id = $1", first[1])
+    assert tuple(row) == ("pending", None)
+
+
+async def test_a_command_claimed_for_a_station_that_left_goes_back_to_the_queue(
+    csms: CentralSystem, station_id: str
+):
+    [command_id] = await commands.submit_commands(
+        csms.pool, [station_id], "Reset", {"type": "OnIdle"},
+        queue_until=datetime.now(UTC) + timedelta(minutes=5))
+    [claimed] = await commands.claim_commands(csms.pool, [command_id], "node-z")
+    assert (claimed.id, claimed.station_id, claimed.action) == (command_id, station_id, "Reset")
+    assert await commands.claim_commands(csms.pool, [command_id], "node-y") == []
+    await commands.unclaim_command(csms.pool, command_id, "node-y")  # not its claim: no change
+    assert await csms.pool.fetchval(
+        "SELECT node_id FROM commands WHERE id = $1", command_id) == "node-z"
+    await commands.unclaim_command(csms.pool, command_id, "node-z")
+    # Back in the queue: it goes out when the station connects.
+    async with await open_station(csms, station_id) as ws:
+        call = await answer_next_call(ws, {"status": "Accepted"})
+        assert call[2] == "Reset"

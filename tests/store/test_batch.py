@@ -53,6 +53,27 @@ async def test_writes_of_many_stations_share_transactions_and_all_land(
     assert tx.evse_id == 2 and tx.charging_state == "Charging" and tx.last_seq_no == 0
 
 
+async def test_heartbeats_and_meter_values_go_in_one_statement_and_both_land(
+    pool: asyncpg.Pool, stations: list[str]
+):
+    writer = batch.GroupCommit(pool)
+    await writer.meter_values(stations[0], [sample(0, 5.0)])
+    # One batch of heartbeats and meter values: no transaction around its one statement, even
+    # when every value in it was stored before (a resent MeterValues).
+    await asyncio.gather(
+        writer.meter_values(stations[0], [sample(0, 5.0)]),
+        writer.meter_values(stations[1], [sample(1, 6.0)]),
+        *(writer.heartbeat(s) for s in stations[:4]))
+    assert await pool.fetchval("SELECT count(*) FROM meter_values") == 2
+    assert await pool.fetchval(
+        "SELECT count(*) FROM stations WHERE last_heartbeat_at IS NOT NULL") == 4
+    await asyncio.gather(writer.meter_values(stations[0], [sample(0, 5.0)]),
+                         *(writer.heartbeat(s) for s in stations[4:6]))
+    assert await pool.fetchval(
+        "SELECT count(*) FROM stations WHERE last_heartbeat_at IS NOT NULL") == 6
+    assert await pool.fetchval("SELECT count(*) FROM meter_values") == 2
+
+
 async def test_a_bad_write_fails_alone(pool: asyncpg.Pool, stations: list[str]):
     writer = batch.GroupCommit(pool)
     good = writer.meter_values(stations[0], [sample(0, 1.0)])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -51,6 +52,50 @@ async def test_disconnect_only_by_the_node_that_holds_the_station(pool: asyncpg.
     assert await stations.mark_disconnected(pool, station, "node-b")
     summary = (await stations.list_stations(pool))[0]
     assert not summary.connected and summary.disconnected_at is not None
+
+
+async def test_connections_of_one_moment_are_recorded_announced_and_fed_in_one_statement(
+    pool: asyncpg.Pool
+):
+    for identity in ("CS-A", "CS-B"):
+        await stations.register_station(pool, identity, None)
+    await pool.execute("UPDATE stations SET boot_status = 'Pending' WHERE id = 'CS-B'")
+    await pool.execute("INSERT INTO webhooks (url, types, secret) VALUES "
+                       "('https://example.test/h', ARRAY['station.connected'], 's')")
+    heard: list[tuple[str, str]] = []
+    listener = await pool.acquire()
+
+    def hear(_conn: object, _pid: int, channel: str, payload: str) -> None:
+        heard.append((channel, payload))
+
+    for channel in ("announce", "csms_feed"):
+        await listener.add_listener(channel, hear)
+    try:
+        booted = await stations.record_connections(pool, "node-z", {
+            "CS-A": ("ocpp2.0.1", "127.0.0.1:4000"), "CS-B": ("ocpp2.1", None),
+            "CS-GONE": ("ocpp2.0.1", None)}, "announce")
+        for _ in range(100):
+            if len(heard) >= 5:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        for channel in ("announce", "csms_feed"):
+            await listener.remove_listener(channel, hear)
+        await pool.release(listener)
+    assert booted == {"CS-A": None, "CS-B": "Pending"}  # the unknown station is left out
+    rows = await pool.fetch("SELECT id, node_id, subprotocol, remote_address, connected_at"
+                            " IS NOT NULL FROM stations ORDER BY id")
+    assert [tuple(r) for r in rows] == [("CS-A", "node-z", "ocpp2.0.1", "127.0.0.1:4000", True),
+                                        ("CS-B", "node-z", "ocpp2.1", None, True)]
+    feed = await pool.fetch("SELECT id, type, data FROM feed_events ORDER BY id")
+    assert [(r["type"], r["data"]["station_id"]) for r in feed] == [
+        ("station.connected", "CS-A"), ("station.connected", "CS-B"),
+        ("station.connected", "CS-GONE")]
+    assert feed[0]["data"] == {"station_id": "CS-A", "ocpp": "2.0.1",
+                                           "remote": "127.0.0.1:4000", "node_id": "node-z"}
+    assert await pool.fetchval("SELECT count(*) FROM webhook_deliveries") == 3
+    assert sorted(p for ch, p in heard if ch == "announce") == ["node-z CS-A", "node-z CS-B"]
+    assert sorted(int(p) for ch, p in heard if ch == "csms_feed") == [r["id"] for r in feed]
 
 
 async def test_station_of_a_node_that_stopped_heartbeating_reads_offline(
