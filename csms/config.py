@@ -73,8 +73,9 @@ class ServerConfig:
     reuse_port: bool = False
     #: Serve /metrics, /healthz and /readyz on this port (``csms serve --metrics-port``).
     metrics_port: int | None = None
-    #: The event loop: "asyncio" (the standard library's) or "uvloop" (``csms serve --loop``).
-    event_loop: str = "asyncio"
+    #: The event loop: "auto" (uvloop where installed), "uvloop" or "asyncio" (``csms serve
+    #: --loop``).
+    event_loop: str = "auto"
     #: The password key file (csms.security.password_key), made if missing; None: passwords
     #: are checked by scrypt and this node's cache only.
     password_key_file: Path | None = None

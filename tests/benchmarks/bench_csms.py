@@ -826,7 +826,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
                    "(cpu_ratio_net_* takes it off); the websocket ping interval (30 s) makes "
                    "every station's keepalive count once in each window")
     p.add_argument("--workers", type=int, default=1)
-    p.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio",
+    p.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop",
                    help="the event loop of every server measured (csms serve --loop): the "
                    "CSMS and its floor always run on the same one")
     p.add_argument("--hash-cost", type=int, default=GENERATED_LOG2_N,

@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--stations", type=int, default=36000)
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio",
+    p.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop",
                    help="the server's event loop (csms serve --loop)")
     p.add_argument("--rate", type=float, default=4000.0, help="sustained messages/s in all")
     p.add_argument("--duration", type=float, default=30.0)

@@ -130,7 +130,7 @@ def main() -> None:
     parser.add_argument("kind", choices=("echo", "ocpp"))
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--database-url", default="")
-    parser.add_argument("--loop", choices=EVENT_LOOPS, default="asyncio",
+    parser.add_argument("--loop", choices=EVENT_LOOPS, default="auto",
                         help="the event loop (as csms serve --loop)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
