@@ -93,6 +93,7 @@ class Node:
         self._station_locks = StationLocks()
         self._sent: dict[int, tuple[str, float]] = {}  # command id: (action, sent at)
         self._notified: list[int] = []
+        self._claiming = False
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -139,9 +140,11 @@ class Node:
     def _on_notify(self, _conn: Any, _pid: int, channel: str, payload: str) -> None:
         if channel == commands.COMMAND_CHANNEL:
             # A fleet-wide command arrives as thousands of notifications at once: they are
-            # looked up together, in one query, by a single task.
+            # looked up together, in one query, by a single task; one such task at a time, so
+            # that bursts are claimed, and a station's commands sent, in the order submitted.
             self._notified.append(int(payload))
-            if len(self._notified) == 1:
+            if not self._claiming:
+                self._claiming = True
                 self._spawn(self._on_commands())
         elif channel == CONNECTED_CHANNEL:
             node_id, _, station_id = payload.partition(" ")
@@ -155,16 +158,20 @@ class Node:
         task.add_done_callback(self._tasks.discard)
 
     async def _on_commands(self) -> None:
-        await asyncio.sleep(0)  # let the rest of the burst in
-        command_ids, self._notified = self._notified, []
-        mine = [command_id
-                for command_id, station_id in await commands.pending_stations(
-                    self.pool, command_ids)
-                if station_id in self.system.sessions]
-        # The burst's commands for this node's stations are claimed in one statement (a
-        # fleet-wide dispatch: one round trip instead of one per station).
-        for command in await commands.claim_commands(self.pool, mine, self.node_id):
-            self._spawn(self._run_claimed(command))
+        try:
+            while self._notified:
+                await asyncio.sleep(0)  # let the rest of the burst in
+                command_ids, self._notified = self._notified, []
+                mine = [command_id
+                        for command_id, station_id in await commands.pending_stations(
+                            self.pool, command_ids)
+                        if station_id in self.system.sessions]
+                # The burst's commands for this node's stations are claimed in one statement
+                # (a fleet-wide dispatch: one round trip instead of one per station).
+                for command in await commands.claim_commands(self.pool, mine, self.node_id):
+                    self._spawn(self._run_claimed(command))
+        finally:
+            self._claiming = False
 
     async def _run(self, command_id: int, station_id: str) -> None:
         # Commands for one station go out one after the other, in the order they were claimed.

@@ -150,6 +150,8 @@ class MeterCodes:
                       samples: Sequence[tuple[str, MeterSample]]) -> None:
         """Learn (and create) the codes ``samples`` need; call it outside a transaction so that
         the writes inside find every code known."""
+        if self._all_known(samples):
+            return
         rows = _rows(samples)
         keys = [_kind_key(s) for members in rows.values() for s in members]
         if all(k in self.kinds for k in keys):
@@ -162,6 +164,21 @@ class MeterCodes:
             i += len(members)
         if not all(s in self.sets for s in sets):
             await self.set_ids(conn, sets)
+
+
+    def _all_known(self, samples: Sequence[tuple[str, MeterSample]]) -> bool:
+        """True when every kind and every row's set of kinds is known: the common case, checked
+        without :func:`_rows`' de-duplication (a row with a repeated value then reads as
+        unknown, and :meth:`prepare` looks at it the long way)."""
+        kinds = self.kinds
+        rows: dict[_RowKey, list[int]] = {}
+        for station_id, s in samples:
+            kind = kinds.get(_kind_key(s))
+            if kind is None:
+                return False
+            rows.setdefault((station_id, s.timestamp, s.evse_id, s.transaction_id),
+                            []).append(kind)
+        return all(tuple(members) in self.sets for members in rows.values())
 
 
 _RowKey = tuple[str, datetime, int | None, str | None]
