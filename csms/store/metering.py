@@ -165,7 +165,6 @@ class MeterCodes:
         if not all(s in self.sets for s in sets):
             await self.set_ids(conn, sets)
 
-
     def _all_known(self, samples: Sequence[tuple[str, MeterSample]]) -> bool:
         """True when every kind and every row's set of kinds is known: the common case, checked
         without :func:`_rows`' de-duplication (a row with a repeated value then reads as
