@@ -16,7 +16,10 @@ psutil, its worker processes included) is its own; the load generator
   all are answered;
 - the same sustained and saturated load against the echo floor and the ``ocpp`` baseline; the
   echo's sustained load alternates with the CSMS's in ``--rounds`` slices (both connected all
-  along), so that both are measured in the same minutes;
+  along), so that both are measured in the same minutes, after both servers came to rest from
+  their storms and their idle CPU was read (rounds of 30 s, the ping interval, hold one ping of
+  every station for each server: ``--duration 120 --rounds 4``);
+- every server on ``--loop`` (uvloop, as ``csms serve`` runs by default, or asyncio);
 - with ``--scaling``: the saturated throughput of 1 and 2 workers, and with ``--worker-cores``
   each worker capped at a share of CPU of its own;
 - every load row of the CSMS: the writes per group-commit transaction (from its /metrics).
@@ -31,6 +34,8 @@ Reproduce (figures in docs/performance.md)::
 
     python tests/benchmarks/bench_csms.py --stations 10000 --rate 2000 --duration 30 \
         --saturate-stations 1000 --scaling
+    python tests/benchmarks/bench_csms.py --stations 10000 --rate 2000 --duration 120 \
+        --rounds 4 --saturate-stations 1000 --skip-ocpp          # the CPU ratio of issue 18
     python tests/benchmarks/bench_csms.py --stations 2000 --scaling --worker-cores 0.5  # root
     python tests/benchmarks/bench_csms.py --stations 10000 --hash-cost 14 --restart-storm \
         --storms-only --import-verifiers
