@@ -13,11 +13,13 @@ A batch that fails (a constraint violation, say) is retried write by write, so t
 write fails alone and the others are stored.
 
 A transaction's cost in the node is mostly per transaction, not per write (its round trips:
-the pool, BEGIN, each statement, COMMIT; docs/performance.md). So while another transaction
-is committing, a new one waits :data:`GATHER_S` for more writes to join it before it takes its
-batch, as PostgreSQL's ``commit_delay`` waits for ``commit_siblings``: under load that makes
-transactions of several writes instead of one or two, for 2 ms more latency; a node that is
-nearly idle commits each write at once.
+the pool, BEGIN, each statement, COMMIT; docs/performance.md). One transaction commits at a
+time (``max_inflight`` 1): the next one takes everything that arrived meanwhile. Measured
+against two at a time at 10,000 stations and 2,000 messages/s, that cost the node 10 % less
+CPU per message, with a lower median latency and a higher saturated throughput (one pipeline
+makes larger transactions, and no flush waits on a timer). With ``max_inflight`` above 1, a
+transaction that starts while another is committing waits :data:`GATHER_S` for more writes to
+join it, as PostgreSQL's ``commit_delay`` waits for ``commit_siblings``.
 
 Command outcomes go through it too: :meth:`GroupCommit.finish_command` records them in
 batches.
@@ -69,7 +71,7 @@ class GroupCommit:
     is how long a new transaction waits for writes to join it.
     """
 
-    def __init__(self, pool: asyncpg.Pool, *, max_batch: int = 2000, max_inflight: int = 2,
+    def __init__(self, pool: asyncpg.Pool, *, max_batch: int = 2000, max_inflight: int = 1,
                  gather: float = GATHER_S):
         self.pool = pool
         self.max_batch = max_batch
