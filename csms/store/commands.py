@@ -157,16 +157,8 @@ async def pending_stations(db: Db, command_ids: Sequence[int]) -> list[tuple[int
 
 async def claim_command(db: Db, command_id: int, node_id: str) -> Command | None:
     """Take a pending command for sending; None if another node took it or it expired."""
-    row = await db.fetchrow(
-        "UPDATE commands SET status = 'sent', sent_at = now(), node_id = $2"
-        " WHERE id = $1 AND status = 'pending'"
-        " AND (queue_until IS NULL OR queue_until > now())"
-        " RETURNING id, station_id, action, payload::text",
-        command_id, node_id,
-    )
-    if row is None:
-        return None
-    return Command(row[0], row[1], row[2], json.loads(row[3]))
+    claimed = await claim_commands(db, [command_id], node_id)
+    return claimed[0] if claimed else None
 
 
 async def claim_commands(db: Db, command_ids: Sequence[int], node_id: str) -> list[Command]:

@@ -4,8 +4,9 @@
 outbox of every webhook subscribed to its type, and NOTIFYs ``csms_feed`` with the event id,
 all in one statement (so in the caller's transaction when it has one: a TransactionEvent that
 was acknowledged to the station has its feed event and deliveries committed with it). The one
-other writer, ``station.connected``, does the same three things inside the statement that
-records a storm's connections (:func:`csms.store.stations.record_connections`). Readers
+other writer, ``station.connected``, does the same three things, with the same SQL
+(:func:`feed_ctes`), inside the statement that records a storm's connections
+(:func:`csms.store.stations.record_connections`). Readers
 (:mod:`csms.api.stream`) LISTEN and read new rows by id; a reader that missed notifications
 catches up from the last id it saw.
 """
@@ -49,17 +50,28 @@ class FeedEvent:
     at: datetime
 
 
-_EMIT = """
-WITH e AS (
+def feed_ctes(rows: str, channel: str) -> str:
+    """The CTEs (``e``, ``d``, ``fed``) that append feed events, as :func:`emit` does:
+    ``rows`` is a query of ``(type, data as JSON text, order)``; each event gets its webhooks'
+    deliveries, and ``fed`` (one row: how many) NOTIFYs ``channel`` (a parameter, such as
+    ``$3``) with each event id. Another statement that records something together with its
+    feed event adds these to its own ``WITH`` (:func:`csms.store.stations.record_connections`).
+    """
+    return f"""e AS (
     INSERT INTO feed_events (type, data)
-    SELECT t, d::jsonb FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS u(t, d, n)
-     ORDER BY n
+    SELECT f.type, f.data::jsonb FROM ({rows}) AS f(type, data, n) ORDER BY f.n
     RETURNING id, type
 ), d AS (
     INSERT INTO webhook_deliveries (webhook_id, event_id)
     SELECT w.id, e.id FROM e JOIN webhooks w ON e.type = ANY (w.types)
-)
-SELECT pg_notify($3, e.id::text) FROM e
+), fed AS (
+    SELECT count(pg_notify({channel}, e.id::text)) AS n FROM e
+)"""
+
+
+_EMIT = f"""
+WITH {feed_ctes("SELECT * FROM unnest($1::text[], $2::text[]) WITH ORDINALITY", "$3")}
+SELECT n FROM fed
 """
 
 

@@ -254,8 +254,10 @@ async def store_meter_values(
 
     ``codes``: the codes known so far (see :class:`MeterCodes`; the group commit keeps one).
     ``heartbeats``: stations whose Heartbeat the same statement records
-    (:func:`csms.store.stations.record_heartbeats`).
+    (:func:`csms.store.stations.record_heartbeats`; not with ``count``).
     """
+    if count and heartbeats:
+        raise ValueError("heartbeats are recorded by the uncounted statement only")
     rows = _rows(samples)
     if not rows:
         if heartbeats:
@@ -288,14 +290,12 @@ async def store_meter_values(
     )
     if count:
         stored = sum(r[0] for r in await conn.fetch(_UPSERT_COUNTED, *args))
-        if heartbeats:
-            await conn.execute(HEARTBEATS, list(heartbeats))
-    elif heartbeats:
-        await conn.execute(_UPSERT_AND_HEARTBEATS, *args, list(heartbeats))
-        stored = 0
     else:
-        await conn.execute(_UPSERT, *args)
         stored = 0
+        if heartbeats:
+            await conn.execute(_UPSERT_AND_HEARTBEATS, *args, list(heartbeats))
+        else:
+            await conn.execute(_UPSERT, *args)
     if await INTEREST.wanted(conn):
         # A dashboard watches: each (station, EVSE)'s latest SoC and power announced on the
         # live channel (csms.store.live), sent at the commit of the values it announces.

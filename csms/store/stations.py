@@ -11,7 +11,7 @@ import orjson
 from csms.store.base import StationExists, StationNotFound
 from csms.store.commands import node_alive
 from csms.store.db import Db, connection
-from csms.store.events_feed import FEED_CHANNEL, FeedType
+from csms.store.events_feed import FEED_CHANNEL, FeedType, feed_ctes
 from csms.store.live import LIVE_CHANNEL, status_payload
 from csms.store.metering import HEARTBEATS
 from csms.store.passwords import CHOSEN_LOG2_N, hash_password
@@ -169,29 +169,10 @@ async def store_password_verifiers(db: Db, verifiers: Sequence[tuple[str, str, s
     return int(status.split()[-1])
 
 
-async def mark_connected(
-    db: Db, station_id: str, node_id: str, subprotocol: str, remote: str | None
-) -> str | None:
-    """Record that ``node_id`` now holds the station's socket (replacing any earlier holder).
-
-    Returns the status of the station's last BootNotification answer (None if it never booted).
-    """
-    return await db.fetchval(
-        """
-        UPDATE stations SET node_id = $2, subprotocol = $3, remote_address = $4,
-               connected_at = now(), disconnected_at = NULL
-         WHERE id = $1
-        RETURNING boot_status
-        """,
-        station_id,
-        node_id,
-        subprotocol,
-        remote,
-    )
-
-
-_CONNECTED = """
-WITH c AS (
+# Stations ($2: ids, $3: subprotocols, $4: remote addresses, $5: feed data) whose sockets
+# node $1 now holds: ``s`` holds each known station's id and last boot status.
+_CONNECTIONS = """
+c AS (
     SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])
         WITH ORDINALITY AS c(id, subprotocol, remote, feed, n)
 ), s AS (
@@ -199,19 +180,28 @@ WITH c AS (
            remote_address = c.remote, connected_at = now(), disconnected_at = NULL
       FROM c WHERE st.id = c.id
     RETURNING st.id, st.boot_status
-), e AS (
-    INSERT INTO feed_events (type, data)
-    SELECT $6, c.feed::jsonb FROM c ORDER BY c.n
-    RETURNING id
-), d AS (
-    INSERT INTO webhook_deliveries (webhook_id, event_id)
-    SELECT w.id, e.id FROM e JOIN webhooks w ON $6 = ANY (w.types)
-), fed AS (
-    SELECT count(pg_notify($7, e.id::text)) AS n FROM e
-)
+)"""
+
+_MARK_CONNECTED = f"WITH {_CONNECTIONS} SELECT boot_status FROM s"
+
+# ... and each announced on $8 and fed as $6 on $7 (csms.store.events_feed).
+_CONNECTED = f"""
+WITH {_CONNECTIONS}, {feed_ctes("SELECT $6::text, c.feed, c.n FROM c", "$7")}
 SELECT s.id, s.boot_status FROM fed LEFT JOIN (
     SELECT s.id, s.boot_status, pg_notify($8, $1 || ' ' || s.id) FROM s) s ON true
 """
+
+
+async def mark_connected(
+    db: Db, station_id: str, node_id: str, subprotocol: str, remote: str | None
+) -> str | None:
+    """Record that ``node_id`` now holds the station's socket (replacing any earlier holder),
+    and nothing else (a node records its stations with :func:`record_connections`).
+
+    Returns the status of the station's last BootNotification answer (None if it never booted).
+    """
+    return await db.fetchval(_MARK_CONNECTED, node_id, [station_id], [subprotocol], [remote],
+                             [None])
 
 
 async def record_connections(db: Db, node_id: str, connections: dict[str, tuple[str, str | None]],
