@@ -166,37 +166,62 @@ class GroupCommit:
             finally:
                 self._gathering = False
             while self._queue:
-                batch = self._take()
-                await self._commit(batch)
+                failed: tuple[list[_Write], Exception] | None = None
+                try:
+                    async with self.pool.acquire() as conn:
+                        # one connection while batches follow one another: an acquire and a
+                        # release less per transaction
+                        while self._queue:
+                            batch = self._take()
+                            error = await self._commit(conn, batch)
+                            if error is not None:
+                                failed = (batch, error)
+                                break
+                except Exception as exc:  # no connection to be had, or it broke
+                    if failed is None:
+                        failed = (self._take(), exc)
+                if failed is not None and failed[0]:
+                    await self._isolate(*failed)
         finally:
             self._inflight -= 1
 
-    async def _commit(self, batch: list[_Write]) -> None:
+    async def _commit(self, conn: asyncpg.Connection, batch: list[_Write]) -> Exception | None:
+        """Store ``batch`` in one transaction and answer its writes; the error, if it failed
+        (then no write is answered)."""
         try:
-            async with self.pool.acquire() as conn:
-                # new kinds of sampled values get their codes committed first (kept for good)
-                await self.codes.prepare(
-                    conn, [(w.station_id, s) for w in batch for s in w.samples])
-                if await _one_statement(conn, batch):
-                    # a statement is a transaction of its own: no BEGIN and COMMIT round trips
+            # new kinds of sampled values get their codes committed first (kept for good)
+            await self.codes.prepare(conn, [(w.station_id, s) for w in batch for s in w.samples])
+            if await _one_statement(conn, batch):
+                # a statement is a transaction of its own: no BEGIN and COMMIT round trips
+                results = await _write(conn, batch, self.codes)
+            else:
+                async with conn.transaction():
                     results = await _write(conn, batch, self.codes)
-                else:
-                    async with conn.transaction():
-                        results = await _write(conn, batch, self.codes)
-        except Exception as exc:  # isolate the bad write, see below
-            if len(batch) == 1:
-                _fail(batch[0], exc)
-                return
-            log.warning("group_commit_failed", writes=len(batch), error=str(exc))
-            for write in batch:
-                await self._commit([write])
-            return
+        except Exception as exc:
+            return exc
         self.batches += 1
         self.writes += len(batch)
         metrics.BATCH_SIZE.observe(len(batch))
         for write, result in zip(batch, results, strict=True):
             if not write.future.done():
                 write.future.set_result(result)
+        return None
+
+    async def _isolate(self, batch: list[_Write], exc: Exception) -> None:
+        """A failed batch, retried write by write (each on a connection of its own: the
+        failure may have been the connection's) so that a bad write fails alone."""
+        if len(batch) == 1:
+            _fail(batch[0], exc)
+            return
+        log.warning("group_commit_failed", writes=len(batch), error=str(exc))
+        for write in batch:
+            try:
+                async with self.pool.acquire() as conn:
+                    error = await self._commit(conn, [write])
+            except Exception as acquire_error:  # no connection to be had
+                error = acquire_error
+            if error is not None:
+                _fail(write, error)
 
 
 async def _one_statement(conn: asyncpg.Connection, batch: list[_Write]) -> bool:

@@ -156,3 +156,37 @@ async def test_bulk_commands_are_queued_notified_and_finished(
     assert await commands.get_result(pool, ids[2]) is None
     with pytest.raises(ValueError):
         await writer.finish_command(ids[2], "pending")
+
+
+async def test_writes_fail_with_the_pools_error_when_no_connection_can_be_had(
+    migrated_url: str, stations: list[str]
+):
+    closed = await asyncpg.create_pool(migrated_url, min_size=1, max_size=1)
+    await closed.close()
+    writer = batch.GroupCommit(closed)
+    results = await asyncio.wait_for(asyncio.gather(
+        writer.meter_values(stations[0], [sample(0, 1.0)]), writer.heartbeat(stations[1]),
+        return_exceptions=True), 10)
+    assert all(isinstance(r, asyncpg.InterfaceError) for r in results), results
+    assert not writer._queue
+
+
+async def test_writes_land_after_the_writers_connection_is_killed(
+    migrated_url: str, pool: asyncpg.Pool, stations: list[str]
+):
+    own = await asyncpg.create_pool(migrated_url, min_size=1, max_size=1,
+                                    server_settings={"application_name": "writer-under-test"})
+    try:
+        writer = batch.GroupCommit(own)
+        await writer.meter_values(stations[0], [sample(0, 1.0)])
+        killed = await pool.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE application_name = 'writer-under-test'")
+        assert killed == 1
+        await asyncio.wait_for(asyncio.gather(
+            writer.meter_values(stations[0], [sample(1, 2.0)]),
+            writer.transaction_event(stations[1], event(0, "Started"), [])), 30)
+        assert await pool.fetchval("SELECT count(*) FROM meter_values") == 2
+        assert await pool.fetchval("SELECT count(*) FROM transactions") == 1
+    finally:
+        await own.close()
