@@ -15,6 +15,7 @@ answer).
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +23,6 @@ from datetime import datetime
 import asyncpg
 import orjson
 
-from csms.store import jsonrows
 from csms.store.db import Db, connection
 from csms.store.live import INTEREST, LIVE_CHANNEL, LiveType
 
@@ -71,21 +71,20 @@ ON CONFLICT (station_id, timestamp, evse_id, transaction_id) DO UPDATE
  WHERE NOT meter_contains(r.kind_set, r.vals, EXCLUDED.kind_set, EXCLUDED.vals)
 """
 
-# $1: the rows (csms.store.jsonrows), each a slice [lo, hi] of the values in $2.
-_UPSERT = RAW_INSERT.format(rows=f"""\
+_UPSERT = RAW_INSERT.format(rows="""\
 SELECT k.timestamp, k.evse_id, k.kind_set, k.station_id, k.transaction_id,
-       ($2::text::float8[])[k.lo:k.hi], k.signed
-  FROM ({jsonrows.select(1, "station_id text, timestamp timestamptz, evse_id integer, "
-                            "transaction_id text, kind_set integer, lo integer, hi integer, "
-                            "signed jsonb")}) AS k""")
+       ($6::float8[])[k.lo:k.hi], k.signed::jsonb
+  FROM unnest($1::text[], $2::timestamptz[], $3::integer[], $4::text[], $5::integer[],
+              $7::integer[], $8::integer[], $9::text[])
+       AS k(station_id, timestamp, evse_id, transaction_id, kind_set, lo, hi, signed)""")
 
 #: Stations ($1: their ids) that sent a Heartbeat now (csms.store.stations.record_heartbeats).
 HEARTBEATS = "UPDATE stations SET last_heartbeat_at = now() WHERE id = ANY($1::text[])"
 
-# _UPSERT recording the Heartbeats of a group commit in the same statement ($3: station ids):
+# _UPSERT recording the Heartbeats of a group commit in the same statement ($10: station ids):
 # one round trip less for the batch (csms.store.batch).
 _UPSERT_AND_HEARTBEATS = f"""
-WITH heartbeat AS ({HEARTBEATS.replace("$1", "$3")})""" + _UPSERT
+WITH heartbeat AS ({HEARTBEATS.replace("$1", "$10")})""" + _UPSERT
 
 # The same, saying how many sampled values each written row gained (the statement's snapshot
 # does not see its own writes, so the sub-select finds the row as it was).
@@ -154,7 +153,7 @@ class MeterCodes:
         if self._all_known(samples):
             return
         rows = _rows(samples)
-        keys = [_kind_key(s) for members in rows.values() for s in members]
+        keys = [kind for members in rows.values() for kind, _ in members]
         if all(k in self.kinds for k in keys):
             kinds = [self.kinds[k] for k in keys]
         else:
@@ -184,16 +183,18 @@ class MeterCodes:
 _RowKey = tuple[str, datetime, int | None, str | None]
 
 
-def _rows(samples: Sequence[tuple[str, MeterSample]]) -> dict[_RowKey, list[MeterSample]]:
-    """The samples by meter_raw row, each sampled value (kind and value) once."""
-    rows: dict[_RowKey, list[MeterSample]] = {}
+def _rows(samples: Sequence[tuple[str, MeterSample]]
+          ) -> dict[_RowKey, list[tuple[_KindKey, MeterSample]]]:
+    """The samples by meter_raw row, each sampled value (kind and value) once, with its kind."""
+    rows: dict[_RowKey, list[tuple[_KindKey, MeterSample]]] = {}
     seen: set[tuple[object, ...]] = set()
     for station_id, s in samples:
         key = (station_id, s.timestamp, s.evse_id, s.transaction_id)
-        identity = (key, _kind_key(s), s.value)
+        kind = _kind_key(s)
+        identity = (key, kind, s.value)
         if identity not in seen:
             seen.add(identity)
-            rows.setdefault(key, []).append(s)
+            rows.setdefault(key, []).append((kind, s))
     return rows
 
 
@@ -265,7 +266,7 @@ async def store_meter_values(
             await conn.execute(HEARTBEATS, list(heartbeats))
         return 0
     codes = codes or MeterCodes()
-    keys = [_kind_key(s) for members in rows.values() for s in members]
+    keys = [kind for members in rows.values() for kind, _ in members]
     kinds = await codes.kind_ids(conn, keys)
     kind_sets, i = [], 0
     for members in rows.values():
@@ -273,16 +274,22 @@ async def store_meter_values(
         i += len(members)
     set_ids = await codes.set_ids(conn, kind_sets)
     values: list[float] = []
-    table: list[tuple[object, ...]] = []
-    for ((station_id, timestamp, evse_id, transaction_id), members), set_id in zip(
-            rows.items(), set_ids, strict=True):
-        lo = len(values) + 1
-        values.extend(s.value for s in members)
-        signed = ([s.signed_meter_value for s in members]
-                  if any(s.signed_meter_value is not None for s in members) else None)
-        table.append((station_id, timestamp, evse_id, transaction_id, set_id, lo, len(values),
-                      signed))
-    args = (jsonrows.document(table), jsonrows.reals(values))
+    lo: list[int] = []
+    hi: list[int] = []
+    signed: list[str | None] = []  # JSON arrays (a list of lists would be a 2-D array)
+    for members in rows.values():
+        lo.append(len(values) + 1)
+        values.extend(s.value for _, s in members)
+        hi.append(len(values))
+        if any(s.signed_meter_value is not None for _, s in members):
+            signed.append(json.dumps([s.signed_meter_value for _, s in members],
+                                     separators=(",", ":")))
+        else:
+            signed.append(None)
+    args = (
+        [k[0] for k in rows], [k[1] for k in rows], [k[2] for k in rows], [k[3] for k in rows],
+        set_ids, values, lo, hi, signed,
+    )
     if count:
         stored = sum(r[0] for r in await conn.fetch(_UPSERT_COUNTED, *args))
     else:

@@ -26,7 +26,7 @@ import asyncpg
 import orjson
 import structlog
 
-from csms.store import events_feed, jsonrows
+from csms.store import events_feed
 from csms.store.base import StoreError
 from csms.store.db import Db, connection
 from csms.store.metering import (
@@ -124,20 +124,12 @@ def _register_bounds(
         return None, None, None, None
     first = min(totals, key=lambda s: s.timestamp)
     last = max(totals, key=lambda s: s.timestamp)
-    real = jsonrows.real
-    return real(first.value), first.timestamp, real(last.value), last.timestamp
+    return first.value, first.timestamp, last.value, last.timestamp
 
 
 # ``newer``: the event comes after the one the live fields were taken from, in (timestamp,
 # seqNo) order; ``live``: it sets them (an event after the Ended does not reopen anything).
-_APPLY_ROWS = jsonrows.select(1, """station_id text, transaction_id text, seq_no bigint,
-    ts timestamptz, event_type text, stopped_reason text, evse_id integer, connector_id integer,
-    charging_state text, trigger_reason text, id_token text, id_token_type text,
-    remote_start_id integer, reservation_id integer, offline boolean, reused boolean,
-    imp_first float8, imp_first_at timestamptz, imp_last float8, imp_last_at timestamptz,
-    exp_first float8, exp_first_at timestamptz, exp_last float8, exp_last_at timestamptz""")
-
-_APPLY = f"""
+_APPLY = """
 UPDATE transactions t SET
     started_at = LEAST(t.started_at, e.ts),
     ended_at = CASE WHEN e.event_type = 'Ended' AND (t.ended_at IS NULL OR e.newer)
@@ -189,7 +181,15 @@ UPDATE transactions t SET
 FROM (
     SELECT e.*, n.newer, n.newer AND (e.event_type = 'Ended' OR o.ended_at IS NULL) AS live,
            o.evse_id AS old_evse_id, o.seq_no_reused AS old_reused
-      FROM ({_APPLY_ROWS}) AS e
+      FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], $5::text[],
+                  $6::text[], $7::integer[], $8::integer[], $9::text[], $10::text[], $11::text[],
+                  $12::text[], $13::integer[], $14::integer[], $15::boolean[], $16::boolean[],
+                  $17::float8[], $18::timestamptz[], $19::float8[], $20::timestamptz[],
+                  $21::float8[], $22::timestamptz[], $23::float8[], $24::timestamptz[])
+           AS e(station_id, transaction_id, seq_no, ts, event_type, stopped_reason, evse_id,
+                connector_id, charging_state, trigger_reason, id_token, id_token_type,
+                remote_start_id, reservation_id, offline, reused, imp_first, imp_first_at,
+                imp_last, imp_last_at, exp_first, exp_first_at, exp_last, exp_last_at)
       JOIN transactions o ON o.station_id = e.station_id AND o.transaction_id = e.transaction_id
      CROSS JOIN LATERAL (SELECT o.last_event_at IS NULL
                                 OR (e.ts, e.seq_no) >= (o.last_event_at, o.last_seq_no)) n(newer)
@@ -205,22 +205,22 @@ RETURNING t.station_id, t.transaction_id, t.evse_id, e.old_evse_id,
 # not see the row it inserts).
 # The transactions are opened (their rows made when new) by the same statement: the foreign
 # key is checked at its end, when the rows its WITH inserted are there (one round trip less).
-_EVENT_ROWS = jsonrows.select(1, """station_id text, transaction_id text, seq_no bigint,
-    digest bigint, event_type text, timestamp timestamptz, trigger_reason text, offline boolean,
-    charging_state text, stopped_reason text, evse_id integer, connector_id integer,
-    id_token text, id_token_type text, payload jsonb""")
-
-_INSERT_EVENTS = f"""
-WITH e AS MATERIALIZED ({_EVENT_ROWS}),
-opened AS (
+_INSERT_EVENTS = """
+WITH opened AS (
     INSERT INTO transactions (station_id, transaction_id)
-    SELECT DISTINCT station_id, transaction_id FROM e ORDER BY 1, 2
+    SELECT DISTINCT * FROM unnest($1::text[], $2::text[]) AS k(station_id, transaction_id)
+     ORDER BY 1, 2
     ON CONFLICT (station_id, transaction_id) DO NOTHING
 )
 INSERT INTO transaction_events AS n (station_id, transaction_id, seq_no, digest, event_type,
     timestamp, trigger_reason, offline, charging_state, stopped_reason, evse_id, connector_id,
     id_token, id_token_type, payload)
-SELECT * FROM e
+SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[],
+    $6::timestamptz[], $7::text[], $8::boolean[], $9::text[], $10::text[], $11::integer[],
+    $12::integer[], $13::text[], $14::text[], $15::jsonb[])
+    AS e(station_id, transaction_id, seq_no, digest, event_type, timestamp, trigger_reason,
+         offline, charging_state, stopped_reason, evse_id, connector_id, id_token, id_token_type,
+         payload)
  WHERE NOT EXISTS (SELECT 1 FROM transaction_events o
                     WHERE o.station_id = e.station_id AND o.transaction_id = e.transaction_id
                       AND o.seq_no = e.seq_no AND o.digest IN (e.digest, 0))
@@ -287,26 +287,37 @@ async def record_transaction_events(
     """
     if not items:
         return []
-    events = jsonrows.document(
-        (station_id, e.transaction_id, e.seq_no, content_digest(e, samples), e.event_type,
-         e.timestamp, e.trigger_reason, e.offline, e.charging_state, e.stopped_reason,
-         e.evse_id, e.connector_id, e.id_token, e.id_token_type, e.payload)
-        for station_id, e, samples in items)
-    inserted = {(r[0], r[1]): r[2] for r in await conn.fetch(_INSERT_EVENTS, events)}
+    columns = (
+        [i[0] for i in items], [i[1].transaction_id for i in items],
+        [i[1].seq_no for i in items], [content_digest(i[1], i[2]) for i in items],
+        [i[1].event_type for i in items],
+        [i[1].timestamp for i in items], [i[1].trigger_reason for i in items],
+        [i[1].offline for i in items], [i[1].charging_state for i in items],
+        [i[1].stopped_reason for i in items], [i[1].evse_id for i in items],
+        [i[1].connector_id for i in items], [i[1].id_token for i in items],
+        [i[1].id_token_type for i in items], [i[1].payload for i in items],
+    )
+    inserted = {(r[0], r[1]): r[2] for r in await conn.fetch(_INSERT_EVENTS, *columns)}
     new = [i for i in items if (i[0], i[1].transaction_id) in inserted]
     if not new:
         return [False] * len(items)
-    applied = jsonrows.document(
-        (station_id, e.transaction_id, e.seq_no, e.timestamp, e.event_type, e.stopped_reason,
-         e.evse_id, e.connector_id, e.charging_state, e.trigger_reason, e.id_token,
-         e.id_token_type, e.remote_start_id, e.reservation_id, e.offline,
-         inserted[(station_id, e.transaction_id)],
-         *_register_bounds(samples, IMPORT_REGISTER), *_register_bounds(samples, EXPORT_REGISTER))
-        for station_id, e, samples in new)
-    found = await conn.fetch(_APPLY, applied)
-    evses = {(r[0], r[1]): (r[2], r[3]) for r in found}
+    bounds = [(*_register_bounds(s, IMPORT_REGISTER), *_register_bounds(s, EXPORT_REGISTER))
+              for _, _, s in new]
+    rows = await conn.fetch(
+        _APPLY,
+        [i[0] for i in new], [i[1].transaction_id for i in new], [i[1].seq_no for i in new],
+        [i[1].timestamp for i in new], [i[1].event_type for i in new],
+        [i[1].stopped_reason for i in new], [i[1].evse_id for i in new],
+        [i[1].connector_id for i in new], [i[1].charging_state for i in new],
+        [i[1].trigger_reason for i in new], [i[1].id_token for i in new],
+        [i[1].id_token_type for i in new], [i[1].remote_start_id for i in new],
+        [i[1].reservation_id for i in new], [i[1].offline for i in new],
+        [inserted[(i[0], i[1].transaction_id)] for i in new],
+        *([b[k] for b in bounds] for k in range(8)),
+    )
+    evses = {(r[0], r[1]): (r[2], r[3]) for r in rows}
     await events_feed.emit_transactions(conn, [(i[0], i[1]) for i in new])
-    for r in found:
+    for r in rows:
         if r[4]:
             log.warning("transaction_seq_no_reused", station_id=r[0], transaction_id=r[1],
                         detail="events with one seqNo but different content: each is kept, "

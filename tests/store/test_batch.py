@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
 
 from csms.store import batch, commands, transactions
+from csms.store.db import open_pool
 from csms.store.metering import MeterSample
 from csms.store.transactions import TxEvent
 
@@ -174,8 +176,8 @@ async def test_writes_fail_with_the_pools_error_when_no_connection_can_be_had(
 async def test_writes_land_after_the_writers_connection_is_killed(
     migrated_url: str, pool: asyncpg.Pool, stations: list[str]
 ):
-    own = await asyncpg.create_pool(migrated_url, min_size=1, max_size=1,
-                                    server_settings={"application_name": "writer-under-test"})
+    own = await open_pool(migrated_url, min_size=1, max_size=1, apply_migrations=False,
+                          application_name="writer-under-test")
     try:
         writer = batch.GroupCommit(own)
         await writer.meter_values(stations[0], [sample(0, 1.0)])
@@ -190,3 +192,33 @@ async def test_writes_land_after_the_writers_connection_is_killed(
         assert await pool.fetchval("SELECT count(*) FROM transactions") == 1
     finally:
         await own.close()
+
+
+async def test_infinite_and_tiny_values_huge_payload_integers_and_microseconds_are_kept(
+    pool: asyncpg.Pool, stations: list[str]
+):
+    station = stations[0]
+    at = datetime(2026, 6, 1, 16, 0, 0, 250001, tzinfo=UTC)
+
+    def sample(value: float, measurand: str) -> MeterSample:
+        return MeterSample(1, "tx-j", at, measurand, None, "Outlet", "Wh", "Sample.Periodic",
+                           value)
+
+    writer = batch.GroupCommit(pool)
+    event = TxEvent(transaction_id="tx-j", seq_no=0, event_type="Started", timestamp=at,
+                    trigger_reason="CablePluggedIn", evse_id=1,
+                    payload={"customData": {"vendorId": "x", "counter": 2**70}})
+    assert await writer.transaction_event(
+        station, event, [sample(math.inf, "Energy.Active.Import.Register"),
+                         sample(5e-324, "Energy.Active.Export.Register")])
+    await writer.meter_values(station, [sample(0.1, "Power.Active.Import")])
+    values = {r["measurand"]: r["value"] for r in await pool.fetch(
+        "SELECT measurand, value FROM meter_values WHERE station_id = $1", station)}
+    assert values == {"Energy.Active.Import.Register": math.inf,
+                      "Energy.Active.Export.Register": 5e-324, "Power.Active.Import": 0.1}
+    stored = await pool.fetchrow(
+        "SELECT timestamp, payload FROM transaction_events WHERE station_id = $1", station)
+    assert stored["timestamp"] == at
+    assert stored["payload"]["customData"]["counter"] == 2**70
+    tx = await transactions.get_transaction(pool, "tx-j", station_id=station)
+    assert tx.energy_import_start == math.inf and tx.energy_export_start == 5e-324
