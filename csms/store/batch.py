@@ -44,7 +44,7 @@ from csms.store.commands import (
 )
 from csms.store.live import INTEREST
 from csms.store.metering import MeterCodes, MeterSample, store_meter_values
-from csms.store.transactions import TxEvent, record_transaction_events
+from csms.store.transactions import TxEvent, record_transaction_events, record_updates
 
 log = structlog.get_logger("csms.store.batch")
 
@@ -52,6 +52,10 @@ HEARTBEAT, METER_VALUES, TRANSACTION_EVENT, COMMAND_DONE = range(4)
 
 #: Seconds a transaction waits for more writes before it takes its batch (see above).
 GATHER_S = 0.002
+
+#: How many open transactions a writer remembers (see :attr:`GroupCommit.open`); past that it
+#: forgets them all and learns them again from the next events.
+OPEN_REMEMBERED = 100_000
 
 
 @dataclass(slots=True)
@@ -80,11 +84,19 @@ class GroupCommit:
         self.gather = gather
         self.batches = 0
         self.writes = 0
+        self.update_batches = 0  #: batches stored by :func:`_write_updates`
         self._queue: list[_Write] = []
         self._inflight = 0
         self._gathering = False
         self._tasks: set[asyncio.Task[None]] = set()
         self.codes = MeterCodes()
+        #: (station, transaction) pairs this writer applied an event to, whose EVSE is known
+        #: and which have not ended: their Updated events (most of a fleet's traffic) are
+        #: stored in one statement with the batch's other writes
+        #: (:func:`csms.store.transactions.record_updates`). Wrong only if the transaction's
+        #: row is deleted, which makes that statement fail: the batch is then stored the long
+        #: way and the pairs forgotten.
+        self.open: set[tuple[str, str]] = set()
 
     async def heartbeat(self, station_id: str) -> None:
         """Record a Heartbeat (G02) once it is committed."""
@@ -188,17 +200,22 @@ class GroupCommit:
     async def _commit(self, conn: asyncpg.Connection, batch: list[_Write]) -> Exception | None:
         """Store ``batch`` in one transaction and answer its writes; the error, if it failed
         (then no write is answered)."""
+        applied: dict[tuple[str, str], int | None] = {}
         try:
             # new kinds of sampled values get their codes committed first (kept for good)
             await self.codes.prepare(conn, [(w.station_id, s) for w in batch for s in w.samples])
-            if await _one_statement(conn, batch):
-                # a statement is a transaction of its own: no BEGIN and COMMIT round trips
+            # a statement is a transaction of its own: no BEGIN and COMMIT round trips
+            if await self._updates_only(conn, batch):
+                results = await _write_updates(conn, batch, self.codes, applied)
+                self.update_batches += 1
+            elif await _one_statement(conn, batch):
                 results = await _write(conn, batch, self.codes)
             else:
                 async with conn.transaction():
-                    results = await _write(conn, batch, self.codes)
+                    results = await _write(conn, batch, self.codes, applied)
         except Exception as exc:
             return exc
+        self._remember(batch, applied)
         self.batches += 1
         self.writes += len(batch)
         metrics.BATCH_SIZE.observe(len(batch))
@@ -210,18 +227,55 @@ class GroupCommit:
     async def _isolate(self, batch: list[_Write], exc: Exception) -> None:
         """A failed batch, retried write by write (each on a connection of its own: the
         failure may have been the connection's) so that a bad write fails alone."""
+        pairs = {(w.station_id, w.event.transaction_id) for w in batch if w.event is not None}
+        if pairs & self.open:
+            # it may have failed as one statement (a transaction's row gone): the long way
+            self.open -= pairs
+            error = await self._commit_alone(batch)
+            if error is None:
+                return
+            exc = error
         if len(batch) == 1:
             _fail(batch[0], exc)
             return
         log.warning("group_commit_failed", writes=len(batch), error=str(exc))
         for write in batch:
-            try:
-                async with self.pool.acquire() as conn:
-                    error = await self._commit(conn, [write])
-            except Exception as acquire_error:  # no connection to be had
-                error = acquire_error
+            error = await self._commit_alone([write])
             if error is not None:
                 _fail(write, error)
+
+    async def _commit_alone(self, batch: list[_Write]) -> Exception | None:
+        """:meth:`_commit` on a connection of its own."""
+        try:
+            async with self.pool.acquire() as conn:
+                return await self._commit(conn, batch)
+        except Exception as acquire_error:  # no connection to be had
+            return acquire_error
+
+    async def _updates_only(self, conn: asyncpg.Connection, batch: list[_Write]) -> bool:
+        """True when ``batch`` goes in one statement with its TransactionEvents
+        (:func:`_write_updates`): it has some, every one an Updated event of a transaction in
+        :attr:`open`, no command outcome, and no dashboard wants its values announced."""
+        events = False
+        for w in batch:
+            if w.kind == COMMAND_DONE:
+                return False
+            if w.event is not None:
+                if (w.event.event_type != "Updated"
+                        or (w.station_id, w.event.transaction_id) not in self.open):
+                    return False
+                events = True
+        return events and not await INTEREST.wanted(conn)
+
+    def _remember(self, batch: list[_Write], applied: dict[tuple[str, str], int | None]) -> None:
+        """Note the transactions of a committed batch's new events (see :attr:`open`)."""
+        if not applied:
+            return
+        if len(self.open) + len(applied) > OPEN_REMEMBERED:
+            self.open.clear()
+        self.open.update(key for key, evse in applied.items() if evse is not None)
+        self.open.difference_update((w.station_id, w.event.transaction_id) for w in batch
+                                    if w.event is not None and w.event.event_type == "Ended")
 
 
 async def _one_statement(conn: asyncpg.Connection, batch: list[_Write]) -> bool:
@@ -239,15 +293,32 @@ def _fail(write: _Write, exc: BaseException) -> None:
         write.future.set_exception(exc)
 
 
-async def _write(conn: asyncpg.Connection, batch: list[_Write],
-                 codes: MeterCodes | None = None) -> list[Any]:
-    """Every write of ``batch`` in the caller's transaction; one result per write."""
+async def _write_updates(conn: asyncpg.Connection, batch: list[_Write], codes: MeterCodes,
+                         applied: dict[tuple[str, str], int | None]) -> list[Any]:
+    """Every write of ``batch`` (see :meth:`GroupCommit._updates_only`) in one statement; one
+    result per write."""
+    results: list[Any] = [None] * len(batch)
+    events = [(i, w) for i, w in enumerate(batch) if w.kind == TRANSACTION_EVENT]
+    stored = await record_updates(
+        conn, [(w.station_id, w.event, w.samples) for _, w in events],  # type: ignore[misc]
+        [(w.station_id, s) for w in batch for s in w.samples],
+        [w.station_id for w in batch if w.kind == HEARTBEAT], codes, applied)
+    for (i, _), new in zip(events, stored, strict=True):
+        results[i] = new
+    return results
+
+
+async def _write(conn: asyncpg.Connection, batch: list[_Write], codes: MeterCodes | None = None,
+                 applied: dict[tuple[str, str], int | None] | None = None) -> list[Any]:
+    """Every write of ``batch`` in the caller's transaction; one result per write.
+    ``applied``: see :func:`csms.store.transactions.record_transaction_events`."""
     results: list[Any] = [None] * len(batch)
     samples: list[tuple[str, MeterSample]] = []
     events = [(i, w) for i, w in enumerate(batch) if w.kind == TRANSACTION_EVENT]
     if events:
         stored = await record_transaction_events(
-            conn, [(w.station_id, w.event, w.samples) for _, w in events])  # type: ignore[misc]
+            conn, [(w.station_id, w.event, w.samples) for _, w in events],  # type: ignore[misc]
+            applied)
         for (i, write), new in zip(events, stored, strict=True):
             results[i] = new
             if new:

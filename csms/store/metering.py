@@ -16,9 +16,11 @@ answer).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 import orjson
@@ -71,12 +73,39 @@ ON CONFLICT (station_id, timestamp, evse_id, transaction_id) DO UPDATE
  WHERE NOT meter_contains(r.kind_set, r.vals, EXCLUDED.kind_set, EXCLUDED.vals)
 """
 
-_UPSERT = RAW_INSERT.format(rows="""\
-SELECT k.timestamp, k.evse_id, k.kind_set, k.station_id, k.transaction_id,
+
+
+def upsert_sql(first: int = 1, events: str = "") -> str:
+    """The statement storing the rows of :func:`meter_arguments`, its nine parameters numbered
+    from ``first``.
+
+    ``events``: a relation of the TransactionEvents stored with these rows (``station_id``,
+    ``transaction_id``, ``evse_id`` as applied): a transaction's rows are then stored only if
+    its event is there (not a repeat), and take its EVSE when they have none.
+    """
+    evse, source = "k.evse_id", ""
+    if events:
+        evse = "coalesce(k.evse_id, a.evse_id)"
+        source = f"""
+  LEFT JOIN {events} a ON a.station_id = k.station_id AND a.transaction_id = k.transaction_id
+ WHERE k.transaction_id IS NULL OR a.station_id IS NOT NULL"""
+    sql = RAW_INSERT.format(rows=f"""\
+SELECT k.timestamp, {evse}, k.kind_set, k.station_id, k.transaction_id,
        ($6::float8[])[k.lo:k.hi], k.signed::jsonb
   FROM unnest($1::text[], $2::timestamptz[], $3::integer[], $4::text[], $5::integer[],
               $7::integer[], $8::integer[], $9::text[])
-       AS k(station_id, timestamp, evse_id, transaction_id, kind_set, lo, hi, signed)""")
+       AS k(station_id, timestamp, evse_id, transaction_id, kind_set, lo, hi, signed){source}""")
+    return renumber(sql, first - 1)
+
+
+def renumber(sql: str, offset: int) -> str:
+    """``sql`` with every parameter ``$n`` made ``$(n + offset)`` (to put it beside others)."""
+    if not offset:
+        return sql
+    return re.sub(r"\$(\d+)", lambda m: f"${int(m.group(1)) + offset}", sql)
+
+
+_UPSERT = upsert_sql()
 
 #: Stations ($1: their ids) that sent a Heartbeat now (csms.store.stations.record_heartbeats).
 HEARTBEATS = "UPDATE stations SET last_heartbeat_at = now() WHERE id = ANY($1::text[])"
@@ -246,26 +275,13 @@ async def insert_meter_values(db: Db, station_id: str, samples: Sequence[MeterSa
         return await store_meter_values(conn, [(station_id, s) for s in samples], count=True)
 
 
-async def store_meter_values(
-    conn: asyncpg.Connection, samples: Sequence[tuple[str, MeterSample]], *,
-    codes: MeterCodes | None = None, count: bool = False, heartbeats: Sequence[str] = (),
-) -> int:
-    """Store many stations' samples, ``(station_id, sample)`` pairs, that are not stored yet
-    (neither before nor earlier in ``samples``), in one statement. With ``count``, returns
-    how many were stored (else 0: the count costs a look-up per row).
-
-    ``codes``: the codes known so far (see :class:`MeterCodes`; the group commit keeps one).
-    ``heartbeats``: stations whose Heartbeat the same statement records
-    (:func:`csms.store.stations.record_heartbeats`; not with ``count``).
-    """
-    if count and heartbeats:
-        raise ValueError("heartbeats are recorded by the uncounted statement only")
+async def meter_arguments(conn: asyncpg.Connection, samples: Sequence[tuple[str, MeterSample]],
+                          codes: MeterCodes) -> tuple[list[Any], ...] | None:
+    """The nine parameters of :func:`upsert_sql` storing ``samples`` (None: nothing to store),
+    each sampled value once; codes not known yet are learnt (a query)."""
     rows = _rows(samples)
     if not rows:
-        if heartbeats:
-            await conn.execute(HEARTBEATS, list(heartbeats))
-        return 0
-    codes = codes or MeterCodes()
+        return None
     keys = [kind for members in rows.values() for kind, _ in members]
     kinds = await codes.kind_ids(conn, keys)
     kind_sets, i = [], 0
@@ -286,10 +302,31 @@ async def store_meter_values(
                                      separators=(",", ":")))
         else:
             signed.append(None)
-    args = (
+    return (
         [k[0] for k in rows], [k[1] for k in rows], [k[2] for k in rows], [k[3] for k in rows],
         set_ids, values, lo, hi, signed,
     )
+
+
+async def store_meter_values(
+    conn: asyncpg.Connection, samples: Sequence[tuple[str, MeterSample]], *,
+    codes: MeterCodes | None = None, count: bool = False, heartbeats: Sequence[str] = (),
+) -> int:
+    """Store many stations' samples, ``(station_id, sample)`` pairs, that are not stored yet
+    (neither before nor earlier in ``samples``), in one statement. With ``count``, returns
+    how many were stored (else 0: the count costs a look-up per row).
+
+    ``codes``: the codes known so far (see :class:`MeterCodes`; the group commit keeps one).
+    ``heartbeats``: stations whose Heartbeat the same statement records
+    (:func:`csms.store.stations.record_heartbeats`; not with ``count``).
+    """
+    if count and heartbeats:
+        raise ValueError("heartbeats are recorded by the uncounted statement only")
+    args = await meter_arguments(conn, samples, codes or MeterCodes())
+    if args is None:
+        if heartbeats:
+            await conn.execute(HEARTBEATS, list(heartbeats))
+        return 0
     if count:
         stored = sum(r[0] for r in await conn.fetch(_UPSERT_COUNTED, *args))
     else:

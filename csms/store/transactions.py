@@ -30,11 +30,16 @@ from csms.store import events_feed
 from csms.store.base import StoreError
 from csms.store.db import Db, connection
 from csms.store.metering import (
+    HEARTBEATS,
     RAW_INSERT,
+    MeterCodes,
     MeterSample,
     MeterValueRow,
     insert_meter_values,
+    meter_arguments,
     meter_values,
+    renumber,
+    upsert_sql,
 )
 
 log = structlog.get_logger("csms.store.transactions")
@@ -129,7 +134,10 @@ def _register_bounds(
 
 # ``newer``: the event comes after the one the live fields were taken from, in (timestamp,
 # seqNo) order; ``live``: it sets them (an event after the Ended does not reopen anything).
-_APPLY = """
+def _apply(events: str) -> str:
+    """The UPDATE applying new events to their transactions; ``events``: a FROM item ``e``
+    with the columns of :data:`_APPLY_COLUMNS` (and ``reused``)."""
+    return f"""
 UPDATE transactions t SET
     started_at = LEAST(t.started_at, e.ts),
     ended_at = CASE WHEN e.event_type = 'Ended' AND (t.ended_at IS NULL OR e.newer)
@@ -181,15 +189,7 @@ UPDATE transactions t SET
 FROM (
     SELECT e.*, n.newer, n.newer AND (e.event_type = 'Ended' OR o.ended_at IS NULL) AS live,
            o.evse_id AS old_evse_id, o.seq_no_reused AS old_reused
-      FROM unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], $5::text[],
-                  $6::text[], $7::integer[], $8::integer[], $9::text[], $10::text[], $11::text[],
-                  $12::text[], $13::integer[], $14::integer[], $15::boolean[], $16::boolean[],
-                  $17::float8[], $18::timestamptz[], $19::float8[], $20::timestamptz[],
-                  $21::float8[], $22::timestamptz[], $23::float8[], $24::timestamptz[])
-           AS e(station_id, transaction_id, seq_no, ts, event_type, stopped_reason, evse_id,
-                connector_id, charging_state, trigger_reason, id_token, id_token_type,
-                remote_start_id, reservation_id, offline, reused, imp_first, imp_first_at,
-                imp_last, imp_last_at, exp_first, exp_first_at, exp_last, exp_last_at)
+      FROM {events}
       JOIN transactions o ON o.station_id = e.station_id AND o.transaction_id = e.transaction_id
      CROSS JOIN LATERAL (SELECT o.last_event_at IS NULL
                                 OR (e.ts, e.seq_no) >= (o.last_event_at, o.last_seq_no)) n(newer)
@@ -200,27 +200,30 @@ RETURNING t.station_id, t.transaction_id, t.evse_id, e.old_evse_id,
 """
 
 
+_APPLY = _apply("""unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], $5::text[],
+                  $6::text[], $7::integer[], $8::integer[], $9::text[], $10::text[], $11::text[],
+                  $12::text[], $13::integer[], $14::integer[], $15::boolean[], $16::boolean[],
+                  $17::float8[], $18::timestamptz[], $19::float8[], $20::timestamptz[],
+                  $21::float8[], $22::timestamptz[], $23::float8[], $24::timestamptz[])
+           AS e(station_id, transaction_id, seq_no, ts, event_type, stopped_reason, evse_id,
+                connector_id, charging_state, trigger_reason, id_token, id_token_type,
+                remote_start_id, reservation_id, offline, reused, imp_first, imp_first_at,
+                imp_last, imp_last_at, exp_first, exp_first_at, exp_last, exp_last_at)""")
+
+
 # A repeat (same seqNo and digest, or an event stored before digests, digest 0) is skipped;
 # ``reused``: another event with this seqNo was stored before (the statement's snapshot does
 # not see the row it inserts).
 # The transactions are opened (their rows made when new) by the same statement: the foreign
 # key is checked at its end, when the rows its WITH inserted are there (one round trip less).
-_INSERT_EVENTS = """
-WITH opened AS (
-    INSERT INTO transactions (station_id, transaction_id)
-    SELECT DISTINCT * FROM unnest($1::text[], $2::text[]) AS k(station_id, transaction_id)
-     ORDER BY 1, 2
-    ON CONFLICT (station_id, transaction_id) DO NOTHING
-)
-INSERT INTO transaction_events AS n (station_id, transaction_id, seq_no, digest, event_type,
-    timestamp, trigger_reason, offline, charging_state, stopped_reason, evse_id, connector_id,
-    id_token, id_token_type, payload)
-SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[],
-    $6::timestamptz[], $7::text[], $8::boolean[], $9::text[], $10::text[], $11::integer[],
-    $12::integer[], $13::text[], $14::text[], $15::jsonb[])
-    AS e(station_id, transaction_id, seq_no, digest, event_type, timestamp, trigger_reason,
-         offline, charging_state, stopped_reason, evse_id, connector_id, id_token, id_token_type,
-         payload)
+_EVENT_COLUMNS = """station_id, transaction_id, seq_no, digest, event_type, timestamp,
+    trigger_reason, offline, charging_state, stopped_reason, evse_id, connector_id, id_token,
+    id_token_type, payload"""
+
+# The events of ``e`` not stored before go in; returns each with ``reused``.
+_INSERT_NEW = f"""
+INSERT INTO transaction_events AS n ({_EVENT_COLUMNS})
+SELECT {_EVENT_COLUMNS} FROM {{events}}
  WHERE NOT EXISTS (SELECT 1 FROM transaction_events o
                     WHERE o.station_id = e.station_id AND o.transaction_id = e.transaction_id
                       AND o.seq_no = e.seq_no AND o.digest IN (e.digest, 0))
@@ -230,6 +233,19 @@ RETURNING n.station_id, n.transaction_id,
              WHERE o.station_id = n.station_id AND o.transaction_id = n.transaction_id
                AND o.seq_no = n.seq_no) AS reused
 """
+
+_INSERT_EVENTS = """
+WITH opened AS (
+    INSERT INTO transactions (station_id, transaction_id)
+    SELECT DISTINCT * FROM unnest($1::text[], $2::text[]) AS k(station_id, transaction_id)
+     ORDER BY 1, 2
+    ON CONFLICT (station_id, transaction_id) DO NOTHING
+)""" + _INSERT_NEW.format(events="""unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[],
+    $5::text[], $6::timestamptz[], $7::text[], $8::boolean[], $9::text[], $10::text[],
+    $11::integer[], $12::integer[], $13::text[], $14::text[], $15::jsonb[])
+    AS e(station_id, transaction_id, seq_no, digest, event_type, timestamp, trigger_reason,
+         offline, charging_state, stopped_reason, evse_id, connector_id, id_token, id_token_type,
+         payload)""")
 
 # The EVSE of a transaction's samples stored without one, once known: raw rows move to their
 # EVSE (merged into a row there, if one has the same time); compacted rows likewise unless a
@@ -276,7 +292,8 @@ async def record_transaction_event(
 
 
 async def record_transaction_events(
-    conn: asyncpg.Connection, items: Sequence[StationEvent]
+    conn: asyncpg.Connection, items: Sequence[StationEvent],
+    applied: dict[tuple[str, str], int | None] | None = None,
 ) -> list[bool]:
     """Store many stations' TransactionEvents in a few statements, inside the caller's
     transaction; returns, per item, whether it was new (False: stored before, nothing changed).
@@ -284,19 +301,11 @@ async def record_transaction_events(
     Each (station, transaction) may appear once in ``items``. The sampled values are not
     stored here: the caller stores those of the new events (their EVSE is filled in with the
     transaction's EVSE when missing), so that one statement can take a whole batch's samples.
+    ``applied`` receives each new event's (station, transaction) and the transaction's EVSE.
     """
     if not items:
         return []
-    columns = (
-        [i[0] for i in items], [i[1].transaction_id for i in items],
-        [i[1].seq_no for i in items], [content_digest(i[1], i[2]) for i in items],
-        [i[1].event_type for i in items],
-        [i[1].timestamp for i in items], [i[1].trigger_reason for i in items],
-        [i[1].offline for i in items], [i[1].charging_state for i in items],
-        [i[1].stopped_reason for i in items], [i[1].evse_id for i in items],
-        [i[1].connector_id for i in items], [i[1].id_token for i in items],
-        [i[1].id_token_type for i in items], [i[1].payload for i in items],
-    )
+    columns = _event_columns(items)
     inserted = {(r[0], r[1]): r[2] for r in await conn.fetch(_INSERT_EVENTS, *columns)}
     new = [i for i in items if (i[0], i[1].transaction_id) in inserted]
     if not new:
@@ -315,25 +324,103 @@ async def record_transaction_events(
         [inserted[(i[0], i[1].transaction_id)] for i in new],
         *([b[k] for b in bounds] for k in range(8)),
     )
-    evses = {(r[0], r[1]): (r[2], r[3]) for r in rows}
+    evses = await _applied(conn, rows, applied)
     await events_feed.emit_transactions(conn, [(i[0], i[1]) for i in new])
+    for station_id, event, samples in new:
+        evse_id = evses[(station_id, event.transaction_id)]
+        for sample in samples:
+            if sample.evse_id is None:
+                sample.evse_id = evse_id
+    return [(i[0], i[1].transaction_id) in inserted for i in items]
+
+
+def _event_columns(items: Sequence[StationEvent]) -> tuple[list[Any], ...]:
+    """The parameters of :data:`_INSERT_EVENTS`: one array per column."""
+    return (
+        [i[0] for i in items], [i[1].transaction_id for i in items],
+        [i[1].seq_no for i in items], [content_digest(i[1], i[2]) for i in items],
+        [i[1].event_type for i in items],
+        [i[1].timestamp for i in items], [i[1].trigger_reason for i in items],
+        [i[1].offline for i in items], [i[1].charging_state for i in items],
+        [i[1].stopped_reason for i in items], [i[1].evse_id for i in items],
+        [i[1].connector_id for i in items], [i[1].id_token for i in items],
+        [i[1].id_token_type for i in items], [i[1].payload for i in items],
+    )
+
+
+async def _applied(conn: asyncpg.Connection, rows: Sequence[asyncpg.Record],
+                   applied: dict[tuple[str, str], int | None] | None
+                   ) -> dict[tuple[str, str], int | None]:
+    """After :func:`_apply`'s rows: each transaction's EVSE; a reused seqNo logged, samples
+    stored without EVSE labelled once their transaction's EVSE is known."""
+    evses = {(r[0], r[1]): r[2] for r in rows}
+    if applied is not None:
+        applied.update(evses)
     for r in rows:
         if r[4]:
             log.warning("transaction_seq_no_reused", station_id=r[0], transaction_id=r[1],
                         detail="events with one seqNo but different content: each is kept, "
                                "applied in (timestamp, seqNo) order")
-    relabel = [(k, v[0]) for k, v in evses.items() if v[0] is not None and v[1] is None]
+    relabel = [((r[0], r[1]), r[2]) for r in rows if r[2] is not None and r[3] is None]
     if relabel:
         # The EVSE became known only now (its event arrived late): label earlier samples.
         for statement in (_RELABEL, _RELABEL_COMPACT):
             await conn.execute(statement, [k[0] for k, _ in relabel],
                                [k[1] for k, _ in relabel], [e for _, e in relabel])
-    for station_id, event, samples in new:
-        evse_id = evses[(station_id, event.transaction_id)][0]
-        for sample in samples:
-            if sample.evse_id is None:
-                sample.evse_id = evse_id
-    return [(i[0], i[1].transaction_id) in inserted for i in items]
+    return evses
+
+
+# Updated events of open transactions whose EVSE is known, with the batch's other sampled
+# values and heartbeats, in one statement (no BEGIN and COMMIT: one statement is one
+# transaction): the events not stored before go in, are applied to their transactions, and
+# their samples are stored with the transaction's EVSE when they carry none.
+_UPDATES_SOURCE = """unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[],
+    $6::timestamptz[], $7::text[], $8::boolean[], $9::text[], $10::text[], $11::integer[],
+    $12::integer[], $13::text[], $14::text[], $15::jsonb[], $16::integer[], $17::integer[],
+    $18::float8[], $19::timestamptz[], $20::float8[], $21::timestamptz[], $22::float8[],
+    $23::timestamptz[], $24::float8[], $25::timestamptz[])
+    AS e(station_id, transaction_id, seq_no, digest, event_type, timestamp, trigger_reason,
+         offline, charging_state, stopped_reason, evse_id, connector_id, id_token, id_token_type,
+         payload, remote_start_id, reservation_id, imp_first, imp_first_at, imp_last,
+         imp_last_at, exp_first, exp_first_at, exp_last, exp_last_at)"""
+
+_STORED_UPDATES = """(SELECT src.*, src.timestamp AS ts, stored.reused
+                  FROM src JOIN stored USING (station_id, transaction_id)) e"""
+
+_UPDATES = f"""
+WITH src AS MATERIALIZED (SELECT * FROM {_UPDATES_SOURCE}),
+stored AS ({_INSERT_NEW.format(events="src e")}),
+applied AS ({_apply(_STORED_UPDATES)}),
+heartbeat AS ({renumber(HEARTBEATS, 34)}),
+samples AS ({upsert_sql(26, events="applied")})
+SELECT * FROM applied
+"""
+
+
+async def record_updates(
+    conn: asyncpg.Connection, items: Sequence[StationEvent],
+    samples: Sequence[tuple[str, MeterSample]], heartbeats: Sequence[str], codes: MeterCodes,
+    applied: dict[tuple[str, str], int | None] | None = None,
+) -> list[bool]:
+    """Store Updated TransactionEvents of transactions already open with a known EVSE, the
+    events' sampled values and other ``samples`` (MeterValues), and ``heartbeats``, in one
+    statement, outside any transaction: what :func:`record_transaction_events`, the sampled
+    values' statement and the heartbeats' do in four, with BEGIN and COMMIT around them.
+
+    ``samples`` holds the events' samples too, as sent (the statement gives them their
+    transaction's EVSE and leaves out those of repeated events). Returns, per item, whether it
+    was new. A transaction that has no row makes the statement fail (its events' foreign key):
+    the caller then stores the batch the long way.
+    """
+    bounds = [(*_register_bounds(s, IMPORT_REGISTER), *_register_bounds(s, EXPORT_REGISTER))
+              for _, _, s in items]
+    meter = await meter_arguments(conn, samples, codes) or ([],) * 9
+    rows = await conn.fetch(
+        _UPDATES, *_event_columns(items), [i[1].remote_start_id for i in items],
+        [i[1].reservation_id for i in items], *([b[k] for b in bounds] for k in range(8)),
+        *meter, list(heartbeats))
+    evses = await _applied(conn, rows, applied)
+    return [(i[0], i[1].transaction_id) in evses for i in items]
 
 
 _SUMMARY = """

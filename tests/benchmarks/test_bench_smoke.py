@@ -61,3 +61,21 @@ async def test_tiny_scale_benchmark_spreads_the_fleet_and_prints_every_figure(
     assert sum(figures["stations_per_worker"]) == 12
     for name in ("boot_storm_s", "rss_per_station_kb", "sustained_p99_ms", "dispatch_s"):
         assert re.search(rf"^{name}\s+\S", stdout.decode(), re.MULTILINE), name
+
+
+async def test_tiny_ab_benchmark_runs_the_base_from_its_revision(pg_server_url: str):
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, str(BENCH.with_name("bench_ab.py")), "--base", "HEAD",
+        "--stations", "6", "--rate", "30", "--round-s", "1", "--rounds", "2", "--settle", "0.5",
+        "--database-url", pg_server_url,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 180)
+    assert process.returncode == 0, stderr.decode()[-2000:]
+    text = stdout.decode()
+    # The base's server imports csms from the revision's worktree, not from this checkout.
+    base = re.search(r"^base\s+runs (\S+)", text, re.MULTILINE)
+    assert base and "csms-base-" in base.group(1), text
+    assert re.search(r"^change\s+runs (\S+)", text, re.MULTILINE)
+    assert len(re.findall(r"^(base|change)\s+round\s+\d+: [1-9]\d* messages", text,
+                          re.MULTILINE)) == 4, text
+    assert re.search(r"^csms_change_over_base_median\s+\d", text, re.MULTILINE), text

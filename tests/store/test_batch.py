@@ -222,3 +222,109 @@ async def test_infinite_and_tiny_values_huge_payload_integers_and_microseconds_a
     assert stored["payload"]["customData"]["counter"] == 2**70
     tx = await transactions.get_transaction(pool, "tx-j", station_id=station)
     assert tx.energy_import_start == math.inf and tx.energy_export_start == 5e-324
+
+
+def _tx_sample(minutes: int, value: float, measurand: str = "Energy.Active.Import.Register",
+               evse_id: int | None = None, tx: str = "tx-u") -> MeterSample:
+    return MeterSample(evse_id, tx, T0 + timedelta(minutes=minutes), measurand, None, "Outlet",
+                       "Wh", "Sample.Periodic", value)
+
+
+def _update(seq: int, minute: int, **kw) -> TxEvent:
+    return TxEvent(transaction_id="tx-u", seq_no=seq, event_type="Updated",
+                   timestamp=T0 + timedelta(minutes=minute), trigger_reason="MeterValuePeriodic",
+                   **kw)
+
+
+async def _periodic_traffic(writer: batch.GroupCommit, station: str, *, long_way: bool) -> list:
+    """A transaction's life as field firmware sends it, each step with MeterValues and
+    Heartbeats of the same station in the same batch; ``long_way``: the writer forgets its
+    open transactions before each step (every batch then takes the long way)."""
+    steps = [
+        [writer.transaction_event(station, TxEvent(
+            transaction_id="tx-u", seq_no=0, event_type="Started", timestamp=T0,
+            trigger_reason="CablePluggedIn", evse_id=2, connector_id=1,
+            charging_state="EVConnected"), [_tx_sample(0, 100.0, evse_id=2)])],
+        # Updated events carry no EVSE, nor do their samples (the transaction's is used)
+        [writer.transaction_event(station, _update(1, 1, charging_state="Charging"),
+                                  [_tx_sample(1, 150.0),
+                                   _tx_sample(1, 7.5, "Power.Active.Import")]),
+         writer.meter_values(station, [sample(1, 42.0, evse_id=2, measurand="SoC")]),
+         writer.heartbeat(station)],
+        # the same event again (a lost answer): stored once, answered False
+        [writer.transaction_event(station, _update(1, 1, charging_state="Charging"),
+                                  [_tx_sample(1, 150.0),
+                                   _tx_sample(1, 7.5, "Power.Active.Import")])],
+        # seqNo 1 reused with other content; then an older event arriving late (offline)
+        [writer.transaction_event(station, _update(1, 3), [_tx_sample(3, 300.0)])],
+        [writer.transaction_event(station, _update(2, 2, offline=True,
+                                                   charging_state="SuspendedEV"),
+                                  [_tx_sample(2, 200.0)]),
+         writer.meter_values(station, [sample(2, 43.0, evse_id=2, measurand="SoC")])],
+        [writer.transaction_event(station, _update(4, 4, charging_state="Charging"),
+                                  [_tx_sample(4, 400.0),
+                                   _tx_sample(4, 9.0, "Power.Active.Import")]),
+         writer.heartbeat(station)],
+    ]
+    results = []
+    for step in steps:
+        if long_way:
+            writer.open.clear()
+        results.append(await asyncio.gather(*step))
+    return results
+
+
+async def test_periodic_updates_in_one_statement_store_what_the_long_way_stores(
+    pool: asyncpg.Pool, stations: list[str]
+):
+    fast, slow = batch.GroupCommit(pool), batch.GroupCommit(pool)
+    fast_results = await _periodic_traffic(fast, stations[0], long_way=False)
+    slow_results = await _periodic_traffic(slow, stations[1], long_way=True)
+    assert fast_results == slow_results
+    assert fast_results[2] == [False] and fast_results[3] == [True]
+    # every Updated batch after the Started went in one statement
+    assert fast.update_batches == 5 and slow.update_batches == 0
+
+    async def stored(station: str) -> dict[str, object]:
+        return {
+            "transaction": dict(await pool.fetchrow(
+                "SELECT to_jsonb(t) - 'station_id' - 'created_at' - 'updated_at' AS row"
+                " FROM transactions t WHERE station_id = $1", station)),
+            "events": [dict(r) for r in await pool.fetch(
+                "SELECT seq_no, digest, event_type, timestamp, offline, charging_state, evse_id"
+                " FROM transaction_events WHERE station_id = $1 ORDER BY seq_no, timestamp",
+                station)],
+            "values": [tuple(r) for r in await pool.fetch(
+                "SELECT timestamp, evse_id, transaction_id, measurand, value FROM meter_values"
+                " WHERE station_id = $1 ORDER BY 1, 4, 3 NULLS FIRST", station)],
+            "heartbeat": await pool.fetchval(
+                "SELECT last_heartbeat_at IS NOT NULL FROM stations WHERE id = $1", station),
+        }
+
+    fast_stored, slow_stored = await stored(stations[0]), await stored(stations[1])
+    assert fast_stored == slow_stored
+    transaction = fast_stored["transaction"]["row"]
+    assert transaction["seq_no_reused"] is True and transaction["last_seq_no"] == 4
+    assert transaction["energy_import_end"] == 400.0 and transaction["evse_id"] == 2
+    # the Updated events' samples took the transaction's EVSE
+    assert {v[1] for v in fast_stored["values"]} == {2}
+    assert len(fast_stored["values"]) == 9
+
+
+async def test_updates_of_a_transaction_whose_row_is_gone_are_stored_the_long_way(
+    pool: asyncpg.Pool, stations: list[str]
+):
+    writer = batch.GroupCommit(pool)
+    assert await writer.transaction_event(stations[0], TxEvent(
+        transaction_id="tx-u", seq_no=0, event_type="Started", timestamp=T0,
+        trigger_reason="CablePluggedIn", evse_id=1), [])
+    assert (stations[0], "tx-u") in writer.open
+    await pool.execute("DELETE FROM transaction_events WHERE station_id = $1", stations[0])
+    await pool.execute("DELETE FROM transactions WHERE station_id = $1", stations[0])
+    # the one statement fails on its foreign key; the write is stored the long way
+    assert await writer.transaction_event(stations[0], _update(1, 1), [_tx_sample(1, 5.0)])
+    assert writer.update_batches == 0
+    assert await pool.fetchval(
+        "SELECT last_seq_no FROM transactions WHERE station_id = $1", stations[0]) == 1
+    assert await pool.fetchval(
+        "SELECT evse_id FROM meter_values WHERE station_id = $1", stations[0]) is None
