@@ -202,17 +202,20 @@ class GroupCommit:
         (then no write is answered)."""
         applied: dict[tuple[str, str], int | None] = {}
         try:
-            # new kinds of sampled values get their codes committed first (kept for good)
-            await self.codes.prepare(conn, [(w.station_id, s) for w in batch for s in w.samples])
             # a statement is a transaction of its own: no BEGIN and COMMIT round trips
             if await self._updates_only(conn, batch):
+                # (outside a transaction, codes it learns are kept as they are learnt)
                 results = await _write_updates(conn, batch, self.codes, applied)
                 self.update_batches += 1
-            elif await _one_statement(conn, batch):
-                results = await _write(conn, batch, self.codes)
             else:
-                async with conn.transaction():
-                    results = await _write(conn, batch, self.codes, applied)
+                # new kinds of sampled values get their codes committed first (kept for good)
+                await self.codes.prepare(
+                    conn, [(w.station_id, s) for w in batch for s in w.samples])
+                if await _one_statement(conn, batch):
+                    results = await _write(conn, batch, self.codes)
+                else:
+                    async with conn.transaction():
+                        results = await _write(conn, batch, self.codes, applied)
         except Exception as exc:
             return exc
         self._remember(batch, applied)
