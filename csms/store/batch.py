@@ -179,8 +179,10 @@ class GroupCommit:
                 self._gathering = False
             while self._queue:
                 failed: tuple[list[_Write], Exception] | None = None
+                acquired = False
                 try:
                     async with self.pool.acquire() as conn:
+                        acquired = True
                         # one connection while batches follow one another: an acquire and a
                         # release less per transaction
                         while self._queue:
@@ -189,9 +191,10 @@ class GroupCommit:
                             if error is not None:
                                 failed = (batch, error)
                                 break
-                except Exception as exc:  # no connection to be had, or it broke
-                    if failed is None:
+                except Exception as exc:
+                    if not acquired:  # no connection to be had: the next batch fails with it
                         failed = (self._take(), exc)
+                    # (a release that fails after its batches were answered changes nothing)
                 if failed is not None and failed[0]:
                     await self._isolate(*failed)
         finally:

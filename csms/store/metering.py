@@ -74,7 +74,6 @@ ON CONFLICT (station_id, timestamp, evse_id, transaction_id) DO UPDATE
 """
 
 
-
 def upsert_sql(first: int = 1, events: str = "") -> str:
     """The statement storing the rows of :func:`meter_arguments`, its nine parameters numbered
     from ``first``.

@@ -136,7 +136,7 @@ def _register_bounds(
 # seqNo) order; ``live``: it sets them (an event after the Ended does not reopen anything).
 def _apply(events: str) -> str:
     """The UPDATE applying new events to their transactions; ``events``: a FROM item ``e``
-    with the columns of :data:`_APPLY_COLUMNS` (and ``reused``)."""
+    with the columns :data:`_APPLY` unnests (``reused``: another event had its seqNo)."""
     return f"""
 UPDATE transactions t SET
     started_at = LEAST(t.started_at, e.ts),

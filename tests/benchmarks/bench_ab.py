@@ -16,6 +16,8 @@ Reproduce (docs/performance.md)::
 
     python tests/benchmarks/bench_ab.py --base HEAD~1 --stations 5000 --rate 2000 \
         --round-s 10 --rounds 12
+    python tests/benchmarks/bench_ab.py --base HEAD~1 --stations 1000 --saturate 1000 \
+        --round-s 10 --rounds 6
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -146,6 +149,7 @@ class Side:
         self.fleet: Fleet | None = None
         self.csms_ms: list[float] = []
         self.db_ms: list[float] = []
+        self.rates: list[float] = []
 
     async def start(self, opts: argparse.Namespace, url: str) -> None:
         package = await package_of(self.tree)
@@ -161,20 +165,26 @@ class Side:
         self.fleet = Fleet("127.0.0.1", port, password=bench.PASSWORD, sources=4)
         await self.fleet.storm(ids)
 
-    async def round(self, pg: bench.Postgres, rate: float, seconds: float) -> None:
+    async def round(self, pg: bench.Postgres, opts: argparse.Namespace) -> None:
         assert self.server is not None and self.fleet is not None
         cpu0, db0 = self.server.cpu(), database_cpu(pg, self.database)
         self.fleet.stats.reset()
-        await self.fleet.run_rate(rate, seconds)
+        started = time.perf_counter()
+        if opts.saturate:
+            await self.fleet.run_closed(opts.round_s, opts.saturate)
+        else:
+            await self.fleet.run_rate(opts.rate, opts.round_s)
+        seconds = time.perf_counter() - started
         await asyncio.sleep(0.3)  # the last answers' work
         answered = self.fleet.stats.answered
         if not answered:
             raise SystemExit(f"{self.label}: no message answered in a round")
         self.csms_ms.append((self.server.cpu() - cpu0) * 1000 / answered)
         self.db_ms.append((database_cpu(pg, self.database) - db0) * 1000 / answered)
-        print(f"{self.label:6s} round {len(self.csms_ms):2d}: {answered} messages, "
-              f"csms {self.csms_ms[-1]:.4f} ms/msg, postgresql {self.db_ms[-1]:.4f} ms/msg",
-              flush=True)
+        self.rates.append(answered / seconds)
+        print(f"{self.label:6s} round {len(self.csms_ms):2d}: {answered} messages "
+              f"({self.rates[-1]:,.0f}/s), csms {self.csms_ms[-1]:.4f} ms/msg, "
+              f"postgresql {self.db_ms[-1]:.4f} ms/msg", flush=True)
 
     async def stop(self) -> None:
         if self.fleet is not None:
@@ -204,7 +214,7 @@ async def run(opts: argparse.Namespace) -> dict[str, float]:
             await asyncio.sleep(opts.settle)
             for i in range(opts.rounds):
                 for side in (pair if i % 2 == 0 else pair[::-1]):
-                    await side.round(pg, opts.rate, opts.round_s)
+                    await side.round(pg, opts)
     base, change = pair
     ratios = [c / b for b, c in zip(base.csms_ms, change.csms_ms, strict=True)]
     db_ratios = [c / b for b, c in zip(base.db_ms, change.db_ms, strict=True) if b > 0]
@@ -215,6 +225,8 @@ async def run(opts: argparse.Namespace) -> dict[str, float]:
         "base_db_ms_median": statistics.median(base.db_ms),
         "change_db_ms_median": statistics.median(change.db_ms),
         "db_change_over_base_median": statistics.median(db_ratios) if db_ratios else float("nan"),
+        "base_msgs_per_s_median": statistics.median(base.rates),
+        "change_msgs_per_s_median": statistics.median(change.rates),
     }
     print("csms change/base by round  " + " ".join(f"{r:.3f}" for r in ratios))
     for name, value in figures.items():
@@ -228,6 +240,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--stations", type=int, default=5000, help="stations of each version")
     p.add_argument("--rate", type=float, default=2000.0, help="messages/s in each round")
     p.add_argument("--round-s", type=float, default=10.0, help="seconds of each round")
+    p.add_argument("--saturate", type=int, default=0, metavar="N",
+                   help="rounds of saturated load instead: N stations of each version each "
+                   "send as soon as answered (--rate is then unused)")
     p.add_argument("--rounds", type=int, default=12, help="rounds of each version")
     p.add_argument("--settle", type=float, default=20.0,
                    help="seconds of rest after both boot storms")
@@ -238,6 +253,8 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     for name in ("stations", "rounds"):
         if getattr(opts, name) < 1:
             p.error(f"--{name} must be at least 1")
+    if not 0 <= opts.saturate <= opts.stations:
+        p.error("--saturate must be between 0 and --stations")
     if opts.rate <= 0 or opts.round_s <= 0:
         p.error("--rate and --round-s must be positive")
     return opts
