@@ -9,6 +9,12 @@ every heartbeat, a handful of set-based statements for the TransactionEvents). E
 awaits its own write, and its await returns only after the COMMIT of the transaction that holds
 it: a station's data is durable before the station receives its answer, as before.
 
+A batch of one statement runs without BEGIN and COMMIT (a statement is a transaction of its
+own): heartbeats with meter values, and the bulk of a charging fleet's traffic, Updated
+TransactionEvents of transactions this node has open (:attr:`GroupCommit.open`), which go in one
+statement with the batch's sampled values and heartbeats
+(:func:`csms.store.transactions.record_updates`): one round trip instead of five.
+
 A batch that fails (a constraint violation, say) is retried write by write, so that one bad
 write fails alone and the others are stored.
 
