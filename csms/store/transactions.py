@@ -404,8 +404,8 @@ async def record_updates(
 ) -> list[bool]:
     """Store Updated TransactionEvents of transactions already open with a known EVSE, the
     events' sampled values and other ``samples`` (MeterValues), and ``heartbeats``, in one
-    statement, outside any transaction: what :func:`record_transaction_events`, the sampled
-    values' statement and the heartbeats' do in four, with BEGIN and COMMIT around them.
+    statement, outside any transaction: what :func:`record_transaction_events` and the sampled
+    values' statement (with the heartbeats) do in three, between BEGIN and COMMIT.
 
     ``samples`` holds the events' samples too, as sent (the statement gives them their
     transaction's EVSE and leaves out those of repeated events). Returns, per item, whether it

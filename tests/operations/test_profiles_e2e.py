@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from csms.blocks.ev_charging import NEED_STACK_LEVEL
 from csms.operations import Operations, Status, profiles
 from csms.server import CentralSystem
 from csms.smartcharging import ChargingProfile
@@ -144,6 +145,14 @@ async def test_reconciliation_adopts_what_the_station_reports(
     csms: CentralSystem, start_station: StartStation, ops: Operations
 ) -> None:
     sim = await start_station()
+
+    async def need_profile_recorded() -> bool:
+        # The EV's charging need gets a TxProfile of its own soon after the transaction
+        # starts; the report below must not catch it between install and record.
+        believed = await profiles.believed_profiles(csms.pool, sim.id)
+        return bool(believed.matching(stack_level=NEED_STACK_LEVEL))
+
+    await until(need_profile_recorded)
     now = datetime.now(UTC)
     kept = await profiles.set_power(ops, sim.id, 1, 4000, now, None, discharging=False)
     # Installed behind the CSMS's back, and one the CSMS wrongly believes installed.
