@@ -209,12 +209,12 @@ class GroupCommit:
     async def _commit(self, conn: asyncpg.Connection, batch: list[_Write]) -> Exception | None:
         """Store ``batch`` in one transaction and answer its writes; the error, if it failed
         (then no write is answered)."""
-        applied: dict[tuple[str, str], int | None] = {}
+        evse_known: set[tuple[str, str]] = set()
         try:
             # a statement is a transaction of its own: no BEGIN and COMMIT round trips
             if await self._updates_only(conn, batch):
                 # (outside a transaction, codes it learns are kept as they are learnt)
-                results = await _write_updates(conn, batch, self.codes, applied)
+                results = await _write_updates(conn, batch, self.codes, evse_known)
                 self.update_batches += 1
             else:
                 # new kinds of sampled values get their codes committed first (kept for good)
@@ -224,10 +224,10 @@ class GroupCommit:
                     results = await _write(conn, batch, self.codes)
                 else:
                     async with conn.transaction():
-                        results = await _write(conn, batch, self.codes, applied)
+                        results = await _write(conn, batch, self.codes, evse_known)
         except Exception as exc:
             return exc
-        self._remember(batch, applied)
+        self._remember(batch, evse_known)
         self.batches += 1
         self.writes += len(batch)
         metrics.BATCH_SIZE.observe(len(batch))
@@ -279,13 +279,14 @@ class GroupCommit:
                 events = True
         return events and not await INTEREST.wanted(conn)
 
-    def _remember(self, batch: list[_Write], applied: dict[tuple[str, str], int | None]) -> None:
-        """Note the transactions of a committed batch's new events (see :attr:`open`)."""
-        if not applied:
+    def _remember(self, batch: list[_Write], evse_known: set[tuple[str, str]]) -> None:
+        """Note the transactions of a committed batch's new events whose EVSE is known (see
+        :attr:`open`)."""
+        if not evse_known:
             return
-        if len(self.open) + len(applied) > OPEN_REMEMBERED:
+        if len(self.open) + len(evse_known) > OPEN_REMEMBERED:
             self.open.clear()
-        self.open.update(key for key, evse in applied.items() if evse is not None)
+        self.open |= evse_known
         self.open.difference_update((w.station_id, w.event.transaction_id) for w in batch
                                     if w.event is not None and w.event.event_type == "Ended")
 
@@ -306,7 +307,7 @@ def _fail(write: _Write, exc: BaseException) -> None:
 
 
 async def _write_updates(conn: asyncpg.Connection, batch: list[_Write], codes: MeterCodes,
-                         applied: dict[tuple[str, str], int | None]) -> list[Any]:
+                         evse_known: set[tuple[str, str]]) -> list[Any]:
     """Every write of ``batch`` (see :meth:`GroupCommit._updates_only`) in one statement; one
     result per write."""
     results: list[Any] = [None] * len(batch)
@@ -314,23 +315,23 @@ async def _write_updates(conn: asyncpg.Connection, batch: list[_Write], codes: M
     stored = await record_updates(
         conn, [(w.station_id, w.event, w.samples) for _, w in events],  # type: ignore[misc]
         [(w.station_id, s) for w in batch for s in w.samples],
-        [w.station_id for w in batch if w.kind == HEARTBEAT], codes, applied)
+        [w.station_id for w in batch if w.kind == HEARTBEAT], codes, evse_known)
     for (i, _), new in zip(events, stored, strict=True):
         results[i] = new
     return results
 
 
 async def _write(conn: asyncpg.Connection, batch: list[_Write], codes: MeterCodes | None = None,
-                 applied: dict[tuple[str, str], int | None] | None = None) -> list[Any]:
+                 evse_known: set[tuple[str, str]] | None = None) -> list[Any]:
     """Every write of ``batch`` in the caller's transaction; one result per write.
-    ``applied``: see :func:`csms.store.transactions.record_transaction_events`."""
+    ``evse_known``: see :func:`csms.store.transactions.record_transaction_events`."""
     results: list[Any] = [None] * len(batch)
     samples: list[tuple[str, MeterSample]] = []
     events = [(i, w) for i, w in enumerate(batch) if w.kind == TRANSACTION_EVENT]
     if events:
         stored = await record_transaction_events(
             conn, [(w.station_id, w.event, w.samples) for _, w in events],  # type: ignore[misc]
-            applied)
+            evse_known)
         for (i, write), new in zip(events, stored, strict=True):
             results[i] = new
             if new:

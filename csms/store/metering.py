@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import orjson
@@ -112,7 +112,7 @@ HEARTBEATS = "UPDATE stations SET last_heartbeat_at = now() WHERE id = ANY($1::t
 # _UPSERT recording the Heartbeats of a group commit in the same statement ($10: station ids):
 # one round trip less for the batch (csms.store.batch).
 _UPSERT_AND_HEARTBEATS = f"""
-WITH heartbeat AS ({HEARTBEATS.replace("$1", "$10")})""" + _UPSERT
+WITH heartbeat AS ({renumber(HEARTBEATS, 9)})""" + _UPSERT
 
 # The same, saying how many sampled values each written row gained (the statement's snapshot
 # does not see its own writes, so the sub-select finds the row as it was).
@@ -144,35 +144,25 @@ class MeterCodes:
         self.sets: dict[tuple[int, ...], int] = {}
 
     async def kind_ids(self, conn: asyncpg.Connection, keys: Sequence[_KindKey]) -> list[int]:
-        known = dict(self.kinds)
-        missing = list(dict.fromkeys(k for k in keys if k not in known))
-        if missing:
+        async def create(missing: list[_KindKey]) -> list[int]:
             rows = await conn.fetch(
                 "SELECT meter_kind_id(m, p, l, u, c, su, sm, uv) FROM unnest("
                 "$1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],"
                 " $7::smallint[], $8::boolean[]) WITH ORDINALITY AS k(m, p, l, u, c, su, sm, uv, i)"
                 " ORDER BY i",
                 *([k[f] for k in missing] for f in range(8)))
-            found = dict(zip(missing, (r[0] for r in rows), strict=True))
-            known.update(found)
-            if not conn.is_in_transaction():
-                self.kinds.update(found)
-        return [known[k] for k in keys]
+            return [r[0] for r in rows]
+        return await _codes(conn, self.kinds, keys, create)
 
     async def set_ids(self, conn: asyncpg.Connection,
                       sets: Sequence[tuple[int, ...]]) -> list[int]:
-        known = dict(self.sets)
-        missing = list(dict.fromkeys(k for k in sets if k not in known))
-        if missing:
+        async def create(missing: list[tuple[int, ...]]) -> list[int]:
             rows = await conn.fetch(
                 "SELECT meter_kind_set_id(s::integer[]) FROM unnest($1::text[])"
                 " WITH ORDINALITY AS k(s, i) ORDER BY i",
                 ["{" + ",".join(map(str, m)) + "}" for m in missing])
-            found = dict(zip(missing, (r[0] for r in rows), strict=True))
-            known.update(found)
-            if not conn.is_in_transaction():
-                self.sets.update(found)
-        return [known[k] for k in sets]
+            return [r[0] for r in rows]
+        return await _codes(conn, self.sets, sets, create)
 
     async def prepare(self, conn: asyncpg.Connection,
                       samples: Sequence[tuple[str, MeterSample]]) -> None:
@@ -206,6 +196,23 @@ class MeterCodes:
             rows.setdefault((station_id, s.timestamp, s.evse_id, s.transaction_id),
                             []).append(kind)
         return all(tuple(members) in self.sets for members in rows.values())
+
+
+_Key = TypeVar("_Key", bound=tuple[object, ...])
+
+
+async def _codes(conn: asyncpg.Connection, known: dict[_Key, int], keys: Sequence[_Key],
+                 create: Callable[[list[_Key]], Awaitable[list[int]]]) -> list[int]:
+    """The code of each of ``keys``: from ``known``, or made by ``create`` for those it lacks
+    (each once). Codes made outside a transaction are kept in ``known``; inside one they are
+    used but not kept, as a rollback would take them back."""
+    missing = list(dict.fromkeys(k for k in keys if k not in known))
+    if not missing:
+        return [known[k] for k in keys]
+    found = dict(zip(missing, await create(missing), strict=True))
+    if not conn.is_in_transaction():
+        known.update(found)
+    return [found[k] if k in found else known[k] for k in keys]
 
 
 _RowKey = tuple[str, datetime, int | None, str | None]

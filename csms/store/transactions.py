@@ -119,6 +119,12 @@ def content_digest(event: TxEvent, samples: Sequence[MeterSample]) -> int:
     return digest or 1
 
 
+def _bounds(samples: list[MeterSample]) -> tuple[Any, ...]:
+    """The columns of :data:`_BOUNDS`: the import register's bounds, then the export's."""
+    return (*_register_bounds(samples, IMPORT_REGISTER),
+            *_register_bounds(samples, EXPORT_REGISTER))
+
+
 def _register_bounds(
     samples: list[MeterSample], measurand: str
 ) -> tuple[float | None, datetime | None, float | None, datetime | None]:
@@ -130,6 +136,19 @@ def _register_bounds(
     first = min(totals, key=lambda s: s.timestamp)
     last = max(totals, key=lambda s: s.timestamp)
     return first.value, first.timestamp, last.value, last.timestamp
+
+
+def _unnest(columns: str) -> str:
+    """``unnest($1::type[], $2::type[], ...) AS e(name, ...)`` of ``columns``, "name type, name
+    type, ...": one array parameter per column, in order."""
+    pairs = [column.split() for column in columns.split(",")]
+    arrays = ", ".join(f"${i}::{kind}[]" for i, (_, kind) in enumerate(pairs, 1))
+    return f"unnest({arrays}) AS e({', '.join(name for name, _ in pairs)})"
+
+
+#: A transaction's register readings among an event's samples (:func:`_bounds`).
+_BOUNDS = ("imp_first float8, imp_first_at timestamptz, imp_last float8, imp_last_at timestamptz,"
+           " exp_first float8, exp_first_at timestamptz, exp_last float8, exp_last_at timestamptz")
 
 
 # ``newer``: the event comes after the one the live fields were taken from, in (timestamp,
@@ -200,15 +219,11 @@ RETURNING t.station_id, t.transaction_id, t.evse_id, e.old_evse_id,
 """
 
 
-_APPLY = _apply("""unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[], $5::text[],
-                  $6::text[], $7::integer[], $8::integer[], $9::text[], $10::text[], $11::text[],
-                  $12::text[], $13::integer[], $14::integer[], $15::boolean[], $16::boolean[],
-                  $17::float8[], $18::timestamptz[], $19::float8[], $20::timestamptz[],
-                  $21::float8[], $22::timestamptz[], $23::float8[], $24::timestamptz[])
-           AS e(station_id, transaction_id, seq_no, ts, event_type, stopped_reason, evse_id,
-                connector_id, charging_state, trigger_reason, id_token, id_token_type,
-                remote_start_id, reservation_id, offline, reused, imp_first, imp_first_at,
-                imp_last, imp_last_at, exp_first, exp_first_at, exp_last, exp_last_at)""")
+_APPLY = _apply(_unnest(
+    "station_id text, transaction_id text, seq_no bigint, ts timestamptz, event_type text,"
+    " stopped_reason text, evse_id integer, connector_id integer, charging_state text,"
+    " trigger_reason text, id_token text, id_token_type text, remote_start_id integer,"
+    " reservation_id integer, offline boolean, reused boolean, " + _BOUNDS))
 
 
 # A repeat (same seqNo and digest, or an event stored before digests, digest 0) is skipped;
@@ -216,9 +231,11 @@ _APPLY = _apply("""unnest($1::text[], $2::text[], $3::bigint[], $4::timestamptz[
 # not see the row it inserts).
 # The transactions are opened (their rows made when new) by the same statement: the foreign
 # key is checked at its end, when the rows its WITH inserted are there (one round trip less).
-_EVENT_COLUMNS = """station_id, transaction_id, seq_no, digest, event_type, timestamp,
-    trigger_reason, offline, charging_state, stopped_reason, evse_id, connector_id, id_token,
-    id_token_type, payload"""
+_EVENT_TYPES = ("station_id text, transaction_id text, seq_no bigint, digest bigint,"
+                " event_type text, timestamp timestamptz, trigger_reason text, offline boolean,"
+                " charging_state text, stopped_reason text, evse_id integer,"
+                " connector_id integer, id_token text, id_token_type text, payload jsonb")
+_EVENT_COLUMNS = ", ".join(column.split()[0] for column in _EVENT_TYPES.split(","))
 
 # The events of ``e`` not stored before go in; returns each with ``reused``.
 _INSERT_NEW = f"""
@@ -240,12 +257,7 @@ WITH opened AS (
     SELECT DISTINCT * FROM unnest($1::text[], $2::text[]) AS k(station_id, transaction_id)
      ORDER BY 1, 2
     ON CONFLICT (station_id, transaction_id) DO NOTHING
-)""" + _INSERT_NEW.format(events="""unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[],
-    $5::text[], $6::timestamptz[], $7::text[], $8::boolean[], $9::text[], $10::text[],
-    $11::integer[], $12::integer[], $13::text[], $14::text[], $15::jsonb[])
-    AS e(station_id, transaction_id, seq_no, digest, event_type, timestamp, trigger_reason,
-         offline, charging_state, stopped_reason, evse_id, connector_id, id_token, id_token_type,
-         payload)""")
+)""" + _INSERT_NEW.format(events=_unnest(_EVENT_TYPES))
 
 # The EVSE of a transaction's samples stored without one, once known: raw rows move to their
 # EVSE (merged into a row there, if one has the same time); compacted rows likewise unless a
@@ -293,7 +305,7 @@ async def record_transaction_event(
 
 async def record_transaction_events(
     conn: asyncpg.Connection, items: Sequence[StationEvent],
-    applied: dict[tuple[str, str], int | None] | None = None,
+    evse_known: set[tuple[str, str]] | None = None,
 ) -> list[bool]:
     """Store many stations' TransactionEvents in a few statements, inside the caller's
     transaction; returns, per item, whether it was new (False: stored before, nothing changed).
@@ -301,7 +313,8 @@ async def record_transaction_events(
     Each (station, transaction) may appear once in ``items``. The sampled values are not
     stored here: the caller stores those of the new events (their EVSE is filled in with the
     transaction's EVSE when missing), so that one statement can take a whole batch's samples.
-    ``applied`` receives each new event's (station, transaction) and the transaction's EVSE.
+    ``evse_known`` receives the (station, transaction) of each new event whose transaction's
+    EVSE is known.
     """
     if not items:
         return []
@@ -310,8 +323,7 @@ async def record_transaction_events(
     new = [i for i in items if (i[0], i[1].transaction_id) in inserted]
     if not new:
         return [False] * len(items)
-    bounds = [(*_register_bounds(s, IMPORT_REGISTER), *_register_bounds(s, EXPORT_REGISTER))
-              for _, _, s in new]
+    bounds = [_bounds(s) for _, _, s in new]
     rows = await conn.fetch(
         _APPLY,
         [i[0] for i in new], [i[1].transaction_id for i in new], [i[1].seq_no for i in new],
@@ -324,7 +336,7 @@ async def record_transaction_events(
         [inserted[(i[0], i[1].transaction_id)] for i in new],
         *([b[k] for b in bounds] for k in range(8)),
     )
-    evses = await _applied(conn, rows, applied)
+    evses = await _applied(conn, rows, evse_known)
     await events_feed.emit_transactions(conn, [(i[0], i[1]) for i in new])
     for station_id, event, samples in new:
         evse_id = evses[(station_id, event.transaction_id)]
@@ -349,13 +361,13 @@ def _event_columns(items: Sequence[StationEvent]) -> tuple[list[Any], ...]:
 
 
 async def _applied(conn: asyncpg.Connection, rows: Sequence[asyncpg.Record],
-                   applied: dict[tuple[str, str], int | None] | None
+                   evse_known: set[tuple[str, str]] | None
                    ) -> dict[tuple[str, str], int | None]:
     """After :func:`_apply`'s rows: each transaction's EVSE; a reused seqNo logged, samples
     stored without EVSE labelled once their transaction's EVSE is known."""
     evses = {(r[0], r[1]): r[2] for r in rows}
-    if applied is not None:
-        applied.update(evses)
+    if evse_known is not None:
+        evse_known.update(key for key, evse in evses.items() if evse is not None)
     for r in rows:
         if r[4]:
             log.warning("transaction_seq_no_reused", station_id=r[0], transaction_id=r[1],
@@ -374,15 +386,8 @@ async def _applied(conn: asyncpg.Connection, rows: Sequence[asyncpg.Record],
 # values and heartbeats, in one statement (no BEGIN and COMMIT: one statement is one
 # transaction): the events not stored before go in, are applied to their transactions, and
 # their samples are stored with the transaction's EVSE when they carry none.
-_UPDATES_SOURCE = """unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[],
-    $6::timestamptz[], $7::text[], $8::boolean[], $9::text[], $10::text[], $11::integer[],
-    $12::integer[], $13::text[], $14::text[], $15::jsonb[], $16::integer[], $17::integer[],
-    $18::float8[], $19::timestamptz[], $20::float8[], $21::timestamptz[], $22::float8[],
-    $23::timestamptz[], $24::float8[], $25::timestamptz[])
-    AS e(station_id, transaction_id, seq_no, digest, event_type, timestamp, trigger_reason,
-         offline, charging_state, stopped_reason, evse_id, connector_id, id_token, id_token_type,
-         payload, remote_start_id, reservation_id, imp_first, imp_first_at, imp_last,
-         imp_last_at, exp_first, exp_first_at, exp_last, exp_last_at)"""
+_UPDATES_SOURCE = _unnest(
+    f"{_EVENT_TYPES}, remote_start_id integer, reservation_id integer, {_BOUNDS}")
 
 _STORED_UPDATES = """(SELECT src.*, src.timestamp AS ts, stored.reused
                   FROM src JOIN stored USING (station_id, transaction_id)) e"""
@@ -400,7 +405,7 @@ SELECT * FROM applied
 async def record_updates(
     conn: asyncpg.Connection, items: Sequence[StationEvent],
     samples: Sequence[tuple[str, MeterSample]], heartbeats: Sequence[str], codes: MeterCodes,
-    applied: dict[tuple[str, str], int | None] | None = None,
+    evse_known: set[tuple[str, str]] | None = None,
 ) -> list[bool]:
     """Store Updated TransactionEvents of transactions already open with a known EVSE, the
     events' sampled values and other ``samples`` (MeterValues), and ``heartbeats``, in one
@@ -412,14 +417,13 @@ async def record_updates(
     was new. A transaction that has no row makes the statement fail (its events' foreign key):
     the caller then stores the batch the long way.
     """
-    bounds = [(*_register_bounds(s, IMPORT_REGISTER), *_register_bounds(s, EXPORT_REGISTER))
-              for _, _, s in items]
+    bounds = [_bounds(s) for _, _, s in items]
     meter = await meter_arguments(conn, samples, codes) or ([],) * 9
     rows = await conn.fetch(
         _UPDATES, *_event_columns(items), [i[1].remote_start_id for i in items],
         [i[1].reservation_id for i in items], *([b[k] for b in bounds] for k in range(8)),
         *meter, list(heartbeats))
-    evses = await _applied(conn, rows, applied)
+    evses = await _applied(conn, rows, evse_known)
     return [(i[0], i[1].transaction_id) in evses for i in items]
 
 

@@ -34,7 +34,6 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import psutil
 
 HERE = Path(__file__).resolve().parent
@@ -110,22 +109,6 @@ async def migrate_with(tree: Path | None, url: str) -> None:
             raise SystemExit(f"migrating {url} with {tree or 'this checkout'} failed")
 
 
-async def register(url: str, n: int, prefix: str) -> list[str]:
-    """``n`` stations with the benchmark's password (scrypt 2**10), without migrating."""
-    from csms.store.passwords import hash_password
-
-    ids = [f"{prefix}-{i:05d}" for i in range(n)]
-    hashed = hash_password(bench.PASSWORD, log2_n=10)
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.copy_records_to_table(
-            "stations", records=[(i, hashed, 1) for i in ids],
-            columns=["id", "password_hash", "security_profile"])
-    finally:
-        await conn.close()
-    return ids
-
-
 def database_cpu(pg: bench.Postgres, name: str) -> float:
     """CPU seconds of the PostgreSQL backends connected to database ``name`` (NaN for a server
     not on this machine)."""
@@ -158,7 +141,7 @@ class Side:
             raise SystemExit(f"{self.label}: csms comes from {package}, not {expected}")
         print(f"{self.label:6s} runs {package}", flush=True)
         await migrate_with(self.tree, url)
-        ids = await register(url, opts.stations, self.label.upper())
+        ids = await bench.register(url, opts.stations, 10, migrate=False)
         port = bench.free_port()
         with code_of(self.tree):
             self.server = await bench.start_csms(opts, url, port, 1)

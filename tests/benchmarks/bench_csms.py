@@ -365,13 +365,15 @@ def machine_busy() -> float:
     return sum(v for k, v in t._asdict().items() if k not in skip)
 
 
-async def register(url: str, n: int, cost: int, keys: PasswordKeys | None = None) -> list[str]:
+async def register(url: str, n: int, cost: int, keys: PasswordKeys | None = None, *,
+                   migrate: bool = True) -> list[str]:
     """Register stations BENCH-00000.. sharing one scrypt hash (computed once) of cost 2**cost;
     with ``keys``, each with its verifier, as ``csms stations import`` stores them on a host
-    that has the node's password key."""
+    that has the node's password key. ``migrate``: bring the schema up to this checkout's
+    first (off: another version's code migrated it, ``bench_ab.py``)."""
     ids = [f"BENCH-{i:05d}" for i in range(n)]
     hashed = hash_password(PASSWORD, log2_n=cost)
-    pool = await open_pool(url, max_size=2)
+    pool = await open_pool(url, max_size=2, apply_migrations=migrate)
     try:
         await pool.copy_records_to_table(
             "stations", records=[
