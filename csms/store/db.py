@@ -26,7 +26,8 @@ async def connection(db: Db) -> AsyncIterator[asyncpg.Connection]:
         yield db
 
 
-def _dumps(value: Any) -> str:
+def dumps_json(value: Any) -> str:
+    """A JSON document as stored in json and jsonb columns."""
     # orjson: a TransactionEvent's stored payload in about a tenth of json's time; json for
     # what orjson refuses (integers beyond 64 bits, keys that are not strings)
     try:
@@ -39,7 +40,7 @@ async def init_connection(conn: asyncpg.Connection) -> None:
     """Register codecs so json and jsonb columns take and return Python values."""
     for typename in ("json", "jsonb"):
         await conn.set_type_codec(
-            typename, encoder=_dumps, decoder=json.loads, schema="pg_catalog"
+            typename, encoder=dumps_json, decoder=json.loads, schema="pg_catalog"
         )
 
 

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 import asyncpg
 import orjson
 
+from csms.store.arrays import literal
 from csms.store.db import Db, connection
 from csms.store.live import INTEREST, LIVE_CHANNEL, LiveType
 
@@ -75,8 +76,8 @@ ON CONFLICT (station_id, timestamp, evse_id, transaction_id) DO UPDATE
 
 
 def upsert_sql(first: int = 1, events: str = "") -> str:
-    """The statement storing the rows of :func:`meter_arguments`, its nine parameters numbered
-    from ``first``.
+    """The statement storing the rows of :func:`meter_arguments`, its nine parameters (array
+    literals, see :mod:`csms.store.arrays`) numbered from ``first``.
 
     ``events``: a relation of the TransactionEvents stored with these rows (``station_id``,
     ``transaction_id``, ``evse_id`` as applied): a transaction's rows are then stored only if
@@ -90,9 +91,10 @@ def upsert_sql(first: int = 1, events: str = "") -> str:
  WHERE k.transaction_id IS NULL OR a.station_id IS NOT NULL"""
     sql = RAW_INSERT.format(rows=f"""\
 SELECT k.timestamp, {evse}, k.kind_set, k.station_id, k.transaction_id,
-       ($6::float8[])[k.lo:k.hi], k.signed::jsonb
-  FROM unnest($1::text[], $2::timestamptz[], $3::integer[], $4::text[], $5::integer[],
-              $7::integer[], $8::integer[], $9::text[])
+       ((SELECT $6::text::float8[]))[k.lo:k.hi], k.signed::jsonb
+  FROM unnest($1::text::text[], $2::text::timestamptz[], $3::text::integer[],
+              $4::text::text[], $5::text::integer[], $7::text::integer[], $8::text::integer[],
+              $9::text::text[])
        AS k(station_id, timestamp, evse_id, transaction_id, kind_set, lo, hi, signed){source}""")
     return renumber(sql, first - 1)
 
@@ -107,7 +109,9 @@ def renumber(sql: str, offset: int) -> str:
 _UPSERT = upsert_sql()
 
 #: Stations ($1: their ids) that sent a Heartbeat now (csms.store.stations.record_heartbeats).
-HEARTBEATS = "UPDATE stations SET last_heartbeat_at = now() WHERE id = ANY($1::text[])"
+#: (An array literal, see :mod:`csms.store.arrays`.)
+HEARTBEATS = ("UPDATE stations SET last_heartbeat_at = now()"
+              " WHERE id IN (SELECT unnest($1::text::text[]))")
 
 # _UPSERT recording the Heartbeats of a group commit in the same statement ($10: station ids):
 # one round trip less for the batch (csms.store.batch).
@@ -282,7 +286,7 @@ async def insert_meter_values(db: Db, station_id: str, samples: Sequence[MeterSa
 
 
 async def meter_arguments(conn: asyncpg.Connection, samples: Sequence[tuple[str, MeterSample]],
-                          codes: MeterCodes) -> tuple[list[Any], ...] | None:
+                          codes: MeterCodes) -> tuple[str, ...] | None:
     """The nine parameters of :func:`upsert_sql` storing ``samples`` (None: nothing to store),
     each sampled value once; codes not known yet are learnt (a query)."""
     rows = _rows(samples)
@@ -308,10 +312,10 @@ async def meter_arguments(conn: asyncpg.Connection, samples: Sequence[tuple[str,
                                      separators=(",", ":")))
         else:
             signed.append(None)
-    return (
+    return tuple(map(literal, (
         [k[0] for k in rows], [k[1] for k in rows], [k[2] for k in rows], [k[3] for k in rows],
         set_ids, values, lo, hi, signed,
-    )
+    )))
 
 
 async def store_meter_values(
@@ -331,14 +335,14 @@ async def store_meter_values(
     args = await meter_arguments(conn, samples, codes or MeterCodes())
     if args is None:
         if heartbeats:
-            await conn.execute(HEARTBEATS, list(heartbeats))
+            await conn.execute(HEARTBEATS, literal(heartbeats))
         return 0
     if count:
         stored = sum(r[0] for r in await conn.fetch(_UPSERT_COUNTED, *args))
     else:
         stored = 0
         if heartbeats:
-            await conn.execute(_UPSERT_AND_HEARTBEATS, *args, list(heartbeats))
+            await conn.execute(_UPSERT_AND_HEARTBEATS, *args, literal(heartbeats))
         else:
             await conn.execute(_UPSERT, *args)
     if await INTEREST.wanted(conn):

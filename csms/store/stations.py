@@ -13,6 +13,7 @@ from csms.store.commands import node_alive
 from csms.store.db import Db, connection
 from csms.store.events_feed import FEED_CHANNEL, FeedType, feed_ctes
 from csms.store.live import LIVE_CHANNEL, status_payload
+from csms.store.arrays import literal
 from csms.store.metering import HEARTBEATS
 from csms.store.passwords import CHOSEN_LOG2_N, hash_password
 from csms.store.transactions import active_transaction_ids
@@ -287,7 +288,7 @@ async def record_boot(
 
 async def record_heartbeats(db: Db, station_ids: Sequence[str]) -> None:
     """Record that each of ``station_ids`` sent a Heartbeat now (one statement)."""
-    await db.execute(HEARTBEATS, list(station_ids))
+    await db.execute(HEARTBEATS, literal(station_ids))
 
 
 async def record_connector_status(

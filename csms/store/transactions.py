@@ -27,6 +27,7 @@ import orjson
 import structlog
 
 from csms.store import events_feed
+from csms.store.arrays import json_literal, literal
 from csms.store.base import StoreError
 from csms.store.db import Db, connection
 from csms.store.metering import (
@@ -139,10 +140,11 @@ def _register_bounds(
 
 
 def _unnest(columns: str) -> str:
-    """``unnest($1::type[], $2::type[], ...) AS e(name, ...)`` of ``columns``, "name type, name
-    type, ...": one array parameter per column, in order."""
+    """``unnest($1::text::type[], ...) AS e(name, ...)`` of ``columns``, "name type, name
+    type, ...": one array parameter per column, in order, each an array literal
+    (:mod:`csms.store.arrays`)."""
     pairs = [column.split() for column in columns.split(",")]
-    arrays = ", ".join(f"${i}::{kind}[]" for i, (_, kind) in enumerate(pairs, 1))
+    arrays = ", ".join(f"${i}::text::{kind}[]" for i, (_, kind) in enumerate(pairs, 1))
     return f"unnest({arrays}) AS e({', '.join(name for name, _ in pairs)})"
 
 
@@ -254,7 +256,8 @@ RETURNING n.station_id, n.transaction_id,
 _INSERT_EVENTS = """
 WITH opened AS (
     INSERT INTO transactions (station_id, transaction_id)
-    SELECT DISTINCT * FROM unnest($1::text[], $2::text[]) AS k(station_id, transaction_id)
+    SELECT DISTINCT * FROM unnest($1::text::text[], $2::text::text[])
+                               AS k(station_id, transaction_id)
      ORDER BY 1, 2
     ON CONFLICT (station_id, transaction_id) DO NOTHING
 )""" + _INSERT_NEW.format(events=_unnest(_EVENT_TYPES))
@@ -324,8 +327,7 @@ async def record_transaction_events(
     if not new:
         return [False] * len(items)
     bounds = [_bounds(s) for _, _, s in new]
-    rows = await conn.fetch(
-        _APPLY,
+    rows = await conn.fetch(_APPLY, *map(literal, (
         [i[0] for i in new], [i[1].transaction_id for i in new], [i[1].seq_no for i in new],
         [i[1].timestamp for i in new], [i[1].event_type for i in new],
         [i[1].stopped_reason for i in new], [i[1].evse_id for i in new],
@@ -335,7 +337,7 @@ async def record_transaction_events(
         [i[1].reservation_id for i in new], [i[1].offline for i in new],
         [inserted[(i[0], i[1].transaction_id)] for i in new],
         *([b[k] for b in bounds] for k in range(8)),
-    )
+    )))
     evses = await _applied(conn, rows, evse_known)
     await events_feed.emit_transactions(conn, [(i[0], i[1]) for i in new])
     for station_id, event, samples in new:
@@ -346,17 +348,19 @@ async def record_transaction_events(
     return [(i[0], i[1].transaction_id) in inserted for i in items]
 
 
-def _event_columns(items: Sequence[StationEvent]) -> tuple[list[Any], ...]:
-    """The parameters of :data:`_INSERT_EVENTS`: one array per column."""
+def _event_columns(items: Sequence[StationEvent]) -> tuple[str, ...]:
+    """The parameters of :data:`_INSERT_EVENTS`: one array literal per column."""
     return (
-        [i[0] for i in items], [i[1].transaction_id for i in items],
-        [i[1].seq_no for i in items], [content_digest(i[1], i[2]) for i in items],
-        [i[1].event_type for i in items],
-        [i[1].timestamp for i in items], [i[1].trigger_reason for i in items],
-        [i[1].offline for i in items], [i[1].charging_state for i in items],
-        [i[1].stopped_reason for i in items], [i[1].evse_id for i in items],
-        [i[1].connector_id for i in items], [i[1].id_token for i in items],
-        [i[1].id_token_type for i in items], [i[1].payload for i in items],
+        *map(literal, (
+            [i[0] for i in items], [i[1].transaction_id for i in items],
+            [i[1].seq_no for i in items], [content_digest(i[1], i[2]) for i in items],
+            [i[1].event_type for i in items],
+            [i[1].timestamp for i in items], [i[1].trigger_reason for i in items],
+            [i[1].offline for i in items], [i[1].charging_state for i in items],
+            [i[1].stopped_reason for i in items], [i[1].evse_id for i in items],
+            [i[1].connector_id for i in items], [i[1].id_token for i in items],
+            [i[1].id_token_type for i in items])),
+        json_literal([i[1].payload for i in items]),
     )
 
 
@@ -418,11 +422,12 @@ async def record_updates(
     the caller then stores the batch the long way.
     """
     bounds = [_bounds(s) for _, _, s in items]
-    meter = await meter_arguments(conn, samples, codes) or ([],) * 9
+    meter = await meter_arguments(conn, samples, codes) or ("{}",) * 9
     rows = await conn.fetch(
-        _UPDATES, *_event_columns(items), [i[1].remote_start_id for i in items],
-        [i[1].reservation_id for i in items], *([b[k] for b in bounds] for k in range(8)),
-        *meter, list(heartbeats))
+        _UPDATES, *_event_columns(items), *map(literal, (
+            [i[1].remote_start_id for i in items], [i[1].reservation_id for i in items],
+            *([b[k] for b in bounds] for k in range(8)))),
+        *meter, literal(heartbeats))
     evses = await _applied(conn, rows, evse_known)
     return [(i[0], i[1].transaction_id) in evses for i in items]
 
