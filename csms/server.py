@@ -44,14 +44,14 @@ from csms.handshake import (
 )
 from csms.logins import PasswordLogins
 from csms.node import CONNECTED_CHANNEL, Node
-from csms.ocppj import SUBPROTOCOLS, Handler, RpcConnection, get_validator
+from csms.ocppj import SUBPROTOCOLS, RpcConnection, get_validator
 from csms.ocppj.push import PushConnection
 from csms.operations import Operations
 from csms.operations.costs import CostUpdater
 from csms.security.password_key import load_keys
 from csms.security.ratelimit import FailureLimiter
 from csms.security.tls import is_tls, peer_common_name, server_context
-from csms.session import SessionHandlers, StationSession
+from csms.session import BootGate, SessionHandlers, StationSession
 from csms.store import events_feed, rotation, stations
 from csms.store.coalesce import Coalesced
 from csms.store.db import open_pool
@@ -213,24 +213,25 @@ class CentralSystem:
         except TimeoutError:
             self.log.warning("shutdown_grace_exceeded", in_flight=self._in_flight)
 
-    def _tracked(self, handler: Handler, action: str) -> Handler:
-        """``handler``, counted while it runs so that a shutdown can wait for it, and
-        measured (csms_messages_total, csms_message_seconds)."""
-        async def tracked(payload: dict[str, Any]) -> dict[str, Any] | None:
-            self._in_flight += 1
-            self._idle.clear()
-            started = time.perf_counter()
-            outcome = "error"
-            try:
-                answer = await handler(payload)
-                outcome = "ok"
-                return answer
-            finally:
-                metrics.message_handled(action, outcome, time.perf_counter() - started)
-                self._in_flight -= 1
-                if not self._in_flight:
-                    self._idle.set()
-        return tracked
+    async def _serve(self, gate: BootGate, context: StationContext, action: str,
+                     handler: BlockHandler, payload: dict[str, Any]) -> dict[str, Any] | None:
+        """A station's call: behind its boot gate, counted while it runs so that a shutdown
+        can wait for it, and measured (csms_messages_total, csms_message_seconds)."""
+        self._in_flight += 1
+        self._idle.clear()
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            gate.check(action)
+            answer = await handler(context, payload)
+            gate.answered(action, answer)
+            outcome = "ok"
+            return answer
+        finally:
+            metrics.message_handled(action, outcome, time.perf_counter() - started)
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
 
     async def run_until_signalled(self) -> None:
         """Start, serve until SIGINT or SIGTERM, then stop cleanly."""
@@ -388,11 +389,8 @@ class CentralSystem:
             station_id=identity, version=version, pool=self.pool, config=self._block_config,
             log=slog, node_id=self.config.node_id, operations=self.operations,
         )
-        def bind(action: str, fn: BlockHandler) -> Handler:
-            return self._tracked(session.gate.guard(action, functools.partial(fn, context)),
-                                 action)
-
-        handlers = SessionHandlers(self._handlers[version], bind)
+        handlers = SessionHandlers(self._handlers[version],
+                                   functools.partial(self._serve, session.gate, context))
         session.rpc = RpcConnection(websocket, version, handlers,
                                     call_timeout=self.config.call_timeout, log=slog)
         session.ready.set()

@@ -8,12 +8,12 @@ from datetime import datetime
 
 import orjson
 
+from csms.store.arrays import literal
 from csms.store.base import StationExists, StationNotFound
 from csms.store.commands import node_alive
 from csms.store.db import Db, connection
 from csms.store.events_feed import FEED_CHANNEL, FeedType, feed_ctes
 from csms.store.live import LIVE_CHANNEL, status_payload
-from csms.store.arrays import literal
 from csms.store.metering import HEARTBEATS
 from csms.store.passwords import CHOSEN_LOG2_N, hash_password
 from csms.store.transactions import active_transaction_ids

@@ -38,7 +38,9 @@ async def read_back(pool: asyncpg.Pool, kind: str, values: list) -> list:
 
 def same(a: object, b: object) -> bool:
     if isinstance(a, float) and isinstance(b, float):
-        return (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b))
+        if math.isnan(a) or math.isnan(b):
+            return math.isnan(a) and math.isnan(b)
+        return a == b and math.copysign(1, a) == math.copysign(1, b)
     return a == b  # datetimes: the same instant, whatever the offset
 
 
