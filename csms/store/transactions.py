@@ -121,22 +121,29 @@ def content_digest(event: TxEvent, samples: Sequence[MeterSample]) -> int:
 
 
 def _bounds(samples: list[MeterSample]) -> tuple[Any, ...]:
-    """The columns of :data:`_BOUNDS`: the import register's bounds, then the export's."""
-    return (*_register_bounds(samples, IMPORT_REGISTER),
-            *_register_bounds(samples, EXPORT_REGISTER))
-
-
-def _register_bounds(
-    samples: list[MeterSample], measurand: str
-) -> tuple[float | None, datetime | None, float | None, datetime | None]:
-    """(first value, its time, last value, its time) of a register's totals among ``samples``."""
-    totals = [s for s in samples
-              if s.measurand == measurand and s.phase is None and s.unit_valid]
-    if not totals:
-        return None, None, None, None
-    first = min(totals, key=lambda s: s.timestamp)
-    last = max(totals, key=lambda s: s.timestamp)
-    return first.value, first.timestamp, last.value, last.timestamp
+    """The columns of :data:`_BOUNDS`: the import register's first value, its time, last
+    value and its time among the totals in ``samples`` (None when there is none), then the
+    export register's. Of totals with the same time, the first in ``samples`` counts."""
+    # One pass over the samples: this runs for every TransactionEvent stored.
+    first: dict[str, MeterSample] = {}
+    last: dict[str, MeterSample] = {}
+    for s in samples:
+        measurand = s.measurand
+        if (measurand != IMPORT_REGISTER and measurand != EXPORT_REGISTER
+                or s.phase is not None or not s.unit_valid):
+            continue
+        held = first.get(measurand)
+        if held is None or s.timestamp < held.timestamp:
+            first[measurand] = s
+        held = last.get(measurand)
+        if held is None or s.timestamp > held.timestamp:
+            last[measurand] = s
+    bounds: list[Any] = []
+    for measurand in (IMPORT_REGISTER, EXPORT_REGISTER):
+        a, b = first.get(measurand), last.get(measurand)
+        bounds += (None, None, None, None) if a is None or b is None else (
+            a.value, a.timestamp, b.value, b.timestamp)
+    return tuple(bounds)
 
 
 def _unnest(columns: str) -> str:

@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from csms.store import transactions
 from csms.store.base import StoreError
@@ -149,3 +151,33 @@ async def test_full_pages_would_move_the_rows(pool: asyncpg.Pool, station: str):
     # The same load on full pages: most rewrites move to another page and add index entries.
     await pool.execute("ALTER TABLE transactions SET (fillfactor = 100)")
     assert await _hot_updates(pool, station, count=400, rounds=4) < 0.5 * 400 * 4
+
+
+_REGISTERS = ("Energy.Active.Import.Register", "Energy.Active.Export.Register")
+
+
+def _reference_bounds(samples: list[MeterSample]) -> tuple:
+    """What the bounds mean, written plainly: per register, the earliest and the latest total
+    (the first of equal times), or four Nones."""
+    out: list = []
+    for measurand in _REGISTERS:
+        totals = [s for s in samples
+                  if s.measurand == measurand and s.phase is None and s.unit_valid]
+        if not totals:
+            out += [None] * 4
+            continue
+        first = min(totals, key=lambda s: s.timestamp)
+        last = max(totals, key=lambda s: s.timestamp)
+        out += [first.value, first.timestamp, last.value, last.timestamp]
+    return tuple(out)
+
+
+@given(st.lists(st.tuples(
+    st.sampled_from((*_REGISTERS, "Power.Active.Import")), st.sampled_from((None, "L1")),
+    st.booleans(), st.integers(0, 5), st.integers(0, 10**6)), max_size=12))
+def test_register_bounds_are_the_first_and_last_totals(
+        drawn: list[tuple[str, str | None, bool, int, int]]) -> None:
+    samples = [MeterSample(1, "tx", T0 + timedelta(minutes=minute), measurand, phase, "Outlet",
+                           "Wh", "Sample.Periodic", float(value), unit_valid=valid)
+               for measurand, phase, valid, minute, value in drawn]
+    assert transactions._bounds(samples) == _reference_bounds(samples)
