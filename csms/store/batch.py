@@ -216,15 +216,15 @@ class GroupCommit:
                 # (outside a transaction, codes it learns are kept as they are learnt)
                 results = await _write_updates(conn, batch, self.codes, evse_known)
                 self.update_batches += 1
+            elif await _one_statement(conn, batch):
+                # (outside a transaction too)
+                results = await _write(conn, batch, self.codes)
             else:
                 # new kinds of sampled values get their codes committed first (kept for good)
                 await self.codes.prepare(
                     conn, [(w.station_id, s) for w in batch for s in w.samples])
-                if await _one_statement(conn, batch):
-                    results = await _write(conn, batch, self.codes)
-                else:
-                    async with conn.transaction():
-                        results = await _write(conn, batch, self.codes, evse_known)
+                async with conn.transaction():
+                    results = await _write(conn, batch, self.codes, evse_known)
         except Exception as exc:
             return exc
         self._remember(batch, evse_known)
@@ -294,8 +294,9 @@ class GroupCommit:
 async def _one_statement(conn: asyncpg.Connection, batch: list[_Write]) -> bool:
     """True when :func:`_write` stores ``batch`` in one statement: heartbeats and meter
     values only (one statement stores both), the meter values only while no dashboard wants
-    them announced (the announcement is a second one). Every code the samples need is known
-    already (:meth:`MeterCodes.prepare`)."""
+    them announced (the announcement is a second one). Outside a transaction, codes of new
+    kinds of sampled values are learnt (and kept) as the statement's arguments are made: one
+    query more, the first time only."""
     if any(w.kind != HEARTBEAT and w.kind != METER_VALUES for w in batch):
         return False
     return (all(w.kind == HEARTBEAT for w in batch) or not await INTEREST.wanted(conn))
