@@ -15,7 +15,6 @@ answer).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from typing import TypeVar
 import asyncpg
 import orjson
 
-from csms.store.arrays import literal
+from csms.store.arrays import json_literal, literal
 from csms.store.db import Db, connection
 from csms.store.live import INTEREST, LIVE_CHANNEL, LiveType
 
@@ -164,7 +163,7 @@ class MeterCodes:
             rows = await conn.fetch(
                 "SELECT meter_kind_set_id(s::integer[]) FROM unnest($1::text[])"
                 " WITH ORDINALITY AS k(s, i) ORDER BY i",
-                ["{" + ",".join(map(str, m)) + "}" for m in missing])
+                [literal(m) for m in missing])
             return [r[0] for r in rows]
         return await _codes(conn, self.sets, sets, create)
 
@@ -302,20 +301,18 @@ async def meter_arguments(conn: asyncpg.Connection, samples: Sequence[tuple[str,
     values: list[float] = []
     lo: list[int] = []
     hi: list[int] = []
-    signed: list[str | None] = []  # JSON arrays (a list of lists would be a 2-D array)
+    signed: list[list[dict | None] | None] = []  # a row's signed values, one per value
     for members in rows.values():
         lo.append(len(values) + 1)
         values.extend(s.value for _, s in members)
         hi.append(len(values))
         if any(s.signed_meter_value is not None for _, s in members):
-            signed.append(json.dumps([s.signed_meter_value for _, s in members],
-                                     separators=(",", ":")))
+            signed.append([s.signed_meter_value for _, s in members])
         else:
             signed.append(None)
-    return tuple(map(literal, (
+    return (*map(literal, (
         [k[0] for k in rows], [k[1] for k in rows], [k[2] for k in rows], [k[3] for k in rows],
-        set_ids, values, lo, hi, signed,
-    )))
+        set_ids, values, lo, hi)), json_literal(signed))
 
 
 async def store_meter_values(

@@ -121,15 +121,16 @@ def content_digest(event: TxEvent, samples: Sequence[MeterSample]) -> int:
 
 
 def _bounds(samples: list[MeterSample]) -> tuple[Any, ...]:
-    """The columns of :data:`_BOUNDS`: the import register's first value, its time, last
-    value and its time among the totals in ``samples`` (None when there is none), then the
-    export register's. Of totals with the same time, the first in ``samples`` counts."""
+    """The register readings of :data:`_TRANSACTION_TYPES`: the import register's first
+    value, its time, last value and its time among the totals in ``samples`` (None when there
+    is none), then the export register's. Of totals with the same time, the first in
+    ``samples`` counts."""
     # One pass over the samples: this runs for every TransactionEvent stored.
     first: dict[str, MeterSample] = {}
     last: dict[str, MeterSample] = {}
     for s in samples:
         measurand = s.measurand
-        if (measurand != IMPORT_REGISTER and measurand != EXPORT_REGISTER
+        if ((measurand != IMPORT_REGISTER and measurand != EXPORT_REGISTER)
                 or s.phase is not None or not s.unit_valid):
             continue
         held = first.get(measurand)
@@ -155,9 +156,21 @@ def _unnest(columns: str) -> str:
     return f"unnest({arrays}) AS e({', '.join(name for name, _ in pairs)})"
 
 
-#: A transaction's register readings among an event's samples (:func:`_bounds`).
-_BOUNDS = ("imp_first float8, imp_first_at timestamptz, imp_last float8, imp_last_at timestamptz,"
-           " exp_first float8, exp_first_at timestamptz, exp_last float8, exp_last_at timestamptz")
+#: What an event brings its transaction beside the event's own columns: the ids of a remote
+#: start and of a reservation, and the register readings among its samples (:func:`_bounds`);
+#: the parameters :func:`_transaction_columns` makes.
+_TRANSACTION_TYPES = (
+    "remote_start_id integer, reservation_id integer,"
+    " imp_first float8, imp_first_at timestamptz, imp_last float8, imp_last_at timestamptz,"
+    " exp_first float8, exp_first_at timestamptz, exp_last float8, exp_last_at timestamptz")
+
+
+def _transaction_columns(items: Sequence[StationEvent]) -> tuple[str, ...]:
+    """The parameters of :data:`_TRANSACTION_TYPES`: one array literal per column."""
+    bounds = [_bounds(s) for _, _, s in items]
+    return tuple(map(literal, (
+        [i[1].remote_start_id for i in items], [i[1].reservation_id for i in items],
+        *([b[k] for b in bounds] for k in range(8)))))
 
 
 # ``newer``: the event comes after the one the live fields were taken from, in (timestamp,
@@ -231,8 +244,8 @@ RETURNING t.station_id, t.transaction_id, t.evse_id, e.old_evse_id,
 _APPLY = _apply(_unnest(
     "station_id text, transaction_id text, seq_no bigint, ts timestamptz, event_type text,"
     " stopped_reason text, evse_id integer, connector_id integer, charging_state text,"
-    " trigger_reason text, id_token text, id_token_type text, remote_start_id integer,"
-    " reservation_id integer, offline boolean, reused boolean, " + _BOUNDS))
+    " trigger_reason text, id_token text, id_token_type text, offline boolean, reused boolean,"
+    " " + _TRANSACTION_TYPES))
 
 
 # A repeat (same seqNo and digest, or an event stored before digests, digest 0) is skipped;
@@ -333,18 +346,15 @@ async def record_transaction_events(
     new = [i for i in items if (i[0], i[1].transaction_id) in inserted]
     if not new:
         return [False] * len(items)
-    bounds = [_bounds(s) for _, _, s in new]
     rows = await conn.fetch(_APPLY, *map(literal, (
         [i[0] for i in new], [i[1].transaction_id for i in new], [i[1].seq_no for i in new],
         [i[1].timestamp for i in new], [i[1].event_type for i in new],
         [i[1].stopped_reason for i in new], [i[1].evse_id for i in new],
         [i[1].connector_id for i in new], [i[1].charging_state for i in new],
         [i[1].trigger_reason for i in new], [i[1].id_token for i in new],
-        [i[1].id_token_type for i in new], [i[1].remote_start_id for i in new],
-        [i[1].reservation_id for i in new], [i[1].offline for i in new],
+        [i[1].id_token_type for i in new], [i[1].offline for i in new],
         [inserted[(i[0], i[1].transaction_id)] for i in new],
-        *([b[k] for b in bounds] for k in range(8)),
-    )))
+    )), *_transaction_columns(new))
     evses = await _applied(conn, rows, evse_known)
     await events_feed.emit_transactions(conn, [(i[0], i[1]) for i in new])
     for station_id, event, samples in new:
@@ -397,8 +407,7 @@ async def _applied(conn: asyncpg.Connection, rows: Sequence[asyncpg.Record],
 # values and heartbeats, in one statement (no BEGIN and COMMIT: one statement is one
 # transaction): the events not stored before go in, are applied to their transactions, and
 # their samples are stored with the transaction's EVSE when they carry none.
-_UPDATES_SOURCE = _unnest(
-    f"{_EVENT_TYPES}, remote_start_id integer, reservation_id integer, {_BOUNDS}")
+_UPDATES_SOURCE = _unnest(f"{_EVENT_TYPES}, {_TRANSACTION_TYPES}")
 
 _STORED_UPDATES = """(SELECT src.*, src.timestamp AS ts, stored.reused
                   FROM src JOIN stored USING (station_id, transaction_id)) e"""
@@ -428,13 +437,9 @@ async def record_updates(
     was new. A transaction that has no row makes the statement fail (its events' foreign key):
     the caller then stores the batch the long way.
     """
-    bounds = [_bounds(s) for _, _, s in items]
     meter = await meter_arguments(conn, samples, codes) or ("{}",) * 9
-    rows = await conn.fetch(
-        _UPDATES, *_event_columns(items), *map(literal, (
-            [i[1].remote_start_id for i in items], [i[1].reservation_id for i in items],
-            *([b[k] for b in bounds] for k in range(8)))),
-        *meter, literal(heartbeats))
+    rows = await conn.fetch(_UPDATES, *_event_columns(items), *_transaction_columns(items),
+                            *meter, literal(heartbeats))
     evses = await _applied(conn, rows, evse_known)
     return [(i[0], i[1].transaction_id) in evses for i in items]
 
