@@ -37,6 +37,8 @@ MESSAGE_SECONDS = Histogram("csms_message_seconds", "Time from a station's call 
                             "answer (stored first)", ["action"], buckets=_LATENCY)
 BATCH_SIZE = Histogram("csms_batch_size", "Messages per group-commit transaction",
                        buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000))
+BATCH_SECONDS = Histogram("csms_batch_seconds", "Time a group-commit transaction took, from its "
+                          "first statement to its commit", buckets=_LATENCY)
 COMMANDS = Counter("csms_commands_total", "Calls the CSMS sent to stations, by final status",
                    ["action", "status"])
 COMMAND_SECONDS = Histogram("csms_command_seconds", "Time from sending a call to a station to "
@@ -44,6 +46,12 @@ COMMAND_SECONDS = Histogram("csms_command_seconds", "Time from sending a call to
 PASSWORD_CHECKS = Counter("csms_password_checks_total", "Station password checks at login, by "
                           "what settled them (verifier: the stored fast verifier; cache: this "
                           "node's verified passwords; scrypt)", ["method"])
+GC_PAUSE_SECONDS = Histogram("csms_gc_pause_seconds", "Garbage collections of a server process "
+                             "and how long each held the interpreter, by generation (0-2: "
+                             "young and automatic ones; 3: full collections of frozen objects)",
+                             ["generation"],
+                             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                      1.0, 2.5, 5.0))
 GRID_TARGET_KW = Gauge("csms_grid_event_target_kw", "Target export of an active grid event",
                        ["event"], multiprocess_mode="mostrecent")
 GRID_MEASURED_KW = Gauge("csms_grid_event_measured_kw", "Measured export of an active grid "

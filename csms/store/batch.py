@@ -35,6 +35,7 @@ batches.
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -210,6 +211,7 @@ class GroupCommit:
         """Store ``batch`` in one transaction and answer its writes; the error, if it failed
         (then no write is answered)."""
         evse_known: set[tuple[str, str]] = set()
+        started = time.perf_counter()
         try:
             # a statement is a transaction of its own: no BEGIN and COMMIT round trips
             if await self._updates_only(conn, batch):
@@ -231,6 +233,7 @@ class GroupCommit:
         self.batches += 1
         self.writes += len(batch)
         metrics.BATCH_SIZE.observe(len(batch))
+        metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
         for write, result in zip(batch, results, strict=True):
             if not write.future.done():
                 write.future.set_result(result)

@@ -104,6 +104,10 @@ async def test_serve_metrics_add_up_over_workers(database_url: str, workers: int
     assert sample(text, "csms_message_seconds_count", action="BootNotification") == 4
     assert sample(text, "csms_messages_total", action="Heartbeat", outcome="ok") == 4
     assert sample(text, "csms_batch_size_count") >= 1
+    # every group commit is timed too
+    assert 1 <= sample(text, "csms_batch_seconds_count") <= sample(text, "csms_batch_size_count")
+    # the collector policy's young collections (on its clock) are timed in every worker
+    assert sample(text, "csms_gc_pause_seconds_count", generation="0") >= workers
 
 
 async def test_api_metrics_and_probes(api: Api):

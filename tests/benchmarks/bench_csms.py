@@ -96,22 +96,33 @@ class Measured:
         #: the port of its Prometheus /metrics (a ``csms serve``), or None
         self.metrics_port = metrics_port
 
-    def commits(self) -> tuple[float, float]:
-        """(group-commit transactions, writes in them) so far, from /metrics; NaN without."""
+    def scrape(self) -> dict[str, float]:
+        """Counters from its /metrics, summed over labels: group-commit transactions
+        (``batches``) and the writes in them (``writes``), garbage collections (``gcs``), their
+        seconds (``gc_s``) and how many took 25 ms or less (``gcs_short``). NaN without."""
+        names = {"csms_batch_size_count": "batches", "csms_batch_size_sum": "writes",
+                 "csms_gc_pause_seconds_count": "gcs", "csms_gc_pause_seconds_sum": "gc_s",
+                 'csms_gc_pause_seconds_bucket{le="0.025"}': "gcs_short"}
+        found = dict.fromkeys(names.values(), float("nan"))
         if self.metrics_port is None:
-            return float("nan"), float("nan")
+            return found
         try:
             with urllib.request.urlopen(
                     f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=10) as answer:
                 text = answer.read().decode()
         except OSError:
-            return float("nan"), float("nan")
-        found = dict.fromkeys(("csms_batch_size_count", "csms_batch_size_sum"), 0.0)
+            return found
+        found = dict.fromkeys(names.values(), 0.0)
         for line in text.splitlines():
-            name, _, value = line.partition(" ")
-            if name in found:
-                found[name] += float(value)
-        return found["csms_batch_size_count"], found["csms_batch_size_sum"]
+            name, _, value = line.rpartition(" ")
+            if name.startswith("csms_gc_pause_seconds_bucket"):
+                # the generation label first: {generation="0",le="0.025"}
+                name = "csms_gc_pause_seconds_bucket{" + name.partition(",")[2]
+            elif name.startswith("csms_gc_pause_seconds"):
+                name = name.partition("{")[0]
+            if name in names:
+                found[names[name]] += float(value)
+        return found
 
     def tree(self) -> list[psutil.Process]:
         with contextlib.suppress(psutil.Error):
@@ -189,6 +200,9 @@ class Load:
     #: group-commit transactions and the writes they held (csms only)
     commits: float = float("nan")
     commit_writes: float = float("nan")
+    #: seconds the server spent in garbage collections, and how many took over 25 ms (csms)
+    gc_s: float = float("nan")
+    gc_long: float = float("nan")
     #: every answer's latency, seconds
     latencies: list[float] = field(default_factory=list, repr=False)
 
@@ -205,7 +219,8 @@ class Load:
                    p99_ms=1000 * percentile(latencies, 0.99),
                    errors=sum(p.errors for p in parts), latencies=latencies,
                    commits=sum(p.commits for p in parts),
-                   commit_writes=sum(p.commit_writes for p in parts))
+                   commit_writes=sum(p.commit_writes for p in parts),
+                   gc_s=sum(p.gc_s for p in parts), gc_long=sum(p.gc_long for p in parts))
 
     @property
     def rate(self) -> float:
@@ -329,7 +344,7 @@ class Counters:
 
     def __init__(self, server: Measured, pg: Postgres, gen: psutil.Process):
         self.server, self.pg, self.gen = server, pg, gen
-        self.commits = server.commits()
+        self.metrics = server.scrape()
         self.start = self._read()
 
     def _read(self) -> tuple[float, float, float, float, float]:
@@ -339,12 +354,13 @@ class Counters:
     def load(self, answered: int, errors: int, latencies: list[float]) -> Load:
         cpu, db, gen, busy, seconds = (b - a for a, b in zip(self.start, self._read(),
                                                             strict=True))
-        commits, writes = (b - a for a, b in zip(self.commits, self.server.commits(),
-                                                 strict=True))
+        after = self.server.scrape()
+        m = {key: after[key] - self.metrics[key] for key in after}
         return Load(messages=answered, seconds=seconds, cpu=cpu, db_cpu=db, gen_cpu=gen,
                     busy_cores=busy / seconds, p50_ms=1000 * percentile(latencies, 0.5),
                     p99_ms=1000 * percentile(latencies, 0.99), errors=errors,
-                    latencies=latencies, commits=commits, commit_writes=writes)
+                    latencies=latencies, commits=m["batches"], commit_writes=m["writes"],
+                    gc_s=m["gc_s"], gc_long=m["gcs"] - m["gcs_short"])
 
 
 async def measure(fleet: Fleet, server: Measured, pg: Postgres, run: Any) -> Load:
@@ -682,7 +698,7 @@ async def bench_instructions(opts: argparse.Namespace, url: str, tmp: Path,
         await floor.storm(floor_ids(opts))
         for counter in counted.values():
             await counter.start_counting()
-        commits = server.commits()
+        before = server.scrape()
         seconds = opts.duration / opts.rounds
         for _ in range(opts.rounds):
             for name, load in (("csms", fleet), ("echo", floor)):
@@ -693,8 +709,9 @@ async def bench_instructions(opts: argparse.Namespace, url: str, tmp: Path,
                 # what the server does without messages (timers, pings, its periodic tasks)
                 # in a window as long, taken off: per message counts the messages' work only
                 totals[name][1] += await counted[name].count(_paced(load, 0, seconds))
-        after = server.commits()
-        f["csms_writes_per_commit"] = (after[1] - commits[1]) / max(after[0] - commits[0], 1)
+        after = server.scrape()
+        f["csms_writes_per_commit"] = ((after["writes"] - before["writes"])
+                                       / max(after["batches"] - before["batches"], 1))
     finally:
         fleet.close_all()
         floor.close_all()
@@ -728,13 +745,14 @@ def print_report(opts: argparse.Namespace, report: Report) -> None:
         print(f"{key:24} {value:10.3f}" if isinstance(value, float) else f"{key:24} {value:>10}")
     print(f"{'load':18} {'msgs':>8} {'msg/s':>8} {'cpu_s/1k':>9} {'db_cpu/1k':>9} "
           f"{'gen_cpu/1k':>10} {'p50_ms':>8} {'p99_ms':>8} {'errors':>6} {'busy':>5} "
-          f"{'per_commit':>10}")
+          f"{'per_commit':>10} {'gc_ms/s':>7} {'gc>25ms':>7}")
     for name, load in report.loads.items():
         print(f"{name:18} {load.messages:8d} {load.rate:8.0f} {load.cpu_per_1000:9.3f} "
               f"{1000 * load.db_cpu / max(load.messages, 1):9.3f} "
               f"{1000 * load.gen_cpu / max(load.messages, 1):10.3f} {load.p50_ms:8.1f} "
               f"{load.p99_ms:8.1f} {load.errors:6d} {load.busy_cores:5.2f} "
-              f"{load.per_commit:10.1f}")
+              f"{load.per_commit:10.1f} {1000 * load.gc_s / load.seconds:7.1f} "
+              f"{load.gc_long:7.0f}")
     ratios = {}
     loads = report.loads
     for shape in ("sustained", "saturated"):

@@ -83,3 +83,35 @@ def test_a_slow_collection_is_logged() -> None:
         gc.collect(0)
     """, stderr=True)
     assert '"event": "gc_pause"' in out and '"generation": 0' in out
+
+
+def test_young_collections_run_on_a_clock_when_the_count_does_not_trigger_them() -> None:
+    # A server's steady state replaces objects as fast as it makes them: the allocation count
+    # never reaches the threshold while the young generation fills with the replacements.
+    out = run("""
+        import gc, time
+        from csms import metrics
+        from csms.gcpolicy import GcPolicy
+
+        class Station:
+            pass
+
+        policy = GcPolicy(young=10**9, young_interval=0.05, slow_ms=1e9)
+        policy.install()
+        stations = [Station() for _ in range(1000)]
+        frozen = gc.get_freeze_count()
+        for _ in range(50):                 # each round replaces every station's object
+            stations = [Station() for _ in range(1000)]
+        assert gc.get_count()[0] < 10**6
+        deadline = time.monotonic() + 10
+        while gc.get_freeze_count() < frozen + 1000 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert gc.get_freeze_count() >= frozen + 1000, "the young survivors were not collected"
+        young = policy.pauses[0][0]
+        assert young >= 1 and policy.pauses[3][0] == 0
+        samples = {s.name: s.value for m in metrics.GC_PAUSE_SECONDS.collect()
+                   for s in m.samples if s.labels.get("generation") == "0"}
+        assert samples["csms_gc_pause_seconds_count"] >= young
+        print("ok")
+    """)
+    assert out == "ok"
