@@ -263,11 +263,23 @@ def _attach_or_start(pgdata: Path, user: str | None) -> _Postmaster:
     return _start(pgdata, socket_dir, user)
 
 
+#: Server settings of the embedded cluster, on top of initdb's.
+#:
+#: - ``wal_init_zero=off``: a new 16 MB WAL segment is created at its full size without
+#:   writing 16 MB of zeros first. A cluster makes new segments until its checkpoints have
+#:   segments to recycle (a new cluster, and an ingest that grows), and the backend that needs
+#:   one writes and flushes it while every commit waits: 125-180 ms each (wait event
+#:   ``WalInitWrite``), every 3-8 s at 2,000 messages/s on a 2-core machine, most of the p99 of
+#:   the answers. Durability is unchanged: every commit still flushes its WAL.
+SETTINGS = ("-c wal_init_zero=off",)
+
+
 def _start(pgdata: Path, socket_dir: Path, user: str | None) -> _Postmaster:
     _grant(pgdata, user)
+    options = " ".join((f'-h "" -k "{socket_dir}"', *SETTINGS))
     try:
         _run("pg_ctl", ["-D", str(pgdata), "-w", "-t", str(int(START_TIMEOUT_S)),
-                        "-l", str(pgdata / "log"), "-o", f'-h "" -k "{socket_dir}"', "start"],
+                        "-l", str(pgdata / "log"), "-o", options, "start"],
              user, cwd=pgdata, timeout=START_TIMEOUT_S + 10)
     except EmbeddedError as exc:
         raise EmbeddedError(f"the server did not start ({exc}): {_last_log_line(pgdata)}") from None
