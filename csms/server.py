@@ -104,6 +104,8 @@ class CentralSystem:
 
     async def start(self) -> None:
         """Open the database (migrating it), start the command router, and listen."""
+        if GcPolicy.current is not None:
+            GcPolicy.current.attach(asyncio.get_running_loop())
         for version in SUBPROTOCOLS.values():
             get_validator(version).warm()
         keys = (load_keys(self.config.password_key_file, create=True)

@@ -85,11 +85,12 @@ def test_a_slow_collection_is_logged() -> None:
     assert '"event": "gc_pause"' in out and '"generation": 0' in out
 
 
-def test_young_collections_run_on_a_clock_when_the_count_does_not_trigger_them() -> None:
+def test_young_collections_run_on_the_loop_s_clock_when_the_count_does_not_trigger_them(
+) -> None:
     # A server's steady state replaces objects as fast as it makes them: the allocation count
     # never reaches the threshold while the young generation fills with the replacements.
     out = run("""
-        import gc, time
+        import asyncio, gc, threading
         from csms import metrics
         from csms.gcpolicy import GcPolicy
 
@@ -98,20 +99,37 @@ def test_young_collections_run_on_a_clock_when_the_count_does_not_trigger_them()
 
         policy = GcPolicy(young=10**9, young_interval=0.05, slow_ms=1e9)
         policy.install()
-        stations = [Station() for _ in range(1000)]
-        frozen = gc.get_freeze_count()
-        for _ in range(50):                 # each round replaces every station's object
+        threads = []
+        policy.__class__.__call__ = (lambda call: lambda self, phase, info: (
+            threads.append(threading.get_ident()), call(self, phase, info)))(GcPolicy.__call__)
+
+        async def main():
+            loop = asyncio.get_running_loop()
+            policy.attach(loop)
+            policy.attach(loop)             # once per loop
             stations = [Station() for _ in range(1000)]
-        assert gc.get_count()[0] < 10**6
-        deadline = time.monotonic() + 10
-        while gc.get_freeze_count() < frozen + 1000 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert gc.get_freeze_count() >= frozen + 1000, "the young survivors were not collected"
-        young = policy.pauses[0][0]
-        assert young >= 1 and policy.pauses[3][0] == 0
+            frozen = gc.get_freeze_count()
+            for _ in range(50):             # each round replaces every station's object
+                stations = [Station() for _ in range(1000)]
+            assert gc.get_count()[0] < 10**6
+            await asyncio.sleep(0.03)
+            assert gc.get_freeze_count() < frozen + 1000, "collected before the interval"
+            for _ in range(200):
+                if gc.get_freeze_count() >= frozen + 1000:
+                    break
+                await asyncio.sleep(0.02)
+            assert gc.get_freeze_count() >= frozen + 1000, "the young survivors were not collected"
+            started = policy.pauses[0][0]
+            await asyncio.sleep(0.5)
+            return started, policy.pauses[0][0]
+
+        started, later = asyncio.run(main())
+        assert started >= 1 and policy.pauses[3][0] == 0
+        assert 4 <= later - started <= 12, (started, later)   # every 0.05 s, once per loop
+        assert set(threads) == {threading.get_ident()}, "collected outside the loop's thread"
         samples = {s.name: s.value for m in metrics.GC_PAUSE_SECONDS.collect()
                    for s in m.samples if s.labels.get("generation") == "0"}
-        assert samples["csms_gc_pause_seconds_count"] >= young
+        assert samples["csms_gc_pause_seconds_count"] >= later
         print("ok")
     """)
     assert out == "ok"
