@@ -49,9 +49,7 @@ PASSWORD_CHECKS = Counter("csms_password_checks_total", "Station password checks
 GC_PAUSE_SECONDS = Histogram("csms_gc_pause_seconds", "Garbage collections of a server process "
                              "and how long each held the interpreter, by generation (0-2: "
                              "young and automatic ones; 3: full collections of frozen objects)",
-                             ["generation"],
-                             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                                      1.0, 2.5, 5.0))
+                             ["generation"], buckets=_LATENCY)
 GRID_TARGET_KW = Gauge("csms_grid_event_target_kw", "Target export of an active grid event",
                        ["event"], multiprocess_mode="mostrecent")
 GRID_MEASURED_KW = Gauge("csms_grid_event_measured_kw", "Measured export of an active grid "

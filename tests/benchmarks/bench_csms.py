@@ -67,6 +67,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import psutil
+from prometheus_client.parser import text_string_to_metric_families
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -101,9 +102,8 @@ class Measured:
         (``batches``) and the writes in them (``writes``), garbage collections (``gcs``), their
         seconds (``gc_s``) and how many took 25 ms or less (``gcs_short``). NaN without."""
         names = {"csms_batch_size_count": "batches", "csms_batch_size_sum": "writes",
-                 "csms_gc_pause_seconds_count": "gcs", "csms_gc_pause_seconds_sum": "gc_s",
-                 'csms_gc_pause_seconds_bucket{le="0.025"}': "gcs_short"}
-        found = dict.fromkeys(names.values(), float("nan"))
+                 "csms_gc_pause_seconds_count": "gcs", "csms_gc_pause_seconds_sum": "gc_s"}
+        found = dict.fromkeys([*names.values(), "gcs_short"], float("nan"))
         if self.metrics_port is None:
             return found
         try:
@@ -112,16 +112,14 @@ class Measured:
                 text = answer.read().decode()
         except OSError:
             return found
-        found = dict.fromkeys(names.values(), 0.0)
-        for line in text.splitlines():
-            name, _, value = line.rpartition(" ")
-            if name.startswith("csms_gc_pause_seconds_bucket"):
-                # the generation label first: {generation="0",le="0.025"}
-                name = "csms_gc_pause_seconds_bucket{" + name.partition(",")[2]
-            elif name.startswith("csms_gc_pause_seconds"):
-                name = name.partition("{")[0]
-            if name in names:
-                found[names[name]] += float(value)
+        found = dict.fromkeys(found, 0.0)
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name in names:
+                    found[names[sample.name]] += sample.value
+                elif (sample.name == "csms_gc_pause_seconds_bucket"
+                      and float(sample.labels["le"]) == 0.025):
+                    found["gcs_short"] += sample.value
         return found
 
     def tree(self) -> list[psutil.Process]:
